@@ -1,0 +1,85 @@
+"""Stage 3, build: Plan x Dialect -> sqlglot statements for every step.
+
+One builder per step kind, registered in ``BUILDERS`` (a test checks that every kind a
+plan can produce has one). Builders return :class:`Script`s; they never render text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from snowgen.compiler import ddl
+from snowgen.compiler.materialize import ModelContext, build_incremental, build_table, build_view
+from snowgen.compiler.plan import Plan, Step
+from snowgen.dialects.base import Dialect, Script, Unsupported
+from snowgen.errors import SnowgenError
+
+
+@dataclass(frozen=True)
+class BuiltStep:
+    step: Step
+    statements: list[exp.Expr]
+
+
+Builder = Callable[[Plan, Step, Dialect], Script]
+
+
+def _schemas(plan: Plan, step: Step, dialect: Dialect) -> Script:
+    used = {"derived"} | {"scratch" if m.scratch or m.materialization == "incremental" else "derived" for m in plan.models.values()}
+    used |= {m.spec.schema_ for m in plan.models.values() if m.spec.schema_}
+    used |= plan.strategy.schema_keys()
+    names = dict.fromkeys(plan.schemas[key] for key in ("derived", "scratch", "manifest") if key in used)
+    return Script(statements=[ddl.create_schema(name, plan.database) for name in names])
+
+
+def _model_context(plan: Plan, step: Step, dialect: Dialect) -> ModelContext:
+    model = plan.models[step.model]
+    layout = ddl.resolve_layout(model.spec, dialect)
+    return ModelContext(model, dialect, layout, plan.strategy.gate(model, dialect))
+
+
+def _view(plan: Plan, step: Step, dialect: Dialect) -> Script:
+    return build_view(_model_context(plan, step, dialect))
+
+
+def _table(plan: Plan, step: Step, dialect: Dialect) -> Script:
+    return build_table(_model_context(plan, step, dialect))
+
+
+def _incremental(plan: Plan, step: Step, dialect: Dialect) -> Script:
+    settings = plan.spec.dialects.get(dialect.name)
+    context = _model_context(plan, step, dialect)
+    return build_incremental(context, settings.upsert if settings else None, plan.schemas["scratch"])
+
+
+BUILDERS: dict[str, Builder] = {
+    "schemas": _schemas,
+    "view": _view,
+    "table": _table,
+    "incremental": _incremental,
+}
+
+
+def build_plan(plan: Plan, dialect: Dialect) -> list[BuiltStep]:
+    builders = {**BUILDERS, **plan.strategy.builders()}
+    built = []
+    for step in plan.steps:
+        try:
+            script = builders[step.kind](plan, step, dialect)
+        except Unsupported as exc:
+            raise _located(plan, step, dialect, exc) from None
+        built.append(BuiltStep(step, script.all()))
+    return built
+
+
+def _located(plan: Plan, step: Step, dialect: Dialect, exc: Unsupported) -> SnowgenError:
+    code = "SG207" if isinstance(exc, ddl.UnknownLayoutColumn) else "SG301"
+    model = plan.models.get(step.model) if step.model else None
+    if model is None:
+        return SnowgenError.at(code, f"{dialect.name}: {exc}", plan.doc.location(exc.yaml_path or ()))
+    path = ddl.layout_path(model.spec, dialect, exc.yaml_path) if exc.yaml_path else ("materialization",)
+    message = str(exc) if str(exc).startswith(dialect.name) else f"{dialect.name}: {exc}"
+    return SnowgenError.at(code, message, model.doc.location(path, key=True))

@@ -1,0 +1,210 @@
+"""Materializations: view, table and incremental (upsert), one builder each.
+
+The builders decide *what* happens; every warehouse difference comes from the dialect.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from snowgen.compiler import ddl
+from snowgen.compiler.filters import expand_macros
+from snowgen.compiler.plan import ModelPlan
+from snowgen.dialects.base import Dialect, Layout, Script, TableShape, Unsupported
+
+STAGE_SUFFIX = "__snowgen_stage"
+
+
+@dataclass(frozen=True)
+class ModelContext:
+    """A model as one dialect sees it: its body with macros expanded, its layout, its gate."""
+
+    model: ModelPlan
+    dialect: Dialect
+    layout: Layout
+    gate: exp.Expr | None = None  # rows are written only when this is true (incremental strategies)
+
+    @property
+    def shape(self) -> TableShape:
+        columns = self.model.output_columns
+        if columns is not None:
+            columns = (*columns, *(name for name, _, _ in self.layout_columns()))
+        return TableShape(self.model.table, self.layout, columns, self.model.column_types)
+
+    def layout_columns(self) -> list[tuple[str, exp.Expr, str]]:
+        base = TableShape(self.model.table, self.layout, self.model.output_columns, self.model.column_types)
+        return self.dialect.layout_columns(base)
+
+    def query(self) -> exp.Query:
+        """The body for this dialect, plus the columns the layout needs."""
+        model = self.model
+        query = expand_macros(model.query.copy(), model.bot_filter, model.app_filter, self.dialect)
+        extra = self.layout_columns()
+        if extra:
+            query = (
+                exp.Select(expressions=[exp.Star(), *(exp.alias_(value, name) for name, value, _ in extra)])
+                .from_(query.subquery("snowgen_body", copy=False), copy=False)
+            )
+        return query
+
+
+def build_view(ctx: ModelContext) -> Script:
+    create = exp.Create(kind="VIEW", replace=True, this=ctx.model.table.copy(), expression=ctx.query())
+    return Script(statements=[create])
+
+
+def build_table(ctx: ModelContext) -> Script:
+    dialect, shape = ctx.dialect, ctx.shape
+    ddl.check_layout_columns(shape)
+    props = dialect.table_properties(shape, scratch=ctx.model.scratch)
+    statements = ddl.replace_table(ctx.model.table, ctx.query(), props, dialect) + dialect.after_create(shape)
+    if not dialect.create_or_replace_table:
+        statements = dialect.in_transaction(statements)
+    return Script(statements=statements)
+
+
+def choose_upsert(ctx: ModelContext, project_choice: str | None) -> str:
+    """The strategy asked for (model, then project setting), else the dialect's default."""
+    dialect = ctx.dialect
+    asked = ctx.model.spec.upsert or project_choice
+    strategy = asked or dialect.default_upsert
+    refusal = dialect.upsert_strategies.get(strategy)
+    if refusal:
+        raise Unsupported(f"{dialect.name} cannot run upsert: {strategy}: {refusal}", ("upsert",))
+    return strategy
+
+
+def build_incremental(ctx: ModelContext, project_choice: str | None, scratch_schema: str) -> Script:
+    model, dialect = ctx.model, ctx.dialect
+    strategy = choose_upsert(ctx, project_choice)
+    shape = ctx.shape
+    ddl.check_layout_columns(shape)
+    columns = list(shape.columns)
+    stage = exp.Table(
+        this=exp.to_identifier(model.name + STAGE_SUFFIX),
+        db=exp.to_identifier(scratch_schema),
+        catalog=_copy(model.table.args.get("catalog")),
+    )
+    script = Script()
+    stage_props = dialect.table_properties(TableShape(stage, Layout(), None), scratch=True)
+    script.add(*ddl.replace_table(stage, staged_source(ctx, columns), stage_props, dialect))
+    script.add(*create_target(ctx, stage, columns))
+    window = upsert_window(ctx, script, stage)
+    if strategy == "merge":
+        script.add(merge(model.table, stage, columns, model.spec.unique_key_columns, window))
+    else:
+        script.add(*dialect.in_transaction(delete_insert(ctx, stage, columns, window)))
+    return script
+
+
+def _copy(node: exp.Expr | None) -> exp.Expr | None:
+    return node.copy() if node is not None else None
+
+
+def staged_source(ctx: ModelContext, columns: list[str]) -> exp.Query:
+    """The body cast to the declared types, gated, with one row per unique key."""
+    model, dialect = ctx.model, ctx.dialect
+    query = ctx.query()
+    if model.column_types or ctx.gate is not None:
+        projection = [
+            exp.alias_(dialect.cast(exp.column(c, table="snowgen_body"), model.column_types[c]), c)
+            if c in model.column_types
+            else exp.column(c, table="snowgen_body")
+            for c in columns
+        ]
+        query = exp.Select(expressions=projection).from_(query.subquery("snowgen_body", copy=False), copy=False)
+        if ctx.gate is not None:
+            query = query.where(ctx.gate, copy=False)
+    keys = [exp.column(k, table="snowgen_src") for k in model.spec.unique_key_columns]
+    return dialect.keep_first_row(query, keys, dedupe_order(model), columns)
+
+
+def dedupe_order(model: ModelPlan) -> list[exp.Ordered]:
+    """Which row wins among source rows with one key: the spec's order, else the latest
+    ``upsert_date_key``, then the key itself (Snowflake's ROW_NUMBER needs an ORDER BY)."""
+    spec = model.spec
+    order = [exp.Ordered(this=exp.column(item.column, table="snowgen_src"), desc=item.descending) for item in spec.dedupe_order_by]
+    if not order and spec.upsert_date_key:
+        order.append(exp.Ordered(this=exp.column(spec.upsert_date_key, table="snowgen_src"), desc=True))
+    if not order:
+        order = [exp.Ordered(this=exp.column(k, table="snowgen_src")) for k in spec.unique_key_columns]
+    return order
+
+
+def create_target(ctx: ModelContext, stage: exp.Table, columns: list[str]) -> list[exp.Expr]:
+    model, dialect, shape = ctx.model, ctx.dialect, ctx.shape
+    props = dialect.table_properties(shape, scratch=model.scratch)
+    if model.column_types:
+        typed = [(c, dialect.data_type(model.column_types[c])) for c in model.output_columns]
+        typed += [(name, dialect.data_type(logical)) for name, _, logical in ctx.layout_columns()]
+        create = ddl.create_table_columns(model.table, typed, props)
+    else:
+        create = dialect.create_table_like(model.table, stage, columns, props)
+    return [create, *dialect.after_create(shape)]
+
+
+def upsert_window(ctx: ModelContext, script: Script, stage: exp.Table) -> exp.Expr | None:
+    """``target.<date key> BETWEEN lower AND upper`` with the bounds computed from the stage:
+    ``[min - upsert_lookback_days, max]`` (reference §3.2), computed once in SQL."""
+    model, dialect = ctx.model, ctx.dialect
+    key = model.spec.upsert_date_key
+    if not key:
+        return None
+    logical = model.column_types.get(key, "timestamp")
+    lowest: exp.Expr = exp.Min(this=exp.column(key))
+    if model.upsert_lookback_days:
+        lowest = dialect.add_interval(lowest, exp.Literal.number(-model.upsert_lookback_days), "DAY", logical)
+    bounds = dialect.bind_values(
+        script, "snowgen_upsert", {"lower": (logical, lowest), "upper": (logical, exp.Max(this=exp.column(key)))}, stage
+    )
+    return exp.Between(this=exp.column(key, table="target"), low=bounds["lower"], high=bounds["upper"])
+
+
+def merge(target: exp.Table, stage: exp.Table, columns: list[str], keys: tuple[str, ...], window: exp.Expr | None) -> exp.Merge:
+    on = [exp.EQ(this=exp.column(k, table="target"), expression=exp.column(k, table="source")) for k in keys]
+    if window is not None:
+        on.append(window)
+    whens = []
+    updates = [c for c in columns if c not in keys]
+    if updates:
+        # SET targets stay unqualified: DuckDB and Postgres reject `SET target.col`.
+        assignments = [exp.EQ(this=exp.column(c), expression=exp.column(c, table="source")) for c in updates]
+        whens.append(exp.When(matched=True, source=False, then=exp.Update(expressions=assignments)))
+    insert = exp.Insert(
+        this=exp.Tuple(expressions=[exp.column(c) for c in columns]),
+        expression=exp.Tuple(expressions=[exp.column(c, table="source") for c in columns]),
+    )
+    whens.append(exp.When(matched=False, source=False, then=insert))
+    return exp.Merge(
+        this=exp.alias_(target.copy(), "target", table=True),
+        using=exp.alias_(stage.copy(), "source", table=True),
+        on=exp.and_(*on),
+        whens=exp.Whens(expressions=whens),
+    )
+
+
+def delete_insert(ctx: ModelContext, stage: exp.Table, columns: list[str], window: exp.Expr | None) -> list[exp.Expr]:
+    """Delete the target rows whose key is staged (inside the window), then insert the stage.
+
+    The key match is a per-column equality on both sides, so composite keys are unambiguous."""
+    model, dialect = ctx.model, ctx.dialect
+    keys = model.spec.unique_key_columns
+    if dialect.delete_using:
+        # DELETE ... USING: the target cannot be aliased; columns are qualified by table name.
+        target_name, stage_name = model.table.name, stage.name
+        match = [exp.EQ(this=exp.column(k, table=target_name), expression=exp.column(k, table=stage_name)) for k in keys]
+        if window is not None:
+            window = window.transform(lambda n: exp.column(n.name, table=target_name) if isinstance(n, exp.Column) and n.table == "target" else n)
+        delete = exp.Delete(this=model.table.copy(), using=[stage.copy()], where=exp.Where(this=exp.and_(*match, *([window] if window is not None else []))))
+    else:
+        match = [exp.EQ(this=exp.column(k, table="source"), expression=exp.column(k, table="target")) for k in keys]
+        exists = exp.Exists(this=exp.Select(expressions=[exp.Literal.number(1)]).from_(exp.alias_(stage.copy(), "source", table=True), copy=False).where(exp.and_(*match), copy=False))
+        condition = exp.and_(exists, *([window] if window is not None else []))
+        delete = exp.Delete(this=exp.alias_(model.table.copy(), "target", table=True), where=exp.Where(this=condition))
+    insert = exp.Insert(
+        this=exp.Schema(this=model.table.copy(), expressions=[exp.to_identifier(c) for c in columns]),
+        expression=exp.Select(expressions=[exp.column(c) for c in columns]).from_(stage.copy(), copy=False),
+    )
+    return [delete, insert]

@@ -1,0 +1,62 @@
+"""The plan: a dialect-neutral description of everything a compile will emit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlglot import exp
+
+from snowgen.spec.models import AppFilterSpec, BotFilterSpec, ModelSpec, ProjectSpec
+from snowgen.spec.yaml_source import YamlDocument
+
+
+@dataclass(frozen=True)
+class ModelPlan:
+    """One table or view to build, with its body already resolved to qualified tables."""
+
+    name: str
+    module: str
+    materialization: str  # view | table | incremental
+    table: exp.Table
+    query: exp.Query
+    spec: ModelSpec
+    doc: YamlDocument
+    depends_on: tuple[str, ...]
+    output_columns: tuple[str, ...] | None
+    column_types: dict[str, str]
+    scratch: bool
+    bot_filter: BotFilterSpec | None
+    app_filter: AppFilterSpec | None
+    upsert_lookback_days: int
+    instance: str | None = None
+
+
+@dataclass(frozen=True)
+class Step:
+    """One file of the output: what it does, for which model, after which steps."""
+
+    id: str
+    module: str
+    kind: str
+    spec_file: str  # path of the spec file it comes from, relative to the project
+    depends_on: tuple[str, ...] = ()
+    model: str | None = None
+    detail: Any = None  # kind-specific data for the builder
+
+
+@dataclass(frozen=True)
+class Plan:
+    project: str
+    root: Path
+    spec: ProjectSpec
+    doc: YamlDocument
+    vars: dict[str, Any]
+    schemas: dict[str, str]  # key (derived/scratch/manifest) -> schema name
+    database: str | None
+    modules: tuple[str, ...]
+    steps: tuple[Step, ...]
+    models: dict[str, ModelPlan] = field(default_factory=dict)
+    selected: frozenset[str] | None = None  # models chosen with --select (None: all)
+    strategy: Any = None  # the project's incremental strategy (see compiler.strategies)

@@ -1,0 +1,233 @@
+"""SQL bodies: Jinja rendering with values kept out of the SQL text, then parsing.
+
+Jinja's ``{{ ... }}`` never splices text into SQL. Every printed value becomes a
+placeholder token (``__sgv0__``) that parses as a column; after parsing, each token is
+replaced on the AST by a literal node (strings, numbers, booleans, dates, NULL; a list
+becomes several literals). ``{{ ident(name) }}`` prints an identifier the same way. So a
+var holding ``O'Brien \\ %`` can never break or change the statement: sqlglot writes the
+literal with each warehouse's own escaping.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import math
+import re
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+import jinja2
+import sqlglot
+from jinja2.sandbox import SandboxedEnvironment
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
+
+from snowgen.errors import SnowgenError
+from snowgen.spec.yaml_source import YamlDocument, YamlPath
+
+MACROS = ("bot_filter", "app_filter")
+_TOKEN = re.compile(r"__sg([vi])(\d+)__")
+_TEMPLATE_NAME = "<sql>"
+
+
+@dataclass(frozen=True)
+class Ident:
+    """A value printed as an identifier instead of a literal."""
+
+    name: str
+
+
+@dataclass
+class _Placeholders:
+    values: list[tuple[str, Any]] = field(default_factory=list)
+
+    def token(self, kind: str, value: Any) -> str:
+        self.values.append((kind, value))
+        return f"__sg{kind}{len(self.values) - 1}__"
+
+    def finalize(self, value: Any) -> str:
+        if isinstance(value, Ident):
+            return self.token("i", value.name)
+        if isinstance(value, (list, tuple)):
+            return ", ".join(self.token("v", item) for item in value) if value else "NULL"
+        return self.token("v", value)
+
+
+class _UnknownVar(Exception):
+    def __init__(self, name: str):
+        super().__init__(name)
+        self.name = name
+
+
+@dataclass(frozen=True)
+class BodyContext:
+    """Where a body comes from and what it can see."""
+
+    doc: YamlDocument
+    path: YamlPath
+    dialect: str
+    vars: dict[str, Any]
+    extra_globals: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ParsedBody:
+    query: exp.Query
+    text: str  # the rendered text the query was parsed from (for error positions)
+
+
+def parse_body(text: str, ctx: BodyContext) -> ParsedBody:
+    """Render ``text`` with Jinja, parse it in ``ctx.dialect`` and substitute the values."""
+    placeholders = _Placeholders()
+    rendered = _render_jinja(text, ctx, placeholders)
+    query = _parse_single_query(rendered, ctx)
+    _substitute(query, placeholders, rendered, ctx)
+    _check_macros(query, rendered, ctx)
+    return ParsedBody(query, rendered)
+
+
+# -- Jinja -------------------------------------------------------------------------------------
+
+
+def _render_jinja(text: str, ctx: BodyContext, placeholders: _Placeholders) -> str:
+    if "{" not in text:
+        return text
+
+    def var(name: str, default: Any = _UnknownVar) -> Any:
+        if name in ctx.vars:
+            return ctx.vars[name]
+        if default is not _UnknownVar:
+            return default
+        raise _UnknownVar(name)
+
+    env = SandboxedEnvironment(
+        undefined=jinja2.StrictUndefined,
+        finalize=placeholders.finalize,
+        autoescape=False,
+        keep_trailing_newline=True,
+    )
+    env.globals.update(var=var, ident=Ident, **ctx.extra_globals)
+    try:
+        template = env.from_string(text)
+        template.name = _TEMPLATE_NAME
+        template.filename = _TEMPLATE_NAME
+        return template.render()
+    except jinja2.TemplateSyntaxError as exc:
+        raise body_error(ctx, "SG205", f"Jinja syntax error: {exc.message}", exc.lineno or 1, 1) from None
+    except _UnknownVar as exc:
+        hint = difflib.get_close_matches(exc.name, list(ctx.vars), n=1)
+        message = f"unknown var '{exc.name}'" + (f" (did you mean '{hint[0]}'?)" if hint else "")
+        raise body_error(ctx, "SG206", message, _template_line(exc), 1) from None
+    except jinja2.UndefinedError as exc:
+        raise body_error(ctx, "SG205", f"Jinja error: {exc.message}", _template_line(exc), 1) from None
+    except (jinja2.TemplateError, TypeError, ValueError, ArithmeticError) as exc:
+        raise body_error(ctx, "SG205", f"Jinja error: {exc}", _template_line(exc), 1) from None
+
+
+def _template_line(exc: BaseException) -> int:
+    lines = [f.lineno for f in traceback.extract_tb(exc.__traceback__) if f.filename == _TEMPLATE_NAME]
+    return lines[-1] if lines and lines[-1] else 1
+
+
+# -- parsing -------------------------------------------------------------------------------------
+
+
+def _parse_single_query(text: str, ctx: BodyContext) -> exp.Query:
+    try:
+        statements = [s for s in sqlglot.parse(text, read=ctx.dialect) if s is not None]
+    except ParseError as exc:
+        first = exc.errors[0] if exc.errors else {}
+        line, col = first.get("line") or 1, first.get("col") or 1
+        description = first.get("description") or str(exc)
+        highlight = first.get("highlight")
+        start = max(col - len(highlight) + 1, 1) if highlight else col
+        raise body_error(ctx, "SG204", f"SQL does not parse ({ctx.dialect}): {description}", line, start) from None
+    except TokenError as exc:
+        raise body_error(ctx, "SG204", f"SQL does not parse ({ctx.dialect}): {exc}", 1, 1) from None
+    if len(statements) != 1 or not isinstance(statements[0], exp.Query):
+        kind = "no statement" if not statements else f"{len(statements)} statements" if len(statements) > 1 else type(statements[0]).__name__.upper()
+        raise body_error(ctx, "SG208", f"a SQL body must be exactly one SELECT query, got {kind}", 1, 1)
+    return statements[0]
+
+
+def _substitute(query: exp.Query, placeholders: _Placeholders, text: str, ctx: BodyContext) -> None:
+    if not placeholders.values:
+        return
+    for column in list(query.find_all(exp.Column)):
+        match = _TOKEN.fullmatch(column.name)
+        if match and match.group(1) == "v" and not column.table:
+            column.replace(literal(placeholders.values[int(match.group(2))][1]))
+    for ident in list(query.find_all(exp.Identifier)):
+        match = _TOKEN.fullmatch(ident.name)
+        if match and match.group(1) == "i":
+            ident.replace(exp.to_identifier(placeholders.values[int(match.group(2))][1]))
+    for node in query.walk():
+        if isinstance(node, (exp.Literal, exp.Identifier)) and _TOKEN.search(str(node.this)):
+            line, col = _position_of(text, _TOKEN.search(str(node.this)).group(0))
+            raise body_error(
+                ctx,
+                "SG209",
+                "a Jinja value is printed inside a SQL string literal or where it cannot stand; "
+                "print it as its own expression (e.g. 'a' || {{ var('x') }})",
+                line,
+                col,
+            )
+
+
+def literal(value: Any) -> exp.Expr:
+    """A dialect-neutral literal for a var value."""
+    if value is None:
+        return exp.Null()
+    if isinstance(value, bool):
+        return exp.Boolean(this=value)
+    if isinstance(value, int):
+        return exp.Literal.number(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"cannot print {value!r} as a SQL literal")
+        return exp.Literal.number(repr(value))
+    if isinstance(value, dt.datetime):
+        return exp.Cast(this=exp.Literal.string(value.isoformat(sep=" ")), to=exp.DataType.build("TIMESTAMP"))
+    if isinstance(value, dt.date):
+        return exp.Cast(this=exp.Literal.string(value.isoformat()), to=exp.DataType.build("DATE"))
+    return exp.Literal.string(str(value))
+
+
+def _check_macros(query: exp.Query, text: str, ctx: BodyContext) -> None:
+    for call in query.find_all(exp.Anonymous):
+        name = str(call.this).lower()
+        if name not in MACROS:
+            continue
+        args = call.expressions
+        if len(args) > 1 or (args and not (isinstance(args[0], exp.Column) and not args[0].table)):
+            line, col = _position_of(text, str(call.this))
+            raise body_error(ctx, "SG212", f"{name}() takes no argument or one table alias, e.g. {name}(ev)", line, col)
+
+
+# -- locations -----------------------------------------------------------------------------------
+
+
+def node_position(node: exp.Expr, text: str) -> tuple[int, int]:
+    """1-based (line, col) of an identifier-bearing node in the rendered text."""
+    ident = node if isinstance(node, exp.Identifier) else node.find(exp.Identifier)
+    meta = getattr(ident, "meta", None) or {}
+    if "start" in meta:
+        offset = meta["start"]
+        line = text.count("\n", 0, offset) + 1
+        col = offset - (text.rfind("\n", 0, offset) + 1) + 1
+        return line, col
+    return 1, 1
+
+
+def _position_of(text: str, needle: str) -> tuple[int, int]:
+    offset = text.find(needle)
+    if offset < 0:
+        return 1, 1
+    return text.count("\n", 0, offset) + 1, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def body_error(ctx: BodyContext, code: str, message: str, line: int, col: int) -> SnowgenError:
+    """An error located inside the SQL body (line/col of the rendered text)."""
+    return SnowgenError.at(code, message, ctx.doc.text_location(ctx.path, line, col))

@@ -1,0 +1,286 @@
+"""What every warehouse must answer, and the answers most of them share.
+
+A dialect is data first (capability flags, a type table, links to the vendor docs) and a
+few small hooks that return sqlglot trees where a statement's *shape* differs. Builders in
+``snowgen.compiler`` ask questions of a dialect; they never ask which dialect it is.
+
+sqlglot prints several constructs wrongly without warning (see the project's sqlglot notes).
+Each dialect lowers its statements before rendering (:meth:`Dialect.lower`), and rendering
+runs with ``unsupported_level=RAISE`` so that whatever sqlglot knows it cannot print becomes
+an error instead of a logged warning.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal
+
+from sqlglot import exp
+from sqlglot.errors import ErrorLevel, UnsupportedError
+from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
+from sqlglot.optimizer.qualify_columns import quote_identifiers
+
+UpsertStrategy = Literal["merge", "delete_insert"]
+
+
+class Unsupported(Exception):
+    """The warehouse cannot express what the spec asks for.
+
+    ``yaml_path`` names the spec key to blame (relative to the model or project file).
+    """
+
+    def __init__(self, message: str, yaml_path: tuple = ()):
+        super().__init__(message)
+        self.yaml_path = yaml_path
+
+
+@dataclass(frozen=True)
+class Partition:
+    column: str
+    by: Literal["day", "hour", "month"] = "day"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A model's physical layout after the per-dialect override was applied."""
+
+    partition: Partition | None = None
+    cluster: tuple[str, ...] = ()
+    sort: tuple[str, ...] = ()
+    dist: str | None = None
+    indexes: tuple[tuple[str, ...], ...] | None = None
+    clustering: Literal["partition", "liquid"] | None = None
+    unique_key: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TableShape:
+    """What a dialect needs to know to create a table: its layout and, if known, its columns."""
+
+    table: exp.Table
+    layout: Layout
+    columns: tuple[str, ...] | None = None
+    column_types: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Script:
+    """The statements of one step. Declarations are hoisted to the top of the file
+    (BigQuery requires DECLARE to come first in a script)."""
+
+    declarations: list[exp.Expr] = field(default_factory=list)
+    statements: list[exp.Expr] = field(default_factory=list)
+
+    def add(self, *statements: exp.Expr) -> None:
+        self.statements.extend(statements)
+
+    def all(self) -> list[exp.Expr]:
+        return [*self.declarations, *self.statements]
+
+
+# Logical types (the spec's column types) -> sqlglot type names that render correctly
+# in each dialect. Each dialect overrides entries whose generic rendering is wrong.
+GENERIC_TYPES: dict[str, str] = {
+    "string": "TEXT",
+    "int": "INT",
+    "bigint": "BIGINT",
+    "double": "DOUBLE",
+    "boolean": "BOOLEAN",
+    "date": "DATE",
+    "timestamp": "TIMESTAMP",
+    "timestamptz": "TIMESTAMPTZ",
+    "json": "JSON",
+}
+
+_SIZED_STRING = re.compile(r"^string\((\d+)\)$")
+_DECIMAL = re.compile(r"^decimal\((\d+),\s*(\d+)\)$")
+
+
+class Dialect:
+    """Shared behaviour; each warehouse module overrides data and hooks."""
+
+    #: snowgen's name of the warehouse (the key in ``DIALECTS``)
+    name: ClassVar[str]
+    #: the sqlglot dialect used to render
+    sqlglot_dialect: ClassVar[str]
+    #: vendor documentation behind the choices made in the module
+    docs: ClassVar[dict[str, str]] = {}
+
+    # -- capabilities (data) -------------------------------------------------------------
+    #: logical type -> sqlglot type name (see GENERIC_TYPES)
+    types: ClassVar[dict[str, str]] = GENERIC_TYPES
+    #: upsert strategies this warehouse runs correctly; a string value refuses with that reason
+    upsert_strategies: ClassVar[dict[UpsertStrategy, str | None]] = {"merge": None, "delete_insert": None}
+    default_upsert: ClassVar[UpsertStrategy] = "merge"
+    #: multi-statement transactions (BEGIN ... COMMIT)
+    transactional: ClassVar[bool] = True
+    #: QUALIFY clause
+    supports_qualify: ClassVar[bool] = True
+    #: DELETE ... USING (else a correlated EXISTS)
+    delete_using: ClassVar[bool] = False
+    #: CREATE OR REPLACE TABLE (else DROP + CREATE inside a transaction)
+    create_or_replace_table: ClassVar[bool] = True
+    #: where Snowplow contexts live: their own tables, or a nested column of the events table
+    context_storage: ClassVar[Literal["table", "column"]] = "table"
+    #: BigQuery allows at most four clustering columns; None means no limit
+    max_cluster_columns: ClassVar[int | None] = None
+
+    # -- types ----------------------------------------------------------------------------
+    def data_type(self, logical: str) -> exp.DataType:
+        sized = _SIZED_STRING.match(logical)
+        if sized:
+            return self.sized_string(int(sized.group(1)))
+        decimal = _DECIMAL.match(logical)
+        if decimal:
+            return exp.DataType.build(f"DECIMAL({decimal.group(1)}, {decimal.group(2)})")
+        return exp.DataType.build(self.types[logical])
+
+    def sized_string(self, length: int) -> exp.DataType:
+        return exp.DataType.build(f"VARCHAR({length})")
+
+    # -- expressions ------------------------------------------------------------------------
+    def add_interval(self, value: exp.Expr, amount: exp.Expr, unit: str, logical_type: str = "timestamp") -> exp.Expr:
+        """``value + amount unit``; ``amount`` may be negative or an expression."""
+        return exp.TimestampAdd(this=value, expression=amount, unit=exp.var(unit.upper()))
+
+    def now_utc(self) -> exp.Expr:
+        """The current time in UTC as a timestamp without time zone."""
+        return exp.CurrentTimestamp()
+
+    def cast(self, value: exp.Expr, logical: str) -> exp.Expr:
+        return exp.Cast(this=value, to=self.data_type(logical))
+
+    def timestamp_literal(self, text: str) -> exp.Expr:
+        return exp.Cast(this=exp.Literal.string(text), to=self.data_type("timestamp"))
+
+    def to_date(self, value: exp.Expr) -> exp.Expr:
+        return exp.Cast(this=value, to=exp.DataType.build("DATE"))
+
+    def regex_contains(self, value: exp.Expr, pattern: str) -> exp.Expr:
+        """True when ``pattern`` (a regular expression) matches anywhere in ``value``."""
+        return exp.RegexpLike(this=value, expression=exp.Literal.string(pattern))
+
+    def escape_regex(self, text: str) -> str:
+        """``text`` as a regular expression matching itself literally.
+
+        A backslash before an ASCII punctuation character means that character in POSIX
+        ERE/ARE, RE2 and Java regular expressions alike. Letters, digits, spaces and
+        non-ASCII characters are never escaped: a backslash before a letter is an escape
+        sequence (``\\b`` is a backspace in Postgres, a word boundary in RE2).
+        """
+        return "".join("\\" + ch if ch.isascii() and not ch.isalnum() and ch not in " _" else ch for ch in text)
+
+    # -- statements -------------------------------------------------------------------------
+    def in_transaction(self, statements: list[exp.Expr]) -> list[exp.Expr]:
+        if not self.transactional:
+            return statements
+        return [exp.Transaction(), *statements, exp.Commit()]
+
+    def table_properties(self, shape: TableShape, *, scratch: bool) -> list[exp.Expr]:
+        """Native CREATE TABLE properties for the layout (nothing by default)."""
+        return []
+
+    def after_create(self, shape: TableShape) -> list[exp.Expr]:
+        """Statements that complete a table's layout after CREATE (Postgres indexes)."""
+        return []
+
+    def layout_columns(self, shape: TableShape) -> list[tuple[str, exp.Expr, str]]:
+        """Extra computed columns a layout needs: (name, value, logical type)."""
+        return []
+
+    def create_table_like(self, table: exp.Table, stage: exp.Table, columns: list[str], properties: list[exp.Expr]) -> exp.Expr:
+        """CREATE TABLE IF NOT EXISTS ``table`` with the columns and types of ``stage``."""
+        empty = (
+            exp.Select(expressions=[exp.column(c) for c in columns])
+            .from_(stage.copy(), copy=False)
+            .where(exp.EQ(this=exp.Literal.number(1), expression=exp.Literal.number(0)), copy=False)
+        )
+        return exp.Create(
+            kind="TABLE",
+            this=table.copy(),
+            exists=True,
+            expression=empty,
+            properties=exp.Properties(expressions=properties) if properties else None,
+        )
+
+    def check_layout(self, layout: Layout) -> None:
+        """Raise :class:`Unsupported` for a layout this warehouse cannot express."""
+        if layout.partition and layout.partition.by not in self.partition_granularities():
+            raise Unsupported(
+                f"{self.name} cannot partition by {layout.partition.by}; "
+                f"supported: {', '.join(self.partition_granularities())}",
+                ("layout", "partition", "by"),
+            )
+        limit = self.max_cluster_columns
+        if limit is not None and len(self.cluster_columns(layout)) > limit:
+            raise Unsupported(
+                f"{self.name} allows at most {limit} clustering columns, got {len(self.cluster_columns(layout))}",
+                ("layout", "cluster"),
+            )
+
+    def partition_granularities(self) -> tuple[str, ...]:
+        return ("day", "hour", "month")
+
+    def cluster_columns(self, layout: Layout) -> tuple[str, ...]:
+        return layout.cluster
+
+    def keep_first_row(
+        self, query: exp.Query, partition_by: list[exp.Expr], order_by: list[exp.Ordered], columns: list[str]
+    ) -> exp.Select:
+        """Rows of ``query``, one per ``partition_by`` value: the first in ``order_by``."""
+        window = exp.Window(
+            this=exp.RowNumber(),
+            partition_by=partition_by,
+            order=exp.Order(expressions=order_by),
+        )
+        inner = query.subquery("snowgen_src", copy=False)
+        if self.supports_qualify:
+            select = exp.Select(expressions=[exp.column(c, table="snowgen_src") for c in columns]).from_(
+                inner, copy=False
+            )
+            select.set("qualify", exp.Qualify(this=exp.EQ(this=window, expression=exp.Literal.number(1))))
+            return self.qualify_fixup(select)
+        numbered = exp.Select(
+            expressions=[exp.Star(), exp.alias_(window, "snowgen_row_number")]
+        ).from_(inner, copy=False)
+        return (
+            exp.Select(expressions=[exp.column(c, table="snowgen_dedup") for c in columns])
+            .from_(numbered.subquery("snowgen_dedup", copy=False), copy=False)
+            .where(exp.EQ(this=exp.column("snowgen_row_number", table="snowgen_dedup"), expression=exp.Literal.number(1)), copy=False)
+        )
+
+    def qualify_fixup(self, select: exp.Select) -> exp.Select:
+        return select
+
+    # -- carrying run-time values between statements ---------------------------------------
+    def bind_values(self, script: Script, prefix: str, values: dict[str, tuple[str, exp.Expr]], source: exp.Expr | None) -> dict[str, exp.Expr]:
+        """Compute ``values`` (name -> (logical type, expression over ``source``)) once and
+        return an expression for each that later statements of the script can use.
+
+        Default: inline scalar subqueries, which Postgres, Redshift and DuckDB evaluate once
+        per statement (an InitPlan) and which keep the script free of session state.
+        """
+        refs = {}
+        for name, (_, value) in values.items():
+            select = exp.Select(expressions=[value])
+            if source is not None:
+                select = select.from_(source.copy(), copy=False)
+            refs[name] = select.subquery(copy=False)
+        return refs
+
+    # -- rendering ----------------------------------------------------------------------------
+    def lower(self, statement: exp.Expr) -> exp.Expr:
+        """Rewrite what sqlglot would print wrongly for this warehouse (identity by default)."""
+        return statement
+
+    def render(self, statement: exp.Expr) -> str:
+        statement = self.lower(statement)
+        statement = normalize_identifiers(statement, dialect=self.sqlglot_dialect)
+        statement = quote_identifiers(statement, dialect=self.sqlglot_dialect, identify=True)
+        try:
+            return statement.sql(
+                dialect=self.sqlglot_dialect, pretty=True, unsupported_level=ErrorLevel.RAISE, copy=False
+            )
+        except UnsupportedError as exc:
+            raise Unsupported(f"{self.name}: {exc}") from None

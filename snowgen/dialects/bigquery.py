@@ -1,0 +1,114 @@
+"""Google BigQuery (GoogleSQL).
+
+- ``timestamp`` is BigQuery's TIMESTAMP (an instant), never DATETIME: sqlglot prints its
+  TIMESTAMP type as DATETIME, so the type table and :meth:`lower` use TIMESTAMPTZ, which
+  sqlglot prints as TIMESTAMP.
+- Layout: PARTITION BY DATE(col) / TIMESTAMP_TRUNC(col, HOUR|MONTH), CLUSTER BY (at most 4).
+- Upserts: MERGE with the date window on the target in the ON clause. The window bounds are
+  script variables (DECLARE/SET), which BigQuery uses for partition pruning. DELETE has no
+  USING, so delete+insert deletes with a correlated EXISTS inside a transaction.
+- Contexts are nested columns: ``contexts_<vendor>_<name>_<major>_<minor>_<patch>[SAFE_OFFSET(0)].field``.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from snowgen.dialects.base import Dialect, Script, TableShape, Unsupported
+
+_MAX_NUMERIC_INTEGER_DIGITS = 29
+_MAX_NUMERIC_SCALE = 9
+
+
+class BigQuery(Dialect):
+    name = "bigquery"
+    sqlglot_dialect = "bigquery"
+    docs = {
+        "types": "https://cloud.google.com/bigquery/docs/reference/standard-sql/data-types",
+        "partitioning": "https://cloud.google.com/bigquery/docs/partitioned-tables",
+        "clustering": "https://cloud.google.com/bigquery/docs/clustered-tables#limitations",
+        "merge": "https://cloud.google.com/bigquery/docs/reference/standard-sql/dml-syntax#merge_statement",
+        "delete": "https://cloud.google.com/bigquery/docs/reference/standard-sql/dml-syntax#delete_statement",
+        "scripting": "https://cloud.google.com/bigquery/docs/reference/standard-sql/procedural-language#declare",
+        "transactions": "https://cloud.google.com/bigquery/docs/transactions",
+        "regexp_contains": "https://cloud.google.com/bigquery/docs/reference/standard-sql/string_functions#regexp_contains",
+    }
+    types = {
+        **Dialect.types,
+        "string": "STRING",
+        "timestamp": "TIMESTAMPTZ",  # printed as TIMESTAMP
+        "timestamptz": "TIMESTAMPTZ",
+        "double": "DOUBLE",
+    }
+    default_upsert = "merge"
+    context_storage = "column"
+    max_cluster_columns = 4
+
+    def data_type(self, logical: str) -> exp.DataType:
+        result = super().data_type(logical)
+        if result.this == exp.DataType.Type.DECIMAL:
+            precision, scale = (int(p.name) for p in result.expressions)
+            if precision - scale > _MAX_NUMERIC_INTEGER_DIGITS or scale > _MAX_NUMERIC_SCALE:
+                return exp.DataType.build(f"BIGDECIMAL({precision}, {scale})", dialect="bigquery")
+        return result
+
+    def add_interval(self, value: exp.Expr, amount: exp.Expr, unit: str, logical_type: str = "timestamp") -> exp.Expr:
+        if logical_type == "date":
+            if unit.upper() not in ("DAY", "WEEK", "MONTH", "QUARTER", "YEAR"):
+                raise Unsupported(f"bigquery cannot add {unit} to a DATE")
+            return exp.DateAdd(this=value, expression=amount, unit=exp.var(unit.upper()))
+        return exp.TimestampAdd(this=value, expression=amount, unit=exp.var(unit.upper()))
+
+    def in_transaction(self, statements: list[exp.Expr]) -> list[exp.Expr]:
+        return [exp.Transaction(), *statements, exp.Commit()]  # BEGIN/COMMIT TRANSACTION
+
+    def table_properties(self, shape: TableShape, *, scratch: bool) -> list[exp.Expr]:
+        layout = shape.layout
+        props: list[exp.Expr] = []
+        if layout.partition:
+            column_type = shape.column_types.get(layout.partition.column, "timestamp")
+            props.append(exp.PartitionedByProperty(this=self._partition_expression(layout.partition, column_type)))
+        if layout.cluster:
+            props.append(exp.Cluster(expressions=[exp.column(c) for c in layout.cluster]))
+        return props
+
+    @staticmethod
+    def _partition_expression(partition, column_type: str) -> exp.Expr:
+        column = exp.column(partition.column)
+        if column_type == "date":
+            if partition.by == "day":
+                return column
+            if partition.by == "month":
+                return exp.DateTrunc(this=column, unit=exp.var("MONTH"))
+            raise Unsupported("bigquery cannot partition a DATE column by hour", ("layout", "partition", "by"))
+        if partition.by == "day":
+            return exp.Date(this=column)
+        return exp.TimestampTrunc(this=column, unit=exp.var(partition.by.upper()))
+
+    def bind_values(self, script, prefix, values, source):
+        """DECLARE the variables (hoisted to the top of the script), then SET them in one query."""
+        names = [f"{prefix}_{name}" for name in values]
+        for name, (logical, _) in zip(names, values.values()):
+            script.declarations.append(
+                exp.Declare(expressions=[exp.DeclareItem(this=[exp.var(name)], kind=self.data_type(logical))])
+            )
+        select = exp.Select(expressions=[value for _, value in values.values()])
+        if source is not None:
+            select = select.from_(source.copy(), copy=False)
+        select.set("kind", "STRUCT")
+        script.add(_set_tuple(names, select))
+        return {key: exp.var(name) for key, name in zip(values, names)}
+
+    def lower(self, statement: exp.Expr) -> exp.Expr:
+        # sqlglot's generic TIMESTAMP prints as DATETIME here; snowgen's timestamps are instants.
+        for data_type in statement.find_all(exp.DataType):
+            if data_type.this == exp.DataType.Type.TIMESTAMP:
+                data_type.set("this", exp.DataType.Type.TIMESTAMPTZ)
+        return statement
+
+
+def _set_tuple(names: list[str], query: exp.Query, kind: str | None = None) -> exp.Set:
+    """``SET (a, b) = (query)``; ``kind`` adds a keyword (Databricks: SET VARIABLE)."""
+    target = exp.Tuple(expressions=[exp.var(n) for n in names])
+    item = exp.SetItem(this=exp.EQ(this=target, expression=query.subquery(copy=False)), kind=kind)
+    return exp.Set(expressions=[item])

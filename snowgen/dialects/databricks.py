@@ -1,0 +1,127 @@
+"""Databricks (Delta Lake, Databricks SQL).
+
+- Tables are ``USING DELTA`` with Snowplow's auto-optimize table properties.
+- Layout: ``clustering: partition`` partitions by a DATE column derived from the partition
+  column (``<col>_date``, as the Snowplow packages do); ``clustering: liquid`` (the default
+  when cluster columns are given) uses ``CLUSTER BY``. Delta cannot do both on one table.
+- No multi-statement transactions: a single MERGE is atomic, delete+insert would not be,
+  so it is refused. The window bounds are SQL session variables (DECLARE VARIABLE/SET VAR).
+- Timestamp arithmetic is TIMESTAMPADD(unit, n, ts): sqlglot's 3-argument DATE_ADD form
+  needs a recent runtime.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from snowgen.dialects.base import Dialect, Layout, Script, TableShape, Unsupported
+from snowgen.dialects.bigquery import _set_tuple
+
+AUTO_OPTIMIZE = {"delta.autoOptimize.optimizeWrite": "true", "delta.autoOptimize.autoCompact": "true"}
+_MAX_LIQUID_COLUMNS = 4
+
+
+class Databricks(Dialect):
+    name = "databricks"
+    sqlglot_dialect = "databricks"
+    docs = {
+        "create_table": "https://docs.databricks.com/en/sql/language-manual/sql-ref-syntax-ddl-create-table-using.html",
+        "liquid": "https://docs.databricks.com/en/delta/clustering.html",
+        "partitions": "https://docs.databricks.com/en/tables/partitions.html",
+        "merge": "https://docs.databricks.com/en/sql/language-manual/delta-merge-into.html",
+        "transactions": "https://docs.databricks.com/en/lakehouse/acid.html",
+        "variables": "https://docs.databricks.com/en/sql/language-manual/sql-ref-syntax-ddl-declare-variable.html",
+        "timestampadd": "https://docs.databricks.com/en/sql/language-manual/functions/timestampadd.html",
+        "auto_optimize": "https://docs.databricks.com/en/delta/tune-file-size.html",
+        "rlike": "https://docs.databricks.com/en/sql/language-manual/functions/rlike.html",
+    }
+    types = {**Dialect.types, "string": "STRING", "json": "STRING", "double": "DOUBLE"}
+    upsert_strategies = {
+        "merge": None,
+        "delete_insert": "Databricks has no multi-statement transactions, so delete+insert "
+        "would not be atomic; a Delta MERGE is",
+    }
+    default_upsert = "merge"
+    transactional = False
+    context_storage = "column"
+
+    def sized_string(self, length: int) -> exp.DataType:
+        return exp.DataType.build("STRING")
+
+    def add_interval(self, value: exp.Expr, amount: exp.Expr, unit: str, logical_type: str = "timestamp") -> exp.Expr:
+        return exp.Anonymous(this="TIMESTAMPADD", expressions=[exp.var(unit.upper()), amount, value])
+
+    def regex_contains(self, value: exp.Expr, pattern: str) -> exp.Expr:
+        # Java regular expressions; RLIKE is true when the pattern is found anywhere.
+        return exp.RegexpLike(this=value, expression=exp.Literal.string(pattern))
+
+    def clustering_mode(self, layout: Layout) -> str:
+        if layout.clustering:
+            return layout.clustering
+        return "liquid" if layout.cluster else "partition"
+
+    def check_layout(self, layout: Layout) -> None:
+        super().check_layout(layout)
+        mode = self.clustering_mode(layout)
+        if mode == "partition" and layout.cluster:
+            raise Unsupported(
+                "databricks cannot partition and cluster one Delta table; set "
+                "layout.dialects.databricks.cluster to null or clustering: liquid",
+                ("layout", "cluster"),
+            )
+        if mode == "liquid" and len(self.liquid_keys(layout)) > _MAX_LIQUID_COLUMNS:
+            raise Unsupported(
+                f"databricks liquid clustering takes at most {_MAX_LIQUID_COLUMNS} columns",
+                ("layout", "cluster"),
+            )
+
+    def partition_granularities(self) -> tuple[str, ...]:
+        return ("day", "month")
+
+    @staticmethod
+    def liquid_keys(layout: Layout) -> list[str]:
+        keys = [layout.partition.column] if layout.partition else []
+        return keys + [c for c in layout.cluster if c not in keys]
+
+    @staticmethod
+    def partition_column(layout: Layout) -> str:
+        suffix = "date" if layout.partition.by == "day" else layout.partition.by
+        return f"{layout.partition.column}_{suffix}"
+
+    def layout_columns(self, shape: TableShape) -> list[tuple[str, exp.Expr, str]]:
+        layout = shape.layout
+        if not layout.partition or self.clustering_mode(layout) != "partition":
+            return []
+        column = exp.column(layout.partition.column)
+        if layout.partition.by == "day":
+            value: exp.Expr = exp.Cast(this=column, to=exp.DataType.build("DATE"))
+        else:
+            value = exp.Cast(this=exp.TimestampTrunc(this=column, unit=exp.var("MONTH")), to=exp.DataType.build("DATE"))
+        return [(self.partition_column(layout), value, "date")]
+
+    def table_properties(self, shape: TableShape, *, scratch: bool) -> list[exp.Expr]:
+        layout = shape.layout
+        props: list[exp.Expr] = [exp.FileFormatProperty(this=exp.var("DELTA"))]
+        if self.clustering_mode(layout) == "liquid":
+            keys = self.liquid_keys(layout)
+            if keys:
+                props.append(exp.ClusterProperty(expressions=[exp.column(c) for c in keys]))
+        elif layout.partition:
+            partition = exp.Schema(expressions=[exp.to_identifier(self.partition_column(layout))])
+            props.append(exp.PartitionedByProperty(this=partition))
+        props += [exp.Property(this=exp.Literal.string(k), value=exp.Literal.string(v)) for k, v in AUTO_OPTIMIZE.items()]
+        return props
+
+    def bind_values(self, script: Script, prefix, values, source):
+        names = [f"{prefix}_{name}" for name in values]
+        for name, (logical, _) in zip(names, values.values()):
+            script.add(
+                exp.Declare(
+                    expressions=[exp.DeclareItem(this=[exp.var(name)], kind=self.data_type(logical))], replace=True
+                )
+            )
+        select = exp.Select(expressions=[value for _, value in values.values()])
+        if source is not None:
+            select = select.from_(source.copy(), copy=False)
+        script.add(_set_tuple(names, select, kind="VARIABLE"))
+        return {key: exp.var(name) for key, name in zip(values, names)}

@@ -1,0 +1,32 @@
+"""DuckDB, the embedded local target.
+
+- No physical layout at all: partition, cluster, sort and dist hints render nothing.
+- Upserts: delete+insert inside one transaction by default (MERGE is available too;
+  its SET targets must be unqualified, which snowgen always builds).
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from snowgen.dialects.base import Dialect
+
+
+class DuckDB(Dialect):
+    name = "duckdb"
+    sqlglot_dialect = "duckdb"
+    docs = {
+        "merge": "https://duckdb.org/docs/stable/sql/statements/merge_into",
+        "timestamp_tz": "https://duckdb.org/docs/stable/sql/functions/timestamptz",
+        "regexp": "https://duckdb.org/docs/stable/sql/functions/regular_expressions",
+        "transactions": "https://duckdb.org/docs/stable/sql/statements/transactions",
+    }
+    types = {**Dialect.types, "string": "VARCHAR", "double": "DOUBLE"}
+    default_upsert = "delete_insert"
+    context_storage = "table"
+
+    def sized_string(self, length: int) -> exp.DataType:
+        return exp.DataType.build("VARCHAR")  # DuckDB ignores VARCHAR lengths
+
+    def now_utc(self) -> exp.Expr:
+        return exp.AtTimeZone(this=exp.CurrentTimestamp(), zone=exp.Literal.string("UTC"))

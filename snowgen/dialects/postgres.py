@@ -1,0 +1,77 @@
+"""PostgreSQL 15.
+
+- No QUALIFY: first-row dedupes use a ROW_NUMBER() subquery.
+- Upserts are delete+insert inside one transaction (MERGE exists since 15, but delete+insert
+  with an EXISTS on the key is what the Snowplow packages run here and is plain to review).
+- Layout: no partitions or cluster keys; b-tree indexes on the unique key, the partition
+  column and the cluster columns, created after the table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from sqlglot import exp
+
+from snowgen.dialects.base import Dialect, Layout, TableShape
+
+_MAX_IDENTIFIER_BYTES = 63  # NAMEDATALEN - 1
+
+
+class Postgres(Dialect):
+    name = "postgres"
+    sqlglot_dialect = "postgres"
+    docs = {
+        "merge": "https://www.postgresql.org/docs/15/sql-merge.html",
+        "create_index": "https://www.postgresql.org/docs/15/sql-createindex.html",
+        "identifier_length": "https://www.postgresql.org/docs/15/sql-syntax-lexical.html#SQL-SYNTAX-IDENTIFIERS",
+        "regex": "https://www.postgresql.org/docs/15/functions-matching.html#POSIX-ESCAPE-SEQUENCES",
+        "at_time_zone": "https://www.postgresql.org/docs/15/functions-datetime.html#FUNCTIONS-DATETIME-ZONECONVERT",
+    }
+    types = {**Dialect.types, "json": "JSONB", "double": "DOUBLE PRECISION"}
+    default_upsert = "delete_insert"
+    supports_qualify = False
+    create_or_replace_table = False
+    context_storage = "table"
+
+    def now_utc(self) -> exp.Expr:
+        # current_timestamp is timestamptz; AT TIME ZONE 'UTC' gives the UTC wall clock
+        # as timestamp without time zone, whatever the session's TimeZone is.
+        return exp.AtTimeZone(this=exp.CurrentTimestamp(), zone=exp.Literal.string("UTC"))
+
+    def after_create(self, shape: TableShape) -> list[exp.Expr]:
+        return [_create_index(shape.table, columns) for columns in self.index_columns(shape.layout)]
+
+    def index_columns(self, layout: Layout) -> list[tuple[str, ...]]:
+        if layout.indexes is not None:
+            return [tuple(cols) for cols in layout.indexes]
+        wanted = [layout.unique_key, (layout.partition.column,) if layout.partition else (), layout.cluster]
+        result: list[tuple[str, ...]] = []
+        for columns in wanted:
+            # An index also serves every prefix of its columns: skip those.
+            if columns and not any(index[: len(columns)] == tuple(columns) for index in result):
+                result.append(tuple(columns))
+        return result
+
+
+def index_name(table: str, columns: tuple[str, ...]) -> str:
+    """``<table>__<cols>_idx``, shortened with a stable hash to fit Postgres' 63 bytes."""
+    name = f"{table}__{'__'.join(columns)}_idx"
+    if len(name.encode("utf-8")) <= _MAX_IDENTIFIER_BYTES:
+        return name
+    digest = hashlib.sha1(name.encode("utf-8")).hexdigest()[:10]
+    prefix = name.encode("utf-8")[: _MAX_IDENTIFIER_BYTES - len(digest) - 1].decode("utf-8", "ignore")
+    return f"{prefix}_{digest}"
+
+
+def _create_index(table: exp.Table, columns: tuple[str, ...]) -> exp.Create:
+    # An index lives in its table's schema; its name is unqualified.
+    return exp.Create(
+        kind="INDEX",
+        exists=True,
+        this=exp.Index(
+            this=exp.to_identifier(index_name(table.name, columns)),
+            table=table.copy(),
+            params=exp.IndexParameters(columns=[exp.Ordered(this=exp.column(c)) for c in columns]),
+        ),
+    )

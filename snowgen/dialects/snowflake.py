@@ -1,0 +1,95 @@
+"""Snowflake.
+
+- ``timestamp`` is TIMESTAMP_NTZ; JSON is VARIANT.
+- Layout: CLUSTER BY (TO_DATE(partition), cluster...). Tables of the scratch schema are
+  TRANSIENT (no Fail-safe storage for tables rebuilt on every run).
+- Upserts: MERGE by default (the source is deduplicated first, so MERGE never hits
+  "Duplicate row detected during DML action"); delete+insert on request, inside
+  BEGIN TRANSACTION ... COMMIT. The window bounds are session variables (``SET``/``$name``).
+- Regular expressions: REGEXP_LIKE/RLIKE match the *whole* string, so a substring test is
+  ``REGEXP_INSTR(x, p) > 0``; :meth:`lower` rewrites any regex match from a SQL body too.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from snowgen.dialects.base import Dialect, Script, TableShape
+from snowgen.dialects.bigquery import _set_tuple
+
+
+class Snowflake(Dialect):
+    name = "snowflake"
+    sqlglot_dialect = "snowflake"
+    docs = {
+        "timestamp_ntz": "https://docs.snowflake.com/en/sql-reference/data-types-datetime#timestamp-ltz-timestamp-ntz-timestamp-tz",
+        "clustering": "https://docs.snowflake.com/en/user-guide/tables-clustering-keys",
+        "transient": "https://docs.snowflake.com/en/user-guide/tables-temp-transient",
+        "merge": "https://docs.snowflake.com/en/sql-reference/sql/merge",
+        "nondeterministic_merge": "https://docs.snowflake.com/en/sql-reference/sql/merge#nondeterministic-results-for-update-and-delete",
+        "transactions": "https://docs.snowflake.com/en/sql-reference/transactions",
+        "variables": "https://docs.snowflake.com/en/sql-reference/session-variables",
+        "rlike": "https://docs.snowflake.com/en/sql-reference/functions/rlike",
+        "regexp_instr": "https://docs.snowflake.com/en/sql-reference/functions/regexp_instr",
+        "convert_timezone": "https://docs.snowflake.com/en/sql-reference/functions/convert_timezone",
+    }
+    types = {**Dialect.types, "string": "VARCHAR", "timestamp": "TIMESTAMPNTZ", "json": "VARIANT", "double": "DOUBLE"}
+    default_upsert = "merge"
+    delete_using = True
+    context_storage = "column"
+
+    def now_utc(self) -> exp.Expr:
+        utc = exp.ConvertTimezone(target_tz=exp.Literal.string("UTC"), timestamp=exp.CurrentTimestamp())
+        return exp.Cast(this=utc, to=exp.DataType.build("TIMESTAMPNTZ"))
+
+    def to_date(self, value: exp.Expr) -> exp.Expr:
+        return exp.TsOrDsToDate(this=value)
+
+    def regex_contains(self, value: exp.Expr, pattern: str) -> exp.Expr:
+        return _substring_match(value, exp.Literal.string(pattern))
+
+    def in_transaction(self, statements: list[exp.Expr]) -> list[exp.Expr]:
+        # Bare BEGIN also opens a Snowflake Scripting block; BEGIN TRANSACTION is unambiguous.
+        return [exp.Transaction(modes=[exp.var("TRANSACTION")]), *statements, exp.Commit()]
+
+    def table_properties(self, shape: TableShape, *, scratch: bool) -> list[exp.Expr]:
+        props: list[exp.Expr] = [exp.TransientProperty()] if scratch else []
+        keys = self.clustering_keys(shape)
+        if keys:
+            props.append(exp.ClusterProperty(expressions=keys))
+        return props
+
+    def clustering_keys(self, shape: TableShape) -> list[exp.Expr]:
+        layout = shape.layout
+        keys: list[exp.Expr] = []
+        if layout.partition:
+            column = exp.column(layout.partition.column)
+            if layout.partition.by == "day":
+                keys.append(exp.func("TO_DATE", column))
+            else:
+                keys.append(exp.TimestampTrunc(this=column, unit=exp.var(layout.partition.by.upper())))
+        keys += [exp.column(c) for c in layout.cluster]
+        return keys
+
+    def bind_values(self, script: Script, prefix, values, source):
+        names = [f"{prefix}_{name}" for name in values]
+        select = exp.Select(expressions=[value for _, value in values.values()])
+        if source is not None:
+            select = select.from_(source.copy(), copy=False)
+        script.add(_set_tuple(names, select))
+        return {key: exp.Parameter(this=exp.var(name)) for key, name in zip(values, names)}
+
+    def lower(self, statement: exp.Expr) -> exp.Expr:
+        def substring_semantics(node: exp.Expr) -> exp.Expr:
+            if isinstance(node, exp.RegexpLike):
+                return _substring_match(node.this, node.expression)
+            if isinstance(node, exp.RegexpILike):
+                lowered = exp.Lower(this=node.this)
+                return _substring_match(lowered, exp.Lower(this=node.expression))
+            return node
+
+        return statement.transform(substring_semantics, copy=False)
+
+
+def _substring_match(value: exp.Expr, pattern: exp.Expr) -> exp.Expr:
+    return exp.GT(this=exp.RegexpInstr(this=value, expression=pattern), expression=exp.Literal.number(0))

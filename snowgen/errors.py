@@ -1,0 +1,119 @@
+"""User-facing errors: a closed set of codes, each reported as ``file:line:col: CODE message``.
+
+Every mistake a user can make in a spec, on the command line or in a SQL body ends up
+as a :class:`SnowgenError`. The CLI prints it and exits with status 2; no traceback.
+``docs/errors.md`` lists the same codes; ``tests/test_errors_doc.py`` keeps the two in sync.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+#: Every error code snowgen can report, with a one-line title.
+CODES: dict[str, str] = {
+    # -- reading files -------------------------------------------------------------
+    "SG001": "YAML syntax error",
+    "SG002": "duplicate key in a YAML mapping",
+    "SG003": "project file or directory not found",
+    "SG004": "a spec file does not hold a mapping",
+    # -- shape of the spec ---------------------------------------------------------
+    "SG101": "unknown key",
+    "SG102": "value has the wrong type or is not allowed",
+    "SG103": "required key is missing",
+    "SG104": "name is not a valid identifier",
+    # -- meaning of the spec -------------------------------------------------------
+    "SG201": "reference to an unknown model or source",
+    "SG202": "dependency cycle between models",
+    "SG203": "duplicate model name",
+    "SG204": "SQL body does not parse",
+    "SG205": "Jinja template error in a SQL body",
+    "SG206": "unknown variable",
+    "SG207": "a model's key or layout column is not one of its output columns",
+    "SG208": "a SQL body must be a single SELECT query",
+    "SG209": "a variable is used inside a SQL string literal",
+    "SG210": "unknown module",
+    "SG211": "incremental model needs explicit output columns",
+    "SG212": "invalid use of a snowgen macro in a SQL body",
+    # -- what a warehouse can express ----------------------------------------------
+    "SG301": "a dialect cannot express this layout or feature",
+    "SG302": "unknown dialect",
+    "SG303": "unknown target",
+    # -- command line ----------------------------------------------------------------
+    "SG401": "invalid --vars value",
+    "SG402": "--select matches no model",
+    "SG403": "conflicting or missing command-line options",
+}
+
+
+@dataclass(frozen=True)
+class Location:
+    """A place in a spec file. ``line`` and ``col`` are 1-based."""
+
+    file: Path
+    line: int
+    col: int
+
+    def display_file(self) -> str:
+        """The path as the user most likely typed it: relative to the working directory."""
+        try:
+            return os.path.relpath(self.file)
+        except ValueError:  # another drive on Windows
+            return str(self.file)
+
+    def source_line(self) -> str | None:
+        try:
+            lines = self.file.read_text(encoding="utf-8").splitlines()
+        except OSError:
+            return None
+        if 1 <= self.line <= len(lines):
+            return lines[self.line - 1]
+        return None
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    code: str
+    message: str
+    location: Location | None = None
+
+    def __post_init__(self) -> None:
+        if self.code not in CODES:
+            raise ValueError(f"unregistered error code {self.code}")
+
+    def headline(self) -> str:
+        if self.location is None:
+            return f"snowgen: {self.code} {self.message}"
+        loc = self.location
+        return f"{loc.display_file()}:{loc.line}:{loc.col}: {self.code} {self.message}"
+
+    def format(self) -> str:
+        """Headline plus the offending line with a caret under the column."""
+        text = self.headline()
+        if self.location is None:
+            return text
+        source = self.location.source_line()
+        if source is None:
+            return text
+        number = str(self.location.line)
+        gutter = " " * len(number)
+        caret = " " * (self.location.col - 1) + "^"
+        return f"{text}\n {number} | {source}\n {gutter} | {caret}"
+
+
+class SnowgenError(Exception):
+    """One or more diagnostics; raised by every stage for user mistakes."""
+
+    def __init__(self, diagnostics: list[Diagnostic] | Diagnostic):
+        if isinstance(diagnostics, Diagnostic):
+            diagnostics = [diagnostics]
+        self.diagnostics = list(diagnostics)
+        super().__init__(self.format())
+
+    @classmethod
+    def at(cls, code: str, message: str, location: Location | None = None) -> SnowgenError:
+        return cls(Diagnostic(code, message, location))
+
+    def format(self) -> str:
+        return "\n".join(d.format() for d in self.diagnostics)

@@ -1,0 +1,1 @@
+"""Executing compiled plans on a DB-API connection."""

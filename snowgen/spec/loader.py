@@ -1,0 +1,242 @@
+"""Stage 1, load: files -> :class:`LoadedProject` (validated specs plus their YAML positions)."""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from snowgen.errors import Diagnostic, Location, SnowgenError
+from snowgen.spec.models import ModelSpec, ProjectSpec
+from snowgen.spec.yaml_source import YamlDocument, YamlPath, load_yaml
+
+PROJECT_FILE = "snowgen.yml"
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    spec: ModelSpec
+    doc: YamlDocument
+
+
+@dataclass(frozen=True)
+class LoadedProject:
+    root: Path
+    spec: ProjectSpec
+    doc: YamlDocument
+    models: tuple[LoadedModel, ...]
+
+
+def is_project_dir(path: Path) -> bool:
+    return (path / PROJECT_FILE).is_file()
+
+
+def discover_projects(path: Path) -> list[Path]:
+    """The project at ``path``, or every project directly under ``path/model_specs``."""
+    if is_project_dir(path):
+        return [path]
+    specs = path / "model_specs"
+    if specs.is_dir():
+        found = sorted(p for p in specs.iterdir() if is_project_dir(p))
+        if found:
+            return found
+    raise SnowgenError.at(
+        "SG003",
+        f"no {PROJECT_FILE} in {path} and no project under {specs}; pass --project DIR",
+    )
+
+
+def load_project(root: Path) -> LoadedProject:
+    """Read the project file and every model file; report all shape errors at once."""
+    if not is_project_dir(root):
+        raise SnowgenError.at("SG003", f"no {PROJECT_FILE} in {root}")
+    doc = load_yaml(root / PROJECT_FILE)
+    diagnostics: list[Diagnostic] = []
+    project = _validate(ProjectSpec, doc, diagnostics)
+    models: list[LoadedModel] = []
+    models_dir = root / (project.models_path if project else "models")
+    for path in _model_files(models_dir):
+        try:
+            model_doc = load_yaml(path)
+        except SnowgenError as exc:
+            diagnostics.extend(exc.diagnostics)
+            continue
+        spec = _validate(ModelSpec, model_doc, diagnostics)
+        if spec is not None:
+            models.append(LoadedModel(spec, model_doc))
+    if diagnostics or project is None:
+        raise SnowgenError(diagnostics)
+    _check_duplicate_models(models)
+    return LoadedProject(root=root, spec=project, doc=doc, models=tuple(models))
+
+
+def _model_files(models_dir: Path) -> list[Path]:
+    if not models_dir.is_dir():
+        return []
+    files = [p for p in models_dir.rglob("*") if p.suffix in (".yml", ".yaml") and p.is_file()]
+    return sorted(files, key=lambda p: p.relative_to(models_dir).as_posix())
+
+
+def _check_duplicate_models(models: list[LoadedModel]) -> None:
+    seen: dict[str, LoadedModel] = {}
+    for model in models:
+        first = seen.get(model.spec.name)
+        if first is not None:
+            where = first.doc.location(("name",))
+            raise SnowgenError.at(
+                "SG203",
+                f"model '{model.spec.name}' is already defined in {where.display_file()}:{where.line}",
+                model.doc.location(("name",)),
+            )
+        seen[model.spec.name] = model
+
+
+# -- pydantic errors -> located diagnostics ----------------------------------------------------
+
+
+def _validate(cls: type[BaseModel], doc: YamlDocument, out: list[Diagnostic]) -> Any:
+    try:
+        return cls.model_validate(doc.data)
+    except ValidationError as exc:
+        out.extend(_diagnostics(cls, doc, exc))
+        return None
+
+
+def _diagnostics(cls: type[BaseModel], doc: YamlDocument, exc: ValidationError) -> list[Diagnostic]:
+    located = [_locate(doc.data, error) for error in exc.errors(include_url=False)]
+    # A union (e.g. `bool | BotFilterSpec`) reports one error per member. Where the value is
+    # a mapping the user meant the mapping form: keep the errors found inside it only.
+    deep_union_points = {p for p, path, _ in located if p is not None and len(path) > len(p)}
+    kept, seen = [], set()
+    for union_point, path, error in located:
+        if union_point in deep_union_points and len(path) <= len(union_point):
+            continue
+        if union_point is not None and len(path) == len(union_point):
+            key = (path, "union")
+            error = {**error, "msg": "value has the wrong type for this key"}
+        else:
+            key = (path, error["type"], error["msg"])
+        if key in seen:
+            continue
+        seen.add(key)
+        kept.append(_diagnostic(cls, doc, path, error))
+    return kept
+
+
+def _locate(data: Any, error: dict) -> tuple[YamlPath | None, YamlPath, dict]:
+    """Split a pydantic ``loc`` into the YAML path and the first union branch label."""
+    path: list[str | int] = []
+    union_point: YamlPath | None = None
+    current = data
+    for part in error["loc"]:
+        if isinstance(current, dict) and part in current:
+            current = current[part]
+            path.append(part)
+        elif isinstance(current, list) and isinstance(part, int) and part < len(current):
+            current = current[part]
+            path.append(part)
+        elif error["type"] in ("extra_forbidden", "missing") and part == error["loc"][-1]:
+            path.append(part)
+        elif union_point is None:
+            union_point = tuple(path)
+    return union_point, tuple(path), error
+
+
+def _diagnostic(cls: type[BaseModel], doc: YamlDocument, path: YamlPath, error: dict) -> Diagnostic:
+    kind = error["type"]
+    dotted = ".".join(str(p) for p in path)
+    if kind == "extra_forbidden":
+        key = str(path[-1])
+        allowed = _allowed_keys(cls, error["loc"][:-1])
+        hint = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+        message = f"unknown key '{key}'"
+        if hint:
+            message += f" (did you mean '{hint[0]}'?)"
+        elif allowed:
+            message += f"; allowed keys: {', '.join(sorted(allowed))}"
+        return Diagnostic("SG101", message, doc.location(path, key=True))
+    if kind == "missing":
+        parent = path[:-1]
+        return Diagnostic("SG103", f"missing required key '{path[-1]}'", _mapping_start(doc, parent))
+    message = error["msg"]
+    message = message[0].lower() + message[1:] if message else "invalid value"
+    if message.startswith("value error, "):
+        message = message[len("value error, ") :]
+    return Diagnostic("SG102", f"{dotted or 'file'}: {message}", doc.location(path))
+
+
+def _mapping_start(doc: YamlDocument, path: YamlPath) -> Location:
+    if path and path in doc.key_positions:
+        return doc.location(path, key=True)
+    return doc.location(path)
+
+
+def _allowed_keys(cls: type[BaseModel], loc: tuple) -> list[str]:
+    candidates = _models_at(cls, loc)
+    keys: set[str] = set()
+    for model in candidates:
+        for name, info in model.model_fields.items():
+            keys.add(info.alias or name)
+    return sorted(keys)
+
+
+def _models_at(cls: type[BaseModel], loc: tuple) -> list[type[BaseModel]]:
+    """The model classes that a pydantic ``loc`` points into (following union labels)."""
+    current: list[Any] = [cls]
+    for part in loc:
+        following: list[Any] = []
+        for node in current:
+            following.extend(_step(node, part))
+        current = following
+    return [c for c in _flatten(current) if isinstance(c, type) and issubclass(c, BaseModel)]
+
+
+def _step(node: Any, part: Any) -> list[Any]:
+    options = _flatten([node])
+    result: list[Any] = []
+    for option in options:
+        if isinstance(option, type) and issubclass(option, BaseModel):
+            field = _field_by_key(option, part)
+            if field is not None:
+                result.append(field.annotation)
+            elif option.__name__ == part:
+                result.append(option)
+            elif _discriminator_matches(option, part):
+                result.append(option)
+        else:
+            origin = typing.get_origin(option)
+            if origin in (list, tuple) and isinstance(part, int):
+                result.extend(typing.get_args(option)[:1])
+            elif origin is dict:
+                result.extend(typing.get_args(option)[1:2])
+    return result
+
+
+def _field_by_key(model: type[BaseModel], key: Any):
+    for name, info in model.model_fields.items():
+        if key in (name, info.alias):
+            return info
+    return None
+
+
+def _discriminator_matches(model: type[BaseModel], tag: Any) -> bool:
+    field = model.model_fields.get("strategy")
+    return field is not None and tag in typing.get_args(field.annotation)
+
+
+def _flatten(nodes: list[Any]) -> list[Any]:
+    out: list[Any] = []
+    for node in nodes:
+        origin = typing.get_origin(node)
+        if origin is typing.Annotated:
+            out.extend(_flatten([typing.get_args(node)[0]]))
+        elif origin in (typing.Union, types.UnionType):
+            out.extend(_flatten(list(typing.get_args(node))))
+        else:
+            out.append(node)
+    return out

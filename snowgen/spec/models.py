@@ -1,0 +1,265 @@
+"""The spec language: pydantic models that mirror the YAML files one to one.
+
+These models check *shape* only (types, allowed keys, simple formats). Everything that
+needs the whole project (references, dialect defaults, cycles) is the planner's job.
+Field names equal the YAML keys, so a validation error's ``loc`` is a YAML path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# A name snowgen quotes when it emits it. Any non-empty text without NUL or newline is
+# allowed: hostile names (quotes, reserved words, dots) are quoted, never spliced.
+Name = Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[^\x00\r\n]+$")]
+# Names that also become file names or Jinja names: a conservative form.
+SimpleName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=120)]
+
+LOGICAL_TYPE_PATTERN = re.compile(
+    r"^(string|string\(\d+\)|int|bigint|decimal\(\d+,\s*\d+\)|double|boolean|date|timestamp|timestamptz|json)$"
+)
+
+
+class Spec(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+# -- shared blocks -----------------------------------------------------------------------
+
+
+class ColumnSpec(Spec):
+    type: str
+    description: str | None = None
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        value = value.strip().lower()
+        if not LOGICAL_TYPE_PATTERN.match(value):
+            raise ValueError(
+                "unknown type; expected one of string, string(n), int, bigint, decimal(p,s), "
+                "double, boolean, date, timestamp, timestamptz, json"
+            )
+        return value
+
+
+def _columns_from_mapping(value: Any) -> Any:
+    """Accept ``{name: type}`` as shorthand for ``{name: {type: type}}``."""
+    if isinstance(value, dict):
+        return {k: ({"type": v} if isinstance(v, str) else v) for k, v in value.items()}
+    return value
+
+
+class BotFilterSpec(Spec):
+    """Drop events whose user agent contains any pattern (case-insensitive substring)."""
+
+    enabled: bool = True
+    column: Name = "useragent"
+    # ``snowplow`` is Snowplow's list; otherwise literal substrings (not regular expressions).
+    patterns: Literal["snowplow"] | list[Annotated[str, Field(min_length=1, max_length=200)]] = "snowplow"
+
+    @field_validator("patterns")
+    @classmethod
+    def _non_empty(cls, value: Any) -> Any:
+        if isinstance(value, list) and not value:
+            raise ValueError("at least one pattern is required; use 'enabled: false' to switch the filter off")
+        return value
+
+
+class AppFilterSpec(Spec):
+    """Keep only events whose app id is in ``allow`` (an empty list keeps every event)."""
+
+    enabled: bool = True
+    column: Name = "app_id"
+    allow: list[Annotated[str, Field(max_length=255)]] = []
+
+
+class PartitionSpec(Spec):
+    column: Name
+    by: Literal["day", "hour", "month"] = "day"
+
+
+class LayoutOverride(Spec):
+    """Per-dialect replacement of any part of the logical layout; ``null`` removes it."""
+
+    partition: PartitionSpec | None = None
+    cluster: list[Name] | None = None
+    sort: list[Name] | None = None
+    dist: Name | None = None
+    indexes: list[list[Name]] | None = None
+    # Databricks: partition by a date column (default) or liquid clustering.
+    clustering: Literal["partition", "liquid"] | None = None
+
+
+class LayoutSpec(LayoutOverride):
+    """One logical physical layout; each dialect renders its native form."""
+
+    dialects: dict[str, LayoutOverride] = {}
+
+
+# -- sources ------------------------------------------------------------------------------
+
+
+class SourceInstance(Spec):
+    schema_: Name | None = Field(default=None, alias="schema")
+    table: Name | None = None
+    database: Name | None = None
+
+
+class SourceSpec(Spec):
+    schema_: Name = Field(alias="schema")
+    table: Name
+    database: Name | None = None
+    timestamp: Name | None = None
+    columns: dict[Name, ColumnSpec] = {}
+    # A source that exists once per instance (one table per server, shard or region).
+    instances: dict[SimpleName, SourceInstance] = {}
+    description: str | None = None
+
+    _normalise_columns = field_validator("columns", mode="before")(_columns_from_mapping)
+
+
+# -- incremental strategies ------------------------------------------------------------------
+
+
+class SessionContextSpec(Spec):
+    name: SimpleName
+    schema_: Annotated[str, Field(pattern=r"^iglu:[A-Za-z0-9_.\-]+/[A-Za-z0-9_\-]+/jsonschema/\d+-\d+-\d+$")] = Field(
+        alias="schema"
+    )
+    single_entity: bool = True
+    # context field -> output column of events_this_run
+    fields: dict[Name, Name]
+
+
+class SessionsStrategySpec(Spec):
+    """Snowplow's sessionised incremental logic (manifest, lifecycle, quarantine)."""
+
+    strategy: Literal["sessions"]
+    source: SimpleName = "events"
+    module: SimpleName = "base"
+    # Prefix of the generated base tables (default: '<project>_').
+    prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_]*$")] | None = None
+    session_id: Name | list[Name] = "domain_sessionid"
+    user_id: Name | list[Name] = "domain_userid"
+    session_timestamp: Name = "collector_tstamp"
+    event_id: Name = "event_id"
+    contexts: list[SessionContextSpec] = []
+
+
+class WatermarkStrategySpec(Spec):
+    """Per-source watermarks (one row per model and source in a manifest table)."""
+
+    strategy: Literal["watermark"]
+    lookback_hours: int = Field(default=0, ge=0)
+
+
+IncrementalSpec = Annotated[Union[SessionsStrategySpec, WatermarkStrategySpec], Field(discriminator="strategy")]
+
+
+# -- project -----------------------------------------------------------------------------------
+
+
+class TargetSpec(Spec):
+    dialect: str
+    db: str | None = None
+    allow_refresh: bool = False
+    vars: dict[SimpleName, Any] = {}
+
+
+class SchemasSpec(Spec):
+    derived: Name = "derived"
+    scratch: Name = "scratch"
+    manifest: Name = "snowgen_manifest"
+
+
+class DialectSettings(Spec):
+    """Project-wide per-dialect choices."""
+
+    upsert: Literal["merge", "delete_insert"] | None = None
+
+
+class ProjectSpec(Spec):
+    project: SimpleName
+    description: str | None = None
+    sql_dialect: str = "postgres"
+    models_path: str = "models"
+    modules: list[SimpleName] = []
+    schemas: SchemasSpec = SchemasSpec()
+    database: Name | None = None
+    sources: dict[SimpleName, SourceSpec] = {}
+    vars: dict[SimpleName, Any] = {}
+    bot_filter: BotFilterSpec = BotFilterSpec()
+    app_filter: AppFilterSpec = AppFilterSpec()
+    incremental: IncrementalSpec | None = None
+    targets: dict[SimpleName, TargetSpec] = {}
+    dialects: dict[str, DialectSettings] = {}
+
+    @field_validator("vars")
+    @classmethod
+    def _plain_values(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for name, item in value.items():
+            check_var_value(name, item)
+        return value
+
+
+def check_var_value(name: str, item: Any) -> None:
+    allowed = (str, int, float, bool, dt.date, type(None))
+    if isinstance(item, list):
+        for element in item:
+            if not isinstance(element, allowed) or isinstance(element, list):
+                raise ValueError(f"var '{name}': list items must be strings, numbers, booleans or dates")
+    elif isinstance(item, dict):
+        raise ValueError(f"var '{name}': mappings are not supported as var values")
+    elif not isinstance(item, allowed):
+        raise ValueError(f"var '{name}': unsupported value type {type(item).__name__}")
+
+
+# -- models -------------------------------------------------------------------------------------
+
+
+class DedupeOrder(Spec):
+    column: Name
+    descending: bool = False
+
+
+def _order_items(value: Any) -> Any:
+    """Accept a bare column name for ``{column: name}``."""
+    if isinstance(value, list):
+        return [{"column": item} if isinstance(item, str) else item for item in value]
+    return value
+
+
+class ModelSpec(Spec):
+    name: SimpleName
+    description: str | None = None
+    module: SimpleName = "main"
+    enabled: bool = True
+    materialization: Literal["view", "table", "incremental"] = "table"
+    schema_: SimpleName | None = Field(default=None, alias="schema")
+    unique_key: Name | list[Name] | None = None
+    upsert_date_key: Name | None = None
+    upsert_lookback_days: int | None = Field(default=None, ge=0, le=36500)
+    disable_upsert_lookback: bool = False
+    upsert: Literal["merge", "delete_insert"] | None = None
+    dedupe_order_by: list[DedupeOrder] = []
+    columns: dict[Name, ColumnSpec] = {}
+    layout: LayoutSpec = LayoutSpec()
+    bot_filter: bool | BotFilterSpec | None = None
+    app_filter: bool | AppFilterSpec | None = None
+    for_each: SimpleName | None = None
+    sql_dialect: str | None = None
+    sql: Annotated[str, Field(min_length=1)]
+
+    _normalise_columns = field_validator("columns", mode="before")(_columns_from_mapping)
+    _normalise_order = field_validator("dedupe_order_by", mode="before")(_order_items)
+
+    @property
+    def unique_key_columns(self) -> tuple[str, ...]:
+        if self.unique_key is None:
+            return ()
+        return (self.unique_key,) if isinstance(self.unique_key, str) else tuple(self.unique_key)
