@@ -52,6 +52,12 @@ def app_filter(spec: AppFilterSpec | None, table: str | None = None) -> exp.Expr
     return exp.In(this=column, expressions=[exp.Literal.string(v) for v in dict.fromkeys(spec.allow)])
 
 
+def all_of(*conditions: exp.Expr) -> exp.Expr:
+    """AND of the conditions, leaving out literal TRUEs (a switched-off filter)."""
+    kept = [c for c in conditions if not (isinstance(c, exp.Boolean) and c.this is True)]
+    return exp.and_(*kept) if kept else exp.true()
+
+
 def expand_macros(query: exp.Query, bot: BotFilterSpec | None, app: AppFilterSpec | None, dialect: Dialect) -> exp.Query:
     """Replace ``bot_filter([alias])`` and ``app_filter([alias])`` calls in a body."""
 

@@ -40,7 +40,10 @@ class ModelContext:
     def query(self) -> exp.Query:
         """The body for this dialect, plus the columns the layout needs."""
         model = self.model
-        query = expand_macros(model.query.copy(), model.bot_filter, model.app_filter, self.dialect)
+        if model.build_query is not None:
+            query = model.build_query(self.dialect)
+        else:
+            query = expand_macros(model.query.copy(), model.bot_filter, model.app_filter, self.dialect)
         extra = self.layout_columns()
         if extra:
             query = (
@@ -89,8 +92,12 @@ def build_incremental(ctx: ModelContext, project_choice: str | None, scratch_sch
     )
     script = Script()
     stage_props = dialect.table_properties(TableShape(stage, Layout(), None), scratch=True)
-    script.add(*ddl.replace_table(stage, staged_source(ctx, columns), stage_props, dialect))
-    script.add(*create_target(ctx, stage, columns))
+    build_stage = ddl.replace_table(stage, staged_source(ctx, columns), stage_props, dialect)
+    if model.column_types:
+        # Declared columns: create the target first, so the body may read its own table.
+        script.add(*create_target(ctx, stage, columns), *build_stage)
+    else:
+        script.add(*build_stage, *create_target(ctx, stage, columns))
     window = upsert_window(ctx, script, stage)
     if strategy == "merge":
         script.add(merge(model.table, stage, columns, model.spec.unique_key_columns, window))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ class ModelPlan:
     module: str
     materialization: str  # view | table | incremental
     table: exp.Table
-    query: exp.Query
+    query: exp.Query | None  # the parsed body; None for generated models (see build_query)
     spec: ModelSpec
     doc: YamlDocument
     depends_on: tuple[str, ...]
@@ -31,6 +32,8 @@ class ModelPlan:
     app_filter: AppFilterSpec | None
     upsert_lookback_days: int
     instance: str | None = None
+    # Generated models (incremental strategies) build their query per dialect.
+    build_query: Callable[[Any], exp.Query] | None = None
 
 
 @dataclass(frozen=True)

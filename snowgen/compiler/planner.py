@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlglot import exp
@@ -54,12 +54,15 @@ def plan_project(
     for model in enabled:
         for plan in _plan_model(loaded, model, variables, schemas, relations):
             models[plan.name] = plan
-    strategy.attach(models)
+    models.update(strategy.models(models))
     nodes = {name: (m.module, m.depends_on) for name, m in models.items()}
     nodes.update(strategy.nodes())
     modules = _module_order(loaded, nodes, strategy)
     ordered = order_nodes(nodes, modules, lambda name: _locate_node(loaded, name))
+    models = _with_output_columns(loaded, models, ordered)
     selected = _select(loaded, select, nodes) if select else None
+    if selected is not None:
+        selected |= strategy.select(selected)
     steps = _steps(loaded, ordered, models, strategy, selected)
     return Plan(
         project=spec.project,
@@ -210,8 +213,6 @@ def _plan_model(
         parsed = parse_body(spec.sql, ctx)
         name = instance_name(spec.name, instance) if instance else spec.name
         depends = _resolve_tables(parsed, ctx, relations, name, instance, spec.for_each)
-        output = _output_columns(parsed.query, spec)
-        _check_columns(model, output)
         key = _schema_key(model)
         plans.append(
             ModelPlan(
@@ -223,7 +224,7 @@ def _plan_model(
                 spec=spec,
                 doc=model.doc,
                 depends_on=depends,
-                output_columns=output,
+                output_columns=tuple(spec.columns) if spec.columns else None,
                 column_types={c: col.type for c, col in spec.columns.items()},
                 scratch=key == "scratch",
                 bot_filter=_filter(spec.bot_filter, loaded.spec.bot_filter),
@@ -311,13 +312,100 @@ def _relation_node(tables: tuple[exp.Table, ...], alias: str) -> exp.Expr:
     return exp.Subquery(this=union, alias=exp.TableAlias(this=exp.to_identifier(alias)))
 
 
-def _output_columns(query: exp.Query, spec: ModelSpec) -> tuple[str, ...] | None:
-    if spec.columns:
-        return tuple(spec.columns)
+def _with_output_columns(loaded: LoadedProject, models: dict[str, ModelPlan], ordered: list[str]) -> dict[str, ModelPlan]:
+    """Find each model's output columns in dependency order, expanding ``*`` where the
+    columns of the relation it reads are known (declared source columns, upstream models)."""
+    known: dict[tuple[str, str], tuple[str, ...]] = {}
+    for name, source in loaded.spec.sources.items():
+        if source.columns:
+            for table in _source_tables(loaded, source):
+                known[_table_key(table)] = tuple(source.columns)
+    result = dict(models)
+    for name in ordered:
+        model = result.get(name)
+        if model is None:
+            continue
+        if model.query is not None:
+            expand_stars(model.query, known)
+        output = model.output_columns or (_output_columns(model.query) if model.query is not None else None)
+        model = replace(model, output_columns=output)
+        if model.doc is not loaded.doc:
+            _check_columns(LoadedModel(model.spec, model.doc), output)
+        result[name] = model
+        if output is not None:
+            known[_table_key(model.table)] = output
+    return result
+
+
+def _table_key(table: exp.Table) -> tuple[str, str]:
+    return (table.db.lower(), table.name.lower())
+
+
+def _source_tables(loaded: LoadedProject, source) -> list[exp.Table]:
+    database = source.database or loaded.spec.database
+    if not source.instances:
+        return [qualified(source.table, source.schema_, database)]
+    return [
+        qualified(i.table or source.table, i.schema_ or source.schema_, i.database or database)
+        for i in source.instances.values()
+    ]
+
+
+def expand_stars(query: exp.Query, known: dict[tuple[str, str], tuple[str, ...]]) -> None:
+    """Replace ``*`` and ``alias.*`` in the outer SELECT by the columns they stand for."""
+    if not isinstance(query, exp.Select):
+        return
+    relations = _from_relations(query, known)
+    projections: list[exp.Expr] = []
+    for item in query.expressions:
+        if isinstance(item, exp.Star) and len(relations) == 1:
+            alias, columns = next(iter(relations.items()))
+        elif isinstance(item, exp.Column) and isinstance(item.this, exp.Star) and item.table in relations:
+            alias, columns = item.table, relations[item.table]
+        else:
+            projections.append(item)
+            continue
+        if columns is None:
+            projections.append(item)
+            continue
+        projections.extend(exp.column(c, table=alias) for c in columns)
+    query.set("expressions", projections)
+
+
+def _from_relations(select: exp.Select, known) -> dict[str, tuple[str, ...] | None]:
+    """alias -> columns (None if unknown) for every relation in FROM and JOINs."""
+    nodes = [select.args["from_"].this] if select.args.get("from_") else []
+    nodes += [join.this for join in select.args.get("joins") or []]
+    relations: dict[str, tuple[str, ...] | None] = {}
+    for node in nodes:
+        alias = node.alias_or_name
+        if isinstance(node, exp.Table):
+            relations[alias] = known.get(_table_key(node))
+        elif isinstance(node, exp.Subquery):
+            inner = node.this
+            while isinstance(inner, exp.SetOperation):
+                inner = inner.this
+            relations[alias] = _output_columns(inner) if isinstance(inner, exp.Select) else None
+            if relations[alias] is None and isinstance(inner, exp.Select) and inner.args.get("from_"):
+                first = inner.args["from_"].this
+                if isinstance(first, exp.Table) and _is_star_only(inner):
+                    relations[alias] = known.get(_table_key(first))
+        else:
+            relations[alias] = None
+    return relations
+
+
+def _is_star_only(select: exp.Select) -> bool:
+    return len(select.expressions) == 1 and isinstance(select.expressions[0], exp.Star)
+
+
+def _output_columns(query: exp.Query) -> tuple[str, ...] | None:
     select = query
     while isinstance(select, exp.SetOperation):
         select = select.this
-    if not isinstance(select, exp.Select) or any(isinstance(e, exp.Star) or (isinstance(e, exp.Column) and isinstance(e.this, exp.Star)) for e in select.expressions):
+    if not isinstance(select, exp.Select):
+        return None
+    if any(isinstance(e, exp.Star) or (isinstance(e, exp.Column) and isinstance(e.this, exp.Star)) for e in select.expressions):
         return None
     names = tuple(select.named_selects)
     if len(names) != len(select.expressions) or any(not n for n in names):

@@ -19,8 +19,9 @@ class NoStrategy:
     def tables(self) -> dict[str, exp.Table]:
         return {}
 
-    def attach(self, models: dict[str, ModelPlan]) -> None:
-        return None
+    def models(self, user_models: dict[str, ModelPlan]) -> dict[str, ModelPlan]:
+        """Generated models (built like user models), knowing the user's models."""
+        return {}
 
     def nodes(self) -> dict[str, tuple[str, tuple[str, ...]]]:
         return {}
@@ -30,6 +31,10 @@ class NoStrategy:
 
     def leading_modules(self) -> list[str]:
         return []
+
+    def select(self, selected: set[str]) -> set[str]:
+        """Steps that must run with a --select choice (beyond what it reads)."""
+        return set()
 
     def schema_keys(self) -> set[str]:
         return set()

@@ -93,6 +93,12 @@ GENERIC_TYPES: dict[str, str] = {
     "json": "JSON",
 }
 
+def _snake(text: str) -> str:
+    """Snowplow's column naming: dots and dashes to underscores, camelCase to snake_case."""
+    text = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", text)
+    return re.sub(r"[^A-Za-z0-9_]", "_", text).lower()
+
+
 _SIZED_STRING = re.compile(r"^string\((\d+)\)$")
 _DECIMAL = re.compile(r"^decimal\((\d+),\s*(\d+)\)$")
 
@@ -170,6 +176,23 @@ class Dialect:
         sequence (``\\b`` is a backspace in Postgres, a word boundary in RE2).
         """
         return "".join("\\" + ch if ch.isascii() and not ch.isalnum() and ch not in " _" else ch for ch in text)
+
+    # -- Snowplow contexts ---------------------------------------------------------------------
+    def context_table(self, vendor: str, name: str, version: str) -> str:
+        """Name of a context's own table (shredded loaders): ``com_acme_thing_1``."""
+        return f"{_snake(vendor)}_{_snake(name)}_{version.split('-')[0]}"
+
+    def context_column(self, vendor: str, name: str, version: str) -> str:
+        """Name of a context's nested column on the events table (column storage)."""
+        return f"contexts_{_snake(vendor)}_{_snake(name)}_{version.split('-')[0]}"
+
+    def first_context_field(self, column: exp.Expr, field: str, logical: str) -> exp.Expr:
+        """``field`` of the first entity in a nested context column."""
+        raise Unsupported(f"{self.name} stores contexts in their own tables, not in nested columns")
+
+    def context_column_type(self, fields: list[str]) -> exp.DataType:
+        """Type of a nested context column holding entities with string ``fields``."""
+        raise Unsupported(f"{self.name} stores contexts in their own tables, not in nested columns")
 
     # -- statements -------------------------------------------------------------------------
     def in_transaction(self, statements: list[exp.Expr]) -> list[exp.Expr]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from snowgen.dialects.base import Dialect, Script, TableShape, Unsupported
+from snowgen.dialects.base import Dialect, Script, TableShape, Unsupported, _snake
 
 _MAX_NUMERIC_INTEGER_DIGITS = 29
 _MAX_NUMERIC_SCALE = 9
@@ -58,6 +58,18 @@ class BigQuery(Dialect):
                 raise Unsupported(f"bigquery cannot add {unit} to a DATE")
             return exp.DateAdd(this=value, expression=amount, unit=exp.var(unit.upper()))
         return exp.TimestampAdd(this=value, expression=amount, unit=exp.var(unit.upper()))
+
+    def context_column(self, vendor: str, name: str, version: str) -> str:
+        # BigQuery loaders name the column after the full schema version.
+        return f"contexts_{_snake(vendor)}_{_snake(name)}_{version.replace('-', '_')}"
+
+    def context_column_type(self, fields: list[str]) -> exp.DataType:
+        struct = ", ".join(f"{f} STRING" for f in fields)
+        return exp.DataType.build(f"ARRAY<STRUCT<{struct}>>", dialect="bigquery")
+
+    def first_context_field(self, column: exp.Expr, field: str, logical: str) -> exp.Expr:
+        first = exp.Bracket(this=column, expressions=[exp.Literal.number(0)], offset=0, safe=True)
+        return exp.Dot(this=first, expression=exp.to_identifier(field))
 
     def in_transaction(self, statements: list[exp.Expr]) -> list[exp.Expr]:
         return [exp.Transaction(), *statements, exp.Commit()]  # BEGIN/COMMIT TRANSACTION

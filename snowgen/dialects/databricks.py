@@ -34,6 +34,7 @@ class Databricks(Dialect):
         "timestampadd": "https://docs.databricks.com/en/sql/language-manual/functions/timestampadd.html",
         "auto_optimize": "https://docs.databricks.com/en/delta/tune-file-size.html",
         "rlike": "https://docs.databricks.com/en/sql/language-manual/functions/rlike.html",
+        "try_element_at": "https://docs.databricks.com/en/sql/language-manual/functions/try_element_at.html",
     }
     types = {**Dialect.types, "string": "STRING", "json": "STRING", "double": "DOUBLE"}
     upsert_strategies = {
@@ -54,6 +55,16 @@ class Databricks(Dialect):
     def regex_contains(self, value: exp.Expr, pattern: str) -> exp.Expr:
         # Java regular expressions; RLIKE is true when the pattern is found anywhere.
         return exp.RegexpLike(this=value, expression=exp.Literal.string(pattern))
+
+    def context_column_type(self, fields: list[str]) -> exp.DataType:
+        struct = ", ".join(f"{f}: STRING" for f in fields)
+        return exp.DataType.build(f"ARRAY<STRUCT<{struct}>>", dialect="databricks")
+
+    def first_context_field(self, column: exp.Expr, field: str, logical: str) -> exp.Expr:
+        # An ARRAY<STRUCT<...>> column. `col[0]` fails on an empty array under ANSI mode
+        # (the Databricks SQL default); try_element_at (1-based) returns NULL instead.
+        first = exp.Anonymous(this="TRY_ELEMENT_AT", expressions=[column, exp.Literal.number(1)])
+        return exp.Dot(this=first, expression=exp.to_identifier(field))
 
     def clustering_mode(self, layout: Layout) -> str:
         if layout.clustering:

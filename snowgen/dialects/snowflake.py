@@ -48,6 +48,16 @@ class Snowflake(Dialect):
     def regex_contains(self, value: exp.Expr, pattern: str) -> exp.Expr:
         return _substring_match(value, exp.Literal.string(pattern))
 
+    def context_column_type(self, fields: list[str]) -> exp.DataType:
+        return exp.DataType.build("VARIANT", dialect="snowflake")
+
+    def first_context_field(self, column: exp.Expr, field: str, logical: str) -> exp.Expr:
+        # A VARIANT array of objects: col[0]:field, cast from VARIANT to the column's type.
+        first = exp.Bracket(this=column, expressions=[exp.Literal.number(0)])
+        path = exp.JSONPath(expressions=[exp.JSONPathRoot(), exp.JSONPathKey(this=field)])
+        value = exp.JSONExtract(this=first, expression=path, variant_extract=True, requires_json=True)
+        return exp.Cast(this=value, to=self.data_type(logical))
+
     def in_transaction(self, statements: list[exp.Expr]) -> list[exp.Expr]:
         # Bare BEGIN also opens a Snowflake Scripting block; BEGIN TRANSACTION is unambiguous.
         return [exp.Transaction(modes=[exp.var("TRANSACTION")]), *statements, exp.Commit()]

@@ -1,0 +1,45 @@
+"""Run a compiled plan, step by step, on a DB-API connection (thin by design)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from snowgen.dialects import get_dialect
+from snowgen.runner.statements import split_statements
+
+
+@dataclass(frozen=True)
+class PlannedStep:
+    id: str
+    file: str
+    statements: list[str]
+
+
+def read_plan(files: dict[str, str] | Path, dialect: str) -> list[PlannedStep]:
+    """The steps of a compiled plan, from an output folder or compiled files in memory."""
+    if isinstance(files, Path):
+        folder = files
+        files = {p.relative_to(folder).as_posix(): p.read_text(encoding="utf-8") for p in folder.rglob("*") if p.is_file()}
+    plan = json.loads(files["plan.json"])
+    sqlglot_dialect = get_dialect(dialect).sqlglot_dialect
+    return [PlannedStep(s["id"], s["file"], split_statements(files[s["file"]], sqlglot_dialect)) for s in plan["steps"]]
+
+
+class StepFailed(Exception):
+    def __init__(self, step: PlannedStep, statement: str, error: Exception):
+        super().__init__(f"step {step.id} ({step.file}) failed: {error}")
+        self.step, self.statement, self.error = step, statement, error
+
+
+def run_steps(steps: list[PlannedStep], execute: Callable[[str], object]) -> Iterator[PlannedStep]:
+    """Execute every statement in order; yield each finished step; stop at the first failure."""
+    for step in steps:
+        for statement in step.statements:
+            try:
+                execute(statement)
+            except Exception as exc:  # noqa: BLE001 - any driver error stops the run, with its step
+                raise StepFailed(step, statement, exc) from exc
+        yield step
