@@ -59,7 +59,7 @@ def all_of(*conditions: exp.Expr) -> exp.Expr:
 
 
 def expand_macros(query: exp.Query, bot: BotFilterSpec | None, app: AppFilterSpec | None, dialect: Dialect) -> exp.Query:
-    """Replace ``bot_filter([alias])`` and ``app_filter([alias])`` calls in a body."""
+    """Replace ``bot_filter([alias])``, ``app_filter([alias])`` and ``now_utc()`` in a body."""
 
     def expand(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Anonymous):
@@ -69,6 +69,8 @@ def expand_macros(query: exp.Query, bot: BotFilterSpec | None, app: AppFilterSpe
                 return exp.Paren(this=bot_filter(bot, dialect, alias))
             if name == "app_filter":
                 return exp.Paren(this=app_filter(app, alias))
+            if name == "now_utc":
+                return dialect.now_utc()
         return node
 
     return query.transform(expand, copy=False)

@@ -27,7 +27,8 @@ from sqlglot.errors import ParseError, TokenError
 from snowgen.errors import SnowgenError
 from snowgen.spec.yaml_source import YamlDocument, YamlPath
 
-MACROS = ("bot_filter", "app_filter")
+#: snowgen functions a body may call; each expands per dialect (see compiler.filters)
+MACROS = {"bot_filter": 1, "app_filter": 1, "now_utc": 0}  # name -> most arguments
 _TOKEN = re.compile(r"__sg([vi])(\d+)__")
 _TEMPLATE_NAME = "<sql>"
 
@@ -201,9 +202,11 @@ def _check_macros(query: exp.Query, text: str, ctx: BodyContext) -> None:
         if name not in MACROS:
             continue
         args = call.expressions
-        if len(args) > 1 or (args and not (isinstance(args[0], exp.Column) and not args[0].table)):
+        alias_only = all(isinstance(a, exp.Column) and not a.table for a in args)
+        if len(args) > MACROS[name] or not alias_only:
             line, col = _position_of(text, str(call.this))
-            raise body_error(ctx, "SG212", f"{name}() takes no argument or one table alias, e.g. {name}(ev)", line, col)
+            usage = f"{name}() takes no argument" if MACROS[name] == 0 else f"{name}() takes no argument or one table alias, e.g. {name}(ev)"
+            raise body_error(ctx, "SG212", usage, line, col)
 
 
 # -- locations -----------------------------------------------------------------------------------

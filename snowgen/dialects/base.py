@@ -99,6 +99,10 @@ def _snake(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_]", "_", text).lower()
 
 
+REGEX_METACHARACTERS = frozenset(".^$*+?()[]{}|\\")
+#: statements printed on one line (pretty-printing only pads them)
+_ONE_LINERS = (exp.Transaction, exp.Commit, exp.Rollback, exp.Declare)
+
 _SIZED_STRING = re.compile(r"^string\((\d+)\)$")
 _DECIMAL = re.compile(r"^decimal\((\d+),\s*(\d+)\)$")
 
@@ -170,12 +174,14 @@ class Dialect:
     def escape_regex(self, text: str) -> str:
         """``text`` as a regular expression matching itself literally.
 
-        A backslash before an ASCII punctuation character means that character in POSIX
-        ERE/ARE, RE2 and Java regular expressions alike. Letters, digits, spaces and
-        non-ASCII characters are never escaped: a backslash before a letter is an escape
-        sequence (``\\b`` is a backspace in Postgres, a word boundary in RE2).
+        Only the metacharacters shared by POSIX ERE/ARE (Postgres, Redshift, Snowflake),
+        RE2 (BigQuery, DuckDB) and Java (Databricks) are escaped, each with a backslash,
+        which all of them read as "this character". Nothing else is touched: a backslash
+        before a letter starts an escape sequence (``\\b`` is a backspace in Postgres and a
+        word boundary in RE2), so letters, digits and quotes stay as they are; quotes are
+        the SQL literal's business.
         """
-        return "".join("\\" + ch if ch.isascii() and not ch.isalnum() and ch not in " _" else ch for ch in text)
+        return "".join("\\" + ch if ch in REGEX_METACHARACTERS else ch for ch in text)
 
     # -- Snowplow contexts ---------------------------------------------------------------------
     def context_table(self, vendor: str, name: str, version: str) -> str:
@@ -303,7 +309,10 @@ class Dialect:
         statement = quote_identifiers(statement, dialect=self.sqlglot_dialect, identify=True)
         try:
             return statement.sql(
-                dialect=self.sqlglot_dialect, pretty=True, unsupported_level=ErrorLevel.RAISE, copy=False
+                dialect=self.sqlglot_dialect,
+                pretty=not isinstance(statement, _ONE_LINERS),
+                unsupported_level=ErrorLevel.RAISE,
+                copy=False,
             )
         except UnsupportedError as exc:
             raise Unsupported(f"{self.name}: {exc}") from None

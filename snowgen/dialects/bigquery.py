@@ -116,7 +116,63 @@ class BigQuery(Dialect):
         for data_type in statement.find_all(exp.DataType):
             if data_type.this == exp.DataType.Type.TIMESTAMP:
                 data_type.set("this", exp.DataType.Type.TIMESTAMPTZ)
-        return statement
+        return statement.transform(_lower_node, copy=False)
+
+
+def _lower_node(node: exp.Expr) -> exp.Expr:
+    if isinstance(node, exp.Extract) and node.this.name.upper() == "EPOCH":
+        return epoch_seconds(node.expression)
+    if isinstance(node, (exp.Least, exp.Greatest)) and node.args.get("ignore_nulls") and node.expressions:
+        return _ignoring_nulls(node)
+    if isinstance(node, exp.SplitPart):
+        return _split_part(node)
+    if isinstance(node, exp.RegexpILike):  # sqlglot prints REGEXP_I_LIKE, which does not exist
+        return exp.RegexpLike(this=node.this, expression=case_insensitive_pattern(node.expression))
+    return node
+
+
+def case_insensitive_pattern(pattern: exp.Expr) -> exp.Expr:
+    """The same regular expression with RE2/Java's case-insensitive flag in front."""
+    if isinstance(pattern, exp.Literal) and pattern.is_string:
+        return exp.Literal.string("(?i)" + pattern.this)
+    return exp.Concat(expressions=[exp.Literal.string("(?i)"), pattern])
+
+
+def epoch_seconds(value: exp.Expr) -> exp.Expr:
+    """Fractional seconds since 1970 (Postgres ``extract(epoch from ts)``): BigQuery and
+    Databricks have no EPOCH part; UNIX_MICROS keeps the sub-second digits."""
+    micros = exp.Anonymous(this="UNIX_MICROS", expressions=[value])
+    return exp.Paren(this=exp.Div(this=micros, expression=exp.Literal.number(1000000)))
+
+
+def _ignoring_nulls(node: exp.Least | exp.Greatest) -> exp.Expr:
+    """Postgres' LEAST/GREATEST skip NULLs; BigQuery's return NULL if any argument is NULL.
+    Pairwise: coalesce(least(a, b), a, b) is the NULL-skipping least of a and b."""
+    kind = type(node)
+    values = [node.this, *node.expressions]
+    result = values[0]
+    for value in values[1:]:
+        plain = kind(this=result.copy(), expressions=[value.copy()])
+        result = exp.Coalesce(this=plain, expressions=[result.copy(), value.copy()])
+    return result
+
+
+def _split_part(node: exp.SplitPart) -> exp.Expr:
+    """Postgres split_part(s, d, n) -> '' past the last part; BigQuery: SPLIT(s, d)[SAFE_ORDINAL(n)]."""
+    delimiter, index = node.args.get("delimiter"), node.args.get("part_index")
+    if not (isinstance(delimiter, exp.Literal) and delimiter.is_string and delimiter.this):
+        raise Unsupported("bigquery: split_part needs a non-empty literal delimiter")
+    if not (isinstance(index, exp.Literal) and index.is_int and int(index.this) > 0):
+        raise Unsupported("bigquery: split_part needs a positive literal part number")
+    value = node.this
+    part = exp.Bracket(
+        this=exp.Split(this=value.copy(), expression=delimiter.copy()),
+        expressions=[index.copy()],
+        offset=1,
+        safe=True,
+    )
+    found = exp.Coalesce(this=part, expressions=[exp.Literal.string("")])
+    return exp.Case(ifs=[exp.If(this=exp.Is(this=value.copy(), expression=exp.Null()), true=exp.Null())], default=found)
 
 
 def _set_tuple(names: list[str], query: exp.Query, kind: str | None = None) -> exp.Set:

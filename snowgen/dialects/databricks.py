@@ -15,7 +15,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from snowgen.dialects.base import Dialect, Layout, Script, TableShape, Unsupported
-from snowgen.dialects.bigquery import _set_tuple
+from snowgen.dialects.bigquery import _set_tuple, case_insensitive_pattern, epoch_seconds
 
 AUTO_OPTIMIZE = {"delta.autoOptimize.optimizeWrite": "true", "delta.autoOptimize.autoCompact": "true"}
 _MAX_LIQUID_COLUMNS = 4
@@ -34,6 +34,7 @@ class Databricks(Dialect):
         "timestampadd": "https://docs.databricks.com/en/sql/language-manual/functions/timestampadd.html",
         "auto_optimize": "https://docs.databricks.com/en/delta/tune-file-size.html",
         "rlike": "https://docs.databricks.com/en/sql/language-manual/functions/rlike.html",
+        "unix_micros": "https://docs.databricks.com/en/sql/language-manual/functions/unix_micros.html",
         "try_element_at": "https://docs.databricks.com/en/sql/language-manual/functions/try_element_at.html",
     }
     types = {**Dialect.types, "string": "STRING", "json": "STRING", "double": "DOUBLE"}
@@ -122,6 +123,17 @@ class Databricks(Dialect):
             props.append(exp.PartitionedByProperty(this=partition))
         props += [exp.Property(this=exp.Literal.string(k), value=exp.Literal.string(v)) for k, v in AUTO_OPTIMIZE.items()]
         return props
+
+    def lower(self, statement: exp.Expr) -> exp.Expr:
+        def lower_node(node: exp.Expr) -> exp.Expr:
+            # EXTRACT(EPOCH FROM ts) is not a Databricks field (sqlglot prints it as is).
+            if isinstance(node, exp.Extract) and node.this.name.upper() == "EPOCH":
+                return epoch_seconds(node.expression)
+            if isinstance(node, exp.RegexpILike):  # sqlglot prints REGEXP_I_LIKE, which does not exist
+                return exp.RegexpLike(this=node.this, expression=case_insensitive_pattern(node.expression))
+            return node
+
+        return statement.transform(lower_node, copy=False)
 
     def bind_values(self, script: Script, prefix, values, source):
         names = [f"{prefix}_{name}" for name in values]

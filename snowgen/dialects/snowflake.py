@@ -90,16 +90,28 @@ class Snowflake(Dialect):
         return {key: exp.Parameter(this=exp.var(name)) for key, name in zip(values, names)}
 
     def lower(self, statement: exp.Expr) -> exp.Expr:
-        def substring_semantics(node: exp.Expr) -> exp.Expr:
-            if isinstance(node, exp.RegexpLike):
-                return _substring_match(node.this, node.expression)
-            if isinstance(node, exp.RegexpILike):
-                lowered = exp.Lower(this=node.this)
-                return _substring_match(lowered, exp.Lower(this=node.expression))
-            return node
-
-        return statement.transform(substring_semantics, copy=False)
+        # A plain TIMESTAMP follows the account's TIMESTAMP_TYPE_MAPPING; snowgen's is NTZ.
+        for data_type in statement.find_all(exp.DataType):
+            if data_type.this == exp.DataType.Type.TIMESTAMP:
+                data_type.set("this", exp.DataType.Type.TIMESTAMPNTZ)
+        return statement.transform(_lower_node, copy=False)
 
 
-def _substring_match(value: exp.Expr, pattern: exp.Expr) -> exp.Expr:
-    return exp.GT(this=exp.RegexpInstr(this=value, expression=pattern), expression=exp.Literal.number(0))
+def _lower_node(node: exp.Expr) -> exp.Expr:
+    if isinstance(node, exp.RegexpLike):
+        return _substring_match(node.this, node.expression)
+    if isinstance(node, exp.RegexpILike):
+        return _substring_match(node.this, node.expression, case_insensitive=True)
+    if isinstance(node, exp.Extract) and node.this.name.upper() == "EPOCH":
+        # DATE_PART(EPOCH, ts) drops the fraction; Postgres' epoch keeps it.
+        micros = exp.Extract(this=exp.var("EPOCH_MICROSECOND"), expression=node.expression)
+        return exp.Paren(this=exp.Div(this=micros, expression=exp.Literal.number(1000000)))
+    return node
+
+
+def _substring_match(value: exp.Expr, pattern: exp.Expr, case_insensitive: bool = False) -> exp.Expr:
+    """REGEXP_INSTR(value, pattern [, 1, 1, 0, 'i']) > 0: found anywhere in the value."""
+    args = {"this": value, "expression": pattern}
+    if case_insensitive:
+        args.update(position=exp.Literal.number(1), occurrence=exp.Literal.number(1), option=exp.Literal.number(0), parameters=exp.Literal.string("i"))
+    return exp.GT(this=exp.RegexpInstr(**args), expression=exp.Literal.number(0))
