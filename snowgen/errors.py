@@ -2,7 +2,7 @@
 
 Every mistake a user can make in a spec, on the command line or in a SQL body ends up
 as a :class:`SnowgenError`. The CLI prints it and exits with status 2; no traceback.
-``docs/errors.md`` lists the same codes; ``tests/test_errors_doc.py`` keeps the two in sync.
+``docs/errors.md`` lists the same codes; ``tests/errors/test_errors_doc.py`` keeps the two in sync.
 """
 
 from __future__ import annotations

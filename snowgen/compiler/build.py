@@ -80,6 +80,9 @@ def _located(plan: Plan, step: Step, dialect: Dialect, exc: Unsupported) -> Snow
     model = plan.models.get(step.model) if step.model else None
     if model is None:
         return SnowgenError.at(code, f"{dialect.name}: {exc}", plan.doc.location(exc.yaml_path or ()))
-    path = ddl.layout_path(model.spec, dialect, exc.yaml_path) if exc.yaml_path else ("materialization",)
     message = str(exc) if str(exc).startswith(dialect.name) else f"{dialect.name}: {exc}"
+    if exc.yaml_path == ("upsert",) and model.spec.upsert is None and dialect.name in plan.spec.dialects:
+        # The refused choice comes from the project file's per-dialect settings.
+        return SnowgenError.at(code, message, plan.doc.location(("dialects", dialect.name, "upsert"), key=True))
+    path = ddl.layout_path(model.spec, dialect, exc.yaml_path) if exc.yaml_path else ("materialization",)
     return SnowgenError.at(code, message, model.doc.location(path, key=True))

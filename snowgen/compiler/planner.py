@@ -327,10 +327,11 @@ def _with_output_columns(loaded: LoadedProject, models: dict[str, ModelPlan], or
             continue
         if model.query is not None:
             expand_stars(model.query, known)
-        output = model.output_columns or (_output_columns(model.query) if model.query is not None else None)
+        body_output = _output_columns(model.query) if model.query is not None else None
+        output = model.output_columns or body_output
         model = replace(model, output_columns=output)
         if model.doc is not loaded.doc:
-            _check_columns(LoadedModel(model.spec, model.doc), output)
+            _check_columns(LoadedModel(model.spec, model.doc), output, body_output)
         result[name] = model
         if output is not None:
             known[_table_key(model.table)] = output
@@ -413,7 +414,7 @@ def _output_columns(query: exp.Query) -> tuple[str, ...] | None:
     return names
 
 
-def _check_columns(model: LoadedModel, output: tuple[str, ...] | None) -> None:
+def _check_columns(model: LoadedModel, output: tuple[str, ...] | None, body_output: tuple[str, ...] | None) -> None:
     spec = model.spec
     if spec.materialization == "incremental" and output is None:
         raise SnowgenError.at(
@@ -422,27 +423,44 @@ def _check_columns(model: LoadedModel, output: tuple[str, ...] | None) -> None:
             "(no '*') or declare 'columns'",
             model.doc.location(("sql",)),
         )
+    if spec.columns and body_output is not None:
+        # Declared columns must be what the body produces (the stage selects them by name).
+        for column in spec.columns:
+            _require_column(model, ("columns", column), column, body_output, "the SQL body's output", key=True)
     if output is None:
         return
-    known = {c.lower() for c in output}
-    checks: list[tuple[tuple, str]] = [(("unique_key",), c) for c in spec.unique_key_columns]
+    keys = spec.unique_key_columns
+    checks: list[tuple[tuple, str]] = [
+        (("unique_key", i) if isinstance(spec.unique_key, list) else ("unique_key",), c) for i, c in enumerate(keys)
+    ]
     if spec.upsert_date_key:
         checks.append((("upsert_date_key",), spec.upsert_date_key))
     layout = spec.layout
     if layout.partition:
         checks.append((("layout", "partition", "column"), layout.partition.column))
-    for i, column in enumerate(layout.cluster or []):
-        checks.append((("layout", "cluster", i), column))
-    for i, column in enumerate(layout.sort or []):
-        checks.append((("layout", "sort", i), column))
+    checks += [(("layout", "cluster", i), c) for i, c in enumerate(layout.cluster or [])]
+    checks += [(("layout", "sort", i), c) for i, c in enumerate(layout.sort or [])]
     if layout.dist:
         checks.append((("layout", "dist"), layout.dist))
     for path, column in checks:
-        if column.lower() not in known:
-            hint = difflib.get_close_matches(column, list(output), n=1)
-            message = f"column '{column}' is not an output column of model '{spec.name}'"
-            message += f" (did you mean '{hint[0]}'?)" if hint else ""
-            raise SnowgenError.at("SG207", message, model.doc.location(path))
+        _require_column(model, path, column, output, f"an output column of model '{spec.name}'")
+
+
+def _require_column(model: LoadedModel, path: tuple, column: str, available: tuple[str, ...], what: str, key: bool = False) -> None:
+    """``column`` must be one of ``available``; names compare as snowgen stores them."""
+    if column in available:
+        return
+    message = f"column '{column}' is not {what}"
+    same_letters = [c for c in available if c.lower() == column.lower()]
+    if same_letters:
+        message += (
+            f": the SQL has the exact-case name '{same_letters[0]}'; write it in double quotes "
+            f"in the spec ('\"{same_letters[0]}\"') to keep its case"
+        )
+    else:
+        hint = difflib.get_close_matches(column, list(available), n=1)
+        message += f" (did you mean '{hint[0]}'?)" if hint else ""
+    raise SnowgenError.at("SG207", message, model.doc.location(path, key=key))
 
 
 # -- modules, order, selection, steps -----------------------------------------------------------------

@@ -22,15 +22,20 @@ import jinja2
 import sqlglot
 from jinja2.sandbox import SandboxedEnvironment
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect as SqlglotDialect
 from sqlglot.errors import ParseError, TokenError
 
 from snowgen.errors import SnowgenError
+from snowgen.names import PLAIN_NAME, canonical
 from snowgen.spec.yaml_source import YamlDocument, YamlPath
 
 #: snowgen functions a body may call; each expands per dialect (see compiler.filters)
 MACROS = {"bot_filter": 1, "app_filter": 1, "now_utc": 0}  # name -> most arguments
-_TOKEN = re.compile(r"__sg([vi])(\d+)__")
 _TEMPLATE_NAME = "<sql>"
+_MISPLACED_VALUE = (
+    "a Jinja value is printed inside a SQL string literal or where only a name can stand; "
+    "print it as its own expression (e.g. 'a' || {{ var('x') }})"
+)
 
 
 @dataclass(frozen=True)
@@ -39,20 +44,40 @@ class Ident:
 
     name: str
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise TypeError(f"ident() needs a non-empty string, got {self.name!r}")
+
 
 @dataclass
 class _Placeholders:
+    """Tokens standing for printed values until the SQL is parsed.
+
+    The token prefix is chosen so that it occurs nowhere in the template, so SQL text can
+    never be mistaken for a token (values never enter the text at all)."""
+
+    template: str
     values: list[tuple[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        stem = "__sg"
+        while stem in self.template:
+            stem += "_"
+        self.pattern = re.compile(re.escape(stem) + r"([vi])(\d+)__")
+        self.stem = stem
 
     def token(self, kind: str, value: Any) -> str:
         self.values.append((kind, value))
-        return f"__sg{kind}{len(self.values) - 1}__"
+        return f"{self.stem}{kind}{len(self.values) - 1}__"
 
     def finalize(self, value: Any) -> str:
+        if isinstance(value, jinja2.Undefined):
+            str(value)  # StrictUndefined raises UndefinedError, reported with its line
         if isinstance(value, Ident):
             return self.token("i", value.name)
         if isinstance(value, (list, tuple)):
-            return ", ".join(self.token("v", item) for item in value) if value else "NULL"
+            return ", ".join(self.finalize(item) for item in value) if value else "NULL"
+        literal(value)  # fail here, inside rendering, for values that have no SQL literal
         return self.token("v", value)
 
 
@@ -81,9 +106,10 @@ class ParsedBody:
 
 def parse_body(text: str, ctx: BodyContext) -> ParsedBody:
     """Render ``text`` with Jinja, parse it in ``ctx.dialect`` and substitute the values."""
-    placeholders = _Placeholders()
+    placeholders = _Placeholders(text)
     rendered = _render_jinja(text, ctx, placeholders)
     query = _parse_single_query(rendered, ctx)
+    canonicalize_identifiers(query, ctx.dialect)
     _substitute(query, placeholders, rendered, ctx)
     _check_macros(query, rendered, ctx)
     return ParsedBody(query, rendered)
@@ -97,6 +123,7 @@ def _render_jinja(text: str, ctx: BodyContext, placeholders: _Placeholders) -> s
         return text
 
     def var(name: str, default: Any = _UnknownVar) -> Any:
+        name = canonical(name) if isinstance(name, str) else name
         if name in ctx.vars:
             return ctx.vars[name]
         if default is not _UnknownVar:
@@ -141,7 +168,7 @@ def _parse_single_query(text: str, ctx: BodyContext) -> exp.Query:
     except ParseError as exc:
         first = exc.errors[0] if exc.errors else {}
         line, col = first.get("line") or 1, first.get("col") or 1
-        description = first.get("description") or str(exc)
+        description = _readable(first.get("description") or str(exc))
         highlight = first.get("highlight")
         start = max(col - len(highlight) + 1, 1) if highlight else col
         raise body_error(ctx, "SG204", f"SQL does not parse ({ctx.dialect}): {description}", line, start) from None
@@ -156,25 +183,50 @@ def _parse_single_query(text: str, ctx: BodyContext) -> exp.Query:
 def _substitute(query: exp.Query, placeholders: _Placeholders, text: str, ctx: BodyContext) -> None:
     if not placeholders.values:
         return
+    pattern = placeholders.pattern
+    # First: a token inside a string literal or quoted name means Jinja printed into SQL text.
+    for node in query.walk():
+        if isinstance(node, (exp.Literal, exp.Identifier)) and node.args.get("is_string", node.args.get("quoted")):
+            found = pattern.search(str(node.this))
+            if found:
+                line, col = _position_of(text, found.group(0))
+                raise body_error(ctx, "SG209", _MISPLACED_VALUE, line, col)
     for column in list(query.find_all(exp.Column)):
-        match = _TOKEN.fullmatch(column.name)
+        match = pattern.fullmatch(column.name)
         if match and match.group(1) == "v" and not column.table:
             column.replace(literal(placeholders.values[int(match.group(2))][1]))
     for ident in list(query.find_all(exp.Identifier)):
-        match = _TOKEN.fullmatch(ident.name)
+        match = pattern.fullmatch(ident.name)
         if match and match.group(1) == "i":
-            ident.replace(exp.to_identifier(placeholders.values[int(match.group(2))][1]))
-    for node in query.walk():
-        if isinstance(node, (exp.Literal, exp.Identifier)) and _TOKEN.search(str(node.this)):
-            line, col = _position_of(text, _TOKEN.search(str(node.this)).group(0))
-            raise body_error(
-                ctx,
-                "SG209",
-                "a Jinja value is printed inside a SQL string literal or where it cannot stand; "
-                "print it as its own expression (e.g. 'a' || {{ var('x') }})",
-                line,
-                col,
-            )
+            ident.replace(exp.to_identifier(canonical(placeholders.values[int(match.group(2))][1])))
+    for ident in query.find_all(exp.Identifier):
+        found = pattern.search(ident.name)
+        if found:
+            line, col = _position_of(text, found.group(0))
+            raise body_error(ctx, "SG209", _MISPLACED_VALUE, line, col)
+
+
+def _readable(description: str) -> str:
+    """sqlglot's parse errors without its class names: "Required keyword: 'expression'
+    missing for <class 'sqlglot...Add'>" -> "incomplete expression (Add without its expression)"."""
+    missing = re.match(r"Required keyword: '(\w+)' missing for <class '[\w.]*?(\w+)'>", description)
+    if missing:
+        return f"incomplete expression ({missing.group(2)} without its {missing.group(1)})"
+    return re.sub(r"<class '[\w.]*?(\w+)'>", r"\1", description)
+
+
+def canonicalize_identifiers(query: exp.Expr, dialect: str) -> None:
+    """Store the body's names as snowgen stores spec names (see snowgen.names): unquoted
+    names, and quoted names already in the dialect's folded case, become plain lower-case
+    names; any other quoted name stays exact."""
+    folding = SqlglotDialect.get_or_raise(dialect)
+    for ident in query.find_all(exp.Identifier):
+        name = ident.name
+        if not ident.quoted:
+            ident.set("this", canonical(name))
+        elif PLAIN_NAME.fullmatch(name) and folding.normalize_identifier(exp.Identifier(this=name, quoted=False)).name == name:
+            ident.set("this", name.lower())
+            ident.set("quoted", False)
 
 
 def literal(value: Any) -> exp.Expr:

@@ -18,8 +18,10 @@ from typing import ClassVar, Literal
 
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, UnsupportedError
-from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
+from sqlglot.dialects.dialect import Dialect as SqlglotDialect
 from sqlglot.optimizer.qualify_columns import quote_identifiers
+
+from snowgen.names import is_exact
 
 UpsertStrategy = Literal["merge", "delete_insert"]
 
@@ -299,13 +301,26 @@ class Dialect:
         return refs
 
     # -- rendering ----------------------------------------------------------------------------
+    def fold_names(self, statement: exp.Expr) -> None:
+        """Fold plain names to the warehouse's case; exact names keep theirs (snowgen.names).
+
+        sqlglot's normalize_identifiers would also fold *quoted* names on warehouses that
+        compare them case-insensitively (DuckDB, BigQuery, Databricks), changing the column
+        names users see; snowgen leaves exact names exactly as written."""
+        folding = SqlglotDialect.get_or_raise(self.sqlglot_dialect)
+        for ident in statement.find_all(exp.Identifier):
+            if ident.quoted or is_exact(ident.name):
+                ident.set("quoted", True)
+            else:
+                folding.normalize_identifier(ident)
+
     def lower(self, statement: exp.Expr) -> exp.Expr:
         """Rewrite what sqlglot would print wrongly for this warehouse (identity by default)."""
         return statement
 
     def render(self, statement: exp.Expr) -> str:
         statement = self.lower(statement)
-        statement = normalize_identifiers(statement, dialect=self.sqlglot_dialect)
+        self.fold_names(statement)
         statement = quote_identifiers(statement, dialect=self.sqlglot_dialect, identify=True)
         try:
             return statement.sql(

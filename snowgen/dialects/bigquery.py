@@ -31,6 +31,7 @@ class BigQuery(Dialect):
         "delete": "https://cloud.google.com/bigquery/docs/reference/standard-sql/dml-syntax#delete_statement",
         "scripting": "https://cloud.google.com/bigquery/docs/reference/standard-sql/procedural-language#declare",
         "transactions": "https://cloud.google.com/bigquery/docs/transactions",
+        "qualify": "https://cloud.google.com/bigquery/docs/reference/standard-sql/query-syntax#qualify_clause",
         "regexp_contains": "https://cloud.google.com/bigquery/docs/reference/standard-sql/string_functions#regexp_contains",
     }
     types = {
@@ -96,6 +97,13 @@ class BigQuery(Dialect):
         if partition.by == "day":
             return exp.Date(this=column)
         return exp.TimestampTrunc(this=column, unit=exp.var(partition.by.upper()))
+
+    def qualify_fixup(self, select: exp.Select) -> exp.Select:
+        # BigQuery has rejected QUALIFY without a WHERE, GROUP BY or HAVING clause
+        # ("QUALIFY clause must be used in conjunction with WHERE or GROUP BY or HAVING").
+        if not (select.args.get("where") or select.args.get("group") or select.args.get("having")):
+            select = select.where(exp.true(), copy=False)
+        return select
 
     def bind_values(self, script, prefix, values, source):
         """DECLARE the variables (hoisted to the top of the script), then SET them in one query."""

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from snowgen.errors import Diagnostic, Location, SnowgenError
-from snowgen.spec.models import ModelSpec, ProjectSpec
+from snowgen.spec.models import SIMPLE_NAME_PATTERN, ModelSpec, ProjectSpec
 from snowgen.spec.yaml_source import YamlDocument, YamlPath, load_yaml
 
 PROJECT_FILE = "snowgen.yml"
@@ -142,6 +142,8 @@ def _locate(data: Any, error: dict) -> tuple[YamlPath | None, YamlPath, dict]:
             path.append(part)
         elif error["type"] in ("extra_forbidden", "missing") and part == error["loc"][-1]:
             path.append(part)
+        elif not isinstance(current, (dict, list)) and error["type"] == "value_error":
+            break  # a shorthand scalar (`col: type`) validated as its long form: blame the scalar
         elif union_point is None:
             union_point = tuple(path)
     return union_point, tuple(path), error
@@ -163,6 +165,13 @@ def _diagnostic(cls: type[BaseModel], doc: YamlDocument, path: YamlPath, error: 
     if kind == "missing":
         parent = path[:-1]
         return Diagnostic("SG103", f"missing required key '{path[-1]}'", _mapping_start(doc, parent))
+    if kind == "string_pattern_mismatch" and error.get("ctx", {}).get("pattern") == SIMPLE_NAME_PATTERN:
+        return Diagnostic(
+            "SG104",
+            f"{dotted}: '{error['input']}' is not a valid name: use letters, digits and underscores, "
+            "not starting with a digit",
+            doc.location(path),
+        )
     message = error["msg"]
     message = message[0].lower() + message[1:] if message else "invalid value"
     if message.startswith("value error, "):

@@ -8,16 +8,21 @@ Field names equal the YAML keys, so a validation error's ``loc`` is a YAML path.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from snowgen.names import canonical
 
 # A name snowgen quotes when it emits it. Any non-empty text without NUL or newline is
-# allowed: hostile names (quotes, reserved words, dots) are quoted, never spliced.
-Name = Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[^\x00\r\n]+$")]
+# allowed: hostile names (quotes, reserved words, dots) are quoted, never spliced. Plain
+# names are case-insensitive and stored in lower case (see snowgen.names).
+Name = Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[^\x00\r\n]+$"), AfterValidator(canonical)]
 # Names that also become file names or Jinja names: a conservative form.
-SimpleName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=120)]
+SIMPLE_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+SimpleName = Annotated[str, Field(pattern=SIMPLE_NAME_PATTERN, max_length=120), AfterValidator(canonical)]
 
 LOGICAL_TYPE_PATTERN = re.compile(
     r"^(string|string\(\d+\)|int|bigint|decimal\(\d+,\s*\d+\)|double|boolean|date|timestamp|timestamptz|json)$"
@@ -132,8 +137,8 @@ class SessionContextSpec(Spec):
         alias="schema"
     )
     single_entity: bool = True
-    # context field -> output column of events_this_run
-    fields: dict[Name, Name]
+    # context field (as the loader names it; case matters in nested JSON) -> output column
+    fields: dict[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], Name]
 
 
 class SessionsStrategySpec(Spec):
@@ -151,14 +156,31 @@ class SessionsStrategySpec(Spec):
     contexts: list[SessionContextSpec] = []
 
 
-class WatermarkStrategySpec(Spec):
-    """Per-source watermarks (one row per model and source in a manifest table)."""
-
-    strategy: Literal["watermark"]
-    lookback_hours: int = Field(default=0, ge=0)
+# One strategy so far; the ``strategy`` key leaves room for others (a discriminated union).
+IncrementalSpec = SessionsStrategySpec
 
 
-IncrementalSpec = Annotated[Union[SessionsStrategySpec, WatermarkStrategySpec], Field(discriminator="strategy")]
+def check_var_value(name: str, item: Any) -> None:
+    """A var must have a SQL literal: text, a finite number, a boolean, a date, NULL, or a
+    flat list of those (``--vars`` values are checked with the same rule)."""
+    try:
+        _var_value(item)
+    except ValueError as exc:
+        raise ValueError(f"var '{name}': {exc}") from None
+
+
+def _var_value(item: Any) -> Any:
+    allowed = (str, int, float, bool, dt.date, type(None))
+    for element in item if isinstance(item, list) else [item]:
+        if isinstance(element, (list, dict)) or not isinstance(element, allowed):
+            what = "list items" if isinstance(item, list) else "values"
+            raise ValueError(f"{what} must be text, numbers, booleans, dates or null, not {type(element).__name__}")
+        if isinstance(element, float) and not math.isfinite(element):
+            raise ValueError(f"{element} has no SQL literal; use a finite number")
+    return item
+
+
+VarValue = Annotated[Any, AfterValidator(_var_value)]
 
 
 # -- project -----------------------------------------------------------------------------------
@@ -168,7 +190,7 @@ class TargetSpec(Spec):
     dialect: str
     db: str | None = None
     allow_refresh: bool = False
-    vars: dict[SimpleName, Any] = {}
+    vars: dict[SimpleName, VarValue] = {}
 
 
 class SchemasSpec(Spec):
@@ -192,31 +214,12 @@ class ProjectSpec(Spec):
     schemas: SchemasSpec = SchemasSpec()
     database: Name | None = None
     sources: dict[SimpleName, SourceSpec] = {}
-    vars: dict[SimpleName, Any] = {}
+    vars: dict[SimpleName, VarValue] = {}
     bot_filter: BotFilterSpec = BotFilterSpec()
     app_filter: AppFilterSpec = AppFilterSpec()
     incremental: IncrementalSpec | None = None
     targets: dict[SimpleName, TargetSpec] = {}
     dialects: dict[str, DialectSettings] = {}
-
-    @field_validator("vars")
-    @classmethod
-    def _plain_values(cls, value: dict[str, Any]) -> dict[str, Any]:
-        for name, item in value.items():
-            check_var_value(name, item)
-        return value
-
-
-def check_var_value(name: str, item: Any) -> None:
-    allowed = (str, int, float, bool, dt.date, type(None))
-    if isinstance(item, list):
-        for element in item:
-            if not isinstance(element, allowed) or isinstance(element, list):
-                raise ValueError(f"var '{name}': list items must be strings, numbers, booleans or dates")
-    elif isinstance(item, dict):
-        raise ValueError(f"var '{name}': mappings are not supported as var values")
-    elif not isinstance(item, allowed):
-        raise ValueError(f"var '{name}': unsupported value type {type(item).__name__}")
 
 
 # -- models -------------------------------------------------------------------------------------

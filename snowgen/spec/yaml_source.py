@@ -78,6 +78,8 @@ def load_yaml(path: Path) -> YamlDocument:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if exc.context_mark is not None and mark is not None and mark.line >= len(text.splitlines()):
+            mark = exc.context_mark  # the stream ended: point at what was left open
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = exc.problem or exc.context or "invalid YAML"
         raise SnowgenError.at("SG001", f"YAML syntax error: {problem}", Location(path, line, col)) from None

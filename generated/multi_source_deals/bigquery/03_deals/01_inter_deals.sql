@@ -86,6 +86,8 @@ FROM (
     ) AS `stg_deals`
   ) AS `snowgen_body`
 ) AS `snowgen_src`
+WHERE
+  TRUE
 QUALIFY
   ROW_NUMBER() OVER (
     PARTITION BY `snowgen_src`.`server_source`, `snowgen_src`.`deal`

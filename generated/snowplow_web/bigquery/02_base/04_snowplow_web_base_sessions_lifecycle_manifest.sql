@@ -88,6 +88,8 @@ FROM (
     FROM `session_lifecycle` AS `l`
   ) AS `snowgen_body`
 ) AS `snowgen_src`
+WHERE
+  TRUE
 QUALIFY
   ROW_NUMBER() OVER (
     PARTITION BY `snowgen_src`.`session_identifier`

@@ -284,6 +284,8 @@ FROM (
     AND `e`.`collector_tstamp` BETWEEN `lim`.`lower_limit` AND `lim`.`upper_limit`
     AND `e`.`collector_tstamp` >= `b`.`start_tstamp`
 ) AS `snowgen_src`
+WHERE
+  TRUE
 QUALIFY
   ROW_NUMBER() OVER (
     PARTITION BY `snowgen_src`.`event_id`

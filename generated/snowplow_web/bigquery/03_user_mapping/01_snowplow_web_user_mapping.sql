@@ -44,6 +44,8 @@ FROM (
         AND `l`.`upper_limit` <= `m`.`last_success`
     )
 ) AS `snowgen_src`
+WHERE
+  TRUE
 QUALIFY
   ROW_NUMBER() OVER (
     PARTITION BY `snowgen_src`.`domain_userid`

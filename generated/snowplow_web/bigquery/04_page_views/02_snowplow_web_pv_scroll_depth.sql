@@ -50,20 +50,24 @@ SELECT
   `hmax`,
   `vmin`,
   `vmax`,
-  ROUND(100 * CAST(COALESCE(GREATEST(`hmin`, 0), `hmin`, 0) AS FLOAT64) / `doc_width`) AS `relative_hmin`,
-  ROUND(100 * CAST(COALESCE(GREATEST(`vmin`, 0), `vmin`, 0) AS FLOAT64) / `doc_height`) AS `relative_vmin`,
-  ROUND(
+  CAST(FLOOR(
+    100 * CAST(COALESCE(GREATEST(`hmin`, 0), `hmin`, 0) AS FLOAT64) / `doc_width` + 0.5
+  ) AS FLOAT64) AS `relative_hmin`, /* Round half up on every warehouse (round() breaks ties to even on Postgres, away from zero on DuckDB). */
+  CAST(FLOOR(
+    100 * CAST(COALESCE(GREATEST(`vmin`, 0), `vmin`, 0) AS FLOAT64) / `doc_height` + 0.5
+  ) AS FLOAT64) AS `relative_vmin`,
+  CAST(FLOOR(
     100 * CAST(COALESCE(
       LEAST(COALESCE(`hmax` + `br_viewwidth`, `doc_width`), `doc_width`),
       COALESCE(`hmax` + `br_viewwidth`, `doc_width`),
       `doc_width`
-    ) AS FLOAT64) / `doc_width`
-  ) AS `relative_hmax`, /* Postgres' LEAST ignores a NULL viewport (offset + NULL), giving 100%: spelled out with */ /* COALESCE so that BigQuery and Snowflake (whose LEAST returns NULL) agree. */
-  ROUND(
+    ) AS FLOAT64) / `doc_width` + 0.5
+  ) AS FLOAT64) AS `relative_hmax`, /* Postgres' LEAST ignores a NULL viewport (offset + NULL), giving 100%: spelled out with */ /* COALESCE so that BigQuery and Snowflake (whose LEAST returns NULL) agree. */
+  CAST(FLOOR(
     100 * CAST(COALESCE(
       LEAST(COALESCE(`vmax` + `br_viewheight`, `doc_height`), `doc_height`),
       COALESCE(`vmax` + `br_viewheight`, `doc_height`),
       `doc_height`
-    ) AS FLOAT64) / `doc_height`
-  ) AS `relative_vmax`
+    ) AS FLOAT64) / `doc_height` + 0.5
+  ) AS FLOAT64) AS `relative_vmax`
 FROM `maxima`;

@@ -337,6 +337,8 @@ FROM (
         `m`.`model` = 'snowplow_web_sessions' AND `l`.`upper_limit` <= `m`.`last_success`
     )
 ) AS `snowgen_src`
+WHERE
+  TRUE
 QUALIFY
   ROW_NUMBER() OVER (
     PARTITION BY `snowgen_src`.`domain_sessionid`

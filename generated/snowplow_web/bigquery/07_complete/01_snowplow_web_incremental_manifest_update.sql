@@ -45,6 +45,8 @@ FROM (
       NOT `n`.`last_success` IS NULL
   ) AS `snowgen_body`
 ) AS `snowgen_src`
+WHERE
+  TRUE
 QUALIFY
   ROW_NUMBER() OVER (PARTITION BY `snowgen_src`.`model` ORDER BY `snowgen_src`.`model` NULLS LAST) = 1;
 

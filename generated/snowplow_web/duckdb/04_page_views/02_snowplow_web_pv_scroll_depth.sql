@@ -34,12 +34,12 @@ SELECT
   "hmax",
   "vmin",
   "vmax",
-  ROUND(100 * CAST(GREATEST("hmin", 0) AS DOUBLE) / "doc_width") AS "relative_hmin",
-  ROUND(100 * CAST(GREATEST("vmin", 0) AS DOUBLE) / "doc_height") AS "relative_vmin",
-  ROUND(
-    100 * CAST(LEAST(COALESCE("hmax" + "br_viewwidth", "doc_width"), "doc_width") AS DOUBLE) / "doc_width"
-  ) AS "relative_hmax", /* Postgres' LEAST ignores a NULL viewport (offset + NULL), giving 100%: spelled out with */ /* COALESCE so that BigQuery and Snowflake (whose LEAST returns NULL) agree. */
-  ROUND(
-    100 * CAST(LEAST(COALESCE("vmax" + "br_viewheight", "doc_height"), "doc_height") AS DOUBLE) / "doc_height"
-  ) AS "relative_vmax"
+  CAST(FLOOR(100 * CAST(GREATEST("hmin", 0) AS DOUBLE) / "doc_width" + 0.5) AS DOUBLE) AS "relative_hmin", /* Round half up on every warehouse (round() breaks ties to even on Postgres, away from zero on DuckDB). */
+  CAST(FLOOR(100 * CAST(GREATEST("vmin", 0) AS DOUBLE) / "doc_height" + 0.5) AS DOUBLE) AS "relative_vmin",
+  CAST(FLOOR(
+    100 * CAST(LEAST(COALESCE("hmax" + "br_viewwidth", "doc_width"), "doc_width") AS DOUBLE) / "doc_width" + 0.5
+  ) AS DOUBLE) AS "relative_hmax", /* Postgres' LEAST ignores a NULL viewport (offset + NULL), giving 100%: spelled out with */ /* COALESCE so that BigQuery and Snowflake (whose LEAST returns NULL) agree. */
+  CAST(FLOOR(
+    100 * CAST(LEAST(COALESCE("vmax" + "br_viewheight", "doc_height"), "doc_height") AS DOUBLE) / "doc_height" + 0.5
+  ) AS DOUBLE) AS "relative_vmax"
 FROM "maxima";
