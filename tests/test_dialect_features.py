@@ -26,7 +26,7 @@ LOGICAL_TYPES = ["string", "string(64)", "int", "bigint", "decimal(38,10)", "dou
 TYPES = covers_every_dialect({
     "redshift": ["VARCHAR(MAX)", "VARCHAR(64)", "INTEGER", "BIGINT", "DECIMAL(38, 10)", "DOUBLE PRECISION", "BOOLEAN", "DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "SUPER"],
     "bigquery": ["STRING", "STRING(64)", "INT64", "INT64", "BIGNUMERIC(38, 10)", "FLOAT64", "BOOL", "DATE", "TIMESTAMP", "TIMESTAMP", "JSON"],
-    "snowflake": ["VARCHAR", "VARCHAR(64)", "INT", "BIGINT", "DECIMAL(38, 10)", "DOUBLE", "BOOLEAN", "DATE", "TIMESTAMPNTZ", "TIMESTAMPTZ", "VARIANT"],
+    "snowflake": ["VARCHAR", "VARCHAR(64)", "INT", "BIGINT", "DECIMAL(38, 10)", "DOUBLE", "BOOLEAN", "DATE", "TIMESTAMP_NTZ", "TIMESTAMPTZ", "VARIANT"],
     "databricks": ["STRING", "STRING", "INT", "BIGINT", "DECIMAL(38, 10)", "DOUBLE", "BOOLEAN", "DATE", "TIMESTAMP", "TIMESTAMP", "STRING"],
     "postgres": ["TEXT", "VARCHAR(64)", "INT", "BIGINT", "DECIMAL(38, 10)", "DOUBLE PRECISION", "BOOLEAN", "DATE", "TIMESTAMP", "TIMESTAMPTZ", "JSONB"],
     "duckdb": ["TEXT", "TEXT", "INT", "BIGINT", "DECIMAL(38, 10)", "DOUBLE", "BOOLEAN", "DATE", "TIMESTAMP", "TIMESTAMPTZ", "JSON"],
@@ -80,7 +80,7 @@ def test_app_filter(dialect):
 NOW_AND_INTERVAL = covers_every_dialect({
     "redshift": ("GETDATE()", '"ts" + INTERVAL \'-6 HOUR\''),
     "bigquery": ("CURRENT_TIMESTAMP()", "TIMESTAMP_ADD(`ts`, INTERVAL -6 HOUR)"),
-    "snowflake": ("CAST(CONVERT_TIMEZONE('UTC', CURRENT_TIMESTAMP()) AS TIMESTAMPNTZ)", 'TIMESTAMPADD(HOUR, -6, "TS")'),
+    "snowflake": ("CAST(CONVERT_TIMEZONE('UTC', CURRENT_TIMESTAMP()) AS TIMESTAMP_NTZ)", 'TIMESTAMPADD(HOUR, -6, "TS")'),
     "databricks": ("CURRENT_TIMESTAMP()", "TIMESTAMPADD(HOUR, -6, `ts`)"),
     "postgres": ("CURRENT_TIMESTAMP AT TIME ZONE 'UTC'", '"ts" + INTERVAL \'-6 HOUR\''),
     "duckdb": ("CURRENT_TIMESTAMP AT TIME ZONE 'UTC'", '"ts" + INTERVAL (-6) HOUR'),
@@ -114,7 +114,7 @@ LAYOUT = Layout(partition=Partition("ts"), cluster=("user_id",), unique_key=("id
 LAYOUT_DDL = covers_every_dialect({
     "redshift": ['CREATE TABLE IF NOT EXISTS "s"."t" (\n  "id" BIGINT,\n  "ts" TIMESTAMP,\n  "user_id" VARCHAR(MAX)\n)\nDISTSTYLE KEY\nDISTKEY("id")\nCOMPOUND SORTKEY("ts")'],
     "bigquery": ["CREATE TABLE IF NOT EXISTS `s`.`t` (\n  `id` INT64,\n  `ts` TIMESTAMP,\n  `user_id` STRING\n)\nPARTITION BY DATE(`ts`)\nCLUSTER BY `user_id`"],
-    "snowflake": ['CREATE TABLE IF NOT EXISTS "S"."T" (\n  "ID" BIGINT,\n  "TS" TIMESTAMPNTZ,\n  "USER_ID" VARCHAR\n)\nCLUSTER BY (TO_DATE("TS"), "USER_ID")'],
+    "snowflake": ['CREATE TABLE IF NOT EXISTS "S"."T" (\n  "ID" BIGINT,\n  "TS" TIMESTAMP_NTZ,\n  "USER_ID" VARCHAR\n)\nCLUSTER BY (TO_DATE("TS"), "USER_ID")'],
     "databricks": ["CREATE TABLE IF NOT EXISTS `s`.`t` (\n  `id` BIGINT,\n  `ts` TIMESTAMP,\n  `user_id` STRING\n)\nUSING DELTA\nCLUSTER BY (`ts`, `user_id`)\nTBLPROPERTIES (\n  'delta.autoOptimize.optimizeWrite'='true',\n  'delta.autoOptimize.autoCompact'='true'\n)"],
     "postgres": ['CREATE TABLE IF NOT EXISTS "s"."t" (\n  "id" BIGINT,\n  "ts" TIMESTAMP,\n  "user_id" TEXT\n)', 'CREATE INDEX IF NOT EXISTS "t__id_idx" ON "s"."t"("id")', 'CREATE INDEX IF NOT EXISTS "t__ts_idx" ON "s"."t"("ts")', 'CREATE INDEX IF NOT EXISTS "t__user_id_idx" ON "s"."t"("user_id")'],
     "duckdb": ['CREATE TABLE IF NOT EXISTS "s"."t" (\n  "id" BIGINT,\n  "ts" TIMESTAMP,\n  "user_id" TEXT\n)'],

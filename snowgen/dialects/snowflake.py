@@ -38,9 +38,14 @@ class Snowflake(Dialect):
     delete_using = True
     context_storage = "column"
 
+    def data_type(self, logical: str) -> exp.DataType:
+        if logical == "timestamp":
+            return _timestamp_ntz()
+        return super().data_type(logical)
+
     def now_utc(self) -> exp.Expr:
         utc = exp.ConvertTimezone(target_tz=exp.Literal.string("UTC"), timestamp=exp.CurrentTimestamp())
-        return exp.Cast(this=utc, to=exp.DataType.build("TIMESTAMPNTZ"))
+        return exp.Cast(this=utc, to=_timestamp_ntz())
 
     def to_date(self, value: exp.Expr) -> exp.Expr:
         return exp.TsOrDsToDate(this=value)
@@ -91,10 +96,15 @@ class Snowflake(Dialect):
 
     def lower(self, statement: exp.Expr) -> exp.Expr:
         # A plain TIMESTAMP follows the account's TIMESTAMP_TYPE_MAPPING; snowgen's is NTZ.
-        for data_type in statement.find_all(exp.DataType):
-            if data_type.this == exp.DataType.Type.TIMESTAMP:
-                data_type.set("this", exp.DataType.Type.TIMESTAMPNTZ)
+        for data_type in list(statement.find_all(exp.DataType)):
+            if data_type.this in (exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPNTZ):
+                data_type.replace(_timestamp_ntz())
         return statement.transform(_lower_node, copy=False)
+
+
+def _timestamp_ntz() -> exp.DataType:
+    # Spelled TIMESTAMP_NTZ, the documented name (sqlglot prints the alias TIMESTAMPNTZ).
+    return exp.DataType(this=exp.DataType.Type.USERDEFINED, kind="TIMESTAMP_NTZ")
 
 
 def _lower_node(node: exp.Expr) -> exp.Expr:
