@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import gc
+import multiprocessing
+import os
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from snowgen.compiler.build import build_plan
+from snowgen.compiler.build import build_steps
+from snowgen.compiler.plan import Plan
 from snowgen.compiler.planner import plan_project
 from snowgen.dialects import DIALECTS, get_dialect, unknown_dialect_message
 from snowgen.emit import emit
 from snowgen.errors import SnowgenError
 from snowgen.spec.loader import LoadedProject, load_project
+
+#: below this many steps x dialects, starting worker processes costs more than it saves
+PARALLEL_THRESHOLD = 600
 
 
 @dataclass(frozen=True)
@@ -30,6 +39,12 @@ def check_dialects(names: Iterable[str]) -> list[str]:
     return names
 
 
+def compile_plan(plan: Plan, dialect_name: str) -> CompiledProject:
+    """Build and render one dialect, one step at a time."""
+    dialect = get_dialect(dialect_name)
+    return CompiledProject(plan.project, dialect_name, emit(plan, dialect, build_steps(plan, dialect)))
+
+
 def compile_loaded(
     loaded: LoadedProject,
     dialects: Iterable[str],
@@ -37,23 +52,69 @@ def compile_loaded(
     target: str | None = None,
     cli_vars: dict[str, Any] | None = None,
     select: list[str] | None = None,
+    jobs: int | None = None,
 ) -> list[CompiledProject]:
+    """Plan once, then compile each dialect (in parallel processes for big plans).
+
+    ``jobs``: worker processes; None chooses by the plan's size and the machine's cores."""
+    names = check_dialects(dialects)
     plan = plan_project(loaded, target=target, cli_vars=cli_vars, select=select)
-    results = []
-    for name in check_dialects(dialects):
-        dialect = get_dialect(name)
-        results.append(CompiledProject(plan.project, name, emit(plan, dialect, build_plan(plan, dialect))))
-    return results
+    return compile_planned(plan, names, jobs=jobs)
+
+
+def compile_planned(plan: Plan, names: list[str], *, jobs: int | None = None) -> list[CompiledProject]:
+    """Build and render ``plan`` for each dialect; the results follow the order of ``names``."""
+    with _quiet_collector():
+        workers = _workers(jobs, len(names), len(plan.steps))
+        if workers <= 1:
+            return [compile_plan(plan, name) for name in names]
+        return list(_compile_in_workers(plan, names, workers))
 
 
 def compile_project(path: Path, dialects: Iterable[str], **options: Any) -> list[CompiledProject]:
     return compile_loaded(load_project(path), dialects, **options)
 
 
-def target_dialect(loaded: LoadedProject, target: str) -> str:
-    spec = loaded.spec
-    if target not in spec.targets:
-        from snowgen.compiler.planner import _unknown
+# -- speed ---------------------------------------------------------------------------------------
 
-        raise SnowgenError.at("SG303", _unknown("target", target, spec.targets))
-    return spec.targets[target].dialect
+
+@contextmanager
+def _quiet_collector() -> Iterator[None]:
+    """sqlglot trees link children to parents, so only the cycle collector frees them, and
+    every full collection would rescan the whole plan. Freezing what exists once the plan
+    is made keeps those scans short; the objects go back to the collector afterwards."""
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def _workers(jobs: int | None, dialects: int, steps: int) -> int:
+    if jobs is not None:
+        return max(1, min(jobs, dialects))
+    if steps * dialects < PARALLEL_THRESHOLD or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    return max(1, min(os.cpu_count() or 1, dialects))
+
+
+_PLAN_FOR_WORKERS: Plan | None = None
+
+
+def _compile_forked(dialect_name: str) -> CompiledProject:
+    assert _PLAN_FOR_WORKERS is not None
+    return compile_plan(_PLAN_FOR_WORKERS, dialect_name)
+
+
+def _compile_in_workers(plan: Plan, names: list[str], workers: int) -> Iterator[CompiledProject]:
+    """Forked workers inherit the plan (nothing to pickle but the results); the results
+    come back in the order of ``names``, so output does not depend on scheduling."""
+    global _PLAN_FOR_WORKERS
+    _PLAN_FOR_WORKERS = plan
+    try:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            yield from pool.map(_compile_forked, names)
+    finally:
+        _PLAN_FOR_WORKERS = None

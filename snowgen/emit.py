@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 
 from snowgen.compiler.build import BuiltStep
 from snowgen.compiler.plan import Plan
@@ -13,25 +14,25 @@ from snowgen.errors import SnowgenError
 PLAN_FILE = "plan.json"
 
 
-def step_files(plan: Plan, built: list[BuiltStep]) -> dict[str, str]:
+def step_files(plan: Plan) -> dict[str, str]:
     """Relative file path of every step: ``NN_module/NN_step.sql``."""
     module_numbers = {module: i + 1 for i, module in enumerate(plan.modules)}
     counters: dict[str, int] = {}
     paths = {}
-    for item in built:
-        module = item.step.module
-        counters[module] = counters.get(module, 0) + 1
-        paths[item.step.id] = f"{module_numbers[module]:02d}_{module}/{counters[module]:02d}_{_file_safe(item.step.id)}.sql"
+    for step in plan.steps:
+        counters[step.module] = counters.get(step.module, 0) + 1
+        paths[step.id] = f"{module_numbers[step.module]:02d}_{step.module}/{counters[step.module]:02d}_{_file_safe(step.id)}.sql"
     return paths
 
 
-def emit(plan: Plan, dialect: Dialect, built: list[BuiltStep]) -> dict[str, str]:
-    """Every output file of one project and dialect, as relative path -> text."""
-    paths = step_files(plan, built)
+def emit(plan: Plan, dialect: Dialect, built: Iterable[BuiltStep]) -> dict[str, str]:
+    """Every output file of one project and dialect, as relative path -> text. ``built``
+    may be a generator: each step is rendered and let go before the next is built."""
+    paths = step_files(plan)
     files: dict[str, str] = {}
     for item in built:
         files[paths[item.step.id]] = render_step(plan, dialect, item)
-    files[PLAN_FILE] = render_plan(plan, dialect, built, paths)
+    files[PLAN_FILE] = render_plan(plan, dialect, paths)
     return files
 
 
@@ -48,18 +49,18 @@ def render_step(plan: Plan, dialect: Dialect, item: BuiltStep) -> str:
     return header + "\n" + body + ";\n"
 
 
-def render_plan(plan: Plan, dialect: Dialect, built: list[BuiltStep], paths: dict[str, str]) -> str:
+def render_plan(plan: Plan, dialect: Dialect, paths: dict[str, str]) -> str:
     included = set(paths)
     steps = [
         {
-            "id": item.step.id,
-            "module": item.step.module,
-            "kind": item.step.kind,
-            "file": paths[item.step.id],
-            "depends_on": [d for d in item.step.depends_on if d in included],
-            **({"model": item.step.model} if item.step.model else {}),
+            "id": step.id,
+            "module": step.module,
+            "kind": step.kind,
+            "file": paths[step.id],
+            "depends_on": [d for d in step.depends_on if d in included],
+            **({"model": step.model} if step.model else {}),
         }
-        for item in built
+        for step in plan.steps
     ]
     document = {"project": plan.project, "dialect": dialect.name, "modules": list(plan.modules), "steps": steps}
     if plan.selected is not None:

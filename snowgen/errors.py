@@ -111,6 +111,9 @@ class SnowgenError(Exception):
         self.diagnostics = list(diagnostics)
         super().__init__(self.format())
 
+    def __reduce__(self):  # so an error raised in a worker process arrives whole
+        return (SnowgenError, (self.diagnostics,))
+
     @classmethod
     def at(cls, code: str, message: str, location: Location | None = None) -> SnowgenError:
         return cls(Diagnostic(code, message, location))

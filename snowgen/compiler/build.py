@@ -6,7 +6,7 @@ plan can produce has one). Builders return :class:`Script`s; they never render t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from sqlglot import exp
@@ -63,16 +63,19 @@ BUILDERS: dict[str, Builder] = {
 }
 
 
-def build_plan(plan: Plan, dialect: Dialect) -> list[BuiltStep]:
+def build_steps(plan: Plan, dialect: Dialect) -> Iterator[BuiltStep]:
+    """Each step's statements, one step at a time (so a big plan never holds every tree)."""
     builders = {**BUILDERS, **plan.strategy.builders()}
-    built = []
     for step in plan.steps:
         try:
             script = builders[step.kind](plan, step, dialect)
         except Unsupported as exc:
             raise _located(plan, step, dialect, exc) from None
-        built.append(BuiltStep(step, script.all()))
-    return built
+        yield BuiltStep(step, script.all())
+
+
+def build_plan(plan: Plan, dialect: Dialect) -> list[BuiltStep]:
+    return list(build_steps(plan, dialect))
 
 
 def _located(plan: Plan, step: Step, dialect: Dialect, exc: Unsupported) -> SnowgenError:

@@ -60,6 +60,7 @@ def plan_project(
     modules = _module_order(loaded, nodes, strategy)
     ordered = order_nodes(nodes, modules, lambda name: _locate_node(loaded, name))
     models = _with_output_columns(loaded, models, ordered)
+    _drop_positions(models)
     selected = _select(loaded, select, nodes) if select else None
     if selected is not None:
         selected |= strategy.select(selected)
@@ -336,6 +337,15 @@ def _with_output_columns(loaded: LoadedProject, models: dict[str, ModelPlan], or
         if output is not None:
             known[_table_key(model.table)] = output
     return result
+
+
+def _drop_positions(models: dict[str, ModelPlan]) -> None:
+    """Parse positions were for error messages; every dialect copies each body, and the
+    position dicts make those copies several times slower."""
+    for model in models.values():
+        if model.query is not None:
+            for node in model.query.walk():
+                node._meta = None
 
 
 def _table_key(table: exp.Table) -> tuple[str, str]:

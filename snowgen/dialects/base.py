@@ -12,14 +12,13 @@ an error instead of a logged warning.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, UnsupportedError
-from sqlglot.dialects.dialect import Dialect as SqlglotDialect
-from sqlglot.optimizer.qualify_columns import quote_identifiers
 
 from snowgen.names import is_exact
 
@@ -109,6 +108,26 @@ _SIZED_STRING = re.compile(r"^string\((\d+)\)$")
 _DECIMAL = re.compile(r"^decimal\((\d+),\s*(\d+)\)$")
 
 
+def rewrite_nodes(statement: exp.Expr, node_types: tuple[type, ...], rewrite) -> exp.Expr:
+    """Replace each node of ``node_types`` by ``rewrite(node)`` (which may return the node
+    itself). Visits only those nodes, unlike ``Expression.transform``, which calls back for
+    every node of the tree: the lowerings run on every emitted statement."""
+    for node in list(statement.find_all(*node_types)):
+        replacement = rewrite(node)
+        if replacement is not node:
+            if node is statement:
+                statement = replacement
+            else:
+                node.replace(replacement)
+    return statement
+
+
+@functools.cache
+def _type_cache(dialect_class: type, logical: str) -> exp.DataType:
+    # Building a DataType parses a string; a compile asks for the same few types thousands of times.
+    return dialect_class().build_data_type(logical)
+
+
 class Dialect:
     """Shared behaviour; each warehouse module overrides data and hooks."""
 
@@ -137,9 +156,15 @@ class Dialect:
     context_storage: ClassVar[Literal["table", "column"]] = "table"
     #: BigQuery allows at most four clustering columns; None means no limit
     max_cluster_columns: ClassVar[int | None] = None
+    #: unquoted names resolve in upper case (Snowflake); elsewhere in lower case
+    folds_to_upper_case: ClassVar[bool] = False
 
     # -- types ----------------------------------------------------------------------------
     def data_type(self, logical: str) -> exp.DataType:
+        """The warehouse's type for a logical type (a fresh tree the caller may attach)."""
+        return _type_cache(type(self), logical).copy()
+
+    def build_data_type(self, logical: str) -> exp.DataType:
         sized = _SIZED_STRING.match(logical)
         if sized:
             return self.sized_string(int(sized.group(1)))
@@ -301,18 +326,17 @@ class Dialect:
         return refs
 
     # -- rendering ----------------------------------------------------------------------------
-    def fold_names(self, statement: exp.Expr) -> None:
-        """Fold plain names to the warehouse's case; exact names keep theirs (snowgen.names).
+    def fold_and_quote_names(self, statement: exp.Expr) -> None:
+        """Quote every identifier; fold plain names to the warehouse's case, while exact
+        names keep theirs (snowgen.names). Plain names are stored in lower case, so only an
+        upper-casing warehouse changes them.
 
-        sqlglot's normalize_identifiers would also fold *quoted* names on warehouses that
-        compare them case-insensitively (DuckDB, BigQuery, Databricks), changing the column
-        names users see; snowgen leaves exact names exactly as written."""
-        folding = SqlglotDialect.get_or_raise(self.sqlglot_dialect)
+        (sqlglot's normalize_identifiers would also fold *quoted* names on warehouses that
+        compare them case-insensitively, changing the column names users see.)"""
         for ident in statement.find_all(exp.Identifier):
-            if ident.quoted or is_exact(ident.name):
-                ident.set("quoted", True)
-            else:
-                folding.normalize_identifier(ident)
+            if not (ident.quoted or is_exact(ident.name)) and self.folds_to_upper_case:
+                ident.set("this", ident.name.upper())
+            ident.set("quoted", True)
 
     def lower(self, statement: exp.Expr) -> exp.Expr:
         """Rewrite what sqlglot would print wrongly for this warehouse (identity by default)."""
@@ -320,8 +344,7 @@ class Dialect:
 
     def render(self, statement: exp.Expr) -> str:
         statement = self.lower(statement)
-        self.fold_names(statement)
-        statement = quote_identifiers(statement, dialect=self.sqlglot_dialect, identify=True)
+        self.fold_and_quote_names(statement)
         try:
             return statement.sql(
                 dialect=self.sqlglot_dialect,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from snowgen.dialects.base import Dialect, Script, TableShape, Unsupported, _snake
+from snowgen.dialects.base import Dialect, Script, TableShape, Unsupported, _snake, rewrite_nodes
 
 _MAX_NUMERIC_INTEGER_DIGITS = 29
 _MAX_NUMERIC_SCALE = 9
@@ -45,8 +45,8 @@ class BigQuery(Dialect):
     context_storage = "column"
     max_cluster_columns = 4
 
-    def data_type(self, logical: str) -> exp.DataType:
-        result = super().data_type(logical)
+    def build_data_type(self, logical: str) -> exp.DataType:
+        result = super().build_data_type(logical)
         if result.this == exp.DataType.Type.DECIMAL:
             precision, scale = (int(p.name) for p in result.expressions)
             if precision - scale > _MAX_NUMERIC_INTEGER_DIGITS or scale > _MAX_NUMERIC_SCALE:
@@ -112,11 +112,7 @@ class BigQuery(Dialect):
             script.declarations.append(
                 exp.Declare(expressions=[exp.DeclareItem(this=[exp.var(name)], kind=self.data_type(logical))])
             )
-        select = exp.Select(expressions=[value for _, value in values.values()])
-        if source is not None:
-            select = select.from_(source.copy(), copy=False)
-        select.set("kind", "STRUCT")
-        script.add(_set_tuple(names, select))
+        script.add(*set_each(names, values, source))
         return {key: exp.var(name) for key, name in zip(values, names)}
 
     def lower(self, statement: exp.Expr) -> exp.Expr:
@@ -124,7 +120,7 @@ class BigQuery(Dialect):
         for data_type in statement.find_all(exp.DataType):
             if data_type.this == exp.DataType.Type.TIMESTAMP:
                 data_type.set("this", exp.DataType.Type.TIMESTAMPTZ)
-        return statement.transform(_lower_node, copy=False)
+        return rewrite_nodes(statement, (exp.Extract, exp.Least, exp.Greatest, exp.SplitPart, exp.RegexpILike), _lower_node)
 
 
 def _lower_node(node: exp.Expr) -> exp.Expr:
@@ -183,8 +179,14 @@ def _split_part(node: exp.SplitPart) -> exp.Expr:
     return exp.Case(ifs=[exp.If(this=exp.Is(this=value.copy(), expression=exp.Null()), true=exp.Null())], default=found)
 
 
-def _set_tuple(names: list[str], query: exp.Query, kind: str | None = None) -> exp.Set:
-    """``SET (a, b) = (query)``; ``kind`` adds a keyword (Databricks: SET VARIABLE)."""
-    target = exp.Tuple(expressions=[exp.var(n) for n in names])
-    item = exp.SetItem(this=exp.EQ(this=target, expression=query.subquery(copy=False)), kind=kind)
-    return exp.Set(expressions=[item])
+def set_each(names: list[str], values: dict, source: exp.Expr | None, kind: str | None = None) -> list[exp.Set]:
+    """``SET name = (SELECT value FROM source)``, one variable per statement: the form
+    every warehouse documents (a tuple of variables from one query is not portable)."""
+    statements = []
+    for name, (_, value) in zip(names, values.values()):
+        query = exp.Select(expressions=[value])
+        if source is not None:
+            query = query.from_(source.copy(), copy=False)
+        item = exp.SetItem(this=exp.EQ(this=exp.var(name), expression=query.subquery(copy=False)), kind=kind)
+        statements.append(exp.Set(expressions=[item]))
+    return statements

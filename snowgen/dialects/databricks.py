@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from snowgen.dialects.base import Dialect, Layout, Script, TableShape, Unsupported
-from snowgen.dialects.bigquery import _set_tuple, case_insensitive_pattern, epoch_seconds
+from snowgen.dialects.base import Dialect, Layout, Script, TableShape, Unsupported, rewrite_nodes
+from snowgen.dialects.bigquery import case_insensitive_pattern, epoch_seconds, set_each
 
 AUTO_OPTIMIZE = {"delta.autoOptimize.optimizeWrite": "true", "delta.autoOptimize.autoCompact": "true"}
 _MAX_LIQUID_COLUMNS = 4
@@ -45,6 +45,9 @@ class Databricks(Dialect):
     }
     default_upsert = "merge"
     transactional = False
+    # First-row dedupes use a ROW_NUMBER() subquery rather than QUALIFY, which also runs on
+    # open-source Spark (the Snowplow packages' Spark variant does the same).
+    supports_qualify = False
     context_storage = "column"
 
     def sized_string(self, length: int) -> exp.DataType:
@@ -133,7 +136,7 @@ class Databricks(Dialect):
                 return exp.RegexpLike(this=node.this, expression=case_insensitive_pattern(node.expression))
             return node
 
-        return statement.transform(lower_node, copy=False)
+        return rewrite_nodes(statement, (exp.Extract, exp.RegexpILike), lower_node)
 
     def bind_values(self, script: Script, prefix, values, source):
         names = [f"{prefix}_{name}" for name in values]
@@ -143,8 +146,5 @@ class Databricks(Dialect):
                     expressions=[exp.DeclareItem(this=[exp.var(name)], kind=self.data_type(logical))], replace=True
                 )
             )
-        select = exp.Select(expressions=[value for _, value in values.values()])
-        if source is not None:
-            select = select.from_(source.copy(), copy=False)
-        script.add(_set_tuple(names, select, kind="VARIABLE"))
+        script.add(*set_each(names, values, source, kind="VARIABLE"))
         return {key: exp.var(name) for key, name in zip(values, names)}

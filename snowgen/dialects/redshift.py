@@ -36,10 +36,10 @@ class Redshift(Postgres):
     }
     delete_using = True
 
-    def data_type(self, logical: str) -> exp.DataType:
+    def build_data_type(self, logical: str) -> exp.DataType:
         if logical == "json":
             return exp.DataType.build("SUPER", dialect="redshift")
-        return super().data_type(logical)
+        return super().build_data_type(logical)
 
     def now_utc(self) -> exp.Expr:
         # GETDATE() is the current UTC time as a timestamp without time zone.

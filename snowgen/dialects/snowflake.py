@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from snowgen.dialects.base import Dialect, Script, TableShape
-from snowgen.dialects.bigquery import _set_tuple
+from snowgen.dialects.base import Dialect, Script, TableShape, rewrite_nodes
+from snowgen.dialects.bigquery import set_each
 
 
 class Snowflake(Dialect):
@@ -36,12 +36,13 @@ class Snowflake(Dialect):
     types = {**Dialect.types, "string": "VARCHAR", "timestamp": "TIMESTAMPNTZ", "json": "VARIANT", "double": "DOUBLE"}
     default_upsert = "merge"
     delete_using = True
+    folds_to_upper_case = True  # https://docs.snowflake.com/en/sql-reference/identifiers-syntax
     context_storage = "column"
 
-    def data_type(self, logical: str) -> exp.DataType:
+    def build_data_type(self, logical: str) -> exp.DataType:
         if logical == "timestamp":
             return _timestamp_ntz()
-        return super().data_type(logical)
+        return super().build_data_type(logical)
 
     def now_utc(self) -> exp.Expr:
         utc = exp.ConvertTimezone(target_tz=exp.Literal.string("UTC"), timestamp=exp.CurrentTimestamp())
@@ -88,10 +89,7 @@ class Snowflake(Dialect):
 
     def bind_values(self, script: Script, prefix, values, source):
         names = [f"{prefix}_{name}" for name in values]
-        select = exp.Select(expressions=[value for _, value in values.values()])
-        if source is not None:
-            select = select.from_(source.copy(), copy=False)
-        script.add(_set_tuple(names, select))
+        script.add(*set_each(names, values, source))
         return {key: exp.Parameter(this=exp.var(name)) for key, name in zip(values, names)}
 
     def lower(self, statement: exp.Expr) -> exp.Expr:
@@ -99,7 +97,7 @@ class Snowflake(Dialect):
         for data_type in list(statement.find_all(exp.DataType)):
             if data_type.this in (exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPNTZ):
                 data_type.replace(_timestamp_ntz())
-        return statement.transform(_lower_node, copy=False)
+        return rewrite_nodes(statement, (exp.RegexpLike, exp.RegexpILike, exp.Extract), _lower_node)
 
 
 def _timestamp_ntz() -> exp.DataType:

@@ -23,6 +23,10 @@ class _Constructor(yaml.constructor.SafeConstructor):
     """Safe constructor; scalars only (collections are built by ``_build``)."""
 
 
+# libyaml's composer, when PyYAML was built with it (about ten times faster); same marks.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 @dataclass(frozen=True)
 class BlockText:
     """Where the text of a scalar starts, so a line inside it maps back to the file."""
@@ -39,6 +43,7 @@ class YamlDocument:
     key_positions: dict[YamlPath, tuple[int, int]] = field(default_factory=dict)
     value_positions: dict[YamlPath, tuple[int, int]] = field(default_factory=dict)
     texts: dict[YamlPath, BlockText] = field(default_factory=dict)
+    lines: list[str] = field(default_factory=list)
 
     def location(self, path: YamlPath, *, key: bool = False) -> Location:
         """The position of ``path`` or of its nearest existing ancestor."""
@@ -75,7 +80,7 @@ def load_yaml(path: Path) -> YamlDocument:
     except (OSError, UnicodeDecodeError) as exc:
         raise SnowgenError.at("SG003", f"cannot read {path}: {exc}") from None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = _compose(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         if exc.context_mark is not None and mark is not None and mark.line >= len(text.splitlines()):
@@ -84,6 +89,7 @@ def load_yaml(path: Path) -> YamlDocument:
         problem = exc.problem or exc.context or "invalid YAML"
         raise SnowgenError.at("SG001", f"YAML syntax error: {problem}", Location(path, line, col)) from None
     doc = YamlDocument(path=path, data=None)
+    doc.lines = text.splitlines()
     if node is None:
         raise SnowgenError.at("SG004", "the file is empty; expected a mapping", Location(path, 1, 1))
     if not isinstance(node, yaml.MappingNode):
@@ -91,6 +97,15 @@ def load_yaml(path: Path) -> YamlDocument:
         raise SnowgenError.at("SG004", "expected a mapping at the top of the file", Location(path, line, col))
     doc.data = _build(node, (), doc, _Constructor())
     return doc
+
+
+def _compose(text: str) -> yaml.Node | None:
+    try:
+        return yaml.compose(text, Loader=_LOADER)
+    except yaml.MarkedYAMLError:
+        # libyaml's messages are terser ("did not find expected ','"); the pure-Python
+        # parser says what it found instead. Errors are rare: parse again to report.
+        return yaml.compose(text, Loader=yaml.SafeLoader)
 
 
 def _build(node: yaml.Node, path: YamlPath, doc: YamlDocument, constructor: _Constructor) -> Any:
@@ -130,7 +145,7 @@ def _remember_text(node: yaml.ScalarNode, path: YamlPath, doc: YamlDocument) -> 
     if node.style in ("|", ">"):
         # The text starts on the line after the indicator; its indentation is that of
         # the first non-empty content line.
-        lines = node.end_mark.buffer.splitlines() if node.end_mark.buffer else []
+        lines = doc.lines
         first = node.start_mark.line + 1  # 0-based index of the first content line
         indent = 0
         for raw in lines[first : node.end_mark.line + 1]:

@@ -94,9 +94,14 @@ QUALIFY
     ORDER BY `snowgen_src`.`timemsc` DESC
   ) = 1;
 
-SET (snowgen_upsert_lower, snowgen_upsert_upper) = (
-  SELECT AS STRUCT
-    TIMESTAMP_ADD(MIN(`timemsc`), INTERVAL -7 DAY),
+SET snowgen_upsert_lower = (
+  SELECT
+    TIMESTAMP_ADD(MIN(`timemsc`), INTERVAL -7 DAY)
+  FROM `deals_scratch`.`inter_deals__snowgen_stage`
+);
+
+SET snowgen_upsert_upper = (
+  SELECT
     MAX(`timemsc`)
   FROM `deals_scratch`.`inter_deals__snowgen_stage`
 );

@@ -30,80 +30,90 @@ TBLPROPERTIES (
   'delta.autoOptimize.autoCompact'='true'
 ) AS
 SELECT
-  `snowgen_src`.`server_source`,
-  `snowgen_src`.`deal`,
-  `snowgen_src`.`login`,
-  `snowgen_src`.`timemsc`,
-  `snowgen_src`.`deal_date`,
-  `snowgen_src`.`symbol`,
-  `snowgen_src`.`action`,
-  `snowgen_src`.`entry`,
-  `snowgen_src`.`volume`,
-  `snowgen_src`.`price`,
-  `snowgen_src`.`profit`,
-  `snowgen_src`.`commission`,
-  `snowgen_src`.`swap`,
-  `snowgen_src`.`comment`
+  `snowgen_dedup`.`server_source`,
+  `snowgen_dedup`.`deal`,
+  `snowgen_dedup`.`login`,
+  `snowgen_dedup`.`timemsc`,
+  `snowgen_dedup`.`deal_date`,
+  `snowgen_dedup`.`symbol`,
+  `snowgen_dedup`.`action`,
+  `snowgen_dedup`.`entry`,
+  `snowgen_dedup`.`volume`,
+  `snowgen_dedup`.`price`,
+  `snowgen_dedup`.`profit`,
+  `snowgen_dedup`.`commission`,
+  `snowgen_dedup`.`swap`,
+  `snowgen_dedup`.`comment`
 FROM (
   SELECT
-    CAST(`snowgen_body`.`server_source` AS STRING) AS `server_source`,
-    CAST(`snowgen_body`.`deal` AS BIGINT) AS `deal`,
-    CAST(`snowgen_body`.`login` AS BIGINT) AS `login`,
-    CAST(`snowgen_body`.`timemsc` AS TIMESTAMP) AS `timemsc`,
-    CAST(`snowgen_body`.`deal_date` AS DATE) AS `deal_date`,
-    CAST(`snowgen_body`.`symbol` AS STRING) AS `symbol`,
-    CAST(`snowgen_body`.`action` AS INT) AS `action`,
-    CAST(`snowgen_body`.`entry` AS INT) AS `entry`,
-    CAST(`snowgen_body`.`volume` AS DECIMAL(18, 4)) AS `volume`,
-    CAST(`snowgen_body`.`price` AS DECIMAL(18, 5)) AS `price`,
-    CAST(`snowgen_body`.`profit` AS DECIMAL(18, 2)) AS `profit`,
-    CAST(`snowgen_body`.`commission` AS DECIMAL(18, 2)) AS `commission`,
-    CAST(`snowgen_body`.`swap` AS DECIMAL(18, 2)) AS `swap`,
-    CAST(`snowgen_body`.`comment` AS STRING) AS `comment`
+    *,
+    ROW_NUMBER() OVER (
+      PARTITION BY `snowgen_src`.`server_source`, `snowgen_src`.`deal`
+      ORDER BY `snowgen_src`.`timemsc` DESC
+    ) AS `snowgen_row_number`
   FROM (
     SELECT
-      `server_source`,
-      `deal`,
-      `login`,
-      `timemsc`,
-      CAST(`timemsc` AS DATE) AS `deal_date`,
-      `symbol`,
-      `action`,
-      `entry`,
-      `volume`,
-      `price`,
-      `profit`,
-      `commission`,
-      `swap`,
-      `comment`
+      CAST(`snowgen_body`.`server_source` AS STRING) AS `server_source`,
+      CAST(`snowgen_body`.`deal` AS BIGINT) AS `deal`,
+      CAST(`snowgen_body`.`login` AS BIGINT) AS `login`,
+      CAST(`snowgen_body`.`timemsc` AS TIMESTAMP) AS `timemsc`,
+      CAST(`snowgen_body`.`deal_date` AS DATE) AS `deal_date`,
+      CAST(`snowgen_body`.`symbol` AS STRING) AS `symbol`,
+      CAST(`snowgen_body`.`action` AS INT) AS `action`,
+      CAST(`snowgen_body`.`entry` AS INT) AS `entry`,
+      CAST(`snowgen_body`.`volume` AS DECIMAL(18, 4)) AS `volume`,
+      CAST(`snowgen_body`.`price` AS DECIMAL(18, 5)) AS `price`,
+      CAST(`snowgen_body`.`profit` AS DECIMAL(18, 2)) AS `profit`,
+      CAST(`snowgen_body`.`commission` AS DECIMAL(18, 2)) AS `commission`,
+      CAST(`snowgen_body`.`swap` AS DECIMAL(18, 2)) AS `swap`,
+      CAST(`snowgen_body`.`comment` AS STRING) AS `comment`
     FROM (
       SELECT
-        *
-      FROM `deals_scratch`.`stg_deals__p1`
-      UNION ALL
-      SELECT
-        *
-      FROM `deals_scratch`.`stg_deals__p2`
-      UNION ALL
-      SELECT
-        *
-      FROM `deals_scratch`.`stg_deals__p3`
-    ) AS `stg_deals`
-  ) AS `snowgen_body`
-) AS `snowgen_src`
-QUALIFY
-  ROW_NUMBER() OVER (
-    PARTITION BY `snowgen_src`.`server_source`, `snowgen_src`.`deal`
-    ORDER BY `snowgen_src`.`timemsc` DESC
-  ) = 1;
+        `server_source`,
+        `deal`,
+        `login`,
+        `timemsc`,
+        CAST(`timemsc` AS DATE) AS `deal_date`,
+        `symbol`,
+        `action`,
+        `entry`,
+        `volume`,
+        `price`,
+        `profit`,
+        `commission`,
+        `swap`,
+        `comment`
+      FROM (
+        SELECT
+          *
+        FROM `deals_scratch`.`stg_deals__p1`
+        UNION ALL
+        SELECT
+          *
+        FROM `deals_scratch`.`stg_deals__p2`
+        UNION ALL
+        SELECT
+          *
+        FROM `deals_scratch`.`stg_deals__p3`
+      ) AS `stg_deals`
+    ) AS `snowgen_body`
+  ) AS `snowgen_src`
+) AS `snowgen_dedup`
+WHERE
+  `snowgen_dedup`.`snowgen_row_number` = 1;
 
 DECLARE OR REPLACE snowgen_upsert_lower TIMESTAMP;
 
 DECLARE OR REPLACE snowgen_upsert_upper TIMESTAMP;
 
-SET VARIABLE (snowgen_upsert_lower, snowgen_upsert_upper) = (
+SET VARIABLE snowgen_upsert_lower = (
   SELECT
-    TIMESTAMPADD(DAY, -7, MIN(`timemsc`)),
+    TIMESTAMPADD(DAY, -7, MIN(`timemsc`))
+  FROM `deals_scratch`.`inter_deals__snowgen_stage`
+);
+
+SET VARIABLE snowgen_upsert_upper = (
+  SELECT
     MAX(`timemsc`)
   FROM `deals_scratch`.`inter_deals__snowgen_stage`
 );

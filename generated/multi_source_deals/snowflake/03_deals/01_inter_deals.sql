@@ -87,9 +87,14 @@ QUALIFY
     ORDER BY "SNOWGEN_SRC"."TIMEMSC" DESC NULLS LAST
   ) = 1;
 
-SET (snowgen_upsert_lower, snowgen_upsert_upper) = (
+SET snowgen_upsert_lower = (
   SELECT
-    TIMESTAMPADD(DAY, -7, MIN("TIMEMSC")),
+    TIMESTAMPADD(DAY, -7, MIN("TIMEMSC"))
+  FROM "DEALS_SCRATCH"."INTER_DEALS__SNOWGEN_STAGE"
+);
+
+SET snowgen_upsert_upper = (
+  SELECT
     MAX("TIMEMSC")
   FROM "DEALS_SCRATCH"."INTER_DEALS__SNOWGEN_STAGE"
 );

@@ -96,9 +96,14 @@ QUALIFY
     ORDER BY `snowgen_src`.`start_tstamp` DESC
   ) = 1;
 
-SET (snowgen_upsert_lower, snowgen_upsert_upper) = (
-  SELECT AS STRUCT
-    TIMESTAMP_ADD(MIN(`start_tstamp`), INTERVAL -30 DAY),
+SET snowgen_upsert_lower = (
+  SELECT
+    TIMESTAMP_ADD(MIN(`start_tstamp`), INTERVAL -30 DAY)
+  FROM `scratch`.`snowplow_web_base_sessions_lifecycle_manifest__snowgen_stage`
+);
+
+SET snowgen_upsert_upper = (
+  SELECT
     MAX(`start_tstamp`)
   FROM `scratch`.`snowplow_web_base_sessions_lifecycle_manifest__snowgen_stage`
 );

@@ -458,9 +458,14 @@ FROM `scratch`.`snowplow_web_sessions__snowgen_stage`
 WHERE
   1 = 0;
 
-SET (snowgen_upsert_lower, snowgen_upsert_upper) = (
-  SELECT AS STRUCT
-    TIMESTAMP_ADD(MIN(`start_tstamp`), INTERVAL -30 DAY),
+SET snowgen_upsert_lower = (
+  SELECT
+    TIMESTAMP_ADD(MIN(`start_tstamp`), INTERVAL -30 DAY)
+  FROM `scratch`.`snowplow_web_sessions__snowgen_stage`
+);
+
+SET snowgen_upsert_upper = (
+  SELECT
     MAX(`start_tstamp`)
   FROM `scratch`.`snowplow_web_sessions__snowgen_stage`
 );

@@ -238,9 +238,14 @@ FROM `scratch`.`snowplow_web_users__snowgen_stage`
 WHERE
   1 = 0;
 
-SET (snowgen_upsert_lower, snowgen_upsert_upper) = (
-  SELECT AS STRUCT
-    MIN(`start_tstamp`),
+SET snowgen_upsert_lower = (
+  SELECT
+    MIN(`start_tstamp`)
+  FROM `scratch`.`snowplow_web_users__snowgen_stage`
+);
+
+SET snowgen_upsert_upper = (
+  SELECT
     MAX(`start_tstamp`)
   FROM `scratch`.`snowplow_web_users__snowgen_stage`
 );

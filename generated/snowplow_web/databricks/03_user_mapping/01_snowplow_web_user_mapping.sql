@@ -7,53 +7,58 @@ TBLPROPERTIES (
   'delta.autoOptimize.autoCompact'='true'
 ) AS
 SELECT
-  `snowgen_src`.`domain_userid`,
-  `snowgen_src`.`user_id`,
-  `snowgen_src`.`end_tstamp`
+  `snowgen_dedup`.`domain_userid`,
+  `snowgen_dedup`.`user_id`,
+  `snowgen_dedup`.`end_tstamp`
 FROM (
   SELECT
-    `snowgen_body`.`domain_userid`,
-    `snowgen_body`.`user_id`,
-    `snowgen_body`.`end_tstamp`
+    *,
+    ROW_NUMBER() OVER (
+      PARTITION BY `snowgen_src`.`domain_userid`
+      ORDER BY `snowgen_src`.`domain_userid` NULLS LAST
+    ) AS `snowgen_row_number`
   FROM (
-    WITH `identified` AS (
-      SELECT
-        `ev`.`domain_userid`,
-        `ev`.`user_id`,
-        `ev`.`collector_tstamp`,
-        ROW_NUMBER() OVER (
-          PARTITION BY `ev`.`domain_userid`
-          ORDER BY `ev`.`collector_tstamp` DESC NULLS FIRST, `ev`.`event_id` DESC NULLS FIRST
-        ) AS `latest_index`, /* Latest identified event wins; Snowplow leaves ties on collector_tstamp arbitrary, */ /* here the greatest event_id wins (deterministic). */
-        MAX(`ev`.`collector_tstamp`) OVER (PARTITION BY `ev`.`domain_userid`) AS `end_tstamp`
-      FROM `scratch`.`snowplow_web_base_events_this_run` AS `ev`
-      WHERE
-        `ev`.`user_id` IS NOT NULL AND `ev`.`domain_userid` IS NOT NULL
-    )
     SELECT
-      `domain_userid`,
-      `user_id`,
-      `end_tstamp`
-    FROM `identified`
-    WHERE
-      `latest_index` = 1
-  ) AS `snowgen_body`
-  WHERE
-    NOT EXISTS(
+      `snowgen_body`.`domain_userid`,
+      `snowgen_body`.`user_id`,
+      `snowgen_body`.`end_tstamp`
+    FROM (
+      WITH `identified` AS (
+        SELECT
+          `ev`.`domain_userid`,
+          `ev`.`user_id`,
+          `ev`.`collector_tstamp`,
+          ROW_NUMBER() OVER (
+            PARTITION BY `ev`.`domain_userid`
+            ORDER BY `ev`.`collector_tstamp` DESC NULLS FIRST, `ev`.`event_id` DESC NULLS FIRST
+          ) AS `latest_index`, /* Latest identified event wins; Snowplow leaves ties on collector_tstamp arbitrary, */ /* here the greatest event_id wins (deterministic). */
+          MAX(`ev`.`collector_tstamp`) OVER (PARTITION BY `ev`.`domain_userid`) AS `end_tstamp`
+        FROM `scratch`.`snowplow_web_base_events_this_run` AS `ev`
+        WHERE
+          `ev`.`user_id` IS NOT NULL AND `ev`.`domain_userid` IS NOT NULL
+      )
       SELECT
-        1
-      FROM `snowplow_manifest`.`snowplow_web_incremental_manifest` AS `m`
-      CROSS JOIN `scratch`.`snowplow_web_base_new_event_limits` AS `l`
+        `domain_userid`,
+        `user_id`,
+        `end_tstamp`
+      FROM `identified`
       WHERE
-        `m`.`model` = 'snowplow_web_user_mapping'
-        AND `l`.`upper_limit` <= `m`.`last_success`
-    )
-) AS `snowgen_src`
-QUALIFY
-  ROW_NUMBER() OVER (
-    PARTITION BY `snowgen_src`.`domain_userid`
-    ORDER BY `snowgen_src`.`domain_userid` NULLS LAST
-  ) = 1;
+        `latest_index` = 1
+    ) AS `snowgen_body`
+    WHERE
+      NOT EXISTS(
+        SELECT
+          1
+        FROM `snowplow_manifest`.`snowplow_web_incremental_manifest` AS `m`
+        CROSS JOIN `scratch`.`snowplow_web_base_new_event_limits` AS `l`
+        WHERE
+          `m`.`model` = 'snowplow_web_user_mapping'
+          AND `l`.`upper_limit` <= `m`.`last_success`
+      )
+  ) AS `snowgen_src`
+) AS `snowgen_dedup`
+WHERE
+  `snowgen_dedup`.`snowgen_row_number` = 1;
 
 CREATE TABLE IF NOT EXISTS `derived`.`snowplow_web_user_mapping`
 USING DELTA

@@ -7,184 +7,189 @@ TBLPROPERTIES (
   'delta.autoOptimize.autoCompact'='true'
 ) AS
 SELECT
-  `snowgen_src`.`user_id`,
-  `snowgen_src`.`domain_userid`,
-  `snowgen_src`.`original_domain_userid`,
-  `snowgen_src`.`network_userid`,
-  `snowgen_src`.`start_tstamp`,
-  `snowgen_src`.`end_tstamp`,
-  `snowgen_src`.`model_tstamp`,
-  `snowgen_src`.`page_views`,
-  `snowgen_src`.`sessions`,
-  `snowgen_src`.`engaged_time_in_s`,
-  `snowgen_src`.`first_page_title`,
-  `snowgen_src`.`first_page_url`,
-  `snowgen_src`.`first_page_urlscheme`,
-  `snowgen_src`.`first_page_urlhost`,
-  `snowgen_src`.`first_page_urlpath`,
-  `snowgen_src`.`first_page_urlquery`,
-  `snowgen_src`.`first_page_urlfragment`,
-  `snowgen_src`.`first_geo_country`,
-  `snowgen_src`.`first_geo_city`,
-  `snowgen_src`.`first_geo_region_name`,
-  `snowgen_src`.`first_br_lang`,
-  `snowgen_src`.`last_page_title`,
-  `snowgen_src`.`last_page_url`,
-  `snowgen_src`.`last_page_urlscheme`,
-  `snowgen_src`.`last_page_urlhost`,
-  `snowgen_src`.`last_page_urlpath`,
-  `snowgen_src`.`last_page_urlquery`,
-  `snowgen_src`.`last_page_urlfragment`,
-  `snowgen_src`.`last_geo_country`,
-  `snowgen_src`.`last_geo_city`,
-  `snowgen_src`.`last_geo_region_name`,
-  `snowgen_src`.`last_br_lang`,
-  `snowgen_src`.`referrer`,
-  `snowgen_src`.`refr_urlscheme`,
-  `snowgen_src`.`refr_urlhost`,
-  `snowgen_src`.`refr_urlpath`,
-  `snowgen_src`.`refr_urlquery`,
-  `snowgen_src`.`refr_urlfragment`,
-  `snowgen_src`.`refr_medium`,
-  `snowgen_src`.`refr_source`,
-  `snowgen_src`.`refr_term`,
-  `snowgen_src`.`mkt_medium`,
-  `snowgen_src`.`mkt_source`,
-  `snowgen_src`.`mkt_term`,
-  `snowgen_src`.`mkt_content`,
-  `snowgen_src`.`mkt_campaign`,
-  `snowgen_src`.`mkt_clickid`,
-  `snowgen_src`.`mkt_network`,
-  `snowgen_src`.`mkt_source_platform`,
-  `snowgen_src`.`default_channel_group`,
-  `snowgen_src`.`start_tstamp_date`
+  `snowgen_dedup`.`user_id`,
+  `snowgen_dedup`.`domain_userid`,
+  `snowgen_dedup`.`original_domain_userid`,
+  `snowgen_dedup`.`network_userid`,
+  `snowgen_dedup`.`start_tstamp`,
+  `snowgen_dedup`.`end_tstamp`,
+  `snowgen_dedup`.`model_tstamp`,
+  `snowgen_dedup`.`page_views`,
+  `snowgen_dedup`.`sessions`,
+  `snowgen_dedup`.`engaged_time_in_s`,
+  `snowgen_dedup`.`first_page_title`,
+  `snowgen_dedup`.`first_page_url`,
+  `snowgen_dedup`.`first_page_urlscheme`,
+  `snowgen_dedup`.`first_page_urlhost`,
+  `snowgen_dedup`.`first_page_urlpath`,
+  `snowgen_dedup`.`first_page_urlquery`,
+  `snowgen_dedup`.`first_page_urlfragment`,
+  `snowgen_dedup`.`first_geo_country`,
+  `snowgen_dedup`.`first_geo_city`,
+  `snowgen_dedup`.`first_geo_region_name`,
+  `snowgen_dedup`.`first_br_lang`,
+  `snowgen_dedup`.`last_page_title`,
+  `snowgen_dedup`.`last_page_url`,
+  `snowgen_dedup`.`last_page_urlscheme`,
+  `snowgen_dedup`.`last_page_urlhost`,
+  `snowgen_dedup`.`last_page_urlpath`,
+  `snowgen_dedup`.`last_page_urlquery`,
+  `snowgen_dedup`.`last_page_urlfragment`,
+  `snowgen_dedup`.`last_geo_country`,
+  `snowgen_dedup`.`last_geo_city`,
+  `snowgen_dedup`.`last_geo_region_name`,
+  `snowgen_dedup`.`last_br_lang`,
+  `snowgen_dedup`.`referrer`,
+  `snowgen_dedup`.`refr_urlscheme`,
+  `snowgen_dedup`.`refr_urlhost`,
+  `snowgen_dedup`.`refr_urlpath`,
+  `snowgen_dedup`.`refr_urlquery`,
+  `snowgen_dedup`.`refr_urlfragment`,
+  `snowgen_dedup`.`refr_medium`,
+  `snowgen_dedup`.`refr_source`,
+  `snowgen_dedup`.`refr_term`,
+  `snowgen_dedup`.`mkt_medium`,
+  `snowgen_dedup`.`mkt_source`,
+  `snowgen_dedup`.`mkt_term`,
+  `snowgen_dedup`.`mkt_content`,
+  `snowgen_dedup`.`mkt_campaign`,
+  `snowgen_dedup`.`mkt_clickid`,
+  `snowgen_dedup`.`mkt_network`,
+  `snowgen_dedup`.`mkt_source_platform`,
+  `snowgen_dedup`.`default_channel_group`,
+  `snowgen_dedup`.`start_tstamp_date`
 FROM (
   SELECT
-    `snowgen_body`.`user_id`,
-    `snowgen_body`.`domain_userid`,
-    `snowgen_body`.`original_domain_userid`,
-    `snowgen_body`.`network_userid`,
-    `snowgen_body`.`start_tstamp`,
-    `snowgen_body`.`end_tstamp`,
-    `snowgen_body`.`model_tstamp`,
-    `snowgen_body`.`page_views`,
-    `snowgen_body`.`sessions`,
-    `snowgen_body`.`engaged_time_in_s`,
-    `snowgen_body`.`first_page_title`,
-    `snowgen_body`.`first_page_url`,
-    `snowgen_body`.`first_page_urlscheme`,
-    `snowgen_body`.`first_page_urlhost`,
-    `snowgen_body`.`first_page_urlpath`,
-    `snowgen_body`.`first_page_urlquery`,
-    `snowgen_body`.`first_page_urlfragment`,
-    `snowgen_body`.`first_geo_country`,
-    `snowgen_body`.`first_geo_city`,
-    `snowgen_body`.`first_geo_region_name`,
-    `snowgen_body`.`first_br_lang`,
-    `snowgen_body`.`last_page_title`,
-    `snowgen_body`.`last_page_url`,
-    `snowgen_body`.`last_page_urlscheme`,
-    `snowgen_body`.`last_page_urlhost`,
-    `snowgen_body`.`last_page_urlpath`,
-    `snowgen_body`.`last_page_urlquery`,
-    `snowgen_body`.`last_page_urlfragment`,
-    `snowgen_body`.`last_geo_country`,
-    `snowgen_body`.`last_geo_city`,
-    `snowgen_body`.`last_geo_region_name`,
-    `snowgen_body`.`last_br_lang`,
-    `snowgen_body`.`referrer`,
-    `snowgen_body`.`refr_urlscheme`,
-    `snowgen_body`.`refr_urlhost`,
-    `snowgen_body`.`refr_urlpath`,
-    `snowgen_body`.`refr_urlquery`,
-    `snowgen_body`.`refr_urlfragment`,
-    `snowgen_body`.`refr_medium`,
-    `snowgen_body`.`refr_source`,
-    `snowgen_body`.`refr_term`,
-    `snowgen_body`.`mkt_medium`,
-    `snowgen_body`.`mkt_source`,
-    `snowgen_body`.`mkt_term`,
-    `snowgen_body`.`mkt_content`,
-    `snowgen_body`.`mkt_campaign`,
-    `snowgen_body`.`mkt_clickid`,
-    `snowgen_body`.`mkt_network`,
-    `snowgen_body`.`mkt_source_platform`,
-    `snowgen_body`.`default_channel_group`,
-    `snowgen_body`.`start_tstamp_date`
+    *,
+    ROW_NUMBER() OVER (
+      PARTITION BY `snowgen_src`.`domain_userid`
+      ORDER BY `snowgen_src`.`start_tstamp` DESC
+    ) AS `snowgen_row_number`
   FROM (
     SELECT
-      *,
-      CAST(`start_tstamp` AS DATE) AS `start_tstamp_date`
+      `snowgen_body`.`user_id`,
+      `snowgen_body`.`domain_userid`,
+      `snowgen_body`.`original_domain_userid`,
+      `snowgen_body`.`network_userid`,
+      `snowgen_body`.`start_tstamp`,
+      `snowgen_body`.`end_tstamp`,
+      `snowgen_body`.`model_tstamp`,
+      `snowgen_body`.`page_views`,
+      `snowgen_body`.`sessions`,
+      `snowgen_body`.`engaged_time_in_s`,
+      `snowgen_body`.`first_page_title`,
+      `snowgen_body`.`first_page_url`,
+      `snowgen_body`.`first_page_urlscheme`,
+      `snowgen_body`.`first_page_urlhost`,
+      `snowgen_body`.`first_page_urlpath`,
+      `snowgen_body`.`first_page_urlquery`,
+      `snowgen_body`.`first_page_urlfragment`,
+      `snowgen_body`.`first_geo_country`,
+      `snowgen_body`.`first_geo_city`,
+      `snowgen_body`.`first_geo_region_name`,
+      `snowgen_body`.`first_br_lang`,
+      `snowgen_body`.`last_page_title`,
+      `snowgen_body`.`last_page_url`,
+      `snowgen_body`.`last_page_urlscheme`,
+      `snowgen_body`.`last_page_urlhost`,
+      `snowgen_body`.`last_page_urlpath`,
+      `snowgen_body`.`last_page_urlquery`,
+      `snowgen_body`.`last_page_urlfragment`,
+      `snowgen_body`.`last_geo_country`,
+      `snowgen_body`.`last_geo_city`,
+      `snowgen_body`.`last_geo_region_name`,
+      `snowgen_body`.`last_br_lang`,
+      `snowgen_body`.`referrer`,
+      `snowgen_body`.`refr_urlscheme`,
+      `snowgen_body`.`refr_urlhost`,
+      `snowgen_body`.`refr_urlpath`,
+      `snowgen_body`.`refr_urlquery`,
+      `snowgen_body`.`refr_urlfragment`,
+      `snowgen_body`.`refr_medium`,
+      `snowgen_body`.`refr_source`,
+      `snowgen_body`.`refr_term`,
+      `snowgen_body`.`mkt_medium`,
+      `snowgen_body`.`mkt_source`,
+      `snowgen_body`.`mkt_term`,
+      `snowgen_body`.`mkt_content`,
+      `snowgen_body`.`mkt_campaign`,
+      `snowgen_body`.`mkt_clickid`,
+      `snowgen_body`.`mkt_network`,
+      `snowgen_body`.`mkt_source_platform`,
+      `snowgen_body`.`default_channel_group`,
+      `snowgen_body`.`start_tstamp_date`
     FROM (
       SELECT
-        `snowplow_web_users_this_run`.`user_id`,
-        `snowplow_web_users_this_run`.`domain_userid`,
-        `snowplow_web_users_this_run`.`original_domain_userid`,
-        `snowplow_web_users_this_run`.`network_userid`,
-        `snowplow_web_users_this_run`.`start_tstamp`,
-        `snowplow_web_users_this_run`.`end_tstamp`,
-        `snowplow_web_users_this_run`.`model_tstamp`,
-        `snowplow_web_users_this_run`.`page_views`,
-        `snowplow_web_users_this_run`.`sessions`,
-        `snowplow_web_users_this_run`.`engaged_time_in_s`,
-        `snowplow_web_users_this_run`.`first_page_title`,
-        `snowplow_web_users_this_run`.`first_page_url`,
-        `snowplow_web_users_this_run`.`first_page_urlscheme`,
-        `snowplow_web_users_this_run`.`first_page_urlhost`,
-        `snowplow_web_users_this_run`.`first_page_urlpath`,
-        `snowplow_web_users_this_run`.`first_page_urlquery`,
-        `snowplow_web_users_this_run`.`first_page_urlfragment`,
-        `snowplow_web_users_this_run`.`first_geo_country`,
-        `snowplow_web_users_this_run`.`first_geo_city`,
-        `snowplow_web_users_this_run`.`first_geo_region_name`,
-        `snowplow_web_users_this_run`.`first_br_lang`,
-        `snowplow_web_users_this_run`.`last_page_title`,
-        `snowplow_web_users_this_run`.`last_page_url`,
-        `snowplow_web_users_this_run`.`last_page_urlscheme`,
-        `snowplow_web_users_this_run`.`last_page_urlhost`,
-        `snowplow_web_users_this_run`.`last_page_urlpath`,
-        `snowplow_web_users_this_run`.`last_page_urlquery`,
-        `snowplow_web_users_this_run`.`last_page_urlfragment`,
-        `snowplow_web_users_this_run`.`last_geo_country`,
-        `snowplow_web_users_this_run`.`last_geo_city`,
-        `snowplow_web_users_this_run`.`last_geo_region_name`,
-        `snowplow_web_users_this_run`.`last_br_lang`,
-        `snowplow_web_users_this_run`.`referrer`,
-        `snowplow_web_users_this_run`.`refr_urlscheme`,
-        `snowplow_web_users_this_run`.`refr_urlhost`,
-        `snowplow_web_users_this_run`.`refr_urlpath`,
-        `snowplow_web_users_this_run`.`refr_urlquery`,
-        `snowplow_web_users_this_run`.`refr_urlfragment`,
-        `snowplow_web_users_this_run`.`refr_medium`,
-        `snowplow_web_users_this_run`.`refr_source`,
-        `snowplow_web_users_this_run`.`refr_term`,
-        `snowplow_web_users_this_run`.`mkt_medium`,
-        `snowplow_web_users_this_run`.`mkt_source`,
-        `snowplow_web_users_this_run`.`mkt_term`,
-        `snowplow_web_users_this_run`.`mkt_content`,
-        `snowplow_web_users_this_run`.`mkt_campaign`,
-        `snowplow_web_users_this_run`.`mkt_clickid`,
-        `snowplow_web_users_this_run`.`mkt_network`,
-        `snowplow_web_users_this_run`.`mkt_source_platform`,
-        `snowplow_web_users_this_run`.`default_channel_group`
-      FROM `scratch`.`snowplow_web_users_this_run` AS `snowplow_web_users_this_run`
+        *,
+        CAST(`start_tstamp` AS DATE) AS `start_tstamp_date`
+      FROM (
+        SELECT
+          `snowplow_web_users_this_run`.`user_id`,
+          `snowplow_web_users_this_run`.`domain_userid`,
+          `snowplow_web_users_this_run`.`original_domain_userid`,
+          `snowplow_web_users_this_run`.`network_userid`,
+          `snowplow_web_users_this_run`.`start_tstamp`,
+          `snowplow_web_users_this_run`.`end_tstamp`,
+          `snowplow_web_users_this_run`.`model_tstamp`,
+          `snowplow_web_users_this_run`.`page_views`,
+          `snowplow_web_users_this_run`.`sessions`,
+          `snowplow_web_users_this_run`.`engaged_time_in_s`,
+          `snowplow_web_users_this_run`.`first_page_title`,
+          `snowplow_web_users_this_run`.`first_page_url`,
+          `snowplow_web_users_this_run`.`first_page_urlscheme`,
+          `snowplow_web_users_this_run`.`first_page_urlhost`,
+          `snowplow_web_users_this_run`.`first_page_urlpath`,
+          `snowplow_web_users_this_run`.`first_page_urlquery`,
+          `snowplow_web_users_this_run`.`first_page_urlfragment`,
+          `snowplow_web_users_this_run`.`first_geo_country`,
+          `snowplow_web_users_this_run`.`first_geo_city`,
+          `snowplow_web_users_this_run`.`first_geo_region_name`,
+          `snowplow_web_users_this_run`.`first_br_lang`,
+          `snowplow_web_users_this_run`.`last_page_title`,
+          `snowplow_web_users_this_run`.`last_page_url`,
+          `snowplow_web_users_this_run`.`last_page_urlscheme`,
+          `snowplow_web_users_this_run`.`last_page_urlhost`,
+          `snowplow_web_users_this_run`.`last_page_urlpath`,
+          `snowplow_web_users_this_run`.`last_page_urlquery`,
+          `snowplow_web_users_this_run`.`last_page_urlfragment`,
+          `snowplow_web_users_this_run`.`last_geo_country`,
+          `snowplow_web_users_this_run`.`last_geo_city`,
+          `snowplow_web_users_this_run`.`last_geo_region_name`,
+          `snowplow_web_users_this_run`.`last_br_lang`,
+          `snowplow_web_users_this_run`.`referrer`,
+          `snowplow_web_users_this_run`.`refr_urlscheme`,
+          `snowplow_web_users_this_run`.`refr_urlhost`,
+          `snowplow_web_users_this_run`.`refr_urlpath`,
+          `snowplow_web_users_this_run`.`refr_urlquery`,
+          `snowplow_web_users_this_run`.`refr_urlfragment`,
+          `snowplow_web_users_this_run`.`refr_medium`,
+          `snowplow_web_users_this_run`.`refr_source`,
+          `snowplow_web_users_this_run`.`refr_term`,
+          `snowplow_web_users_this_run`.`mkt_medium`,
+          `snowplow_web_users_this_run`.`mkt_source`,
+          `snowplow_web_users_this_run`.`mkt_term`,
+          `snowplow_web_users_this_run`.`mkt_content`,
+          `snowplow_web_users_this_run`.`mkt_campaign`,
+          `snowplow_web_users_this_run`.`mkt_clickid`,
+          `snowplow_web_users_this_run`.`mkt_network`,
+          `snowplow_web_users_this_run`.`mkt_source_platform`,
+          `snowplow_web_users_this_run`.`default_channel_group`
+        FROM `scratch`.`snowplow_web_users_this_run` AS `snowplow_web_users_this_run`
+      ) AS `snowgen_body`
     ) AS `snowgen_body`
-  ) AS `snowgen_body`
-  WHERE
-    NOT EXISTS(
-      SELECT
-        1
-      FROM `snowplow_manifest`.`snowplow_web_incremental_manifest` AS `m`
-      CROSS JOIN `scratch`.`snowplow_web_base_new_event_limits` AS `l`
-      WHERE
-        `m`.`model` = 'snowplow_web_users' AND `l`.`upper_limit` <= `m`.`last_success`
-    )
-) AS `snowgen_src`
-QUALIFY
-  ROW_NUMBER() OVER (
-    PARTITION BY `snowgen_src`.`domain_userid`
-    ORDER BY `snowgen_src`.`start_tstamp` DESC
-  ) = 1;
+    WHERE
+      NOT EXISTS(
+        SELECT
+          1
+        FROM `snowplow_manifest`.`snowplow_web_incremental_manifest` AS `m`
+        CROSS JOIN `scratch`.`snowplow_web_base_new_event_limits` AS `l`
+        WHERE
+          `m`.`model` = 'snowplow_web_users' AND `l`.`upper_limit` <= `m`.`last_success`
+      )
+  ) AS `snowgen_src`
+) AS `snowgen_dedup`
+WHERE
+  `snowgen_dedup`.`snowgen_row_number` = 1;
 
 CREATE TABLE IF NOT EXISTS `derived`.`snowplow_web_users`
 USING DELTA
@@ -255,9 +260,14 @@ DECLARE OR REPLACE snowgen_upsert_lower TIMESTAMP;
 
 DECLARE OR REPLACE snowgen_upsert_upper TIMESTAMP;
 
-SET VARIABLE (snowgen_upsert_lower, snowgen_upsert_upper) = (
+SET VARIABLE snowgen_upsert_lower = (
   SELECT
-    MIN(`start_tstamp`),
+    MIN(`start_tstamp`)
+  FROM `scratch`.`snowplow_web_users__snowgen_stage`
+);
+
+SET VARIABLE snowgen_upsert_upper = (
+  SELECT
     MAX(`start_tstamp`)
   FROM `scratch`.`snowplow_web_users__snowgen_stage`
 );

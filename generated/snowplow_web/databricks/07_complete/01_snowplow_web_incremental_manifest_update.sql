@@ -17,46 +17,51 @@ TBLPROPERTIES (
   'delta.autoOptimize.autoCompact'='true'
 ) AS
 SELECT
-  `snowgen_src`.`model`,
-  `snowgen_src`.`last_success`
+  `snowgen_dedup`.`model`,
+  `snowgen_dedup`.`last_success`
 FROM (
   SELECT
-    CAST(`snowgen_body`.`model` AS STRING) AS `model`,
-    CAST(`snowgen_body`.`last_success` AS TIMESTAMP) AS `last_success`
+    *,
+    ROW_NUMBER() OVER (PARTITION BY `snowgen_src`.`model` ORDER BY `snowgen_src`.`model` NULLS LAST) AS `snowgen_row_number`
   FROM (
     SELECT
-      `r`.`model`,
-      CASE
-        WHEN `m`.`last_success` > `n`.`last_success`
-        THEN `m`.`last_success`
-        ELSE `n`.`last_success`
-      END AS `last_success`
+      CAST(`snowgen_body`.`model` AS STRING) AS `model`,
+      CAST(`snowgen_body`.`last_success` AS TIMESTAMP) AS `last_success`
     FROM (
       SELECT
-        'snowplow_web_page_views' AS `model`
-      UNION ALL
-      SELECT
-        'snowplow_web_sessions' AS `model`
-      UNION ALL
-      SELECT
-        'snowplow_web_user_mapping' AS `model`
-      UNION ALL
-      SELECT
-        'snowplow_web_users' AS `model`
-    ) AS `r`
-    CROSS JOIN (
-      SELECT
-        MAX(`collector_tstamp`) AS `last_success`
-      FROM `scratch`.`snowplow_web_base_events_this_run`
-    ) AS `n`
-    LEFT JOIN `snowplow_manifest`.`snowplow_web_incremental_manifest` AS `m`
-      ON `m`.`model` = `r`.`model`
-    WHERE
-      NOT `n`.`last_success` IS NULL
-  ) AS `snowgen_body`
-) AS `snowgen_src`
-QUALIFY
-  ROW_NUMBER() OVER (PARTITION BY `snowgen_src`.`model` ORDER BY `snowgen_src`.`model` NULLS LAST) = 1;
+        `r`.`model`,
+        CASE
+          WHEN `m`.`last_success` > `n`.`last_success`
+          THEN `m`.`last_success`
+          ELSE `n`.`last_success`
+        END AS `last_success`
+      FROM (
+        SELECT
+          'snowplow_web_page_views' AS `model`
+        UNION ALL
+        SELECT
+          'snowplow_web_sessions' AS `model`
+        UNION ALL
+        SELECT
+          'snowplow_web_user_mapping' AS `model`
+        UNION ALL
+        SELECT
+          'snowplow_web_users' AS `model`
+      ) AS `r`
+      CROSS JOIN (
+        SELECT
+          MAX(`collector_tstamp`) AS `last_success`
+        FROM `scratch`.`snowplow_web_base_events_this_run`
+      ) AS `n`
+      LEFT JOIN `snowplow_manifest`.`snowplow_web_incremental_manifest` AS `m`
+        ON `m`.`model` = `r`.`model`
+      WHERE
+        NOT `n`.`last_success` IS NULL
+    ) AS `snowgen_body`
+  ) AS `snowgen_src`
+) AS `snowgen_dedup`
+WHERE
+  `snowgen_dedup`.`snowgen_row_number` = 1;
 
 MERGE INTO `snowplow_manifest`.`snowplow_web_incremental_manifest` AS `target`
 USING `scratch`.`snowplow_web_incremental_manifest_update__snowgen_stage` AS `source`

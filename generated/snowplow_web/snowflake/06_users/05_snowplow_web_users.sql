@@ -231,9 +231,14 @@ FROM "SCRATCH"."SNOWPLOW_WEB_USERS__SNOWGEN_STAGE"
 WHERE
   1 = 0;
 
-SET (snowgen_upsert_lower, snowgen_upsert_upper) = (
+SET snowgen_upsert_lower = (
   SELECT
-    MIN("START_TSTAMP"),
+    MIN("START_TSTAMP")
+  FROM "SCRATCH"."SNOWPLOW_WEB_USERS__SNOWGEN_STAGE"
+);
+
+SET snowgen_upsert_upper = (
+  SELECT
     MAX("START_TSTAMP")
   FROM "SCRATCH"."SNOWPLOW_WEB_USERS__SNOWGEN_STAGE"
 );
