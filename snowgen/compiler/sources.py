@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from snowgen.compiler import ddl
-from snowgen.compiler.sessions import _iglu_parts
+from snowgen.compiler.sessions_events import iglu_parts
 from snowgen.dialects.base import Dialect, Layout, TableShape
 from snowgen.spec.models import ProjectSpec
 
@@ -23,7 +23,7 @@ def source_ddl(spec: ProjectSpec, dialect: Dialect) -> list[exp.Expr]:
         columns = [(c, dialect.data_type(col.type)) for c, col in source.columns.items()]
         if contexts.get(name) and dialect.context_storage == "column":
             for context in contexts[name]:
-                vendor, cname, version = _iglu_parts(context.schema_)
+                vendor, cname, version = iglu_parts(context.schema_)
                 columns.append((dialect.context_column(vendor, cname, version), dialect.context_column_type(list(context.fields))))
         for schema, table in _tables(spec, source):
             statements.append(ddl.create_schema(schema, source.database or spec.database))
@@ -31,7 +31,7 @@ def source_ddl(spec: ProjectSpec, dialect: Dialect) -> list[exp.Expr]:
             statements.append(ddl.create_table_columns(target, columns, dialect.table_properties(TableShape(target, Layout()), scratch=False)))
         if contexts.get(name) and dialect.context_storage == "table":
             for context in contexts[name]:
-                vendor, cname, version = _iglu_parts(context.schema_)
+                vendor, cname, version = iglu_parts(context.schema_)
                 target = exp.Table(this=exp.to_identifier(dialect.context_table(vendor, cname, version)), db=exp.to_identifier(source.schema_))
                 typed = [("root_id", dialect.data_type("string")), ("root_tstamp", dialect.data_type("timestamp"))]
                 typed += [(field, dialect.data_type("string")) for field in context.fields]
