@@ -57,9 +57,8 @@ def compile_loaded(
     """Plan once, then compile each dialect (in parallel processes for big plans).
 
     ``jobs``: worker processes; None chooses by the plan's size and the machine's cores."""
-    names = check_dialects(dialects)
-    plan = plan_project(loaded, target=target, cli_vars=cli_vars, select=select)
-    return compile_planned(plan, names, jobs=jobs)
+    plan = plan_project(loaded, target=target, cli_vars=cli_vars, select=select)  # located errors first
+    return compile_planned(plan, check_dialects(dialects), jobs=jobs)
 
 
 def compile_planned(plan: Plan, names: list[str], *, jobs: int | None = None) -> list[CompiledProject]:

@@ -6,10 +6,9 @@ import json
 import re
 from collections.abc import Iterable
 
-from snowgen.compiler.build import BuiltStep
+from snowgen.compiler.build import BuiltStep, located_error
 from snowgen.compiler.plan import Plan
 from snowgen.dialects.base import Dialect, Unsupported
-from snowgen.errors import SnowgenError
 
 PLAN_FILE = "plan.json"
 
@@ -45,7 +44,7 @@ def render_step(plan: Plan, dialect: Dialect, item: BuiltStep) -> str:
     try:
         body = ";\n\n".join(dialect.render(statement) for statement in item.statements)
     except Unsupported as exc:
-        raise SnowgenError.at("SG301", f"step {step.id}: {exc}") from None
+        raise located_error(plan, step, dialect, exc) from None
     return header + "\n" + body + ";\n"
 
 

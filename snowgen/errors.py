@@ -8,7 +8,7 @@ as a :class:`SnowgenError`. The CLI prints it and exits with status 2; no traceb
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 #: Every error code snowgen can report, with a one-line title.
@@ -54,6 +54,7 @@ class Location:
     file: Path
     line: int
     col: int
+    text: str | None = field(default=None, compare=False)  # the line itself, when the caller has it
 
     def display_file(self) -> str:
         """The path as the user most likely typed it: relative to the working directory."""
@@ -63,6 +64,8 @@ class Location:
             return str(self.file)
 
     def source_line(self) -> str | None:
+        if self.text is not None:
+            return self.text
         try:
             lines = self.file.read_text(encoding="utf-8").splitlines()
         except OSError:

@@ -39,11 +39,12 @@ def _is_name(node: ast.AST) -> bool:
 
 
 def _names_in_literal(node: ast.AST) -> bool:
-    """A tuple/list/set literal holding a dialect name, or a dict literal keyed by one."""
+    """A tuple/list/set literal holding a dialect name, or a dict literal keyed by one, at
+    any depth (per-dialect settings nested in a data literal count too)."""
     if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
-        return any(_is_name(e) for e in node.elts)
+        return any(_is_name(e) or _names_in_literal(e) for e in node.elts)
     if isinstance(node, ast.Dict):
-        return any(k is not None and _is_name(k) for k in node.keys)
+        return any(k is not None and _is_name(k) for k in node.keys) or any(_names_in_literal(v) for v in node.values)
     return False
 
 
@@ -110,6 +111,18 @@ def dialect_branches(source: str, filename: str = "<string>") -> list[str]:
 def _modules_outside_dialects() -> list[Path]:
     files = sorted(PACKAGE.rglob("*.py"))
     return [p for p in files if (PACKAGE / "dialects") not in p.parents]
+
+
+def test_no_module_outside_dialects_holds_per_dialect_data():
+    found = []
+    for path in _modules_outside_dialects():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        found += [
+            f"{path.relative_to(REPO)}:{node.lineno}"
+            for node in ast.walk(tree)
+            if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None and _names_in_literal(node.value)
+        ]
+    assert found == []
 
 
 def test_no_module_outside_dialects_branches_on_a_dialect_name():

@@ -68,24 +68,28 @@ def build_steps(plan: Plan, dialect: Dialect) -> Iterator[BuiltStep]:
     builders = {**BUILDERS, **plan.strategy.builders()}
     for step in plan.steps:
         try:
-            script = builders[step.kind](plan, step, dialect)
+            statements = [dialect.lower(s) for s in builders[step.kind](plan, step, dialect).all()]
         except Unsupported as exc:
-            raise _located(plan, step, dialect, exc) from None
-        yield BuiltStep(step, script.all())
+            raise located_error(plan, step, dialect, exc) from None
+        yield BuiltStep(step, statements)
 
 
 def build_plan(plan: Plan, dialect: Dialect) -> list[BuiltStep]:
     return list(build_steps(plan, dialect))
 
 
-def _located(plan: Plan, step: Step, dialect: Dialect, exc: Unsupported) -> SnowgenError:
-    code = "SG207" if isinstance(exc, ddl.UnknownLayoutColumn) else "SG301"
+def located_error(plan: Plan, step: Step, dialect: Dialect, exc: Unsupported) -> SnowgenError:
+    """What a warehouse cannot express, blamed on the spec key that asked for it (the SQL
+    body unless the error names another key)."""
+    if isinstance(exc, ddl.UnknownLayoutColumn):
+        code, message = "SG207", str(exc)
+    else:
+        code, message = "SG301", f"{dialect.name} {exc}"
     model = plan.models.get(step.model) if step.model else None
-    if model is None:
-        return SnowgenError.at(code, f"{dialect.name}: {exc}", plan.doc.location(exc.yaml_path or ()))
-    message = str(exc) if str(exc).startswith(dialect.name) else f"{dialect.name}: {exc}"
+    if model is None or model.doc is plan.doc:
+        return SnowgenError.at(code, message, plan.doc.location(exc.yaml_path or ("incremental",), key=True))
     if exc.yaml_path == ("upsert",) and model.spec.upsert is None and dialect.name in plan.spec.dialects:
         # The refused choice comes from the project file's per-dialect settings.
         return SnowgenError.at(code, message, plan.doc.location(("dialects", dialect.name, "upsert"), key=True))
-    path = ddl.layout_path(model.spec, dialect, exc.yaml_path) if exc.yaml_path else ("materialization",)
+    path = ddl.layout_path(model.spec, dialect, exc.yaml_path) if exc.yaml_path else ("sql",)
     return SnowgenError.at(code, message, model.doc.location(path, key=True))

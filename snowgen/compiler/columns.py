@@ -26,7 +26,7 @@ def with_output_columns(loaded: LoadedProject, models: dict[str, ModelPlan], ord
     known: KnownColumns = {}
     for name, source in loaded.spec.sources.items():
         if source.columns:
-            for table in source_tables(loaded, source):
+            for table in source_tables(loaded.spec, source):
                 known[_table_key(table)] = tuple(source.columns)
     result = dict(models)
     for name in ordered:
@@ -66,6 +66,10 @@ def expand_stars(query: exp.Query, known: KnownColumns) -> None:
     relations = _from_relations(query, known)
     projections: list[exp.Expr] = []
     for item in query.expressions:
+        star = item if isinstance(item, exp.Star) else item.this if isinstance(item, exp.Column) else None
+        if isinstance(star, exp.Star) and any(star.args.get(k) for k in ("except_", "replace", "rename", "ilike")):
+            projections.append(item)  # * EXCEPT (...) / REPLACE (...): left as written
+            continue
         if isinstance(item, exp.Star) and len(relations) == 1:
             alias, columns = next(iter(relations.items()))
         elif isinstance(item, exp.Column) and isinstance(item.this, exp.Star) and item.table in relations:
@@ -132,9 +136,18 @@ def _check_columns(model: LoadedModel, output: tuple[str, ...] | None, body_outp
             model.doc.location(("sql",)),
         )
     if spec.columns and body_output is not None:
-        # Declared columns must be what the body produces (the stage selects them by name).
+        # Declared columns must be exactly what the body produces: they are selected by name
+        # and typed one by one, so a column left out would be dropped without a word.
         for column in spec.columns:
             _require_column(model, ("columns", column), column, body_output, "the SQL body's output", key=True)
+        undeclared = [c for c in body_output if c not in spec.columns]
+        if undeclared:
+            raise SnowgenError.at(
+                "SG207",
+                f"the SQL body's output has columns that 'columns' does not declare: {', '.join(undeclared)}; "
+                "declare every column (or none)",
+                model.doc.location(("columns",), key=True),
+            )
     if output is None:
         return
     for path, column in _columns_named_by_spec(model):
@@ -157,6 +170,7 @@ def _columns_named_by_spec(model: LoadedModel) -> list[tuple[tuple, str]]:
     checks += [(("layout", "sort", i), c) for i, c in enumerate(layout.sort or [])]
     if layout.dist:
         checks.append((("layout", "dist"), layout.dist))
+    checks += [(("dedupe_order_by", i), item.column) for i, item in enumerate(spec.dedupe_order_by)]
     return checks
 
 

@@ -44,10 +44,15 @@ def create_table_columns(table: exp.Table, columns: list[tuple[str, exp.DataType
 
 
 def replace_table(table: exp.Table, query: exp.Query, properties: list[exp.Expr], dialect: Dialect) -> list[exp.Expr]:
-    """Statements that (re)build ``table`` from ``query``; the caller decides on atomicity."""
+    """Statements that (re)build ``table`` from ``query``; the caller decides on atomicity.
+
+    Without CREATE OR REPLACE TABLE (Postgres, Redshift) the old table is dropped with
+    CASCADE: a view that reads it would otherwise refuse the drop on the second run. The
+    plan's own views come later in the plan and are created again, as dbt does."""
     if dialect.create_or_replace_table:
         return [create_table_as(table, query, properties, replace=True)]
-    return [drop_table(table), create_table_as(table, query, properties)]
+    drop = exp.Drop(kind="TABLE", exists=True, tables=[table.copy()], cascade=True)
+    return [drop, create_table_as(table, query, properties)]
 
 
 def select_columns(columns: list[str], table: str) -> list[exp.Expr]:
@@ -91,7 +96,7 @@ def check_layout_columns(shape: TableShape) -> None:
     """Every layout column must be a column of the table (when its columns are known)."""
     if shape.columns is None:
         return
-    known = {c.lower() for c in shape.columns}
+    known = set(shape.columns)  # names compare as snowgen stores them (snowgen.names)
     layout = shape.layout
     named: list[tuple[tuple, str]] = []
     if layout.partition:
@@ -103,5 +108,5 @@ def check_layout_columns(shape: TableShape) -> None:
     for index in layout.indexes or ():
         named += [(("layout", "indexes"), c) for c in index]
     for path, column in named:
-        if column.lower() not in known:
+        if column not in known:
             raise UnknownLayoutColumn(f"layout column '{column}' is not a column of {shape.table.name}", path)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from snowgen.dialects.base import Dialect
+from snowgen.dialects.base import Dialect, rewrite_nodes
 from snowgen.spec.models import AppFilterSpec, BotFilterSpec
 
 # Snowplow's list (snowplow-web's filter_bots, lower-case since web 0.16); the two regex
@@ -73,4 +73,4 @@ def expand_macros(query: exp.Query, bot: BotFilterSpec | None, app: AppFilterSpe
                 return dialect.now_utc()
         return node
 
-    return query.transform(expand, copy=False)
+    return rewrite_nodes(query, (exp.Anonymous,), expand)

@@ -75,7 +75,7 @@ def choose_upsert(ctx: ModelContext, project_choice: str | None) -> str:
     strategy = asked or dialect.default_upsert
     refusal = dialect.upsert_strategies.get(strategy)
     if refusal:
-        raise Unsupported(f"{dialect.name} cannot run upsert: {strategy}: {refusal}", ("upsert",))
+        raise Unsupported(f"cannot run upsert: {strategy}: {refusal}", ("upsert",))
     return strategy
 
 
@@ -152,9 +152,23 @@ def create_target(ctx: ModelContext, stage: exp.Table, columns: list[str]) -> li
     return [create, *dialect.after_create(shape)]
 
 
-def upsert_window(ctx: ModelContext, script: Script, stage: exp.Table) -> exp.Expr | None:
-    """``target.<date key> BETWEEN lower AND upper`` with the bounds computed from the stage:
-    ``[min - upsert_lookback_days, max]`` (reference §3.2), computed once in SQL."""
+@dataclass(frozen=True)
+class UpsertWindow:
+    """The target rows an upsert may match: ``key BETWEEN lower AND upper``, with bounds
+    computed from the stage as ``[min - upsert_lookback_days, max]`` (reference §3.2)."""
+
+    key: str
+    lower: exp.Expr
+    upper: exp.Expr
+
+    def on(self, table: str) -> exp.Expr:
+        """The window as a condition on ``table`` (an alias or the target's own name)."""
+        return exp.Between(this=exp.column(self.key, table=table), low=self.lower.copy(), high=self.upper.copy())
+
+
+def upsert_window(ctx: ModelContext, script: Script, stage: exp.Table) -> UpsertWindow | None:
+    """The upsert window, its bounds computed once in SQL (how they travel between the
+    statements of the script is the dialect's choice: subqueries, script or session variables)."""
     model, dialect = ctx.model, ctx.dialect
     key = model.spec.upsert_date_key
     if not key:
@@ -166,13 +180,13 @@ def upsert_window(ctx: ModelContext, script: Script, stage: exp.Table) -> exp.Ex
     bounds = dialect.bind_values(
         script, "snowgen_upsert", {"lower": (logical, lowest), "upper": (logical, exp.Max(this=exp.column(key)))}, stage
     )
-    return exp.Between(this=exp.column(key, table="target"), low=bounds["lower"], high=bounds["upper"])
+    return UpsertWindow(key, bounds["lower"], bounds["upper"])
 
 
-def merge(target: exp.Table, stage: exp.Table, columns: list[str], keys: tuple[str, ...], window: exp.Expr | None) -> exp.Merge:
+def merge(target: exp.Table, stage: exp.Table, columns: list[str], keys: tuple[str, ...], window: UpsertWindow | None) -> exp.Merge:
     on = [exp.EQ(this=exp.column(k, table="target"), expression=exp.column(k, table="source")) for k in keys]
     if window is not None:
-        on.append(window)
+        on.append(window.on("target"))
     whens = []
     updates = [c for c in columns if c not in keys]
     if updates:
@@ -192,7 +206,7 @@ def merge(target: exp.Table, stage: exp.Table, columns: list[str], keys: tuple[s
     )
 
 
-def delete_insert(ctx: ModelContext, stage: exp.Table, columns: list[str], window: exp.Expr | None) -> list[exp.Expr]:
+def delete_insert(ctx: ModelContext, stage: exp.Table, columns: list[str], window: UpsertWindow | None) -> list[exp.Expr]:
     """Delete the target rows whose key is staged (inside the window), then insert the stage.
 
     The key match is a per-column equality on both sides, so composite keys are unambiguous."""
@@ -202,13 +216,12 @@ def delete_insert(ctx: ModelContext, stage: exp.Table, columns: list[str], windo
         # DELETE ... USING: the target cannot be aliased; columns are qualified by table name.
         target_name, stage_name = model.table.name, stage.name
         match = [exp.EQ(this=exp.column(k, table=target_name), expression=exp.column(k, table=stage_name)) for k in keys]
-        if window is not None:
-            window = window.transform(lambda n: exp.column(n.name, table=target_name) if isinstance(n, exp.Column) and n.table == "target" else n)
-        delete = exp.Delete(this=model.table.copy(), using=[stage.copy()], where=exp.Where(this=exp.and_(*match, *([window] if window is not None else []))))
+        in_window = [window.on(target_name)] if window is not None else []
+        delete = exp.Delete(this=model.table.copy(), using=[stage.copy()], where=exp.Where(this=exp.and_(*match, *in_window)))
     else:
         match = [exp.EQ(this=exp.column(k, table="source"), expression=exp.column(k, table="target")) for k in keys]
         exists = exp.Exists(this=exp.Select(expressions=[exp.Literal.number(1)]).from_(exp.alias_(stage.copy(), "source", table=True), copy=False).where(exp.and_(*match), copy=False))
-        condition = exp.and_(exists, *([window] if window is not None else []))
+        condition = exp.and_(exists, *([window.on("target")] if window is not None else []))
         delete = exp.Delete(this=exp.alias_(model.table.copy(), "target", table=True), where=exp.Where(this=condition))
     insert = exp.Insert(
         this=exp.Schema(this=model.table.copy(), expressions=[exp.to_identifier(c) for c in columns]),

@@ -31,7 +31,6 @@ class ModelPlan:
     bot_filter: BotFilterSpec | None
     app_filter: AppFilterSpec | None
     upsert_lookback_days: int
-    instance: str | None = None
     # Generated models (incremental strategies) build their query per dialect.
     build_query: Callable[[Any], exp.Query] | None = None
 
@@ -46,7 +45,6 @@ class Step:
     spec_file: str  # path of the spec file it comes from, relative to the project
     depends_on: tuple[str, ...] = ()
     model: str | None = None
-    detail: Any = None  # kind-specific data for the builder
 
 
 @dataclass(frozen=True)

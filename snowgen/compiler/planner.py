@@ -55,7 +55,7 @@ def plan_project(
     ordered = order_nodes(nodes, modules, lambda name: _locate_node(loaded, name))
     models = with_output_columns(loaded, models, ordered)
     drop_positions(models)
-    selected = _select(loaded, select, nodes) if select else None
+    selected = _select(select, nodes, models) if select else None
     if selected is not None:
         selected |= strategy.select(selected)
     steps = _steps(loaded, ordered, models, strategy, selected)
@@ -93,7 +93,19 @@ def resolve_vars(loaded: LoadedProject, target: str | None, cli_vars: dict[str, 
         except ValueError as exc:
             raise SnowgenError.at("SG401", f"--vars: {exc}") from None
         values[name] = value
+    _check_lookback(loaded, values)
     return values
+
+
+def _check_lookback(loaded: LoadedProject, values: dict[str, Any]) -> None:
+    """upsert_lookback_days is read by every incremental model: check it once, here."""
+    value = values["upsert_lookback_days"]
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise SnowgenError.at(
+            "SG102",
+            f"var upsert_lookback_days must be a whole number of days >= 0, got {value!r}",
+            loaded.doc.location(("vars", "upsert_lookback_days")),
+        )
 
 
 def _check_dialect_names(loaded: LoadedProject) -> None:
@@ -131,11 +143,27 @@ def _plan_models(
     enabled = [m for m in loaded.models if m.spec.enabled]
     relations = project_relations(loaded, enabled, schemas, strategy)
     models: dict[str, ModelPlan] = {}
+    generated = set(strategy.tables()) | set(strategy.nodes())
     for model in enabled:
         for plan in _plan_model(loaded, model, variables, schemas, relations):
+            _check_name_is_free(plan, models, generated)
             models[plan.name] = plan
     models.update(strategy.models(models))
     return models
+
+
+def _check_name_is_free(plan: ModelPlan, models: dict[str, ModelPlan], generated: set[str]) -> None:
+    """Two models, a model and an instance of another (``<model>__<instance>``), or a model
+    and a table the strategy generates would write the same table."""
+    other = models.get(plan.name)
+    if other is None and plan.name not in generated:
+        return
+    if other is None:
+        clash = "a table the project's incremental strategy generates"
+    else:
+        where = other.doc.location(("name",))
+        clash = f"model '{other.spec.name}' ({where.display_file()}:{where.line})"
+    raise SnowgenError.at("SG203", f"model name '{plan.name}' is already used by {clash}", plan.doc.location(("name",)))
 
 
 def _plan_model(
@@ -167,8 +195,7 @@ def _plan_model(
                 scratch=key == "scratch",
                 bot_filter=_filter(spec.bot_filter, loaded.spec.bot_filter),
                 app_filter=_filter(spec.app_filter, loaded.spec.app_filter),
-                upsert_lookback_days=_lookback(spec, variables, model),
-                instance=instance,
+                upsert_lookback_days=_lookback(spec, variables),
             )
         )
     return plans
@@ -180,8 +207,8 @@ def _check_model_keys(model: LoadedModel) -> None:
         if spec.unique_key is None:
             raise SnowgenError.at("SG103", "an incremental model needs 'unique_key'", model.doc.location(("materialization",)))
         return
-    for key in ("unique_key", "upsert_date_key", "upsert_lookback_days", "upsert"):
-        if getattr(spec, key) is not None:
+    for key in ("unique_key", "upsert_date_key", "upsert_lookback_days", "upsert", "dedupe_order_by"):
+        if getattr(spec, key) not in (None, []):
             raise SnowgenError.at(
                 "SG102", f"'{key}' only applies to materialization: incremental", model.doc.location((key,), key=True)
             )
@@ -194,22 +221,22 @@ def _filter(model_value, project_value):
     filter, with whatever keys the model sets replaced."""
     if model_value is False:
         return None
-    if model_value is None or model_value is True:
+    if model_value is None:
         chosen = project_value
+    elif model_value is True:
+        chosen = project_value.model_copy(update={"enabled": True})
     else:
-        chosen = project_value.model_copy(update={k: getattr(model_value, k) for k in model_value.model_fields_set})
+        update = {"enabled": True, **{k: getattr(model_value, k) for k in model_value.model_fields_set}}
+        chosen = project_value.model_copy(update=update)
     return chosen if chosen.enabled else None
 
 
-def _lookback(spec: ModelSpec, variables: dict[str, Any], model: LoadedModel) -> int:
+def _lookback(spec: ModelSpec, variables: dict[str, Any]) -> int:
     if spec.disable_upsert_lookback:
         return 0
     if spec.upsert_lookback_days is not None:
         return spec.upsert_lookback_days
-    value = variables.get("upsert_lookback_days", 30)
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise SnowgenError.at("SG102", f"var upsert_lookback_days must be a whole number of days >= 0, got {value!r}", model.doc.location(("name",)))
-    return value
+    return variables["upsert_lookback_days"]
 
 
 # -- modules, order, selection, steps -----------------------------------------------------------------
@@ -273,14 +300,17 @@ def _locate_node(loaded: LoadedProject, name: str):
     return loaded.doc.location(("incremental",), key=True)
 
 
-def _select(loaded: LoadedProject, select: Iterable[str], nodes) -> set[str]:
+def _select(select: Iterable[str], nodes, models: dict[str, ModelPlan]) -> set[str]:
+    """The chosen models (a name, or a for_each model's name for all its instances, or
+    ``module:NAME``) and everything they read."""
     chosen: set[str] = set()
     for item in select:
         for word in item.replace(",", " ").split():
             if word.startswith("module:"):
                 matches = {n for n, (module, _) in nodes.items() if module == word[len("module:") :]}
             else:
-                matches = {n for n in nodes if n == word or n.startswith(word + "__")}
+                matches = {n for n, model in models.items() if word in (n, model.spec.name)}
+                matches |= {n for n in nodes if n == word}
             if not matches:
                 raise SnowgenError.at("SG402", f"--select {unknown_name('model', word, nodes)}")
             chosen |= matches

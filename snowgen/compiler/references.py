@@ -16,6 +16,7 @@ from sqlglot import exp
 from snowgen.compiler.sqlbody import BodyContext, ParsedBody, body_error, node_position
 from snowgen.errors import SnowgenError
 from snowgen.spec.loader import LoadedModel, LoadedProject
+from snowgen.spec.models import ProjectSpec, SourceSpec
 
 SCHEMA_KEYS = ("derived", "scratch", "manifest")
 
@@ -46,9 +47,9 @@ def qualified(name: str, schema: str, database: str | None) -> exp.Table:
     )
 
 
-def source_tables(loaded: LoadedProject, source) -> list[exp.Table]:
+def source_tables(spec: ProjectSpec, source: SourceSpec) -> list[exp.Table]:
     """A source's tables: one, or one per instance (an instance overrides what it sets)."""
-    database = source.database or loaded.spec.database
+    database = source.database or spec.database
     if not source.instances:
         return [qualified(source.table, source.schema_, database)]
     return [
@@ -92,7 +93,7 @@ def project_relations(
     spec = loaded.spec
     relations: dict[str, Relation] = {}
     for name, source in spec.sources.items():
-        relations[name] = Relation(tuple(source_tables(loaded, source)), (), tuple(source.instances))
+        relations[name] = Relation(tuple(source_tables(loaded.spec, source)), (), tuple(source.instances))
     for name, table in strategy.tables().items():
         relations[name] = Relation((table,), (name,))
     for model in enabled:

@@ -41,7 +41,6 @@ SESSION_VARS: dict[str, Any] = {
     "days_late_allowed": 3,
     "max_session_days": 3,
     "session_lookback_days": 730,
-    "upsert_lookback_days": 30,
 }
 _WHOLE_NUMBER_VARS = tuple(k for k in SESSION_VARS if k != "start_date")
 COMPLETE_MODULE = "complete"
@@ -52,7 +51,6 @@ LIFECYCLE_LAYOUT = {
     "cluster": ["session_identifier"],
     "dist": "session_identifier",
     "sort": ["start_tstamp"],
-    "dialects": {"snowflake": {"cluster": None}, "databricks": {"clustering": "partition", "cluster": None}},
 }
 
 

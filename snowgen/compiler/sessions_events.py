@@ -129,8 +129,8 @@ def _dedupe_order(events: EventSource) -> list[str]:
 def _attach_context(
     select: exp.Select, d: Dialect, events: EventSource, context: SessionContextSpec, index: int
 ) -> exp.Select:
-    """Add a context's fields to the events: from the events' context column, or joined from
-    the context table (its first entity only for a single-entity context)."""
+    """Add a context's fields to the events: the first entity's, from the events' context
+    column or joined from the context table (entities ordered by time, then by value)."""
     vendor, name, version = iglu_parts(context.schema_)
     fields = list(context.fields.items())
     if d.context_storage == "column":
@@ -143,9 +143,8 @@ def _attach_context(
     on = [
         exp.EQ(this=exp.column("root_id", table=alias), expression=exp.column(events.config.event_id, table="e")),
         exp.EQ(this=exp.column("root_tstamp", table=alias), expression=exp.column(events.config.session_timestamp, table="e")),
+        exp.EQ(this=exp.column("entity_index", table=alias), expression=exp.Literal.number(1)),
     ]
-    if context.single_entity:
-        on.append(exp.EQ(this=exp.column("entity_index", table=alias), expression=exp.Literal.number(1)))
     select = select.join(numbered.subquery(alias, copy=False), on=exp.and_(*on), join_type="LEFT", copy=False)
     select.set("expressions", [*select.expressions, *(exp.column(a, table=alias) for _, a in fields)])
     return select

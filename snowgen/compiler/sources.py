@@ -9,44 +9,49 @@ from __future__ import annotations
 from sqlglot import exp
 
 from snowgen.compiler import ddl
+from snowgen.compiler.references import source_tables
 from snowgen.compiler.sessions_events import iglu_parts
 from snowgen.dialects.base import Dialect, Layout, TableShape
 from snowgen.spec.models import ProjectSpec
 
 
 def source_ddl(spec: ProjectSpec, dialect: Dialect) -> list[exp.Expr]:
+    """CREATE SCHEMA / CREATE TABLE IF NOT EXISTS for every source with declared columns."""
     statements: list[exp.Expr] = []
     contexts = _contexts(spec)
     for name, source in spec.sources.items():
         if not source.columns:
             continue
         columns = [(c, dialect.data_type(col.type)) for c, col in source.columns.items()]
-        if contexts.get(name) and dialect.context_storage == "column":
-            for context in contexts[name]:
-                vendor, cname, version = iglu_parts(context.schema_)
-                columns.append((dialect.context_column(vendor, cname, version), dialect.context_column_type(list(context.fields))))
-        for schema, table in _tables(spec, source):
-            statements.append(ddl.create_schema(schema, source.database or spec.database))
-            target = exp.Table(this=exp.to_identifier(table), db=exp.to_identifier(schema))
-            statements.append(ddl.create_table_columns(target, columns, dialect.table_properties(TableShape(target, Layout()), scratch=False)))
-        if contexts.get(name) and dialect.context_storage == "table":
-            for context in contexts[name]:
-                vendor, cname, version = iglu_parts(context.schema_)
-                target = exp.Table(this=exp.to_identifier(dialect.context_table(vendor, cname, version)), db=exp.to_identifier(source.schema_))
-                typed = [("root_id", dialect.data_type("string")), ("root_tstamp", dialect.data_type("timestamp"))]
-                typed += [(field, dialect.data_type("string")) for field in context.fields]
-                statements.append(ddl.create_table_columns(target, typed, []))
+        if dialect.context_storage == "column":
+            columns += [_context_column(dialect, context) for context in contexts.get(name, [])]
+        tables = source_tables(spec, source)
+        if dialect.context_storage == "table":
+            tables_of_contexts = [_context_table(dialect, context, tables[0]) for context in contexts.get(name, [])]
+        else:
+            tables_of_contexts = []
+        for table in tables:
+            statements.append(ddl.create_schema(table.db, table.catalog or None))
+            properties = dialect.table_properties(TableShape(table, Layout()), scratch=False)
+            statements.append(ddl.create_table_columns(table, columns, properties))
+        statements += [ddl.create_table_columns(table, typed, []) for table, typed in tables_of_contexts]
     return list({statement.sql(): statement for statement in statements}.values())
+
+
+def _context_column(dialect: Dialect, context) -> tuple[str, exp.DataType]:
+    vendor, name, version = iglu_parts(context.schema_)
+    return dialect.context_column(vendor, name, version), dialect.context_column_type(list(context.fields))
+
+
+def _context_table(dialect: Dialect, context, events: exp.Table) -> tuple[exp.Table, list[tuple[str, exp.DataType]]]:
+    """A shredded context table beside the events table: root_id, root_tstamp, fields."""
+    vendor, name, version = iglu_parts(context.schema_)
+    table = events.copy()
+    table.set("this", exp.to_identifier(dialect.context_table(vendor, name, version)))
+    typed = [("root_id", dialect.data_type("string")), ("root_tstamp", dialect.data_type("timestamp"))]
+    return table, typed + [(field, dialect.data_type("string")) for field in context.fields]
 
 
 def _contexts(spec: ProjectSpec) -> dict[str, list]:
     incremental = spec.incremental
-    if incremental is None or incremental.strategy != "sessions":
-        return {}
-    return {incremental.source: list(incremental.contexts)}
-
-
-def _tables(spec: ProjectSpec, source) -> list[tuple[str, str]]:
-    if not source.instances:
-        return [(source.schema_, source.table)]
-    return [(i.schema_ or source.schema_, i.table or source.table) for i in source.instances.values()]
+    return {incremental.source: list(incremental.contexts)} if incremental is not None else {}

@@ -60,10 +60,11 @@ class _Placeholders:
     values: list[tuple[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        stem = "__sg"
-        while stem in self.template:
+        stem, template = "__sg", self.template.lower()
+        while stem in template:
             stem += "_"
-        self.pattern = re.compile(re.escape(stem) + r"([vi])(\d+)__")
+        # Case-insensitive: parsers upper-case some words (a date part becomes a Var).
+        self.pattern = re.compile(re.escape(stem) + r"([vi])(\d+)__", re.IGNORECASE)
         self.stem = stem
 
     def token(self, kind: str, value: Any) -> str:
@@ -181,16 +182,16 @@ def _parse_single_query(text: str, ctx: BodyContext) -> exp.Query:
 
 
 def _substitute(query: exp.Query, placeholders: _Placeholders, text: str, ctx: BodyContext) -> None:
+    """Put each printed value in place of its token: a literal where an expression stands,
+    an identifier for ``ident()``. A token anywhere else (inside a string literal, as a
+    function name or a date part) is an error, never output."""
     if not placeholders.values:
         return
     pattern = placeholders.pattern
-    # First: a token inside a string literal or quoted name means Jinja printed into SQL text.
-    for node in query.walk():
-        if isinstance(node, (exp.Literal, exp.Identifier)) and node.args.get("is_string", node.args.get("quoted")):
-            found = pattern.search(str(node.this))
-            if found:
-                line, col = _position_of(text, found.group(0))
-                raise body_error(ctx, "SG209", _MISPLACED_VALUE, line, col)
+    stray = _stray_token(query, pattern, placeholders)
+    if stray is not None:
+        line, col = _position_of(text, stray)
+        raise body_error(ctx, "SG209", _MISPLACED_VALUE, line, col)
     for column in list(query.find_all(exp.Column)):
         match = pattern.fullmatch(column.name)
         if match and match.group(1) == "v" and not column.table:
@@ -199,11 +200,22 @@ def _substitute(query: exp.Query, placeholders: _Placeholders, text: str, ctx: B
         match = pattern.fullmatch(ident.name)
         if match and match.group(1) == "i":
             ident.replace(exp.to_identifier(canonical(placeholders.values[int(match.group(2))][1])))
-    for ident in query.find_all(exp.Identifier):
-        found = pattern.search(ident.name)
-        if found:
-            line, col = _position_of(text, found.group(0))
-            raise body_error(ctx, "SG209", _MISPLACED_VALUE, line, col)
+
+
+def _stray_token(query: exp.Query, pattern: re.Pattern, placeholders: _Placeholders) -> str | None:
+    """A token that does not stand where its value can go, before any is replaced."""
+    for node in query.walk():
+        if isinstance(node, exp.Identifier) and not node.quoted and pattern.fullmatch(node.name):
+            kind = pattern.fullmatch(node.name).group(1)
+            parent = node.parent
+            value_position = kind == "v" and isinstance(parent, exp.Column) and not parent.table and parent.this is node
+            if value_position or kind == "i":
+                continue
+        for value in node.args.values():
+            found = pattern.search(value) if isinstance(value, str) else None
+            if found:
+                return found.group(0)
+    return None
 
 
 def _readable(description: str) -> str:
@@ -223,10 +235,26 @@ def canonicalize_identifiers(query: exp.Expr, dialect: str) -> None:
     for ident in query.find_all(exp.Identifier):
         name = ident.name
         if not ident.quoted:
-            ident.set("this", canonical(name))
+            if _folds_case(folding, ident):
+                ident.set("this", canonical(name))
+            else:  # e.g. a BigQuery table name: case-sensitive even unquoted
+                ident.set("quoted", True)
         elif PLAIN_NAME.fullmatch(name) and folding.normalize_identifier(exp.Identifier(this=name, quoted=False)).name == name:
             ident.set("this", name.lower())
             ident.set("quoted", False)
+
+
+def _folds_case(folding: SqlglotDialect, ident: exp.Identifier) -> bool:
+    """Does the body's dialect fold the case of this unquoted name, where it stands?"""
+    name = ident.name
+    probe = name.swapcase()
+    if probe == name:
+        return True
+    ident.set("this", probe)
+    folding.normalize_identifier(ident)
+    folded = ident.name != probe
+    ident.set("this", name)
+    return folded
 
 
 def literal(value: Any) -> exp.Expr:
@@ -242,6 +270,8 @@ def literal(value: Any) -> exp.Expr:
             raise ValueError(f"cannot print {value!r} as a SQL literal")
         return exp.Literal.number(repr(value))
     if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:  # snowgen's timestamps are UTC without a zone
+            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
         return exp.Cast(this=exp.Literal.string(value.isoformat(sep=" ")), to=exp.DataType.build("TIMESTAMP"))
     if isinstance(value, dt.date):
         return exp.Cast(this=exp.Literal.string(value.isoformat()), to=exp.DataType.build("DATE"))

@@ -108,6 +108,12 @@ _SIZED_STRING = re.compile(r"^string\((\d+)\)$")
 _DECIMAL = re.compile(r"^decimal\((\d+),\s*(\d+)\)$")
 
 
+def parameterized(kind: exp.DataType.Type, *numbers: int) -> exp.DataType:
+    """A type with numeric parameters, e.g. DECIMAL(18, 2), built as nodes."""
+    params = [exp.DataTypeParam(this=exp.Literal.number(n)) for n in numbers]
+    return exp.DataType(this=kind, expressions=params, nested=False)
+
+
 def rewrite_nodes(statement: exp.Expr, node_types: tuple[type, ...], rewrite) -> exp.Expr:
     """Replace each node of ``node_types`` by ``rewrite(node)`` (which may return the node
     itself). Visits only those nodes, unlike ``Expression.transform``, which calls back for
@@ -170,11 +176,17 @@ class Dialect:
             return self.sized_string(int(sized.group(1)))
         decimal = _DECIMAL.match(logical)
         if decimal:
-            return exp.DataType.build(f"DECIMAL({decimal.group(1)}, {decimal.group(2)})")
+            return parameterized(exp.DataType.Type.DECIMAL, int(decimal.group(1)), int(decimal.group(2)))
         return exp.DataType.build(self.types[logical])
 
     def sized_string(self, length: int) -> exp.DataType:
-        return exp.DataType.build(f"VARCHAR({length})")
+        return parameterized(exp.DataType.Type.VARCHAR, length)
+
+    def struct_array(self, fields: list[str]) -> exp.DataType:
+        """ARRAY<STRUCT<field STRING, ...>> (the nested-context column type)."""
+        columns = [exp.ColumnDef(this=exp.to_identifier(f), kind=self.data_type("string")) for f in fields]
+        struct = exp.DataType(this=exp.DataType.Type.STRUCT, expressions=columns, nested=True)
+        return exp.DataType(this=exp.DataType.Type.ARRAY, expressions=[struct], nested=True)
 
     # -- expressions ------------------------------------------------------------------------
     def add_interval(self, value: exp.Expr, amount: exp.Expr, unit: str, logical_type: str = "timestamp") -> exp.Expr:
@@ -190,9 +202,6 @@ class Dialect:
 
     def timestamp_literal(self, text: str) -> exp.Expr:
         return exp.Cast(this=exp.Literal.string(text), to=self.data_type("timestamp"))
-
-    def to_date(self, value: exp.Expr) -> exp.Expr:
-        return exp.Cast(this=value, to=exp.DataType.build("DATE"))
 
     def regex_contains(self, value: exp.Expr, pattern: str) -> exp.Expr:
         """True when ``pattern`` (a regular expression) matches anywhere in ``value``."""
@@ -221,11 +230,11 @@ class Dialect:
 
     def first_context_field(self, column: exp.Expr, field: str, logical: str) -> exp.Expr:
         """``field`` of the first entity in a nested context column."""
-        raise Unsupported(f"{self.name} stores contexts in their own tables, not in nested columns")
+        raise Unsupported("stores contexts in their own tables, not in nested columns")
 
     def context_column_type(self, fields: list[str]) -> exp.DataType:
         """Type of a nested context column holding entities with string ``fields``."""
-        raise Unsupported(f"{self.name} stores contexts in their own tables, not in nested columns")
+        raise Unsupported("stores contexts in their own tables, not in nested columns")
 
     # -- statements -------------------------------------------------------------------------
     def in_transaction(self, statements: list[exp.Expr]) -> list[exp.Expr]:
@@ -264,14 +273,14 @@ class Dialect:
         """Raise :class:`Unsupported` for a layout this warehouse cannot express."""
         if layout.partition and layout.partition.by not in self.partition_granularities():
             raise Unsupported(
-                f"{self.name} cannot partition by {layout.partition.by}; "
+                f"cannot partition by {layout.partition.by}; "
                 f"supported: {', '.join(self.partition_granularities())}",
                 ("layout", "partition", "by"),
             )
         limit = self.max_cluster_columns
         if limit is not None and len(self.cluster_columns(layout)) > limit:
             raise Unsupported(
-                f"{self.name} allows at most {limit} clustering columns, got {len(self.cluster_columns(layout))}",
+                f"allows at most {limit} clustering columns, got {len(self.cluster_columns(layout))}",
                 ("layout", "cluster"),
             )
 
@@ -333,8 +342,9 @@ class Dialect:
 
         (sqlglot's normalize_identifiers would also fold *quoted* names on warehouses that
         compare them case-insensitively, changing the column names users see.)"""
+        upper = self.folds_to_upper_case
         for ident in statement.find_all(exp.Identifier):
-            if not (ident.quoted or is_exact(ident.name)) and self.folds_to_upper_case:
+            if upper and not (ident.quoted or is_exact(ident.name)):
                 ident.set("this", ident.name.upper())
             ident.set("quoted", True)
 
@@ -343,7 +353,7 @@ class Dialect:
         return statement
 
     def render(self, statement: exp.Expr) -> str:
-        statement = self.lower(statement)
+        """Print an already lowered statement (see build.build_steps)."""
         self.fold_and_quote_names(statement)
         try:
             return statement.sql(
@@ -353,4 +363,4 @@ class Dialect:
                 copy=False,
             )
         except UnsupportedError as exc:
-            raise Unsupported(f"{self.name}: {exc}") from None
+            raise Unsupported(f"cannot print this statement: {exc}") from None

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from snowgen.dialects.base import Dialect, Script, TableShape, Unsupported, _snake, rewrite_nodes
+from snowgen.dialects.base import Dialect, TableShape, Unsupported, _snake, parameterized, rewrite_nodes
+from snowgen.dialects.shared import case_insensitive_pattern, epoch_seconds, no_similar_to, set_each
 
 _MAX_NUMERIC_INTEGER_DIGITS = 29
 _MAX_NUMERIC_SCALE = 9
@@ -50,13 +51,13 @@ class BigQuery(Dialect):
         if result.this == exp.DataType.Type.DECIMAL:
             precision, scale = (int(p.name) for p in result.expressions)
             if precision - scale > _MAX_NUMERIC_INTEGER_DIGITS or scale > _MAX_NUMERIC_SCALE:
-                return exp.DataType.build(f"BIGDECIMAL({precision}, {scale})", dialect="bigquery")
+                return parameterized(exp.DataType.Type.BIGDECIMAL, precision, scale)
         return result
 
     def add_interval(self, value: exp.Expr, amount: exp.Expr, unit: str, logical_type: str = "timestamp") -> exp.Expr:
         if logical_type == "date":
             if unit.upper() not in ("DAY", "WEEK", "MONTH", "QUARTER", "YEAR"):
-                raise Unsupported(f"bigquery cannot add {unit} to a DATE")
+                raise Unsupported(f"cannot add {unit} to a DATE")
             return exp.DateAdd(this=value, expression=amount, unit=exp.var(unit.upper()))
         return exp.TimestampAdd(this=value, expression=amount, unit=exp.var(unit.upper()))
 
@@ -65,8 +66,7 @@ class BigQuery(Dialect):
         return f"contexts_{_snake(vendor)}_{_snake(name)}_{version.replace('-', '_')}"
 
     def context_column_type(self, fields: list[str]) -> exp.DataType:
-        struct = ", ".join(f"{f} STRING" for f in fields)
-        return exp.DataType.build(f"ARRAY<STRUCT<{struct}>>", dialect="bigquery")
+        return self.struct_array(fields)
 
     def first_context_field(self, column: exp.Expr, field: str, logical: str) -> exp.Expr:
         first = exp.Bracket(this=column, expressions=[exp.Literal.number(0)], offset=0, safe=True)
@@ -93,7 +93,7 @@ class BigQuery(Dialect):
                 return column
             if partition.by == "month":
                 return exp.DateTrunc(this=column, unit=exp.var("MONTH"))
-            raise Unsupported("bigquery cannot partition a DATE column by hour", ("layout", "partition", "by"))
+            raise Unsupported("cannot partition a DATE column by hour", ("layout", "partition", "by"))
         if partition.by == "day":
             return exp.Date(this=column)
         return exp.TimestampTrunc(this=column, unit=exp.var(partition.by.upper()))
@@ -120,7 +120,7 @@ class BigQuery(Dialect):
         for data_type in statement.find_all(exp.DataType):
             if data_type.this == exp.DataType.Type.TIMESTAMP:
                 data_type.set("this", exp.DataType.Type.TIMESTAMPTZ)
-        return rewrite_nodes(statement, (exp.Extract, exp.Least, exp.Greatest, exp.SplitPart, exp.RegexpILike), _lower_node)
+        return rewrite_nodes(statement, (exp.Extract, exp.Least, exp.Greatest, exp.SplitPart, exp.RegexpILike, exp.SimilarTo), _lower_node)
 
 
 def _lower_node(node: exp.Expr) -> exp.Expr:
@@ -132,21 +132,9 @@ def _lower_node(node: exp.Expr) -> exp.Expr:
         return _split_part(node)
     if isinstance(node, exp.RegexpILike):  # sqlglot prints REGEXP_I_LIKE, which does not exist
         return exp.RegexpLike(this=node.this, expression=case_insensitive_pattern(node.expression))
+    if isinstance(node, exp.SimilarTo):
+        raise no_similar_to()
     return node
-
-
-def case_insensitive_pattern(pattern: exp.Expr) -> exp.Expr:
-    """The same regular expression with RE2/Java's case-insensitive flag in front."""
-    if isinstance(pattern, exp.Literal) and pattern.is_string:
-        return exp.Literal.string("(?i)" + pattern.this)
-    return exp.Concat(expressions=[exp.Literal.string("(?i)"), pattern])
-
-
-def epoch_seconds(value: exp.Expr) -> exp.Expr:
-    """Fractional seconds since 1970 (Postgres ``extract(epoch from ts)``): BigQuery and
-    Databricks have no EPOCH part; UNIX_MICROS keeps the sub-second digits."""
-    micros = exp.Anonymous(this="UNIX_MICROS", expressions=[value])
-    return exp.Paren(this=exp.Div(this=micros, expression=exp.Literal.number(1000000)))
 
 
 def _ignoring_nulls(node: exp.Least | exp.Greatest) -> exp.Expr:
@@ -165,9 +153,9 @@ def _split_part(node: exp.SplitPart) -> exp.Expr:
     """Postgres split_part(s, d, n) -> '' past the last part; BigQuery: SPLIT(s, d)[SAFE_ORDINAL(n)]."""
     delimiter, index = node.args.get("delimiter"), node.args.get("part_index")
     if not (isinstance(delimiter, exp.Literal) and delimiter.is_string and delimiter.this):
-        raise Unsupported("bigquery: split_part needs a non-empty literal delimiter")
+        raise Unsupported("cannot print split_part without a non-empty literal delimiter")
     if not (isinstance(index, exp.Literal) and index.is_int and int(index.this) > 0):
-        raise Unsupported("bigquery: split_part needs a positive literal part number")
+        raise Unsupported("cannot print split_part without a positive literal part number")
     value = node.this
     part = exp.Bracket(
         this=exp.Split(this=value.copy(), expression=delimiter.copy()),
@@ -177,16 +165,3 @@ def _split_part(node: exp.SplitPart) -> exp.Expr:
     )
     found = exp.Coalesce(this=part, expressions=[exp.Literal.string("")])
     return exp.Case(ifs=[exp.If(this=exp.Is(this=value.copy(), expression=exp.Null()), true=exp.Null())], default=found)
-
-
-def set_each(names: list[str], values: dict, source: exp.Expr | None, kind: str | None = None) -> list[exp.Set]:
-    """``SET name = (SELECT value FROM source)``, one variable per statement: the form
-    every warehouse documents (a tuple of variables from one query is not portable)."""
-    statements = []
-    for name, (_, value) in zip(names, values.values()):
-        query = exp.Select(expressions=[value])
-        if source is not None:
-            query = query.from_(source.copy(), copy=False)
-        item = exp.SetItem(this=exp.EQ(this=exp.var(name), expression=query.subquery(copy=False)), kind=kind)
-        statements.append(exp.Set(expressions=[item]))
-    return statements

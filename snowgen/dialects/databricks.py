@@ -15,10 +15,9 @@ from __future__ import annotations
 from sqlglot import exp
 
 from snowgen.dialects.base import Dialect, Layout, Script, TableShape, Unsupported, rewrite_nodes
-from snowgen.dialects.bigquery import case_insensitive_pattern, epoch_seconds, set_each
+from snowgen.dialects.shared import case_insensitive_pattern, epoch_seconds, no_similar_to, set_each
 
 AUTO_OPTIMIZE = {"delta.autoOptimize.optimizeWrite": "true", "delta.autoOptimize.autoCompact": "true"}
-_MAX_LIQUID_COLUMNS = 4
 
 
 class Databricks(Dialect):
@@ -49,6 +48,7 @@ class Databricks(Dialect):
     # open-source Spark (the Snowplow packages' Spark variant does the same).
     supports_qualify = False
     context_storage = "column"
+    max_cluster_columns = 4  # liquid clustering keys
 
     def sized_string(self, length: int) -> exp.DataType:
         return exp.DataType.build("STRING")
@@ -56,13 +56,8 @@ class Databricks(Dialect):
     def add_interval(self, value: exp.Expr, amount: exp.Expr, unit: str, logical_type: str = "timestamp") -> exp.Expr:
         return exp.Anonymous(this="TIMESTAMPADD", expressions=[exp.var(unit.upper()), amount, value])
 
-    def regex_contains(self, value: exp.Expr, pattern: str) -> exp.Expr:
-        # Java regular expressions; RLIKE is true when the pattern is found anywhere.
-        return exp.RegexpLike(this=value, expression=exp.Literal.string(pattern))
-
     def context_column_type(self, fields: list[str]) -> exp.DataType:
-        struct = ", ".join(f"{f}: STRING" for f in fields)
-        return exp.DataType.build(f"ARRAY<STRUCT<{struct}>>", dialect="databricks")
+        return self.struct_array(fields)
 
     def first_context_field(self, column: exp.Expr, field: str, logical: str) -> exp.Expr:
         # An ARRAY<STRUCT<...>> column. `col[0]` fails on an empty array under ANSI mode
@@ -80,18 +75,16 @@ class Databricks(Dialect):
         mode = self.clustering_mode(layout)
         if mode == "partition" and layout.cluster:
             raise Unsupported(
-                "databricks cannot partition and cluster one Delta table; set "
+                "cannot partition and cluster one Delta table; set "
                 "layout.dialects.databricks.cluster to null or clustering: liquid",
-                ("layout", "cluster"),
-            )
-        if mode == "liquid" and len(self.liquid_keys(layout)) > _MAX_LIQUID_COLUMNS:
-            raise Unsupported(
-                f"databricks liquid clustering takes at most {_MAX_LIQUID_COLUMNS} columns",
                 ("layout", "cluster"),
             )
 
     def partition_granularities(self) -> tuple[str, ...]:
         return ("day", "month")
+
+    def cluster_columns(self, layout: Layout) -> tuple[str, ...]:
+        return tuple(self.liquid_keys(layout)) if self.clustering_mode(layout) == "liquid" else ()
 
     @staticmethod
     def liquid_keys(layout: Layout) -> list[str]:
@@ -134,9 +127,11 @@ class Databricks(Dialect):
                 return epoch_seconds(node.expression)
             if isinstance(node, exp.RegexpILike):  # sqlglot prints REGEXP_I_LIKE, which does not exist
                 return exp.RegexpLike(this=node.this, expression=case_insensitive_pattern(node.expression))
+            if isinstance(node, exp.SimilarTo):
+                raise no_similar_to()
             return node
 
-        return rewrite_nodes(statement, (exp.Extract, exp.RegexpILike), lower_node)
+        return rewrite_nodes(statement, (exp.Extract, exp.RegexpILike, exp.SimilarTo), lower_node)
 
     def bind_values(self, script: Script, prefix, values, source):
         names = [f"{prefix}_{name}" for name in values]

@@ -82,7 +82,3 @@ class Redshift(Postgres):
             exists=True,
             properties=exp.Properties(expressions=properties) if properties else None,
         )
-
-    def partition_granularities(self) -> tuple[str, ...]:
-        # A partition becomes the sort key, which serves any granularity.
-        return ("day", "hour", "month")

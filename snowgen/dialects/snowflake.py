@@ -15,7 +15,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from snowgen.dialects.base import Dialect, Script, TableShape, rewrite_nodes
-from snowgen.dialects.bigquery import set_each
+from snowgen.dialects.shared import no_similar_to, set_each
 
 
 class Snowflake(Dialect):
@@ -47,9 +47,6 @@ class Snowflake(Dialect):
     def now_utc(self) -> exp.Expr:
         utc = exp.ConvertTimezone(target_tz=exp.Literal.string("UTC"), timestamp=exp.CurrentTimestamp())
         return exp.Cast(this=utc, to=_timestamp_ntz())
-
-    def to_date(self, value: exp.Expr) -> exp.Expr:
-        return exp.TsOrDsToDate(this=value)
 
     def regex_contains(self, value: exp.Expr, pattern: str) -> exp.Expr:
         return _substring_match(value, exp.Literal.string(pattern))
@@ -97,7 +94,7 @@ class Snowflake(Dialect):
         for data_type in list(statement.find_all(exp.DataType)):
             if data_type.this in (exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPNTZ):
                 data_type.replace(_timestamp_ntz())
-        return rewrite_nodes(statement, (exp.RegexpLike, exp.RegexpILike, exp.Extract), _lower_node)
+        return rewrite_nodes(statement, (exp.RegexpLike, exp.RegexpILike, exp.Extract, exp.SimilarTo), _lower_node)
 
 
 def _timestamp_ntz() -> exp.DataType:
@@ -106,6 +103,8 @@ def _timestamp_ntz() -> exp.DataType:
 
 
 def _lower_node(node: exp.Expr) -> exp.Expr:
+    if isinstance(node, exp.SimilarTo):
+        raise no_similar_to()
     if isinstance(node, exp.RegexpLike):
         return _substring_match(node.this, node.expression)
     if isinstance(node, exp.RegexpILike):

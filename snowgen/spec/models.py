@@ -136,8 +136,8 @@ class SessionContextSpec(Spec):
     schema_: Annotated[str, Field(pattern=r"^iglu:[A-Za-z0-9_.\-]+/[A-Za-z0-9_\-]+/jsonschema/\d+-\d+-\d+$")] = Field(
         alias="schema"
     )
-    single_entity: bool = True
-    # context field (as the loader names it; case matters in nested JSON) -> output column
+    # context field (as the loader names it; case matters in nested JSON) -> output column.
+    # snowgen reads the first entity of the context (Snowplow's single-entity contexts).
     fields: dict[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], Name]
 
 
@@ -148,7 +148,7 @@ class SessionsStrategySpec(Spec):
     source: SimpleName = "events"
     module: SimpleName = "base"
     # Prefix of the generated base tables (default: '<project>_').
-    prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_]*$")] | None = None
+    prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_]*$"), AfterValidator(str.lower)] | None = None
     session_id: Name | list[Name] = "domain_sessionid"
     user_id: Name | list[Name] = "domain_userid"
     session_timestamp: Name = "collector_tstamp"

@@ -45,6 +45,10 @@ class YamlDocument:
     texts: dict[YamlPath, BlockText] = field(default_factory=dict)
     lines: list[str] = field(default_factory=list)
 
+    def at(self, line: int, col: int) -> Location:
+        text = self.lines[line - 1] if 1 <= line <= len(self.lines) else None
+        return Location(self.path, line, col, text)
+
     def location(self, path: YamlPath, *, key: bool = False) -> Location:
         """The position of ``path`` or of its nearest existing ancestor."""
         table = self.key_positions if key else self.value_positions
@@ -52,13 +56,13 @@ class YamlDocument:
         while probe:
             if probe in table:
                 line, col = table[probe]
-                return Location(self.path, line, col)
+                return self.at(line, col)
             if not key and probe in self.key_positions:
                 line, col = self.key_positions[probe]
-                return Location(self.path, line, col)
+                return self.at(line, col)
             probe = probe[:-1]
         line, col = self.value_positions.get((), (1, 1))
-        return Location(self.path, line, col)
+        return self.at(line, col)
 
     def text_location(self, path: YamlPath, line_in_text: int, col_in_text: int) -> Location:
         """Map a 1-based (line, col) inside the scalar at ``path`` to a file location."""
@@ -66,9 +70,9 @@ class YamlDocument:
         if block is None:
             return self.location(path)
         if line_in_text <= 1:
-            return Location(self.path, block.first_line, block.first_col + max(col_in_text, 1) - 1)
+            return self.at(block.first_line, block.first_col + max(col_in_text, 1) - 1)
         line = block.first_line + line_in_text - 1
-        return Location(self.path, line, block.indent + max(col_in_text, 1))
+        return self.at(line, block.indent + max(col_in_text, 1))
 
 
 def load_yaml(path: Path) -> YamlDocument:
@@ -79,22 +83,20 @@ def load_yaml(path: Path) -> YamlDocument:
         raise SnowgenError.at("SG003", f"file not found: {path}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SnowgenError.at("SG003", f"cannot read {path}: {exc}") from None
+    doc = YamlDocument(path=path, data=None, lines=text.splitlines())
     try:
         node = _compose(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        if exc.context_mark is not None and mark is not None and mark.line >= len(text.splitlines()):
+        if exc.context_mark is not None and mark is not None and mark.line >= len(doc.lines):
             mark = exc.context_mark  # the stream ended: point at what was left open
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = exc.problem or exc.context or "invalid YAML"
-        raise SnowgenError.at("SG001", f"YAML syntax error: {problem}", Location(path, line, col)) from None
-    doc = YamlDocument(path=path, data=None)
-    doc.lines = text.splitlines()
+        raise SnowgenError.at("SG001", f"YAML syntax error: {problem}", doc.at(line, col)) from None
     if node is None:
-        raise SnowgenError.at("SG004", "the file is empty; expected a mapping", Location(path, 1, 1))
+        raise SnowgenError.at("SG004", "the file is empty; expected a mapping", doc.at(1, 1))
     if not isinstance(node, yaml.MappingNode):
-        line, col = node.start_mark.line + 1, node.start_mark.column + 1
-        raise SnowgenError.at("SG004", "expected a mapping at the top of the file", Location(path, line, col))
+        raise SnowgenError.at("SG004", "expected a mapping at the top of the file", _mark(doc, node))
     doc.data = _build(node, (), doc, _Constructor())
     return doc
 
@@ -123,7 +125,7 @@ def _build_mapping(node: yaml.MappingNode, path: YamlPath, doc: YamlDocument, co
     for key_node, value_node in node.value:
         if key_node.tag == "tag:yaml.org,2002:merge":
             raise SnowgenError.at(
-                "SG102", "YAML merge keys ('<<') are not supported in specs", _mark(doc.path, key_node)
+                "SG102", "YAML merge keys ('<<') are not supported in specs", _mark(doc, key_node)
             )
         key = constructor.construct_object(key_node, deep=True)
         if not isinstance(key, str):
@@ -134,7 +136,7 @@ def _build_mapping(node: yaml.MappingNode, path: YamlPath, doc: YamlDocument, co
             raise SnowgenError.at(
                 "SG002",
                 f"duplicate key '{key}' (first defined on line {first[0]})",
-                _mark(doc.path, key_node),
+                _mark(doc, key_node),
             )
         doc.key_positions[(*path, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
         result[key] = _build(value_node, (*path, key), doc, constructor)
@@ -162,5 +164,5 @@ def _remember_text(node: yaml.ScalarNode, path: YamlPath, doc: YamlDocument) -> 
         )
 
 
-def _mark(path: Path, node: yaml.Node) -> Location:
-    return Location(path, node.start_mark.line + 1, node.start_mark.column + 1)
+def _mark(doc: YamlDocument, node: yaml.Node) -> Location:
+    return doc.at(node.start_mark.line + 1, node.start_mark.column + 1)

@@ -21,7 +21,7 @@ CREATE INDEX IF NOT EXISTS "inter_deals__server_source__deal_idx" ON "deals"."in
 
 CREATE INDEX IF NOT EXISTS "inter_deals__timemsc_idx" ON "deals"."inter_deals"("timemsc");
 
-DROP TABLE IF EXISTS "deals_scratch"."inter_deals__snowgen_stage";
+DROP TABLE IF EXISTS "deals_scratch"."inter_deals__snowgen_stage" CASCADE;
 
 CREATE TABLE "deals_scratch"."inter_deals__snowgen_stage" AS
 SELECT

@@ -18,7 +18,7 @@ CREATE TABLE IF NOT EXISTS "deals"."inter_deals" (
 )
 COMPOUND SORTKEY("timemsc");
 
-DROP TABLE IF EXISTS "deals_scratch"."inter_deals__snowgen_stage";
+DROP TABLE IF EXISTS "deals_scratch"."inter_deals__snowgen_stage" CASCADE;
 
 CREATE TABLE "deals_scratch"."inter_deals__snowgen_stage" AS
 SELECT

@@ -4,13 +4,10 @@ CREATE TABLE IF NOT EXISTS `snowplow_manifest`.`snowplow_web_base_sessions_lifec
   `session_identifier` STRING,
   `user_identifier` STRING,
   `start_tstamp` TIMESTAMP,
-  `end_tstamp` TIMESTAMP,
-  `start_tstamp_date` DATE
+  `end_tstamp` TIMESTAMP
 )
 USING DELTA
-PARTITIONED BY (
-  `start_tstamp_date`
-)
+CLUSTER BY (`start_tstamp`, `session_identifier`)
 TBLPROPERTIES (
   'delta.autoOptimize.optimizeWrite'='true',
   'delta.autoOptimize.autoCompact'='true'
@@ -26,8 +23,7 @@ SELECT
   `snowgen_dedup`.`session_identifier`,
   `snowgen_dedup`.`user_identifier`,
   `snowgen_dedup`.`start_tstamp`,
-  `snowgen_dedup`.`end_tstamp`,
-  `snowgen_dedup`.`start_tstamp_date`
+  `snowgen_dedup`.`end_tstamp`
 FROM (
   SELECT
     *,
@@ -40,74 +36,68 @@ FROM (
       CAST(`snowgen_body`.`session_identifier` AS STRING) AS `session_identifier`,
       CAST(`snowgen_body`.`user_identifier` AS STRING) AS `user_identifier`,
       CAST(`snowgen_body`.`start_tstamp` AS TIMESTAMP) AS `start_tstamp`,
-      CAST(`snowgen_body`.`end_tstamp` AS TIMESTAMP) AS `end_tstamp`,
-      `snowgen_body`.`start_tstamp_date`
+      CAST(`snowgen_body`.`end_tstamp` AS TIMESTAMP) AS `end_tstamp`
     FROM (
-      SELECT
-        *,
-        CAST(`start_tstamp` AS DATE) AS `start_tstamp_date`
-      FROM (
-        WITH `new_events` AS (
-          SELECT
-            `e`.`domain_sessionid` AS `session_identifier`,
-            MAX(`e`.`domain_userid`) AS `user_identifier`,
-            MIN(`e`.`collector_tstamp`) AS `start_tstamp`,
-            MAX(`e`.`collector_tstamp`) AS `end_tstamp`
-          FROM `atomic`.`events` AS `e`
-          CROSS JOIN `scratch`.`snowplow_web_base_new_event_limits` AS `lim`
-          WHERE
-            `e`.`dvce_sent_tstamp` <= TIMESTAMPADD(DAY, 3, `e`.`dvce_created_tstamp`)
-            AND `e`.`collector_tstamp` BETWEEN `lim`.`lower_limit` AND `lim`.`upper_limit`
-            AND `lim`.`upper_limit` > (
-              SELECT
-                COALESCE(MAX(`start_tstamp`), CAST('1970-01-01' AS TIMESTAMP))
-              FROM `snowplow_manifest`.`snowplow_web_base_sessions_lifecycle_manifest`
-            )
-          GROUP BY
-            `e`.`domain_sessionid`
-        ), `new_sessions` AS (
-          SELECT
-            *
-          FROM `new_events` AS `n`
-          WHERE
-            NOT `n`.`session_identifier` IS NULL
-            AND NOT EXISTS(
-              SELECT
-                1
-              FROM `snowplow_manifest`.`snowplow_web_base_quarantined_sessions` AS `q`
-              WHERE
-                `q`.`session_identifier` = `n`.`session_identifier`
-            )
-        ), `previous_sessions` AS (
-          SELECT
-            `p`.`session_identifier`,
-            `p`.`user_identifier`,
-            `p`.`start_tstamp`,
-            `p`.`end_tstamp`
-          FROM `snowplow_manifest`.`snowplow_web_base_sessions_lifecycle_manifest` AS `p`
-          CROSS JOIN `scratch`.`snowplow_web_base_new_event_limits` AS `lim`
-          WHERE
-            `p`.`start_tstamp` >= TIMESTAMPADD(DAY, -730, `lim`.`lower_limit`)
-        ), `session_lifecycle` AS (
-          SELECT
-            `ns`.`session_identifier`,
-            COALESCE(`ps`.`user_identifier`, `ns`.`user_identifier`) AS `user_identifier`,
-            LEAST(`ns`.`start_tstamp`, COALESCE(`ps`.`start_tstamp`, `ns`.`start_tstamp`)) AS `start_tstamp`,
-            GREATEST(`ns`.`end_tstamp`, COALESCE(`ps`.`end_tstamp`, `ns`.`end_tstamp`)) AS `end_tstamp`
-          FROM `new_sessions` AS `ns`
-          LEFT JOIN `previous_sessions` AS `ps`
-            ON `ns`.`session_identifier` = `ps`.`session_identifier`
-          WHERE
-            `ps`.`session_identifier` IS NULL
-            OR `ps`.`end_tstamp` < TIMESTAMPADD(DAY, 3, `ps`.`start_tstamp`)
-        )
+      WITH `new_events` AS (
         SELECT
-          `l`.`session_identifier`,
-          `l`.`user_identifier`,
-          `l`.`start_tstamp`,
-          LEAST(TIMESTAMPADD(DAY, 3, `l`.`start_tstamp`), `l`.`end_tstamp`) AS `end_tstamp`
-        FROM `session_lifecycle` AS `l`
-      ) AS `snowgen_body`
+          `e`.`domain_sessionid` AS `session_identifier`,
+          MAX(`e`.`domain_userid`) AS `user_identifier`,
+          MIN(`e`.`collector_tstamp`) AS `start_tstamp`,
+          MAX(`e`.`collector_tstamp`) AS `end_tstamp`
+        FROM `atomic`.`events` AS `e`
+        CROSS JOIN `scratch`.`snowplow_web_base_new_event_limits` AS `lim`
+        WHERE
+          `e`.`dvce_sent_tstamp` <= TIMESTAMPADD(DAY, 3, `e`.`dvce_created_tstamp`)
+          AND `e`.`collector_tstamp` BETWEEN `lim`.`lower_limit` AND `lim`.`upper_limit`
+          AND `lim`.`upper_limit` > (
+            SELECT
+              COALESCE(MAX(`start_tstamp`), CAST('1970-01-01' AS TIMESTAMP))
+            FROM `snowplow_manifest`.`snowplow_web_base_sessions_lifecycle_manifest`
+          )
+        GROUP BY
+          `e`.`domain_sessionid`
+      ), `new_sessions` AS (
+        SELECT
+          *
+        FROM `new_events` AS `n`
+        WHERE
+          NOT `n`.`session_identifier` IS NULL
+          AND NOT EXISTS(
+            SELECT
+              1
+            FROM `snowplow_manifest`.`snowplow_web_base_quarantined_sessions` AS `q`
+            WHERE
+              `q`.`session_identifier` = `n`.`session_identifier`
+          )
+      ), `previous_sessions` AS (
+        SELECT
+          `p`.`session_identifier`,
+          `p`.`user_identifier`,
+          `p`.`start_tstamp`,
+          `p`.`end_tstamp`
+        FROM `snowplow_manifest`.`snowplow_web_base_sessions_lifecycle_manifest` AS `p`
+        CROSS JOIN `scratch`.`snowplow_web_base_new_event_limits` AS `lim`
+        WHERE
+          `p`.`start_tstamp` >= TIMESTAMPADD(DAY, -730, `lim`.`lower_limit`)
+      ), `session_lifecycle` AS (
+        SELECT
+          `ns`.`session_identifier`,
+          COALESCE(`ps`.`user_identifier`, `ns`.`user_identifier`) AS `user_identifier`,
+          LEAST(`ns`.`start_tstamp`, COALESCE(`ps`.`start_tstamp`, `ns`.`start_tstamp`)) AS `start_tstamp`,
+          GREATEST(`ns`.`end_tstamp`, COALESCE(`ps`.`end_tstamp`, `ns`.`end_tstamp`)) AS `end_tstamp`
+        FROM `new_sessions` AS `ns`
+        LEFT JOIN `previous_sessions` AS `ps`
+          ON `ns`.`session_identifier` = `ps`.`session_identifier`
+        WHERE
+          `ps`.`session_identifier` IS NULL
+          OR `ps`.`end_tstamp` < TIMESTAMPADD(DAY, 3, `ps`.`start_tstamp`)
+      )
+      SELECT
+        `l`.`session_identifier`,
+        `l`.`user_identifier`,
+        `l`.`start_tstamp`,
+        LEAST(TIMESTAMPADD(DAY, 3, `l`.`start_tstamp`), `l`.`end_tstamp`) AS `end_tstamp`
+      FROM `session_lifecycle` AS `l`
     ) AS `snowgen_body`
   ) AS `snowgen_src`
 ) AS `snowgen_dedup`
@@ -137,18 +127,10 @@ AND `target`.`start_tstamp` BETWEEN snowgen_upsert_lower AND snowgen_upsert_uppe
 WHEN MATCHED THEN UPDATE SET
   `user_identifier` = `source`.`user_identifier`,
   `start_tstamp` = `source`.`start_tstamp`,
-  `end_tstamp` = `source`.`end_tstamp`,
-  `start_tstamp_date` = `source`.`start_tstamp_date`
-WHEN NOT MATCHED THEN INSERT (
-  `session_identifier`,
-  `user_identifier`,
-  `start_tstamp`,
-  `end_tstamp`,
-  `start_tstamp_date`
-) VALUES (
+  `end_tstamp` = `source`.`end_tstamp`
+WHEN NOT MATCHED THEN INSERT (`session_identifier`, `user_identifier`, `start_tstamp`, `end_tstamp`) VALUES (
   `source`.`session_identifier`,
   `source`.`user_identifier`,
   `source`.`start_tstamp`,
-  `source`.`end_tstamp`,
-  `source`.`start_tstamp_date`
+  `source`.`end_tstamp`
 );

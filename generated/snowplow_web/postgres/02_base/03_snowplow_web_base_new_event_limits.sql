@@ -2,7 +2,7 @@
 
 BEGIN;
 
-DROP TABLE IF EXISTS "scratch"."snowplow_web_base_new_event_limits";
+DROP TABLE IF EXISTS "scratch"."snowplow_web_base_new_event_limits" CASCADE;
 
 CREATE TABLE "scratch"."snowplow_web_base_new_event_limits" AS
 SELECT

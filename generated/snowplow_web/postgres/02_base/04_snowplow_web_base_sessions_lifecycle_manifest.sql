@@ -11,7 +11,7 @@ CREATE INDEX IF NOT EXISTS "snowplow_web_base_sessions_lifecycle_manifest__sessi
 
 CREATE INDEX IF NOT EXISTS "snowplow_web_base_sessions_lifecycle_manifest__start_tstamp_idx" ON "snowplow_manifest"."snowplow_web_base_sessions_lifecycle_manifest"("start_tstamp");
 
-DROP TABLE IF EXISTS "scratch"."snowplow_web_base_sessions_lifecycle_manifest__snowgen_stage";
+DROP TABLE IF EXISTS "scratch"."snowplow_web_base_sessions_lifecycle_manifest__snowgen_stage" CASCADE;
 
 CREATE TABLE "scratch"."snowplow_web_base_sessions_lifecycle_manifest__snowgen_stage" AS
 SELECT

@@ -2,7 +2,7 @@
 
 BEGIN;
 
-DROP TABLE IF EXISTS "scratch"."snowplow_web_pv_scroll_depth";
+DROP TABLE IF EXISTS "scratch"."snowplow_web_pv_scroll_depth" CASCADE;
 
 CREATE TABLE "scratch"."snowplow_web_pv_scroll_depth" AS
 WITH "maxima" AS (

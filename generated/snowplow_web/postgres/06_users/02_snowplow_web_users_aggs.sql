@@ -2,7 +2,7 @@
 
 BEGIN;
 
-DROP TABLE IF EXISTS "scratch"."snowplow_web_users_aggs";
+DROP TABLE IF EXISTS "scratch"."snowplow_web_users_aggs" CASCADE;
 
 CREATE TABLE "scratch"."snowplow_web_users_aggs" AS
 SELECT

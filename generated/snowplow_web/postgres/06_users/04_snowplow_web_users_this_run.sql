@@ -2,7 +2,7 @@
 
 BEGIN;
 
-DROP TABLE IF EXISTS "scratch"."snowplow_web_users_this_run";
+DROP TABLE IF EXISTS "scratch"."snowplow_web_users_this_run" CASCADE;
 
 CREATE TABLE "scratch"."snowplow_web_users_this_run" AS
 SELECT

@@ -7,7 +7,7 @@ CREATE TABLE IF NOT EXISTS "snowplow_manifest"."snowplow_web_incremental_manifes
 
 CREATE INDEX IF NOT EXISTS "snowplow_web_incremental_manifest__model_idx" ON "snowplow_manifest"."snowplow_web_incremental_manifest"("model");
 
-DROP TABLE IF EXISTS "scratch"."snowplow_web_incremental_manifest_update__snowgen_stage";
+DROP TABLE IF EXISTS "scratch"."snowplow_web_incremental_manifest_update__snowgen_stage" CASCADE;
 
 CREATE TABLE "scratch"."snowplow_web_incremental_manifest_update__snowgen_stage" AS
 SELECT

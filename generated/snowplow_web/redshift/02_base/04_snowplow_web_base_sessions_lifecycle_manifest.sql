@@ -10,7 +10,7 @@ DISTSTYLE KEY
 DISTKEY("session_identifier")
 COMPOUND SORTKEY("start_tstamp");
 
-DROP TABLE IF EXISTS "scratch"."snowplow_web_base_sessions_lifecycle_manifest__snowgen_stage";
+DROP TABLE IF EXISTS "scratch"."snowplow_web_base_sessions_lifecycle_manifest__snowgen_stage" CASCADE;
 
 CREATE TABLE "scratch"."snowplow_web_base_sessions_lifecycle_manifest__snowgen_stage" AS
 SELECT

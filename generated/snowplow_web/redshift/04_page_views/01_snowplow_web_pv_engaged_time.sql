@@ -2,7 +2,7 @@
 
 BEGIN;
 
-DROP TABLE IF EXISTS "scratch"."snowplow_web_pv_engaged_time";
+DROP TABLE IF EXISTS "scratch"."snowplow_web_pv_engaged_time" CASCADE;
 
 CREATE TABLE "scratch"."snowplow_web_pv_engaged_time" AS
 SELECT

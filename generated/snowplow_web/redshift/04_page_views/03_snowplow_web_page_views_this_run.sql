@@ -2,7 +2,7 @@
 
 BEGIN;
 
-DROP TABLE IF EXISTS "scratch"."snowplow_web_page_views_this_run";
+DROP TABLE IF EXISTS "scratch"."snowplow_web_page_views_this_run" CASCADE;
 
 CREATE TABLE "scratch"."snowplow_web_page_views_this_run" AS
 WITH "page_view_events" AS (

@@ -2,7 +2,7 @@
 
 BEGIN;
 
-DROP TABLE IF EXISTS "scratch"."snowplow_web_users_lasts";
+DROP TABLE IF EXISTS "scratch"."snowplow_web_users_lasts" CASCADE;
 
 CREATE TABLE "scratch"."snowplow_web_users_lasts" AS
 SELECT

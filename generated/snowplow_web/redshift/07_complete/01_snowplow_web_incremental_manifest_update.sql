@@ -7,7 +7,7 @@ CREATE TABLE IF NOT EXISTS "snowplow_manifest"."snowplow_web_incremental_manifes
 DISTSTYLE KEY
 DISTKEY("model");
 
-DROP TABLE IF EXISTS "scratch"."snowplow_web_incremental_manifest_update__snowgen_stage";
+DROP TABLE IF EXISTS "scratch"."snowplow_web_incremental_manifest_update__snowgen_stage" CASCADE;
 
 CREATE TABLE "scratch"."snowplow_web_incremental_manifest_update__snowgen_stage" AS
 SELECT

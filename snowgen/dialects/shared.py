@@ -1,0 +1,40 @@
+"""Lowerings and statement shapes that several warehouses share (each module says which
+it uses; none of them is the generic default)."""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from snowgen.dialects.base import Unsupported
+
+
+def no_similar_to() -> Unsupported:
+    """SIMILAR TO exists on Postgres and Redshift only (DuckDB reads it as a full regex)."""
+    return Unsupported("has no SIMILAR TO; write the condition with LIKE or a regular expression")
+
+
+def case_insensitive_pattern(pattern: exp.Expr) -> exp.Expr:
+    """The same regular expression with RE2/Java's case-insensitive flag in front."""
+    if isinstance(pattern, exp.Literal) and pattern.is_string:
+        return exp.Literal.string("(?i)" + pattern.this)
+    return exp.Concat(expressions=[exp.Literal.string("(?i)"), pattern])
+
+
+def epoch_seconds(value: exp.Expr) -> exp.Expr:
+    """Fractional seconds since 1970 (Postgres ``extract(epoch from ts)``): BigQuery and
+    Databricks have no EPOCH part; UNIX_MICROS keeps the sub-second digits."""
+    micros = exp.Anonymous(this="UNIX_MICROS", expressions=[value])
+    return exp.Paren(this=exp.Div(this=micros, expression=exp.Literal.number(1000000)))
+
+
+def set_each(names: list[str], values: dict, source: exp.Expr | None, kind: str | None = None) -> list[exp.Set]:
+    """``SET name = (SELECT value FROM source)``, one variable per statement: the form
+    every warehouse documents (a tuple of variables from one query is not portable)."""
+    statements = []
+    for name, (_, value) in zip(names, values.values()):
+        query = exp.Select(expressions=[value])
+        if source is not None:
+            query = query.from_(source.copy(), copy=False)
+        item = exp.SetItem(this=exp.EQ(this=exp.var(name), expression=query.subquery(copy=False)), kind=kind)
+        statements.append(exp.Set(expressions=[item]))
+    return statements
