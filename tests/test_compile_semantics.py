@@ -51,3 +51,9 @@ def test_bigquery_body_keeps_the_case_of_table_names(tmp_path):
 
 def test_generated_postgres_table_is_dropped_with_cascade(tmp_path):
     assert 'DROP TABLE IF EXISTS "derived"."m" CASCADE' in model_sql(tmp_path, {"sql": "select id from events"})
+
+
+def test_declared_column_types_apply_to_table_models_too(tmp_path):
+    sql = model_sql(tmp_path, {"columns": {"id": "string", "amount": "double"}, "sql": "select id, amount from events"})
+    assert 'CAST("snowgen_body"."id" AS TEXT) AS "id"' in sql
+    assert 'CAST("snowgen_body"."amount" AS DOUBLE PRECISION) AS "amount"' in sql

@@ -38,12 +38,19 @@ class ModelContext:
         return self.dialect.layout_columns(base)
 
     def query(self) -> exp.Query:
-        """The body for this dialect, plus the columns the layout needs."""
+        """The body for this dialect, cast to the declared column types, plus the columns
+        the layout needs."""
         model = self.model
         if model.build_query is not None:
             query = model.build_query(self.dialect)
         else:
             query = expand_macros(model.query.copy(), model.bot_filter, model.app_filter, self.dialect)
+        if model.column_types:
+            casts = [
+                exp.alias_(self.dialect.cast(exp.column(c, table="snowgen_body"), model.column_types[c]), c)
+                for c in model.output_columns
+            ]
+            query = exp.Select(expressions=casts).from_(query.subquery("snowgen_body", copy=False), copy=False)
         extra = self.layout_columns()
         if extra:
             query = (
@@ -111,19 +118,15 @@ def _copy(node: exp.Expr | None) -> exp.Expr | None:
 
 
 def staged_source(ctx: ModelContext, columns: list[str]) -> exp.Query:
-    """The body cast to the declared types, gated, with one row per unique key."""
+    """The body (typed, with its layout columns), gated, with one row per unique key."""
     model, dialect = ctx.model, ctx.dialect
     query = ctx.query()
-    if model.column_types or ctx.gate is not None:
-        projection = [
-            exp.alias_(dialect.cast(exp.column(c, table="snowgen_body"), model.column_types[c]), c)
-            if c in model.column_types
-            else exp.column(c, table="snowgen_body")
-            for c in columns
-        ]
-        query = exp.Select(expressions=projection).from_(query.subquery("snowgen_body", copy=False), copy=False)
-        if ctx.gate is not None:
-            query = query.where(ctx.gate, copy=False)
+    if ctx.gate is not None:
+        query = (
+            exp.Select(expressions=[exp.column(c, table="snowgen_body") for c in columns])
+            .from_(query.subquery("snowgen_body", copy=False), copy=False)
+            .where(ctx.gate, copy=False)
+        )
     keys = [exp.column(k, table="snowgen_src") for k in model.spec.unique_key_columns]
     return dialect.keep_first_row(query, keys, dedupe_order(model), columns)
 
