@@ -2,18 +2,15 @@
 emulators: the generated DDL, stage, variables and MERGE run for real, twice.
 
 Each step's file runs as one script, as a scheduler would send it (BigQuery's variables
-live for one script). Two gaps of Sail (the Databricks engine here) against real Databricks:
-- it rejects CLUSTER BY in CREATE TABLE, so on Sail the project runs with the other
-  Databricks layout snowgen supports: a date partition column (clustering: partition);
-- it has no SQL session variables (DECLARE VARIABLE / SET VARIABLE), so the test plays
-  their part: it runs each SET's query, then puts the value in place of the variable in
-  the statements that follow, as Databricks does when it runs them.
+live for one script; see tests/support/runs.py for Sail's missing session variables).
+Sail (the Databricks engine here) also rejects CLUSTER BY in CREATE TABLE, which real
+Databricks accepts, so on Sail the project runs with the other Databricks layout snowgen
+supports: a date partition column (clustering: partition).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import shutil
 from decimal import Decimal
 from pathlib import Path
@@ -21,13 +18,12 @@ from pathlib import Path
 import pytest
 import sqlglot
 import yaml
-from sqlglot import exp
 from support.data import insert_rows
+from support.runs import run_compiled
 
 from snowgen.api import compile_loaded
 from snowgen.compiler.sources import source_ddl
 from snowgen.dialects import get_dialect
-from snowgen.runner.statements import split_statements
 from snowgen.spec.loader import load_project
 
 SHIPPED = Path(__file__).resolve().parents[1] / "model_specs" / "multi_source_deals"
@@ -61,33 +57,8 @@ def deals_run(engine, tmp_path):
     for statement in source_ddl(loaded.spec, dialect):
         engine.execute(dialect.render(statement))
     [compiled] = compile_loaded(loaded, [engine.name])
-    plan = json.loads(compiled.files["plan.json"])
 
-    def run() -> None:
-        for step in plan["steps"]:
-            text = compiled.files[step["file"]]
-            if engine.name == "databricks":
-                run_with_session_variables(engine, text)
-            else:
-                engine.execute_script(text)
-
-    return engine, run
-
-
-def run_with_session_variables(engine, text: str) -> None:
-    """Run a Databricks script on an engine without session variables (see the docstring)."""
-    values: dict[str, exp.Expr] = {}
-    for statement in split_statements(text, "databricks"):
-        tree = sqlglot.parse_one(statement, read="databricks")
-        if isinstance(tree, exp.Declare):
-            continue
-        if isinstance(tree, exp.Set):
-            item = tree.expressions[0].this
-            [[value]] = engine.query(item.expression.this.sql("databricks"))
-            values[item.this.name] = exp.Cast(this=exp.Literal.string(str(value)), to=exp.DataType.build("TIMESTAMP"))
-            continue
-        tree = tree.transform(lambda n: values[n.name].copy() if isinstance(n, (exp.Var, exp.Column)) and n.name in values and not getattr(n, "table", None) else n)
-        engine.execute(tree.sql("databricks"))
+    return engine, lambda: run_compiled(engine, compiled.files)
 
 
 def load(engine, server: str, rows: list[dict]) -> None:

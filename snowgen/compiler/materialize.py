@@ -107,7 +107,9 @@ def build_incremental(ctx: ModelContext, project_choice: str | None, scratch_sch
         script.add(*build_stage, *create_target(ctx, stage, columns))
     window = upsert_window(ctx, script, stage)
     if strategy == "merge":
-        script.add(merge(model.table, stage, columns, model.spec.unique_key_columns, window))
+        keys = model.spec.unique_key_columns
+        statements = [merge_away_duplicates(model.table, stage, keys, window), merge(model.table, stage, columns, keys, window)]
+        script.add(*dialect.in_transaction(statements))
     else:
         script.add(*dialect.in_transaction(delete_insert(ctx, stage, columns, window)))
     return script
@@ -206,6 +208,36 @@ def merge(target: exp.Table, stage: exp.Table, columns: list[str], keys: tuple[s
         using=exp.alias_(stage.copy(), "source", table=True),
         on=exp.and_(*on),
         whens=exp.Whens(expressions=whens),
+    )
+
+
+def merge_away_duplicates(target: exp.Table, stage: exp.Table, keys: tuple[str, ...], window: UpsertWindow | None) -> exp.Merge:
+    """Delete every copy of a staged key that the target holds more than once in the window.
+
+    A MERGE updates each target row its key matches, so duplicates the target already holds
+    (a key whose date moved between runs, reference §3.2) would all survive; delete+insert
+    removes them. Deleting them first (the MERGE that follows inserts the key afresh) gives
+    MERGE the same result: one row per key inside the window. A MERGE, not a DELETE with a
+    correlated subquery: Delta, BigQuery and Snowflake all run it as one atomic statement."""
+    copies = exp.alias_(target.copy(), "copies", table=True)
+    on_key = [exp.EQ(this=exp.column(k, table="copies"), expression=exp.column(k, table="staged")) for k in keys]
+    duplicated = (
+        exp.Select(expressions=[exp.column(k, table="copies") for k in keys])
+        .from_(copies, copy=False)
+        .join(exp.alias_(stage.copy(), "staged", table=True), on=exp.and_(*on_key), join_type="INNER", copy=False)
+        .group_by(*[exp.column(k, table="copies") for k in keys], copy=False)
+        .having(exp.GT(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(1)), copy=False)
+    )
+    if window is not None:
+        duplicated = duplicated.where(window.on("copies"), copy=False)
+    on = [exp.EQ(this=exp.column(k, table="target"), expression=exp.column(k, table="source")) for k in keys]
+    if window is not None:
+        on.append(window.on("target"))
+    return exp.Merge(
+        this=exp.alias_(target.copy(), "target", table=True),
+        using=duplicated.subquery("source", copy=False),
+        on=exp.and_(*on),
+        whens=exp.Whens(expressions=[exp.When(matched=True, source=False, then=exp.var("DELETE"))]),
     )
 
 

@@ -190,7 +190,7 @@ class SessionsStrategy:
 
     def _manifest_update_model(self) -> ModelPlan:
         model = self._model(
-            "manifest_update", "incremental", self._manifest_update_query, ("events", "manifest"),
+            "manifest_update", "incremental", self._manifest_update_query, ("events", "manifest", "limits"),
             columns=("model", "last_success"), column_types={"model": "string", "last_success": "timestamp"},
             spec_extra={"unique_key": "model"}, module=COMPLETE_MODULE,
         )  # fmt: skip
@@ -216,9 +216,9 @@ class SessionsStrategy:
         return events_this_run_query(d, self.events, self.vars, self.table("sessions"))
 
     def _manifest_update_query(self, d: Dialect) -> exp.Query:
-        return sessions_sql.manifest_update_query(
-            d, self.config.session_timestamp, self.table("events"), self.table("manifest"), self.tracked
-        )
+        tables = {key: self.table(key) for key in ("events", "manifest", "limits")}
+        tables["source"] = self.events.table()
+        return sessions_sql.manifest_update_query(d, self.config.session_timestamp, tables, self.tracked)
 
     # -- non-model steps ----------------------------------------------------------------------------
     def _build_manifest_table(self, plan: Plan, step: Step, d: Dialect) -> Script:

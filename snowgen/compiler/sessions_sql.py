@@ -238,13 +238,31 @@ def sessions_this_run_query(d: Dialect, lifecycle: exp.Table, limits: exp.Table,
 
 
 def manifest_update_query(
-    d: Dialect, session_timestamp: str, events: exp.Table, manifest: exp.Table, tracked: tuple[str, ...]
+    d: Dialect, session_timestamp: str, tables: dict[str, exp.Table], tracked: tuple[str, ...]
 ) -> exp.Query:
     """§1.9: last_success = greatest(old, max(session timestamp of the run)) for each
-    model of the run; nothing when the run processed no event."""
-    newest = (
-        exp.Select(expressions=[exp.alias_(exp.Max(this=exp.column(session_timestamp)), "last_success")])
-        .from_(events, copy=False)
+    model of the run.
+
+    Upstream, a window without events leaves the manifest where it was, so every later
+    run computes the same empty window again, forever (§1.9 caveats). Here, when the run
+    processed no event, last_success moves to the first source event after the window,
+    if there is one: the next window starts at that event (minus the lookback). With no
+    later event the manifest stays, waiting for data."""
+    ts = exp.column(session_timestamp)
+    processed = exp.Select(expressions=[exp.Max(this=ts.copy())]).from_(tables["events"], copy=False)
+    after_window = (
+        exp.Select(expressions=[exp.Min(this=exp.column(session_timestamp, table="e"))])
+        .from_(exp.alias_(tables["source"], "e", table=True), copy=False)
+        .join(exp.alias_(tables["limits"], "l", table=True), join_type="CROSS", copy=False)
+        .where(exp.GT(this=exp.column(session_timestamp, table="e"), expression=exp.column("upper_limit", table="l")), copy=False)
+    )
+    newest = exp.Select(
+        expressions=[
+            exp.alias_(
+                exp.Coalesce(this=processed.subquery(copy=False), expressions=[after_window.subquery(copy=False)]),
+                "last_success",
+            )
+        ]
     )
     models = _tracked_model_rows(d, tracked)
     old = exp.column("last_success", table="m")
@@ -255,7 +273,7 @@ def manifest_update_query(
         .from_(models.subquery("r", copy=False), copy=False)
         .join(newest.subquery("n", copy=False), join_type="CROSS", copy=False)
         .join(
-            exp.alias_(manifest, "m", table=True),
+            exp.alias_(tables["manifest"], "m", table=True),
             on=exp.EQ(this=exp.column("model", table="m"), expression=exp.column("model", table="r")),
             join_type="LEFT",
             copy=False,

@@ -119,6 +119,28 @@ SET VARIABLE snowgen_upsert_upper = (
 );
 
 MERGE INTO `deals`.`inter_deals` AS `target`
+USING (
+  SELECT
+    `copies`.`server_source`,
+    `copies`.`deal`
+  FROM `deals`.`inter_deals` AS `copies`
+  INNER JOIN `deals_scratch`.`inter_deals__snowgen_stage` AS `staged`
+    ON `copies`.`server_source` = `staged`.`server_source`
+    AND `copies`.`deal` = `staged`.`deal`
+  WHERE
+    `copies`.`timemsc` BETWEEN snowgen_upsert_lower AND snowgen_upsert_upper
+  GROUP BY
+    `copies`.`server_source`,
+    `copies`.`deal`
+  HAVING
+    COUNT(*) > 1
+) AS `source`
+ON `target`.`server_source` = `source`.`server_source`
+AND `target`.`deal` = `source`.`deal`
+AND `target`.`timemsc` BETWEEN snowgen_upsert_lower AND snowgen_upsert_upper
+WHEN MATCHED THEN DELETE;
+
+MERGE INTO `deals`.`inter_deals` AS `target`
 USING `deals_scratch`.`inter_deals__snowgen_stage` AS `source`
 ON `target`.`server_source` = `source`.`server_source`
 AND `target`.`deal` = `source`.`deal`

@@ -62,6 +62,23 @@ FROM `scratch`.`snowplow_web_user_mapping__snowgen_stage`
 WHERE
   1 = 0;
 
+BEGIN TRANSACTION;
+
+MERGE INTO `derived`.`snowplow_web_user_mapping` AS `target`
+USING (
+  SELECT
+    `copies`.`domain_userid`
+  FROM `derived`.`snowplow_web_user_mapping` AS `copies`
+  INNER JOIN `scratch`.`snowplow_web_user_mapping__snowgen_stage` AS `staged`
+    ON `copies`.`domain_userid` = `staged`.`domain_userid`
+  GROUP BY
+    `copies`.`domain_userid`
+  HAVING
+    COUNT(*) > 1
+) AS `source`
+ON `target`.`domain_userid` = `source`.`domain_userid`
+WHEN MATCHED THEN DELETE;
+
 MERGE INTO `derived`.`snowplow_web_user_mapping` AS `target`
 USING `scratch`.`snowplow_web_user_mapping__snowgen_stage` AS `source`
 ON `target`.`domain_userid` = `source`.`domain_userid`
@@ -69,3 +86,5 @@ WHEN MATCHED THEN UPDATE SET
   `user_id` = `source`.`user_id`,
   `end_tstamp` = `source`.`end_tstamp`
 WHEN NOT MATCHED THEN INSERT (`domain_userid`, `user_id`, `end_tstamp`) VALUES (`source`.`domain_userid`, `source`.`user_id`, `source`.`end_tstamp`);
+
+COMMIT TRANSACTION;

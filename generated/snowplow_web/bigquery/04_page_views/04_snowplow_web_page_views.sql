@@ -479,6 +479,26 @@ SET snowgen_upsert_upper = (
   FROM `scratch`.`snowplow_web_page_views__snowgen_stage`
 );
 
+BEGIN TRANSACTION;
+
+MERGE INTO `derived`.`snowplow_web_page_views` AS `target`
+USING (
+  SELECT
+    `copies`.`page_view_id`
+  FROM `derived`.`snowplow_web_page_views` AS `copies`
+  INNER JOIN `scratch`.`snowplow_web_page_views__snowgen_stage` AS `staged`
+    ON `copies`.`page_view_id` = `staged`.`page_view_id`
+  WHERE
+    `copies`.`start_tstamp` BETWEEN snowgen_upsert_lower AND snowgen_upsert_upper
+  GROUP BY
+    `copies`.`page_view_id`
+  HAVING
+    COUNT(*) > 1
+) AS `source`
+ON `target`.`page_view_id` = `source`.`page_view_id`
+AND `target`.`start_tstamp` BETWEEN snowgen_upsert_lower AND snowgen_upsert_upper
+WHEN MATCHED THEN DELETE;
+
 MERGE INTO `derived`.`snowplow_web_page_views` AS `target`
 USING `scratch`.`snowplow_web_page_views__snowgen_stage` AS `source`
 ON `target`.`page_view_id` = `source`.`page_view_id`
@@ -807,3 +827,5 @@ WHEN NOT MATCHED THEN INSERT (
   `source`.`operating_system_name_version`,
   `source`.`operating_system_version`
 );
+
+COMMIT TRANSACTION;

@@ -36,8 +36,21 @@ FROM (
     ) AS `r`
     CROSS JOIN (
       SELECT
-        MAX(`collector_tstamp`) AS `last_success`
-      FROM `scratch`.`snowplow_web_base_events_this_run`
+        COALESCE(
+          (
+            SELECT
+              MAX(`collector_tstamp`)
+            FROM `scratch`.`snowplow_web_base_events_this_run`
+          ),
+          (
+            SELECT
+              MIN(`e`.`collector_tstamp`)
+            FROM `atomic`.`events` AS `e`
+            CROSS JOIN `scratch`.`snowplow_web_base_new_event_limits` AS `l`
+            WHERE
+              `e`.`collector_tstamp` > `l`.`upper_limit`
+          )
+        ) AS `last_success`
     ) AS `n`
     LEFT JOIN `snowplow_manifest`.`snowplow_web_incremental_manifest` AS `m`
       ON `m`.`model` = `r`.`model`
@@ -50,9 +63,28 @@ WHERE
 QUALIFY
   ROW_NUMBER() OVER (PARTITION BY `snowgen_src`.`model` ORDER BY `snowgen_src`.`model` NULLS LAST) = 1;
 
+BEGIN TRANSACTION;
+
+MERGE INTO `snowplow_manifest`.`snowplow_web_incremental_manifest` AS `target`
+USING (
+  SELECT
+    `copies`.`model`
+  FROM `snowplow_manifest`.`snowplow_web_incremental_manifest` AS `copies`
+  INNER JOIN `scratch`.`snowplow_web_incremental_manifest_update__snowgen_stage` AS `staged`
+    ON `copies`.`model` = `staged`.`model`
+  GROUP BY
+    `copies`.`model`
+  HAVING
+    COUNT(*) > 1
+) AS `source`
+ON `target`.`model` = `source`.`model`
+WHEN MATCHED THEN DELETE;
+
 MERGE INTO `snowplow_manifest`.`snowplow_web_incremental_manifest` AS `target`
 USING `scratch`.`snowplow_web_incremental_manifest_update__snowgen_stage` AS `source`
 ON `target`.`model` = `source`.`model`
 WHEN MATCHED THEN UPDATE SET
   `last_success` = `source`.`last_success`
 WHEN NOT MATCHED THEN INSERT (`model`, `last_success`) VALUES (`source`.`model`, `source`.`last_success`);
+
+COMMIT TRANSACTION;

@@ -121,6 +121,24 @@ SET VARIABLE snowgen_upsert_upper = (
 );
 
 MERGE INTO `snowplow_manifest`.`snowplow_web_base_sessions_lifecycle_manifest` AS `target`
+USING (
+  SELECT
+    `copies`.`session_identifier`
+  FROM `snowplow_manifest`.`snowplow_web_base_sessions_lifecycle_manifest` AS `copies`
+  INNER JOIN `scratch`.`snowplow_web_base_sessions_lifecycle_manifest__snowgen_stage` AS `staged`
+    ON `copies`.`session_identifier` = `staged`.`session_identifier`
+  WHERE
+    `copies`.`start_tstamp` BETWEEN snowgen_upsert_lower AND snowgen_upsert_upper
+  GROUP BY
+    `copies`.`session_identifier`
+  HAVING
+    COUNT(*) > 1
+) AS `source`
+ON `target`.`session_identifier` = `source`.`session_identifier`
+AND `target`.`start_tstamp` BETWEEN snowgen_upsert_lower AND snowgen_upsert_upper
+WHEN MATCHED THEN DELETE;
+
+MERGE INTO `snowplow_manifest`.`snowplow_web_base_sessions_lifecycle_manifest` AS `target`
 USING `scratch`.`snowplow_web_base_sessions_lifecycle_manifest__snowgen_stage` AS `source`
 ON `target`.`session_identifier` = `source`.`session_identifier`
 AND `target`.`start_tstamp` BETWEEN snowgen_upsert_lower AND snowgen_upsert_upper

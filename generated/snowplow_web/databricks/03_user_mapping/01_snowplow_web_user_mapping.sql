@@ -75,6 +75,21 @@ WHERE
   1 = 0;
 
 MERGE INTO `derived`.`snowplow_web_user_mapping` AS `target`
+USING (
+  SELECT
+    `copies`.`domain_userid`
+  FROM `derived`.`snowplow_web_user_mapping` AS `copies`
+  INNER JOIN `scratch`.`snowplow_web_user_mapping__snowgen_stage` AS `staged`
+    ON `copies`.`domain_userid` = `staged`.`domain_userid`
+  GROUP BY
+    `copies`.`domain_userid`
+  HAVING
+    COUNT(*) > 1
+) AS `source`
+ON `target`.`domain_userid` = `source`.`domain_userid`
+WHEN MATCHED THEN DELETE;
+
+MERGE INTO `derived`.`snowplow_web_user_mapping` AS `target`
 USING `scratch`.`snowplow_web_user_mapping__snowgen_stage` AS `source`
 ON `target`.`domain_userid` = `source`.`domain_userid`
 WHEN MATCHED THEN UPDATE SET

@@ -493,6 +493,24 @@ SET VARIABLE snowgen_upsert_upper = (
 );
 
 MERGE INTO `derived`.`snowplow_web_sessions` AS `target`
+USING (
+  SELECT
+    `copies`.`domain_sessionid`
+  FROM `derived`.`snowplow_web_sessions` AS `copies`
+  INNER JOIN `scratch`.`snowplow_web_sessions__snowgen_stage` AS `staged`
+    ON `copies`.`domain_sessionid` = `staged`.`domain_sessionid`
+  WHERE
+    `copies`.`start_tstamp` BETWEEN snowgen_upsert_lower AND snowgen_upsert_upper
+  GROUP BY
+    `copies`.`domain_sessionid`
+  HAVING
+    COUNT(*) > 1
+) AS `source`
+ON `target`.`domain_sessionid` = `source`.`domain_sessionid`
+AND `target`.`start_tstamp` BETWEEN snowgen_upsert_lower AND snowgen_upsert_upper
+WHEN MATCHED THEN DELETE;
+
+MERGE INTO `derived`.`snowplow_web_sessions` AS `target`
 USING `scratch`.`snowplow_web_sessions__snowgen_stage` AS `source`
 ON `target`.`domain_sessionid` = `source`.`domain_sessionid`
 AND `target`.`start_tstamp` BETWEEN snowgen_upsert_lower AND snowgen_upsert_upper

@@ -273,6 +273,24 @@ SET VARIABLE snowgen_upsert_upper = (
 );
 
 MERGE INTO `derived`.`snowplow_web_users` AS `target`
+USING (
+  SELECT
+    `copies`.`domain_userid`
+  FROM `derived`.`snowplow_web_users` AS `copies`
+  INNER JOIN `scratch`.`snowplow_web_users__snowgen_stage` AS `staged`
+    ON `copies`.`domain_userid` = `staged`.`domain_userid`
+  WHERE
+    `copies`.`start_tstamp` BETWEEN snowgen_upsert_lower AND snowgen_upsert_upper
+  GROUP BY
+    `copies`.`domain_userid`
+  HAVING
+    COUNT(*) > 1
+) AS `source`
+ON `target`.`domain_userid` = `source`.`domain_userid`
+AND `target`.`start_tstamp` BETWEEN snowgen_upsert_lower AND snowgen_upsert_upper
+WHEN MATCHED THEN DELETE;
+
+MERGE INTO `derived`.`snowplow_web_users` AS `target`
 USING `scratch`.`snowplow_web_users__snowgen_stage` AS `source`
 ON `target`.`domain_userid` = `source`.`domain_userid`
 AND `target`.`start_tstamp` BETWEEN snowgen_upsert_lower AND snowgen_upsert_upper

@@ -44,8 +44,21 @@ FROM (
       ) AS "r"
       CROSS JOIN (
         SELECT
-          MAX("collector_tstamp") AS "last_success"
-        FROM "scratch"."snowplow_web_base_events_this_run"
+          COALESCE(
+            (
+              SELECT
+                MAX("collector_tstamp")
+              FROM "scratch"."snowplow_web_base_events_this_run"
+            ),
+            (
+              SELECT
+                MIN("e"."collector_tstamp")
+              FROM "atomic"."events" AS "e"
+              CROSS JOIN "scratch"."snowplow_web_base_new_event_limits" AS "l"
+              WHERE
+                "e"."collector_tstamp" > "l"."upper_limit"
+            )
+          ) AS "last_success"
       ) AS "n"
       LEFT JOIN "snowplow_manifest"."snowplow_web_incremental_manifest" AS "m"
         ON "m"."model" = "r"."model"

@@ -1,0 +1,56 @@
+"""Run compiled files on a test engine the way a scheduler would: each step's file as one
+script, in plan order. Two emulator gaps are bridged here, each by running the same
+statements the warehouse would run:
+
+- Sail, the Databricks engine, has no SQL session variables (DECLARE VARIABLE / SET
+  VARIABLE), which real Databricks has: the runner runs each SET's query and puts the value
+  in place of the variable in the statements that follow, as Databricks does.
+- fakesnow cannot run a MERGE inside an explicit transaction (DuckDB allows one database
+  per transaction and fakesnow records MERGEs in a second one): its BEGIN TRANSACTION and
+  COMMIT are left out, so the statements between them run one after the other."""
+
+from __future__ import annotations
+
+import json
+
+import sqlglot
+from sqlglot import exp
+
+from snowgen.runner.statements import split_statements
+
+
+def run_compiled(engine, files: dict[str, str]) -> None:
+    for step in json.loads(files["plan.json"])["steps"]:
+        text = files[step["file"]]
+        if engine.name == "databricks":
+            run_with_session_variables(engine, text)
+        elif engine.name == "snowflake":
+            run_without_transaction(engine, text)
+        else:
+            engine.execute_script(text)
+
+
+def run_without_transaction(engine, text: str) -> None:
+    for statement in split_statements(text, "snowflake"):
+        if not isinstance(sqlglot.parse_one(statement, read="snowflake"), (exp.Transaction, exp.Commit)):
+            engine.execute(statement)
+
+
+def run_with_session_variables(engine, text: str) -> None:
+    values: dict[str, exp.Expr] = {}
+    for statement in split_statements(text, "databricks"):
+        tree = sqlglot.parse_one(statement, read="databricks")
+        if isinstance(tree, exp.Declare):
+            continue
+        if isinstance(tree, exp.Set):
+            item = tree.expressions[0].this
+            [[value]] = engine.query(item.expression.this.sql("databricks"))
+            values[item.this.name] = exp.Cast(this=exp.Literal.string(str(value)), to=exp.DataType.build("TIMESTAMP"))
+            continue
+
+        def substitute(node: exp.Expr) -> exp.Expr:
+            if isinstance(node, (exp.Var, exp.Column)) and node.name in values and not getattr(node, "table", None):
+                return values[node.name].copy()
+            return node
+
+        engine.execute(tree.transform(substitute).sql("databricks"))
