@@ -8,10 +8,11 @@ import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from snowgen.compiler import refresh
 from snowgen.compiler.build import build_steps
 from snowgen.compiler.plan import Plan
 from snowgen.compiler.planner import plan_project
@@ -29,6 +30,12 @@ class CompiledProject:
     project: str
     dialect: str
     files: dict[str, str]  # relative path -> text
+    variant: str | None = None  # a plan other than the regular one (e.g. "full-refresh")
+
+    @property
+    def folder(self) -> str:
+        """Where it is written under <out>/<project>/: the regular plan in <dialect>/."""
+        return f"{self.dialect}-{self.variant}" if self.variant else self.dialect
 
 
 def check_dialects(names: Iterable[str]) -> list[str]:
@@ -53,12 +60,19 @@ def compile_loaded(
     cli_vars: dict[str, Any] | None = None,
     select: list[str] | None = None,
     jobs: int | None = None,
+    full_refresh: bool = False,
+    allow_refresh: bool = False,
 ) -> list[CompiledProject]:
     """Plan once, then compile each dialect (in parallel processes for big plans).
 
-    ``jobs``: worker processes; None chooses by the plan's size and the machine's cores."""
+    ``jobs``: worker processes; None chooses by the plan's size and the machine's cores.
+    ``full_refresh``: drop the incremental state first (see compiler.refresh)."""
     plan = plan_project(loaded, target=target, cli_vars=cli_vars, select=select)  # located errors first
-    return compile_planned(plan, check_dialects(dialects), jobs=jobs)
+    if full_refresh:
+        refresh.check_refresh_allowed(loaded, target, allow_refresh)
+        plan = refresh.with_full_refresh(plan)
+    compiled = compile_planned(plan, check_dialects(dialects), jobs=jobs)
+    return [replace(c, variant="full-refresh") for c in compiled] if full_refresh else compiled
 
 
 def compile_planned(plan: Plan, names: list[str], *, jobs: int | None = None) -> list[CompiledProject]:

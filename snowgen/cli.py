@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import datetime
 import functools
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import click
 import yaml
+from sqlglot import exp
 
 from snowgen import __version__
 from snowgen.api import CompiledProject, check_dialects, compile_loaded
+from snowgen.compiler.manifest_ops import remove_models, rewind_models
+from snowgen.compiler.planner import plan_project
+from snowgen.compiler.sources import source_ddl
+from snowgen.dialects import get_dialect
+from snowgen.runner.connections import connect, dialect_for_url
+from snowgen.runner.execute import StepFailed
+from snowgen.runner.session import RunRequest, execute, prepare
 from snowgen.dialects import DIALECTS
 from snowgen.errors import SnowgenError
 from snowgen.spec.loader import discover_projects, load_project
@@ -130,6 +140,135 @@ def validate_command(project, vars_text, target) -> None:
 def schema_command(kind: str) -> None:
     """Print the JSON Schema of the spec files (for editors)."""
     click.echo(json.dumps(json_schema(kind), indent=2, sort_keys=True))
+
+
+@main.command("run")
+@click.option("--project", type=click.Path(path_type=Path, file_okay=False), help="the project (default: ./ or the only one under ./model_specs)")
+@click.option("--target", help="a target of the project file (its db, dialect and vars)")
+@click.option("--db", help="duckdb:///file.duckdb or postgresql://user@host:port/database")
+@click.option("--select", multiple=True, help="models to run (and what they need)")
+@click.option("--vars", "vars_text", help="override project vars, as JSON or YAML")
+@click.option("--full-refresh", is_flag=True, help="drop the incremental state and rebuild from the start date")
+@click.option("--allow-refresh", is_flag=True, help="allow --full-refresh on a target that does not allow refresh")
+@reports_errors
+def run_command(project, target, db, select, vars_text, full_refresh, allow_refresh) -> None:
+    """Compile a project for a database and run the plan, step by step."""
+    loaded = load_project(_single_project(project))
+    request = RunRequest(loaded, target, db, list(select), parse_vars(vars_text), full_refresh, allow_refresh)
+    url, steps = prepare(request)
+    click.echo(f"running {loaded.spec.project} on {url}: {len(steps)} steps", err=True)
+    started = time.perf_counter()
+    try:
+        for number, result in enumerate(execute(url, loaded.root, steps), start=1):
+            click.echo(f"  [{number:>{len(str(len(steps)))}}/{len(steps)}] {result.step.id:<60} {result.seconds:7.2f} s", err=True)
+    except StepFailed as failure:
+        click.echo(_failure_report(failure), err=True)
+        sys.exit(1)
+    click.echo(f"done: {len(steps)} steps in {time.perf_counter() - started:.2f} s", err=True)
+
+
+@main.command("sources")
+@click.option("--project", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--dialect", "-d", "dialect_name", help="the dialect to print the DDL in")
+@click.option("--db", help="create the tables on this database instead of printing the DDL")
+@reports_errors
+def sources_command(project, dialect_name, db) -> None:
+    """Create empty tables for the project's declared sources (for local development)."""
+    loaded = load_project(_single_project(project))
+    dialect = dialect_for_url(db) if db else get_dialect(_one_dialect(loaded, dialect_name, None))
+    statements = [dialect.lower(s) for s in source_ddl(loaded.spec, dialect)]
+    if not db:
+        click.echo(";\n\n".join(dialect.render(s) for s in statements) + ";")
+        return
+    connection = connect(db, loaded.root)
+    try:
+        for statement in statements:
+            connection.execute(dialect.render(statement))
+    finally:
+        connection.close()
+    click.echo(f"created {sum(isinstance(s, exp.Create) and s.kind == 'TABLE' for s in statements)} source tables on {db}", err=True)
+
+
+@main.group("manifest")
+def manifest_group() -> None:
+    """Change the incremental manifest: remove or rewind models (prints or runs the SQL)."""
+
+
+def _manifest_options(command):
+    command = click.option("--db", help="run the SQL on this database instead of printing it")(command)
+    command = click.option("--target", help="a target of the project file (its dialect)")(command)
+    command = click.option("--dialect", "-d", "dialect_name", help="the dialect to print the SQL in")(command)
+    command = click.option("--project", type=click.Path(path_type=Path, file_okay=False))(command)
+    return command
+
+
+@manifest_group.command("remove")
+@click.argument("models", nargs=-1, required=True)
+@_manifest_options
+@reports_errors
+def manifest_remove(models, project, dialect_name, target, db) -> None:
+    """Remove MODELS from the manifest: the next run backfills them from start_date."""
+    _manifest_change(project, dialect_name, target, db, lambda plan, d: remove_models(plan, d, list(models)))
+
+
+@manifest_group.command("rewind")
+@click.argument("models", nargs=-1, required=True)
+@click.option("--to", "to_date", required=True, help="the date (YYYY-MM-DD[ HH:MM:SS]) to reprocess from")
+@_manifest_options
+@reports_errors
+def manifest_rewind(models, to_date, project, dialect_name, target, db) -> None:
+    """Set MODELS back to a date: the next runs reprocess from there."""
+    to = parse_timestamp("--to", to_date)
+    now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    _manifest_change(project, dialect_name, target, db, lambda plan, d: rewind_models(plan, d, list(models), to, now))
+
+
+def _manifest_change(project, dialect_name, target, db, change) -> None:
+    loaded = load_project(_single_project(project))
+    dialect = dialect_for_url(db) if db else get_dialect(_one_dialect(loaded, dialect_name, target))
+    result = change(plan_project(loaded, target=target), dialect)
+    for warning in result.warnings:
+        click.echo(f"snowgen: warning: {warning}", err=True)
+    if db:
+        connection = connect(db, loaded.root)
+        try:
+            for statement in result.statements:
+                connection.execute(dialect.render(statement))
+        finally:
+            connection.close()
+        click.echo(f"done on {db}", err=True)
+        return
+    click.echo(";\n".join(dialect.render(s) for s in result.statements) + ";")
+
+
+def _one_dialect(loaded, dialect_name: str | None, target: str | None) -> str:
+    if dialect_name:
+        return check_dialects([dialect_name])[0]
+    return _target_dialects(loaded, target)[0]
+
+
+def parse_timestamp(option: str, text: str) -> datetime.datetime:
+    try:
+        return datetime.datetime.fromisoformat(text)
+    except ValueError:
+        raise SnowgenError.at("SG403", f"{option}: expected a date YYYY-MM-DD or a timestamp, got '{text}'") from None
+
+
+def _single_project(project: Path | None) -> Path:
+    found = project_dirs(project)
+    if len(found) > 1:
+        names = ", ".join(p.name for p in found)
+        raise SnowgenError.at("SG403", f"several projects here ({names}); choose one with --project DIR")
+    return found[0]
+
+
+def _failure_report(failure: StepFailed) -> str:
+    statement = "\n".join(f"    {line}" for line in failure.statement.splitlines()[:12])
+    return (
+        f"snowgen: step {failure.step.id} failed ({failure.step.file}):\n"
+        f"  {str(failure.error).strip()}\n  in the statement:\n{statement}\n"
+        "Every step is safe to run again: fix the cause and run the plan again to resume."
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

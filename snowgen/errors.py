@@ -44,6 +44,8 @@ CODES: dict[str, str] = {
     "SG401": "invalid --vars value",
     "SG402": "--select matches no model",
     "SG403": "conflicting or missing command-line options",
+    "SG404": "a full refresh would drop incremental state this target protects",
+    "SG405": "cannot connect to the database",
 }
 
 

@@ -11,7 +11,7 @@ from snowgen.api import CompiledProject
 
 
 def output_dir(root: Path, compiled: CompiledProject) -> Path:
-    return root / compiled.project / compiled.dialect
+    return root / compiled.project / compiled.folder
 
 
 def write(root: Path, results: list[CompiledProject]) -> list[Path]:
@@ -20,13 +20,13 @@ def write(root: Path, results: list[CompiledProject]) -> list[Path]:
     for compiled in results:
         final = output_dir(root, compiled)
         final.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{compiled.dialect}.", dir=final.parent))
+        staging = Path(tempfile.mkdtemp(prefix=f".{compiled.folder}.", dir=final.parent))
         try:
             for relative, text in compiled.files.items():
                 path = staging / relative
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(text, encoding="utf-8", newline="\n")
-            backup = final.with_name(f".{compiled.dialect}.old")
+            backup = final.with_name(f".{compiled.folder}.old")
             if backup.exists():
                 shutil.rmtree(backup)
             if final.exists():

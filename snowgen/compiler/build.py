@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
-from snowgen.compiler import ddl
+from snowgen.compiler import ddl, refresh
 from snowgen.compiler.materialize import ModelContext, build_incremental, build_table, build_view
 from snowgen.compiler.plan import Plan, Step
 from snowgen.dialects.base import Dialect, Script, Unsupported
@@ -57,6 +57,7 @@ def _incremental(plan: Plan, step: Step, dialect: Dialect) -> Script:
 
 BUILDERS: dict[str, Builder] = {
     "schemas": _schemas,
+    refresh.STEP_ID: refresh.build_full_refresh,
     "view": _view,
     "table": _table,
     "incremental": _incremental,

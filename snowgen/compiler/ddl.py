@@ -13,10 +13,6 @@ def create_schema(name: str, database: str | None) -> exp.Create:
     return exp.Create(kind="SCHEMA", exists=True, this=table)
 
 
-def drop_table(table: exp.Table) -> exp.Drop:
-    return exp.Drop(kind="TABLE", exists=True, tables=[table.copy()])
-
-
 def create_table_as(
     table: exp.Table, query: exp.Query, properties: list[exp.Expr], *, replace: bool = False, if_not_exists: bool = False
 ) -> exp.Create:
@@ -51,8 +47,7 @@ def replace_table(table: exp.Table, query: exp.Query, properties: list[exp.Expr]
     plan's own views come later in the plan and are created again, as dbt does."""
     if dialect.create_or_replace_table:
         return [create_table_as(table, query, properties, replace=True)]
-    drop = exp.Drop(kind="TABLE", exists=True, tables=[table.copy()], cascade=True)
-    return [drop, create_table_as(table, query, properties)]
+    return [dialect.drop_table(table), create_table_as(table, query, properties)]
 
 
 def select_columns(columns: list[str], table: str) -> list[exp.Expr]:

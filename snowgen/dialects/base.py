@@ -15,7 +15,8 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal
+from pathlib import Path
+from typing import Any, ClassVar, Literal
 
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, UnsupportedError
@@ -164,6 +165,11 @@ class Dialect:
     max_cluster_columns: ClassVar[int | None] = None
     #: unquoted names resolve in upper case (Snowflake); elsewhere in lower case
     folds_to_upper_case: ClassVar[bool] = False
+    #: DROP TABLE needs CASCADE when a view reads the table (Postgres, Redshift); BigQuery
+    #: and Databricks have no CASCADE for tables, and their views do not block a drop
+    drop_cascades: ClassVar[bool] = False
+    #: URL schemes ``snowgen run`` connects with (none: no connector yet)
+    url_schemes: ClassVar[tuple[str, ...]] = ()
 
     # -- types ----------------------------------------------------------------------------
     def data_type(self, logical: str) -> exp.DataType:
@@ -241,6 +247,10 @@ class Dialect:
         if not self.transactional:
             return statements
         return [exp.Transaction(), *statements, exp.Commit()]
+
+    def drop_table(self, table: exp.Table) -> exp.Drop:
+        """DROP TABLE IF EXISTS, with CASCADE where views on the table would block it."""
+        return exp.Drop(kind="TABLE", exists=True, tables=[table.copy()], cascade=self.drop_cascades)
 
     def table_properties(self, shape: TableShape, *, scratch: bool) -> list[exp.Expr]:
         """Native CREATE TABLE properties for the layout (nothing by default)."""
@@ -333,6 +343,11 @@ class Dialect:
                 select = select.from_(source.copy(), copy=False)
             refs[name] = select.subquery(copy=False)
         return refs
+
+    # -- running ------------------------------------------------------------------------------
+    def connect(self, url: str, base: Path) -> Any:
+        """A DB-API-like connection for ``snowgen run`` (``execute(sql)`` returning a cursor)."""
+        raise Unsupported("has no connector for snowgen run yet; run the compiled files with your scheduler")
 
     # -- rendering ----------------------------------------------------------------------------
     def fold_and_quote_names(self, statement: exp.Expr) -> None:

@@ -10,10 +10,12 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
+from typing import Any
 
 from sqlglot import exp
 
-from snowgen.dialects.base import Dialect, Layout, TableShape
+from snowgen.dialects.base import Dialect, Layout, TableShape, Unsupported
 
 _MAX_IDENTIFIER_BYTES = 63  # NAMEDATALEN - 1
 
@@ -32,7 +34,21 @@ class Postgres(Dialect):
     default_upsert = "delete_insert"
     supports_qualify = False
     create_or_replace_table = False
+    drop_cascades = True  # https://www.postgresql.org/docs/15/sql-droptable.html
     context_storage = "table"
+
+    url_schemes = ("postgresql", "postgres")
+
+    def connect(self, url: str, base: Path) -> Any:
+        try:
+            import psycopg
+        except ImportError:
+            raise Unsupported("needs psycopg to run: pip install 'snowgen[postgres]'") from None
+        try:
+            # autocommit: the compiled SQL carries its own BEGIN/COMMIT; UTC like the SQL assumes
+            return psycopg.connect(url, autocommit=True, options="-c TimeZone=UTC")
+        except psycopg.Error as exc:
+            raise Unsupported(f"cannot connect to {url}: {str(exc).strip()}") from None
 
     def now_utc(self) -> exp.Expr:
         # current_timestamp is timestamptz; AT TIME ZONE 'UTC' gives the UTC wall clock

@@ -1,8 +1,15 @@
-"""Run a compiled plan, step by step, on a DB-API connection (thin by design)."""
+"""Run a compiled plan, step by step, on a connection (thin by design).
+
+A run stops at the first failing statement and says which step, file and statement
+failed and what the database said. Every step is safe to run again (idempotent DDL,
+upserts, state in the warehouse), so running the plan again after a failure resumes it:
+the steps that had finished redo the same work and the run continues where it stopped.
+"""
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +25,12 @@ class PlannedStep:
     statements: list[str]
 
 
+@dataclass(frozen=True)
+class StepResult:
+    step: PlannedStep
+    seconds: float
+
+
 def read_plan(files: dict[str, str] | Path, dialect: str) -> list[PlannedStep]:
     """The steps of a compiled plan, from an output folder or compiled files in memory."""
     if isinstance(files, Path):
@@ -30,16 +43,23 @@ def read_plan(files: dict[str, str] | Path, dialect: str) -> list[PlannedStep]:
 
 class StepFailed(Exception):
     def __init__(self, step: PlannedStep, statement: str, error: Exception):
-        super().__init__(f"step {step.id} ({step.file}) failed: {error}")
+        message = str(error).strip() or type(error).__name__
+        super().__init__(f"step {step.id} ({step.file}) failed: {message}")
         self.step, self.statement, self.error = step, statement, error
 
 
-def run_steps(steps: list[PlannedStep], execute: Callable[[str], object]) -> Iterator[PlannedStep]:
-    """Execute every statement in order; yield each finished step; stop at the first failure."""
+def run_steps(
+    steps: list[PlannedStep], execute: Callable[[str], object], recover: Callable[[], None] | None = None
+) -> Iterator[StepResult]:
+    """Execute every statement in order; yield each finished step; stop at the first
+    failure (after ``recover``, which ends a transaction the failed script had opened)."""
     for step in steps:
+        started = time.perf_counter()
         for statement in step.statements:
             try:
                 execute(statement)
             except Exception as exc:  # noqa: BLE001 - any driver error stops the run, with its step
+                if recover is not None:
+                    recover()
                 raise StepFailed(step, statement, exc) from exc
-        yield step
+        yield StepResult(step, time.perf_counter() - started)

@@ -1,0 +1,79 @@
+"""``snowgen run``: compile a project for the database it runs on, then execute the plan.
+
+The database is ``--db URL``, else the target's ``db``, else a DuckDB file in the project
+(``<project dir>/snowgen.duckdb``). The plan is compiled in memory for that database's
+dialect, exactly as ``snowgen compile`` would write it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from snowgen.api import compile_loaded
+from snowgen.errors import SnowgenError
+from snowgen.runner.connections import Connection, connect, dialect_for_url
+from snowgen.runner.execute import PlannedStep, StepResult, read_plan, run_steps
+from snowgen.spec.loader import LoadedProject
+
+DEFAULT_DATABASE = "snowgen.duckdb"
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    loaded: LoadedProject
+    target: str | None = None
+    db: str | None = None
+    select: list[str] = field(default_factory=list)
+    cli_vars: dict[str, Any] = field(default_factory=dict)
+    full_refresh: bool = False
+    allow_refresh: bool = False
+
+
+def database_url(loaded: LoadedProject, target: str | None, db: str | None) -> str:
+    if db:
+        return db
+    if target is not None:
+        spec = loaded.spec.targets.get(target)
+        if spec is None:
+            raise SnowgenError.at("SG303", f"unknown target '{target}'", loaded.doc.location(("targets",), key=True))
+        if spec.db:
+            return spec.db
+    return DEFAULT_DATABASE
+
+
+def prepare(request: RunRequest) -> tuple[str, list[PlannedStep]]:
+    """The database URL and the compiled steps for its dialect."""
+    loaded = request.loaded
+    url = database_url(loaded, request.target, request.db)
+    dialect = dialect_for_url(url)
+    if request.target is not None and loaded.spec.targets[request.target].dialect != dialect.name:
+        declared = loaded.spec.targets[request.target].dialect
+        raise SnowgenError.at(
+            "SG403",
+            f"target '{request.target}' is {declared} but {url} is a {dialect.name} database",
+            loaded.doc.location(("targets", request.target, "dialect")),
+        )
+    [compiled] = compile_loaded(
+        loaded,
+        [dialect.name],
+        target=request.target,
+        cli_vars=request.cli_vars,
+        select=request.select or None,
+        full_refresh=request.full_refresh,
+        allow_refresh=request.allow_refresh,
+    )
+    return url, read_plan(compiled.files, dialect.name)
+
+
+def execute(url: str, base: Path, steps: list[PlannedStep]) -> Iterator[StepResult]:
+    """Run the steps on ``url``; yields each finished step (raises StepFailed)."""
+    connection: Connection = connect(url, base)
+    try:
+        yield from run_steps(steps, connection.execute, connection.recover)
+    finally:
+        connection.close()
+
+
