@@ -12,7 +12,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from snowgen.compiler import refresh
+from snowgen.compiler import refresh, run_metadata
+from snowgen.compiler.backfill import Backfill
 from snowgen.compiler.build import build_steps
 from snowgen.compiler.plan import Plan
 from snowgen.compiler.planner import plan_project
@@ -62,17 +63,25 @@ def compile_loaded(
     jobs: int | None = None,
     full_refresh: bool = False,
     allow_refresh: bool = False,
+    backfill: Backfill | None = None,
 ) -> list[CompiledProject]:
     """Plan once, then compile each dialect (in parallel processes for big plans).
 
     ``jobs``: worker processes; None chooses by the plan's size and the machine's cores.
-    ``full_refresh``: drop the incremental state first (see compiler.refresh)."""
-    plan = plan_project(loaded, target=target, cli_vars=cli_vars, select=select)  # located errors first
+    ``full_refresh``: drop the incremental state first (see compiler.refresh).
+    ``backfill``: a selective backfill plan (see compiler.backfill), written beside the
+    regular plan in ``<dialect>-backfill-<source>-<from>-<to>/``."""
+    if full_refresh and backfill is not None:
+        raise SnowgenError.at("SG403", "--full-refresh and --backfill exclude each other")
+    plan = plan_project(loaded, target=target, cli_vars=cli_vars, select=select, backfill=backfill)  # located errors first
     if full_refresh:
         refresh.check_refresh_allowed(loaded, target, allow_refresh)
         plan = refresh.with_full_refresh(plan)
+    if loaded.spec.run_metadata:
+        plan = run_metadata.with_run_metadata(plan)
     compiled = compile_planned(plan, check_dialects(dialects), jobs=jobs)
-    return [replace(c, variant="full-refresh") for c in compiled] if full_refresh else compiled
+    variant = "full-refresh" if full_refresh else backfill.variant if backfill is not None else None
+    return [replace(c, variant=variant) for c in compiled] if variant else compiled
 
 
 def compile_planned(plan: Plan, names: list[str], *, jobs: int | None = None) -> list[CompiledProject]:

@@ -16,6 +16,7 @@ from sqlglot import exp
 
 from snowgen import __version__
 from snowgen.api import CompiledProject, check_dialects, compile_loaded
+from snowgen.compiler.backfill import Backfill, parse_backfill
 from snowgen.compiler.manifest_ops import remove_models, rewind_models
 from snowgen.compiler.planner import plan_project
 from snowgen.compiler.sources import source_ddl
@@ -61,17 +62,23 @@ def project_dirs(project: Path | None) -> list[Path]:
 
 
 def compile_all(
-    project: Path | None, dialects: list[str] | None, target: str | None, vars_text: str | None, select: tuple[str, ...]
+    project: Path | None,
+    dialects: list[str] | None,
+    target: str | None,
+    vars_text: str | None,
+    select: tuple[str, ...],
+    backfill: Backfill | None = None,
 ) -> list[CompiledProject]:
     """Compile every project in memory first: an error anywhere writes nothing."""
     cli_vars = parse_vars(vars_text)
     results: list[CompiledProject] = []
     errors: list = []
-    for directory in project_dirs(project):
+    directories = [_single_project(project)] if backfill is not None else project_dirs(project)
+    for directory in directories:
         try:
             loaded = load_project(directory)
             names = dialects or _target_dialects(loaded, target)
-            results += compile_loaded(loaded, names, target=target, cli_vars=cli_vars, select=list(select) or None)
+            results += compile_loaded(loaded, names, target=target, cli_vars=cli_vars, select=list(select) or None, backfill=backfill)
         except SnowgenError as exc:
             errors += exc.diagnostics
     if errors:
@@ -95,6 +102,20 @@ def main() -> None:
     """Compile declarative YAML event-data models into warehouse-specific SQL."""
 
 
+def backfill_options(command):
+    """``--backfill SOURCE --from DATE --to DATE``, parsed into ``backfill`` (a Backfill or
+    None). Goes under ``@reports_errors``, which reports the parse errors."""
+
+    @functools.wraps(command)
+    def wrapper(*args, backfill_source, backfill_from, backfill_to, **kwargs):
+        return command(*args, backfill=parse_backfill(backfill_source, backfill_from, backfill_to), **kwargs)
+
+    wrapper = click.option("--to", "backfill_to", metavar="DATE", help="end of the backfill (excluded)")(wrapper)
+    wrapper = click.option("--from", "backfill_from", metavar="DATE", help="start of the backfill (included)")(wrapper)
+    help_text = "a plan that replaces one source instance's rows in [--from, --to), e.g. p1 or deals.p1"
+    return click.option("--backfill", "backfill_source", metavar="SOURCE", help=help_text)(wrapper)
+
+
 @main.command("compile")
 @click.option("--dialect", "-d", "dialect_names", multiple=True, help=f"one of: {', '.join(DIALECTS)} (repeatable)")
 @click.option("--all", "all_dialects", is_flag=True, help="compile for every dialect")
@@ -105,12 +126,13 @@ def main() -> None:
 @click.option("--target", help="a target of the project file (gives the dialect and vars)")
 @click.option("--check", is_flag=True, help="write nothing; exit 1 with a diff if the output on disk is stale")
 @reports_errors
-def compile_command(dialect_names, all_dialects, project, out, select, vars_text, target, check) -> None:
-    """Compile the projects into OUT/<project>/<dialect>/."""
+@backfill_options
+def compile_command(dialect_names, all_dialects, project, out, select, vars_text, target, check, backfill) -> None:
+    """Compile the projects into OUT/<project>/<dialect>/ (a backfill: OUT/<project>/<dialect>-backfill-.../)."""
     if dialect_names and all_dialects:
         raise SnowgenError.at("SG403", "--dialect and --all exclude each other")
     dialects = list(DIALECTS) if all_dialects else check_dialects(dialect_names) or None
-    results = compile_all(project, dialects, target, vars_text, select)
+    results = compile_all(project, dialects, target, vars_text, select, backfill)
     if check:
         diff = stale_diff(out, results)
         if diff:

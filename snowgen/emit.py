@@ -61,10 +61,27 @@ def render_plan(plan: Plan, dialect: Dialect, paths: dict[str, str]) -> str:
         }
         for step in plan.steps
     ]
-    document = {"project": plan.project, "dialect": dialect.name, "modules": list(plan.modules), "steps": steps}
+    document = {"project": plan.project, "dialect": dialect.name, "modules": _modules(plan), "steps": steps}
     if plan.selected is not None:
         document["selected"] = sorted(plan.selected)
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def _modules(plan: Plan) -> list[dict]:
+    """Module boundaries: each module's steps in order and the step that completes it.
+
+    A module can run on its own (``--select module:NAME``); its complete step advances the
+    manifest rows of its models only. Steps that read a module's ``*_this_run`` tables (a
+    custom module outside the plan) run after that module and before the next run, which
+    rebuilds them."""
+    completes = plan.strategy.complete_steps()
+    modules = []
+    for module in plan.modules:
+        entry = {"name": module, "steps": [s.id for s in plan.steps if s.module == module]}
+        if module in completes and completes[module] in entry["steps"]:
+            entry["complete"] = completes[module]
+        modules.append(entry)
+    return modules
 
 
 def _file_safe(name: str) -> str:

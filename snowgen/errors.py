@@ -46,6 +46,7 @@ CODES: dict[str, str] = {
     "SG403": "conflicting or missing command-line options",
     "SG404": "a full refresh would drop incremental state this target protects",
     "SG405": "cannot connect to the database",
+    "SG406": "invalid --backfill request",
 }
 
 

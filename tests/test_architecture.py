@@ -295,3 +295,12 @@ def test_every_step_kind_in_the_source_is_built_somewhere():
     for plan in _example_plans():
         known |= set(plan.strategy.builders())
     assert _step_kind_constants() - known == set()
+
+
+def test_every_incremental_strategy_has_a_registered_builder():
+    from snowgen.compiler.strategies import STRATEGIES
+    from snowgen.spec.models import IncrementalSpec
+
+    union = typing.get_args(IncrementalSpec)[0]
+    keys = {typing.get_args(spec.model_fields["strategy"].annotation)[0] for spec in typing.get_args(union)}
+    assert keys == set(STRATEGIES)

@@ -10,15 +10,10 @@ supports: a date partition column (clustering: partition).
 
 from __future__ import annotations
 
-import datetime as dt
-import shutil
-from decimal import Decimal
-from pathlib import Path
-
 import pytest
 import sqlglot
-import yaml
 from support.data import insert_rows
+from support.deals import deal, project_for
 from support.runs import run_compiled
 
 from snowgen.api import compile_loaded
@@ -26,28 +21,7 @@ from snowgen.compiler.sources import source_ddl
 from snowgen.dialects import get_dialect
 from snowgen.spec.loader import load_project
 
-SHIPPED = Path(__file__).resolve().parents[1] / "model_specs" / "multi_source_deals"
 EMULATORS = ["snowflake", "bigquery", "databricks"]
-
-
-def project_for(engine_name: str, tmp_path: Path) -> Path:
-    if engine_name != "databricks":
-        return SHIPPED
-    root = tmp_path / "multi_source_deals"
-    shutil.copytree(SHIPPED, root)
-    model = root / "models" / "inter_deals.yml"
-    spec = yaml.safe_load(model.read_text())
-    spec["layout"]["dialects"]["databricks"] = {"clustering": "partition", "cluster": None}
-    model.write_text(yaml.safe_dump(spec, sort_keys=False))
-    return root
-
-
-def deal(number: int, when: str, comment: str) -> dict:
-    return {
-        "deal": number, "login": 7, "timemsc": dt.datetime.fromisoformat(when), "symbol": "EURUSD", "action": 0,
-        "entry": 0, "volume": Decimal("1.5"), "price": Decimal("1.1"), "profit": Decimal("2.5"),
-        "commission": Decimal("0"), "swap": Decimal("0"), "comment": comment,
-    }  # fmt: skip
 
 
 @pytest.fixture

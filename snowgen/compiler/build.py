@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
-from snowgen.compiler import ddl, refresh
+from snowgen.compiler import ddl, refresh, run_metadata
 from snowgen.compiler.materialize import ModelContext, build_incremental, build_table, build_view
 from snowgen.compiler.plan import Plan, Step
 from snowgen.dialects.base import Dialect, Script, Unsupported
@@ -31,33 +31,51 @@ def _schemas(plan: Plan, step: Step, dialect: Dialect) -> Script:
     used = {"derived"} | {"scratch" if m.scratch or m.materialization == "incremental" else "derived" for m in plan.models.values()}
     used |= {m.spec.schema_ for m in plan.models.values() if m.spec.schema_}
     used |= plan.strategy.schema_keys()
+    if any(s.kind == run_metadata.START_STEP for s in plan.steps):
+        used |= {"manifest", "scratch"}
     names = dict.fromkeys(plan.schemas[key] for key in ("derived", "scratch", "manifest") if key in used)
     return Script(statements=[ddl.create_schema(name, plan.database) for name in names])
 
 
-def _model_context(plan: Plan, step: Step, dialect: Dialect) -> ModelContext:
+def _model_context(plan: Plan, step: Step, dialect: Dialect, script: Script) -> ModelContext:
+    """The model for ``dialect``, with what the strategy decides for it; statements that
+    compute the run-time values its body reads go to ``script``."""
     model = plan.models[step.model]
     layout = ddl.resolve_layout(model.spec, dialect)
-    return ModelContext(model, dialect, layout, plan.strategy.gate(model, dialect))
+    strategy = plan.strategy
+    return ModelContext(
+        model, dialect, layout, strategy.gate(model, dialect),
+        inputs=strategy.inputs(model, dialect, script), replace_where=strategy.replace_where(model, dialect),
+    )  # fmt: skip
+
+
+def _model_step(plan: Plan, step: Step, dialect: Dialect, build: Callable[[ModelContext], Script]) -> Script:
+    """The model's statements, after those computing its inputs."""
+    script = Script()
+    built = build(_model_context(plan, step, dialect, script))
+    script.declarations.extend(built.declarations)
+    script.add(*built.statements)
+    return script
 
 
 def _view(plan: Plan, step: Step, dialect: Dialect) -> Script:
-    return build_view(_model_context(plan, step, dialect))
+    return _model_step(plan, step, dialect, build_view)
 
 
 def _table(plan: Plan, step: Step, dialect: Dialect) -> Script:
-    return build_table(_model_context(plan, step, dialect))
+    return _model_step(plan, step, dialect, build_table)
 
 
 def _incremental(plan: Plan, step: Step, dialect: Dialect) -> Script:
     settings = plan.spec.dialects.get(dialect.name)
-    context = _model_context(plan, step, dialect)
-    return build_incremental(context, settings.upsert if settings else None, plan.schemas["scratch"])
+    choice = settings.upsert if settings else None
+    return _model_step(plan, step, dialect, lambda ctx: build_incremental(ctx, choice, plan.schemas["scratch"]))
 
 
 BUILDERS: dict[str, Builder] = {
     "schemas": _schemas,
     refresh.STEP_ID: refresh.build_full_refresh,
+    run_metadata.START_STEP: run_metadata.build_start_run,
     "view": _view,
     "table": _table,
     "incremental": _incremental,
@@ -67,9 +85,13 @@ BUILDERS: dict[str, Builder] = {
 def build_steps(plan: Plan, dialect: Dialect) -> Iterator[BuiltStep]:
     """Each step's statements, one step at a time (so a big plan never holds every tree)."""
     builders = {**BUILDERS, **plan.strategy.builders()}
+    recorded = any(step.kind == run_metadata.START_STEP for step in plan.steps)
     for step in plan.steps:
         try:
-            statements = [dialect.lower(s) for s in builders[step.kind](plan, step, dialect).all()]
+            statements = builders[step.kind](plan, step, dialect).all()
+            if recorded:
+                statements = run_metadata.wrapped(plan, step, statements, dialect)
+            statements = [dialect.lower(s) for s in statements]
         except Unsupported as exc:
             raise located_error(plan, step, dialect, exc) from None
         yield BuiltStep(step, statements)

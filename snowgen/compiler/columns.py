@@ -40,6 +40,7 @@ def with_output_columns(loaded: LoadedProject, models: dict[str, ModelPlan], ord
         model = replace(model, output_columns=output)
         if model.doc is not loaded.doc:
             _check_columns(LoadedModel(model.spec, model.doc), output, body_output)
+            _check_watermark_column(loaded, LoadedModel(model.spec, model.doc), output)
         result[name] = model
         if output is not None:
             known[_table_key(model.table)] = output
@@ -171,7 +172,18 @@ def _columns_named_by_spec(model: LoadedModel) -> list[tuple[tuple, str]]:
     if layout.dist:
         checks.append((("layout", "dist"), layout.dist))
     checks += [(("dedupe_order_by", i), item.column) for i, item in enumerate(spec.dedupe_order_by)]
+    if spec.backfill is not None and spec.backfill.instance_column:
+        checks.append((("backfill", "instance_column"), spec.backfill.instance_column))
     return checks
+
+
+def _check_watermark_column(loaded: LoadedProject, model: LoadedModel, output: tuple[str, ...] | None) -> None:
+    """A watermark model outputs its source's timestamp: the watermark advances from it."""
+    source = loaded.spec.sources.get(model.spec.watermark) if model.spec.watermark else None
+    if source is None or source.timestamp is None or output is None:
+        return  # no watermark, or the strategy has reported the source already
+    what = f"an output column of model '{model.spec.name}'; a watermark model outputs the timestamp of its source '{model.spec.watermark}'"
+    _require_column(model, ("watermark",), source.timestamp, output, what)
 
 
 def _require_column(model: LoadedModel, path: tuple, column: str, available: tuple[str, ...], what: str, key: bool = False) -> None:

@@ -60,13 +60,14 @@ def remove_models(plan: Plan, dialect: Dialect, names: list[str]) -> ManifestCha
 def rewind_models(plan: Plan, dialect: Dialect, names: list[str], to: dt.datetime, today: dt.datetime) -> ManifestChange:
     manifest, models = _manifest(plan), _models(plan, names)
     when = dialect.timestamp_literal(to.isoformat(sep=" "))
+    column = getattr(plan.strategy, "manifest_column", "last_success")  # the watermark strategy's: watermark
     update = exp.Update(
         this=manifest.copy(),
-        expressions=[exp.EQ(this=exp.column("last_success"), expression=when.copy())],
+        expressions=[exp.EQ(this=exp.column(column), expression=when.copy())],
         where=exp.Where(
             this=exp.and_(
                 exp.In(this=exp.column("model"), expressions=[exp.Literal.string(m) for m in models]),
-                exp.GT(this=exp.column("last_success"), expression=when.copy()),
+                exp.GT(this=exp.column(column), expression=when.copy()),
             )
         ),
     )
@@ -74,7 +75,7 @@ def rewind_models(plan: Plan, dialect: Dialect, names: list[str], to: dt.datetim
 
 
 def _catch_up_warning(plan: Plan, to: dt.datetime, today: dt.datetime) -> list[str]:
-    days = plan.vars.get("backfill_limit_days", 30)
+    days = plan.vars.get("backfill_limit_days")  # none: no window limit (the watermark strategy)
     runs = math.ceil(max((today - to).total_seconds(), 0) / (days * 86400)) if days else 0
     if runs <= 1:
         return []

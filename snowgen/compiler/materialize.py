@@ -5,7 +5,7 @@ The builders decide *what* happens; every warehouse difference comes from the di
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlglot import exp
 
@@ -25,6 +25,10 @@ class ModelContext:
     dialect: Dialect
     layout: Layout
     gate: exp.Expr | None = None  # rows are written only when this is true (incremental strategies)
+    # Run-time values the body reads: placeholder name -> expression (see strategies.inputs).
+    inputs: dict[str, exp.Expr] = field(default_factory=dict)
+    # Incremental: replace exactly the target rows matching this (a backfill), no upsert.
+    replace_where: exp.Expr | None = None
 
     @property
     def shape(self) -> TableShape:
@@ -45,6 +49,7 @@ class ModelContext:
             query = model.build_query(self.dialect)
         else:
             query = expand_macros(model.query.copy(), model.bot_filter, model.app_filter, self.dialect)
+            query = fill_inputs(query, self.inputs)
         if model.column_types:
             casts = [
                 exp.alias_(self.dialect.cast(exp.column(c, table="snowgen_body"), model.column_types[c]), c)
@@ -58,6 +63,15 @@ class ModelContext:
                 .from_(query.subquery("snowgen_body", copy=False), copy=False)
             )
         return query
+
+
+def fill_inputs(query: exp.Query, inputs: dict[str, exp.Expr]) -> exp.Query:
+    """Put each run-time value in place of its placeholder (a fresh copy each time)."""
+    if inputs:
+        for node in list(query.find_all(exp.Placeholder)):
+            if node.name in inputs:
+                node.replace(inputs[node.name].copy())
+    return query
 
 
 def build_view(ctx: ModelContext) -> Script:
@@ -105,6 +119,9 @@ def build_incremental(ctx: ModelContext, project_choice: str | None, scratch_sch
         script.add(*create_target(ctx, stage, columns), *build_stage)
     else:
         script.add(*build_stage, *create_target(ctx, stage, columns))
+    if ctx.replace_where is not None:
+        script.add(*dialect.replace_rows(model.table, stage, columns, ctx.replace_where))
+        return script
     window = upsert_window(ctx, script, stage)
     if strategy == "merge":
         keys = model.spec.unique_key_columns

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from snowgen.compiler import strategies
+from snowgen.compiler.backfill import Backfill
 from snowgen.compiler.columns import drop_positions, with_output_columns
 from snowgen.compiler.dag import order_nodes
 from snowgen.compiler.plan import ModelPlan, Plan, Step
@@ -42,12 +43,14 @@ def plan_project(
     target: str | None = None,
     cli_vars: dict[str, Any] | None = None,
     select: Iterable[str] | None = None,
+    backfill: Backfill | None = None,
 ) -> Plan:
+    """``backfill``: plan a selective backfill instead of a regular run (see compiler.backfill)."""
     spec = loaded.spec
     _check_dialect_names(loaded)
     variables = resolve_vars(loaded, target, cli_vars or {})
     schemas = {key: getattr(spec.schemas, key) for key in SCHEMA_KEYS}
-    strategy = strategies.for_project(loaded, variables, schemas)
+    strategy = strategies.for_project(loaded, variables, schemas, backfill)
     models = _plan_models(loaded, variables, schemas, strategy)
     nodes = {name: (m.module, m.depends_on) for name, m in models.items()}
     nodes.update(strategy.nodes())
@@ -145,7 +148,7 @@ def _plan_models(
     models: dict[str, ModelPlan] = {}
     generated = set(strategy.tables()) | set(strategy.nodes())
     for model in enabled:
-        for plan in _plan_model(loaded, model, variables, schemas, relations):
+        for plan in _plan_model(loaded, model, variables, schemas, {**relations, **strategy.relations_for(model)}):
             _check_name_is_free(plan, models, generated)
             models[plan.name] = plan
     models.update(strategy.models(models))

@@ -25,7 +25,9 @@ SCHEMA_KEYS = ("derived", "scratch", "manifest")
 class Relation:
     """What a name in a SQL body resolves to."""
 
-    tables: tuple[exp.Table, ...]  # several for a model or source built once per instance
+    # Several for a model or source built once per instance; a strategy may put a subquery
+    # in place of a table (the watermark strategy's filtered source).
+    tables: tuple[exp.Table | exp.Subquery, ...]
     models: tuple[str, ...]  # the steps it depends on (none for a source)
     instances: tuple[str, ...] = ()  # instance names, parallel to ``tables``
 
@@ -137,7 +139,7 @@ def resolve_tables(
     return tuple(depends)
 
 
-def _relation_node(tables: tuple[exp.Table, ...], alias: str) -> exp.Expr:
+def _relation_node(tables: tuple[exp.Table | exp.Subquery, ...], alias: str) -> exp.Expr:
     """One table as ``alias``, or several (one per instance) as a UNION ALL subquery."""
     if len(tables) == 1:
         return exp.alias_(tables[0].copy(), alias, table=True)

@@ -30,6 +30,7 @@ from snowgen.compiler.plan import ModelPlan, Plan, Step
 from snowgen.compiler.references import qualified
 from snowgen.compiler.sessions_events import EventSource, events_this_run_columns, events_this_run_query
 from snowgen.compiler.sessions_sql import LIFECYCLE_COLUMNS
+from snowgen.compiler.strategies import NoStrategy
 from snowgen.dialects.base import Dialect, Script
 from snowgen.errors import SnowgenError
 from snowgen.spec.models import ModelSpec, SessionsStrategySpec
@@ -43,7 +44,6 @@ SESSION_VARS: dict[str, Any] = {
     "session_lookback_days": 730,
 }
 _WHOLE_NUMBER_VARS = tuple(k for k in SESSION_VARS if k != "start_date")
-COMPLETE_MODULE = "complete"
 
 # Physical layout of the lifecycle manifest (reference §2.2 / §4.1).
 LIFECYCLE_LAYOUT = {
@@ -54,7 +54,7 @@ LIFECYCLE_LAYOUT = {
 }
 
 
-class SessionsStrategy:
+class SessionsStrategy(NoStrategy):
     def __init__(self, loaded, variables: dict[str, Any], schemas: dict[str, str]):
         self.loaded = loaded
         self.config: SessionsStrategySpec = loaded.spec.incremental
@@ -70,10 +70,11 @@ class SessionsStrategy:
             "sessions": f"{prefix}base_sessions_this_run",
             "quarantine_run": f"{prefix}base_quarantine_sessions",
             "events": f"{prefix}base_events_this_run",
-            "manifest_update": f"{prefix}incremental_manifest_update",
         }
+        self.prefix = prefix
         self.events = self._event_source()
         self.tracked: tuple[str, ...] = ()
+        self.tracked_by_module: dict[str, tuple[str, ...]] = {}
 
     # -- what the planner asks -------------------------------------------------------------------
     def table(self, key: str) -> exp.Table:
@@ -87,13 +88,16 @@ class SessionsStrategy:
         return [self.config.module]
 
     def trailing_modules(self) -> list[str]:
-        return [COMPLETE_MODULE]
+        return []
 
     def schema_keys(self) -> set[str]:
         return {"manifest", "scratch"}
 
     def models(self, user_models: dict[str, ModelPlan]) -> dict[str, ModelPlan]:
         self.tracked = tuple(sorted(_downstream_incremental(user_models, self.names["events"])))
+        for name in self.tracked:
+            module = user_models[name].module
+            self.tracked_by_module[module] = (*self.tracked_by_module.get(module, ()), name)
         generated = [
             self._model("limits", "table", self._limits_query, ("manifest",), columns=("lower_limit", "upper_limit")),
             self._lifecycle_model(),
@@ -101,7 +105,7 @@ class SessionsStrategy:
             self._model(
                 "events", "table", self._events_query, ("sessions", "quarantine_run"), columns=events_this_run_columns(self.events),
             ),
-            self._manifest_update_model(),
+            *(self._complete_model(module) for module in sorted(self.tracked_by_module)),
         ]  # fmt: skip
         return {m.name: m for m in generated}
 
@@ -129,7 +133,15 @@ class SessionsStrategy:
         """With --select, only the selected tracked models count in the run limits and
         advance in the manifest (what ``models_to_run`` does by hand upstream)."""
         self.tracked = tuple(m for m in self.tracked if m in selected)
-        return {self.names["manifest_update"]} if self.tracked else set()
+        return {self.complete_step(module) for module, models in self.tracked_by_module.items() if set(models) & selected}
+
+    def complete_steps(self) -> dict[str, str]:
+        """module -> its complete step, for the modules whose models the manifest tracks."""
+        return {module: self.complete_step(module) for module in self.tracked_by_module}
+
+    def complete_step(self, module: str) -> str:
+        """The step that ends ``module``: its models' manifest rows advance (§1.9)."""
+        return f"{self.prefix}{module}_complete"
 
     def gate(self, model: ModelPlan, dialect: Dialect) -> exp.Expr | None:
         """§1.4: false when this model's last_success is not before the window's upper limit."""
@@ -151,10 +163,10 @@ class SessionsStrategy:
         return exp.Not(this=exp.Exists(this=consumed))
 
     # -- generated models ---------------------------------------------------------------------------
-    def _model(self, key: str, materialization: str, build: Callable[[Dialect], exp.Query], depends: tuple[str, ...], *, columns, spec_extra=None, column_types=None, module=None) -> ModelPlan:
+    def _model(self, key: str, materialization: str, build: Callable[[Dialect], exp.Query], depends: tuple[str, ...], *, columns, spec_extra=None, column_types=None, module=None, name=None) -> ModelPlan:
         spec = ModelSpec.model_validate(
             {
-                "name": self.names[key],
+                "name": name or self.names[key],
                 "module": module or self.config.module,
                 "materialization": materialization,
                 "schema": _schema_key(key),
@@ -163,10 +175,10 @@ class SessionsStrategy:
             }
         )
         return ModelPlan(
-            name=self.names[key],
+            name=spec.name,
             module=spec.module,
             materialization=materialization,
-            table=self.table(key if key != "manifest_update" else "manifest"),
+            table=self.table(key),
             query=None,
             spec=spec,
             doc=self.loaded.doc,
@@ -188,13 +200,15 @@ class SessionsStrategy:
             spec_extra={"unique_key": "session_identifier", "upsert_date_key": "start_tstamp", "layout": LIFECYCLE_LAYOUT},
         )  # fmt: skip
 
-    def _manifest_update_model(self) -> ModelPlan:
+    def _complete_model(self, module: str) -> ModelPlan:
+        """A module's complete step: an upsert of its models' rows into the manifest, so a
+        module can run on its own (``--select module:NAME``) and advance only its models."""
         model = self._model(
-            "manifest_update", "incremental", self._manifest_update_query, ("events", "manifest", "limits"),
+            "manifest", "incremental", lambda d: self._manifest_update_query(d, module), ("events", "manifest", "limits"),
             columns=("model", "last_success"), column_types={"model": "string", "last_success": "timestamp"},
-            spec_extra={"unique_key": "model"}, module=COMPLETE_MODULE,
+            spec_extra={"unique_key": "model"}, module=module, name=self.complete_step(module),
         )  # fmt: skip
-        return replace(model, depends_on=(*model.depends_on, *self.tracked))
+        return replace(model, depends_on=(*model.depends_on, *self.tracked_by_module[module]))
 
     # -- queries, built per dialect when the plan is built ----------------------------------------------
     # Methods rather than calls prepared in ``models``: ``select`` narrows ``tracked`` after
@@ -215,10 +229,11 @@ class SessionsStrategy:
     def _events_query(self, d: Dialect) -> exp.Query:
         return events_this_run_query(d, self.events, self.vars, self.table("sessions"))
 
-    def _manifest_update_query(self, d: Dialect) -> exp.Query:
+    def _manifest_update_query(self, d: Dialect, module: str) -> exp.Query:
         tables = {key: self.table(key) for key in ("events", "manifest", "limits")}
         tables["source"] = self.events.table()
-        return sessions_sql.manifest_update_query(d, self.config.session_timestamp, tables, self.tracked)
+        models = tuple(m for m in self.tracked_by_module[module] if m in self.tracked)
+        return sessions_sql.manifest_update_query(d, self.config.session_timestamp, tables, models)
 
     # -- non-model steps ----------------------------------------------------------------------------
     def _build_manifest_table(self, plan: Plan, step: Step, d: Dialect) -> Script:

@@ -243,42 +243,56 @@ def manifest_update_query(
     """§1.9: last_success = greatest(old, max(session timestamp of the run)) for each
     model of the run.
 
-    Upstream, a window without events leaves the manifest where it was, so every later
-    run computes the same empty window again, forever (§1.9 caveats). Here, when the run
-    processed no event, last_success moves to the first source event after the window,
-    if there is one: the next window starts at that event (minus the lookback). With no
-    later event the manifest stays, waiting for data."""
-    ts = exp.column(session_timestamp)
-    processed = exp.Select(expressions=[exp.Max(this=ts.copy())]).from_(tables["events"], copy=False)
+    Upstream, a run that reaches no newer event leaves the manifest where it was, so every
+    later run computes the same window again, forever (§1.9 caveats): after a gap in the
+    data longer than backfill_limit_days, or from a start_date far before the first event.
+    (The window is never empty after the first run: its lookback re-reads the last
+    session.) Here, when a model's window reached past its last_success and found nothing
+    newer, the model moves to the first source event after the window, if there is one:
+    nothing lies in between, and the next window starts there (minus the lookback). A model
+    whose window stopped at its last_success (it is ahead of the others) stays, and so does
+    one with no later event, waiting for data."""
+    processed = exp.Select(expressions=[exp.Max(this=exp.column(session_timestamp))]).from_(tables["events"], copy=False)
     after_window = (
         exp.Select(expressions=[exp.Min(this=exp.column(session_timestamp, table="e"))])
         .from_(exp.alias_(tables["source"], "e", table=True), copy=False)
         .join(exp.alias_(tables["limits"], "l", table=True), join_type="CROSS", copy=False)
         .where(exp.GT(this=exp.column(session_timestamp, table="e"), expression=exp.column("upper_limit", table="l")), copy=False)
     )
-    newest = exp.Select(
+    upper = exp.Select(expressions=[exp.column("upper_limit")]).from_(tables["limits"], copy=False)
+    run = exp.Select(
         expressions=[
-            exp.alias_(
-                exp.Coalesce(this=processed.subquery(copy=False), expressions=[after_window.subquery(copy=False)]),
-                "last_success",
-            )
+            exp.alias_(processed.subquery(copy=False), "processed"),
+            exp.alias_(after_window.subquery(copy=False), "after_window"),
+            exp.alias_(upper.subquery(copy=False), "upper_limit"),
         ]
     )
-    models = _tracked_model_rows(d, tracked)
-    old = exp.column("last_success", table="m")
-    new = exp.column("last_success", table="n")
+    old, reached = exp.column("last_success", table="m"), exp.column("processed", table="n")
+    after, upper_limit = exp.column("after_window", table="n"), exp.column("upper_limit", table="n")
+    is_null = lambda value: exp.Is(this=value.copy(), expression=exp.Null())  # noqa: E731
+    new = exp.Case(
+        ifs=[
+            # first run, or a new model: what it reached, else where the data starts
+            exp.If(this=is_null(old), true=exp.Coalesce(this=reached.copy(), expressions=[after.copy()])),
+            exp.If(this=exp.GT(this=reached.copy(), expression=old.copy()), true=reached.copy()),
+            # the window went past last_success and found nothing newer: (old, upper] is
+            # empty, so the next events are the first after the window
+            exp.If(this=exp.GT(this=upper_limit.copy(), expression=old.copy()), true=exp.Coalesce(this=after.copy(), expressions=[reached.copy()])),
+        ],
+        default=reached.copy(),
+    )
     greatest = exp.Case(ifs=[exp.If(this=exp.GT(this=old.copy(), expression=new.copy()), true=old.copy())], default=new.copy())
     return (
         exp.Select(expressions=[exp.column("model", table="r"), exp.alias_(greatest, "last_success")])
-        .from_(models.subquery("r", copy=False), copy=False)
-        .join(newest.subquery("n", copy=False), join_type="CROSS", copy=False)
+        .from_(_tracked_model_rows(d, tracked).subquery("r", copy=False), copy=False)
+        .join(run.subquery("n", copy=False), join_type="CROSS", copy=False)
         .join(
             exp.alias_(tables["manifest"], "m", table=True),
             on=exp.EQ(this=exp.column("model", table="m"), expression=exp.column("model", table="r")),
             join_type="LEFT",
             copy=False,
         )
-        .where(exp.Not(this=exp.Is(this=new.copy(), expression=exp.Null())), copy=False)
+        .where(exp.Not(this=is_null(new)), copy=False)
     )
 
 

@@ -12,7 +12,7 @@ from snowgen.compiler import ddl
 from snowgen.compiler.references import source_tables
 from snowgen.compiler.sessions_events import iglu_parts
 from snowgen.dialects.base import Dialect, Layout, TableShape
-from snowgen.spec.models import ProjectSpec
+from snowgen.spec.models import ProjectSpec, SessionsStrategySpec
 
 
 def source_ddl(spec: ProjectSpec, dialect: Dialect) -> list[exp.Expr]:
@@ -53,5 +53,6 @@ def _context_table(dialect: Dialect, context, events: exp.Table) -> tuple[exp.Ta
 
 
 def _contexts(spec: ProjectSpec) -> dict[str, list]:
+    """Snowplow contexts of the sessions strategy's events source (other strategies have none)."""
     incremental = spec.incremental
-    return {incremental.source: list(incremental.contexts)} if incremental is not None else {}
+    return {incremental.source: list(incremental.contexts)} if isinstance(incremental, SessionsStrategySpec) else {}

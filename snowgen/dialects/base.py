@@ -248,6 +248,19 @@ class Dialect:
             return statements
         return [exp.Transaction(), *statements, exp.Commit()]
 
+    def replace_rows(self, target: exp.Table, source: exp.Table, columns: list[str], condition: exp.Expr) -> list[exp.Expr]:
+        """Replace the rows of ``target`` that match ``condition`` by the rows of ``source``
+        that match it (a backfill): a DELETE and an INSERT in one transaction. Both sides
+        are filtered by the same condition, so nothing outside it is touched, and no
+        correlated subquery is needed."""
+        delete = exp.Delete(this=target.copy(), where=exp.Where(this=condition.copy()))
+        rows = exp.Select(expressions=[exp.column(c) for c in columns]).from_(source.copy(), copy=False)
+        insert = exp.Insert(
+            this=exp.Schema(this=target.copy(), expressions=[exp.to_identifier(c) for c in columns]),
+            expression=rows.where(condition.copy(), copy=False),
+        )
+        return self.in_transaction([delete, insert])
+
     def drop_table(self, table: exp.Table) -> exp.Drop:
         """DROP TABLE IF EXISTS, with CASCADE where views on the table would block it."""
         return exp.Drop(kind="TABLE", exists=True, tables=[table.copy()], cascade=self.drop_cascades)

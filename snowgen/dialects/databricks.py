@@ -6,6 +6,7 @@
   when cluster columns are given) uses ``CLUSTER BY``. Delta cannot do both on one table.
 - No multi-statement transactions: a single MERGE is atomic, delete+insert would not be,
   so it is refused. The window bounds are SQL session variables (DECLARE VARIABLE/SET VAR).
+  A backfill's row replacement is Delta's ``INSERT INTO ... REPLACE WHERE`` (atomic).
 - Timestamp arithmetic is TIMESTAMPADD(unit, n, ts): sqlglot's 3-argument DATE_ADD form
   needs a recent runtime.
 """
@@ -35,6 +36,7 @@ class Databricks(Dialect):
         "rlike": "https://docs.databricks.com/en/sql/language-manual/functions/rlike.html",
         "unix_micros": "https://docs.databricks.com/en/sql/language-manual/functions/unix_micros.html",
         "try_element_at": "https://docs.databricks.com/en/sql/language-manual/functions/try_element_at.html",
+        "replace_where": "https://docs.databricks.com/en/delta/selective-overwrite.html",
     }
     types = {**Dialect.types, "string": "STRING", "json": "STRING", "double": "DOUBLE"}
     upsert_strategies = {
@@ -132,6 +134,16 @@ class Databricks(Dialect):
             return node
 
         return rewrite_nodes(statement, (exp.Extract, exp.RegexpILike, exp.SimilarTo), lower_node)
+
+    def replace_rows(self, target: exp.Table, source: exp.Table, columns: list[str], condition: exp.Expr) -> list[exp.Expr]:
+        """Delta's selective overwrite, ``INSERT INTO t REPLACE WHERE cond SELECT ...``: one
+        atomic statement where delete+insert would be two (no transactions here). It takes
+        no column list, so the columns are selected in the table's order (snowgen creates
+        the target with the stage's columns, in this order). Delta checks that every
+        inserted row matches the condition; the SELECT filters by the same condition."""
+        rows = exp.Select(expressions=[exp.column(c) for c in columns]).from_(source.copy(), copy=False)
+        rows = rows.where(condition.copy(), copy=False)
+        return [exp.Insert(this=target.copy(), where=condition.copy(), expression=rows)]
 
     def bind_values(self, script: Script, prefix, values, source):
         names = [f"{prefix}_{name}" for name in values]

@@ -165,6 +165,8 @@ def _diagnostic(cls: type[BaseModel], doc: YamlDocument, path: YamlPath, error: 
     if kind == "missing":
         parent = path[:-1]
         return Diagnostic("SG103", f"missing required key '{path[-1]}'", _mapping_start(doc, parent))
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        return _tag_diagnostic(doc, path, error)
     if kind == "string_pattern_mismatch" and error.get("ctx", {}).get("pattern") == SIMPLE_NAME_PATTERN:
         return Diagnostic(
             "SG104",
@@ -177,6 +179,16 @@ def _diagnostic(cls: type[BaseModel], doc: YamlDocument, path: YamlPath, error: 
     if message.startswith("value error, "):
         message = message[len("value error, ") :]
     return Diagnostic("SG102", f"{dotted or 'file'}: {message}", doc.location(path))
+
+
+def _tag_diagnostic(doc: YamlDocument, path: YamlPath, error: dict) -> Diagnostic:
+    """A block told apart by a key (``incremental: {strategy: ...}``) without a known value there."""
+    key = error["ctx"]["discriminator"].strip("'")
+    if error["type"] == "union_tag_not_found":
+        return Diagnostic("SG103", f"missing required key '{key}'", _mapping_start(doc, path))
+    dotted = ".".join(str(p) for p in (*path, key))
+    message = f"{dotted}: expected one of {error['ctx']['expected_tags']}, got '{error['ctx']['tag']}'"
+    return Diagnostic("SG102", message, doc.location((*path, key)))
 
 
 def _mapping_start(doc: YamlDocument, path: YamlPath) -> Location:

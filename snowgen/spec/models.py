@@ -131,6 +131,10 @@ class SourceSpec(Spec):
 # -- incremental strategies ------------------------------------------------------------------
 
 
+# Prefix of the tables a strategy generates.
+TablePrefix = Annotated[str, Field(pattern=r"^[A-Za-z0-9_]*$"), AfterValidator(str.lower)]
+
+
 class SessionContextSpec(Spec):
     name: SimpleName
     schema_: Annotated[str, Field(pattern=r"^iglu:[A-Za-z0-9_.\-]+/[A-Za-z0-9_\-]+/jsonschema/\d+-\d+-\d+$")] = Field(
@@ -148,7 +152,7 @@ class SessionsStrategySpec(Spec):
     source: SimpleName = "events"
     module: SimpleName = "base"
     # Prefix of the generated base tables (default: '<project>_').
-    prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_]*$"), AfterValidator(str.lower)] | None = None
+    prefix: TablePrefix | None = None
     session_id: Name | list[Name] = "domain_sessionid"
     user_id: Name | list[Name] = "domain_userid"
     session_timestamp: Name = "collector_tstamp"
@@ -156,8 +160,23 @@ class SessionsStrategySpec(Spec):
     contexts: list[SessionContextSpec] = []
 
 
-# One strategy so far; the ``strategy`` key leaves room for others (a discriminated union).
-IncrementalSpec = SessionsStrategySpec
+class WatermarkStrategySpec(Spec):
+    """One watermark per (model, source): each model that names a source in ``watermark``
+    reads only that source's rows from its own watermark minus ``lookback_hours`` on."""
+
+    strategy: Literal["watermark"]
+    # Rows arriving up to this many hours behind the watermark are still read (re-read
+    # rows are upserted again, so they change nothing).
+    lookback_hours: int = Field(default=0, ge=0, le=87600)
+    # The health view flags a watermark older than this many hours (a dormant source).
+    stale_after_hours: int = Field(default=24, ge=1, le=87600)
+    module: SimpleName = "watermarks"
+    # Prefix of the generated tables (default: '<project>_').
+    prefix: TablePrefix | None = None
+
+
+# Project strategies, told apart by their ``strategy`` key.
+IncrementalSpec = Annotated[SessionsStrategySpec | WatermarkStrategySpec, Field(discriminator="strategy")]
 
 
 def check_var_value(name: str, item: Any) -> None:
@@ -220,9 +239,18 @@ class ProjectSpec(Spec):
     incremental: IncrementalSpec | None = None
     targets: dict[SimpleName, TargetSpec] = {}
     dialects: dict[str, DialectSettings] = {}
+    # Record every step of every run (start, end, rows) in <project>_run_metadata.
+    run_metadata: bool = True
 
 
 # -- models -------------------------------------------------------------------------------------
+
+
+class BackfillSpec(Spec):
+    """How a backfill of one source instance finds this incremental model's rows: those whose
+    ``instance_column`` holds the instance name and whose ``upsert_date_key`` is in range."""
+
+    instance_column: Name | None = None
 
 
 class DedupeOrder(Spec):
@@ -255,6 +283,11 @@ class ModelSpec(Spec):
     bot_filter: bool | BotFilterSpec | None = None
     app_filter: bool | AppFilterSpec | None = None
     for_each: SimpleName | None = None
+    # strategy: watermark. The source this model reads incrementally: in its body that
+    # source is only its rows from this model's watermark (minus the lookback) on.
+    watermark: SimpleName | None = None
+    # strategy: watermark. How a backfill (``--backfill``) replaces this model's rows.
+    backfill: BackfillSpec | None = None
     sql_dialect: str | None = None
     sql: Annotated[str, Field(min_length=1)]
 

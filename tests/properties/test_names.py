@@ -4,7 +4,6 @@ back, and the incremental model runs (twice) on DuckDB and Postgres with the rig
 
 from __future__ import annotations
 
-import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlglot import exp

@@ -45,7 +45,8 @@ def run_with_session_variables(engine, text: str) -> None:
         if isinstance(tree, exp.Set):
             item = tree.expressions[0].this
             [[value]] = engine.query(item.expression.this.sql("databricks"))
-            values[item.this.name] = exp.Cast(this=exp.Literal.string(str(value)), to=exp.DataType.build("TIMESTAMP"))
+            literal = exp.Null() if value is None else exp.Literal.string(str(value))  # NULL: e.g. no watermark yet
+            values[item.this.name] = exp.Cast(this=literal, to=exp.DataType.build("TIMESTAMP"))
             continue
 
         def substitute(node: exp.Expr) -> exp.Expr:

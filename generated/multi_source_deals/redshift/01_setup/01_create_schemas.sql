@@ -3,3 +3,5 @@
 CREATE SCHEMA IF NOT EXISTS "deals";
 
 CREATE SCHEMA IF NOT EXISTS "deals_scratch";
+
+CREATE SCHEMA IF NOT EXISTS "deals_manifest";

@@ -4,6 +4,23 @@ DECLARE snowgen_upsert_lower TIMESTAMP;
 
 DECLARE snowgen_upsert_upper TIMESTAMP;
 
+INSERT INTO `snowplow_manifest`.`snowplow_web_run_metadata` (
+  `run_id`,
+  `module`,
+  `step`,
+  `event`,
+  `at`,
+  `row_count`
+)
+SELECT
+  `r`.`run_id`,
+  'base',
+  'snowplow_web_base_sessions_lifecycle_manifest',
+  'start',
+  CAST(CURRENT_TIMESTAMP() AS TIMESTAMP),
+  CAST(NULL AS INT64)
+FROM `scratch`.`snowplow_web_current_run` AS `r`;
+
 CREATE TABLE IF NOT EXISTS `snowplow_manifest`.`snowplow_web_base_sessions_lifecycle_manifest` (
   `session_identifier` STRING,
   `user_identifier` STRING,
@@ -144,3 +161,24 @@ WHEN NOT MATCHED THEN INSERT (`session_identifier`, `user_identifier`, `start_ts
 );
 
 COMMIT TRANSACTION;
+
+INSERT INTO `snowplow_manifest`.`snowplow_web_run_metadata` (
+  `run_id`,
+  `module`,
+  `step`,
+  `event`,
+  `at`,
+  `row_count`
+)
+SELECT
+  `r`.`run_id`,
+  'base',
+  'snowplow_web_base_sessions_lifecycle_manifest',
+  'end',
+  CAST(CURRENT_TIMESTAMP() AS TIMESTAMP),
+  CAST((
+    SELECT
+      COUNT(*)
+    FROM `scratch`.`snowplow_web_base_sessions_lifecycle_manifest__snowgen_stage`
+  ) AS INT64)
+FROM `scratch`.`snowplow_web_current_run` AS `r`;

@@ -4,6 +4,23 @@ DECLARE snowgen_upsert_lower TIMESTAMP;
 
 DECLARE snowgen_upsert_upper TIMESTAMP;
 
+INSERT INTO `snowplow_manifest`.`snowplow_web_run_metadata` (
+  `run_id`,
+  `module`,
+  `step`,
+  `event`,
+  `at`,
+  `row_count`
+)
+SELECT
+  `r`.`run_id`,
+  'page_views',
+  'snowplow_web_page_views',
+  'start',
+  CAST(CURRENT_TIMESTAMP() AS TIMESTAMP),
+  CAST(NULL AS INT64)
+FROM `scratch`.`snowplow_web_current_run` AS `r`;
+
 CREATE OR REPLACE TABLE `scratch`.`snowplow_web_page_views__snowgen_stage` AS
 SELECT
   `snowgen_src`.`page_view_id`,
@@ -829,3 +846,24 @@ WHEN NOT MATCHED THEN INSERT (
 );
 
 COMMIT TRANSACTION;
+
+INSERT INTO `snowplow_manifest`.`snowplow_web_run_metadata` (
+  `run_id`,
+  `module`,
+  `step`,
+  `event`,
+  `at`,
+  `row_count`
+)
+SELECT
+  `r`.`run_id`,
+  'page_views',
+  'snowplow_web_page_views',
+  'end',
+  CAST(CURRENT_TIMESTAMP() AS TIMESTAMP),
+  CAST((
+    SELECT
+      COUNT(*)
+    FROM `scratch`.`snowplow_web_page_views__snowgen_stage`
+  ) AS INT64)
+FROM `scratch`.`snowplow_web_current_run` AS `r`;

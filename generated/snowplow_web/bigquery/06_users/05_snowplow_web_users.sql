@@ -4,6 +4,23 @@ DECLARE snowgen_upsert_lower TIMESTAMP;
 
 DECLARE snowgen_upsert_upper TIMESTAMP;
 
+INSERT INTO `snowplow_manifest`.`snowplow_web_run_metadata` (
+  `run_id`,
+  `module`,
+  `step`,
+  `event`,
+  `at`,
+  `row_count`
+)
+SELECT
+  `r`.`run_id`,
+  'users',
+  'snowplow_web_users',
+  'start',
+  CAST(CURRENT_TIMESTAMP() AS TIMESTAMP),
+  CAST(NULL AS INT64)
+FROM `scratch`.`snowplow_web_current_run` AS `r`;
+
 CREATE OR REPLACE TABLE `scratch`.`snowplow_web_users__snowgen_stage` AS
 SELECT
   `snowgen_src`.`user_id`,
@@ -429,3 +446,24 @@ WHEN NOT MATCHED THEN INSERT (
 );
 
 COMMIT TRANSACTION;
+
+INSERT INTO `snowplow_manifest`.`snowplow_web_run_metadata` (
+  `run_id`,
+  `module`,
+  `step`,
+  `event`,
+  `at`,
+  `row_count`
+)
+SELECT
+  `r`.`run_id`,
+  'users',
+  'snowplow_web_users',
+  'end',
+  CAST(CURRENT_TIMESTAMP() AS TIMESTAMP),
+  CAST((
+    SELECT
+      COUNT(*)
+    FROM `scratch`.`snowplow_web_users__snowgen_stage`
+  ) AS INT64)
+FROM `scratch`.`snowplow_web_current_run` AS `r`;

@@ -1,0 +1,166 @@
+"""The SQL of the watermark strategy, built for one dialect: the filtered source a watermark
+model reads, the watermark it reads it from, the end-of-run update and the health view.
+
+:mod:`snowgen.compiler.watermark` decides which steps exist; these functions take what they
+read (fresh table nodes, the models' :class:`WatermarkRead` rows) and return sqlglot trees.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from snowgen.dialects.base import Dialect, Script
+from snowgen.errors import SnowgenError
+
+#: the placeholder standing for "this model's watermark minus the lookback" in a planned
+#: body; the build replaces it by the value the dialect binds (see :func:`bind_since`)
+SINCE = "snowgen_watermark_since"
+MANIFEST_COLUMNS = {"model": "string", "source": "string", "instance": "string", "watermark": "timestamp"}
+
+
+@dataclass(frozen=True)
+class WatermarkRead:
+    """One watermark row: a model (one table per instance for ``for_each``) reading a source."""
+
+    model: str  # the model's table name, e.g. stg_deals__p1
+    source: str
+    instance: str | None  # the source instance it reads; None for a source without instances
+    timestamp: str  # the source's timestamp column, which the model outputs too
+    logical_type: str  # that column's logical type (timestamp unless declared otherwise)
+
+
+# -- the filtered source (planned once, dialect-neutral) ---------------------------------------
+
+
+def filtered_source(table: exp.Table, alias: str, condition: exp.Expr) -> exp.Subquery:
+    """``(SELECT * FROM table AS alias WHERE condition)``: the source as a watermark model sees it."""
+    select = exp.Select(expressions=[exp.Star()]).from_(exp.alias_(table.copy(), alias, table=True), copy=False)
+    return select.where(condition, copy=False).subquery(copy=False)
+
+
+def newer_than_watermark(timestamp: exp.Column) -> exp.Expr:
+    """Rows at or after the watermark minus the lookback; every row while there is no
+    watermark. At, not only after: a row with the watermark's very timestamp that lands
+    after the run (two deals in one millisecond) is still read, even without a lookback;
+    the rows re-read at the boundary are upserted again, which changes nothing."""
+    since = exp.Placeholder(this=SINCE)
+    return exp.or_(exp.GTE(this=timestamp, expression=since), exp.Is(this=since.copy(), expression=exp.Null()))
+
+
+def in_range(column: exp.Column, start: dt.datetime, end: dt.datetime, logical_type: str) -> exp.Expr:
+    """``start <= column < end``, the bounds typed like the column (a DATE column takes dates)."""
+    low = exp.GTE(this=column, expression=_bound(start, logical_type, column.name))
+    high = exp.LT(this=column.copy(), expression=_bound(end, logical_type, column.name))
+    return exp.and_(low, high)
+
+
+def _bound(value: dt.datetime, logical_type: str, column: str) -> exp.Expr:
+    if logical_type == "date":
+        if value.time() != dt.time():
+            shown = value.isoformat(sep=" ")
+            message = f"--from/--to: column '{column}' is a date, so the range takes dates, got {shown}"
+            raise SnowgenError.at("SG406", message)
+        return exp.Cast(this=exp.Literal.string(value.date().isoformat()), to=exp.DataType.build("DATE"))
+    # A generic TIMESTAMP: each dialect's lowering spells snowgen's timestamp (UTC, no zone).
+    return exp.Cast(this=exp.Literal.string(value.isoformat(sep=" ")), to=exp.DataType.build("TIMESTAMP"))
+
+
+# -- run time -----------------------------------------------------------------------------------
+
+
+def bind_since(d: Dialect, script: Script, manifest: exp.Table, read: WatermarkRead, lookback_hours: int) -> exp.Expr:
+    """The model's watermark minus the lookback (NULL before the first watermark), computed
+    once per run the dialect's way: an inline subquery, or a script or session variable
+    that the warehouse can prune the source's partitions with."""
+    rows = (
+        exp.Select(expressions=[exp.column("watermark")])
+        .from_(manifest.copy(), copy=False)
+        .where(_row_of(read, None), copy=False)
+    )
+    since: exp.Expr = exp.Max(this=exp.column("watermark"))
+    if lookback_hours:
+        since = d.add_interval(since, exp.Literal.number(-lookback_hours), "HOUR")
+    values = {"since": ("timestamp", since)}
+    return d.bind_values(script, "snowgen_watermark", values, rows.subquery("snowgen_watermark", copy=False))["since"]
+
+
+def update_query(
+    d: Dialect, reads: list[WatermarkRead], tables: dict[str, exp.Table], manifest: exp.Table
+) -> exp.Query:
+    """One row per watermark that moves: greatest(old, max(timestamp) of the model's rows of
+    this run). Never backwards; no row (the watermark stays) when the model read no row."""
+    new = [
+        _literal_row(d, read, exp.Max(this=exp.column(read.timestamp))).from_(tables[read.model].copy(), copy=False)
+        for read in reads
+    ]
+    old, latest = exp.column("watermark", table="m"), exp.column("watermark", table="n")
+    newer = exp.GT(this=old.copy(), expression=latest.copy())
+    greatest = exp.Case(ifs=[exp.If(this=newer, true=old.copy())], default=latest.copy())
+    keys = [exp.column(c, table="n") for c in ("model", "source", "instance")]
+    return (
+        exp.Select(expressions=[*keys, exp.alias_(greatest, "watermark")])
+        .from_(_union(d, new).subquery("n", copy=False), copy=False)
+        .join(exp.alias_(manifest.copy(), "m", table=True), on=_same_row("m", "n"), join_type="LEFT", copy=False)
+        .where(exp.Not(this=exp.Is(this=latest.copy(), expression=exp.Null())), copy=False)
+    )
+
+
+def health_query(d: Dialect, reads: list[WatermarkRead], manifest: exp.Table, stale_after_hours: int) -> exp.Query:
+    """Every watermark the project keeps, stale when older than ``stale_after_hours`` (or
+    never set). A view: ``now`` is the time of the query, so a scheduler's
+    ``select * from ... where is_stale`` alerts even when runs have stopped altogether."""
+    expected = [_literal_row(d, read, None) for read in reads]
+    watermark = exp.column("watermark", table="m")
+    threshold = d.add_interval(d.now_utc(), exp.Literal.number(-stale_after_hours), "HOUR")
+    never = exp.Is(this=watermark.copy(), expression=exp.Null())
+    stale = exp.or_(never, exp.LT(this=watermark.copy(), expression=threshold))
+    return (
+        exp.Select(
+            expressions=[
+                *(exp.column(c, table="e") for c in ("model", "source", "instance")),
+                watermark.copy(),
+                exp.alias_(exp.Paren(this=stale), "is_stale"),
+            ]
+        )
+        .from_(_union(d, expected).subquery("e", copy=False), copy=False)
+        .join(exp.alias_(manifest.copy(), "m", table=True), on=_same_row("m", "e"), join_type="LEFT", copy=False)
+    )
+
+
+# -- helpers --------------------------------------------------------------------------------------
+
+
+def _literal_row(d: Dialect, read: WatermarkRead, watermark: exp.Expr | None) -> exp.Select:
+    """SELECT 'model' AS model, 'source' AS source, 'instance' AS instance [, watermark]."""
+    instance = exp.Literal.string(read.instance) if read.instance is not None else d.cast(exp.Null(), "string")
+    values = [exp.Literal.string(read.model), exp.Literal.string(read.source), instance]
+    columns = [exp.alias_(v, name) for v, name in zip(values, ("model", "source", "instance"))]
+    if watermark is not None:
+        columns.append(exp.alias_(watermark, "watermark"))
+    return exp.Select(expressions=columns)
+
+
+def _union(d: Dialect, rows: list[exp.Select]) -> exp.Query:
+    if not rows:  # nothing to list (a --select without watermark models): no rows
+        empty = exp.Select(expressions=[exp.alias_(d.cast(exp.Null(), t), c) for c, t in MANIFEST_COLUMNS.items()])
+        return empty.where(exp.EQ(this=exp.Literal.number(1), expression=exp.Literal.number(0)), copy=False)
+    query: exp.Query = rows[0]
+    for row in rows[1:]:
+        query = exp.Union(this=query, expression=row, distinct=False)
+    return query
+
+
+def _row_of(read: WatermarkRead, table: str | None) -> exp.Expr:
+    """The manifest row of ``read``: its (model, source)."""
+    return exp.and_(
+        exp.EQ(this=exp.column("model", table=table), expression=exp.Literal.string(read.model)),
+        exp.EQ(this=exp.column("source", table=table), expression=exp.Literal.string(read.source)),
+    )
+
+
+def _same_row(left: str, right: str) -> exp.Expr:
+    keys = ("model", "source")
+    return exp.and_(*(exp.EQ(this=exp.column(c, table=left), expression=exp.column(c, table=right)) for c in keys))

@@ -1,0 +1,120 @@
+"""The documented rules (incremental-semantics.md, snowplow-web-derived-tables.md) that make
+day-by-day runs differ from one full-refresh run, as predictions the scenario tests compare
+with what the runs wrote; and ``History``, the day-by-day runs and the full refresh themselves.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Callable
+
+from support import scenarios as sc
+from support.generator import Dataset, GeneratorConfig, generate
+
+DAYS_LATE_ALLOWED = dt.timedelta(days=3)
+MAX_SESSION_DAYS = dt.timedelta(days=3)
+
+
+def processable(event) -> bool:
+    """Passes the base filters that do not depend on the run: a session id and the late filter."""
+    row = event.row
+    late = row["dvce_sent_tstamp"] > row["dvce_created_tstamp"] + DAYS_LATE_ALLOWED
+    return row["domain_sessionid"] is not None and not late
+
+
+def last_processed(data) -> dt.datetime:
+    """The newest collector_tstamp a run can process (reference §1.9: the manifest's final value):
+    not the later copy of a duplicated event (dedupe keeps the earliest), not an event beyond
+    its session's cap (max_session_days), not one that fails the base filters."""
+    starts: dict = {}
+    for e in data.events:
+        starts[e.session_id] = min(starts.get(e.session_id, e.collector_tstamp), e.collector_tstamp)
+    return max(
+        e.collector_tstamp for e in data.events
+        if processable(e) and "duplicate_other" not in e.tags
+        and e.collector_tstamp <= starts[e.session_id] + MAX_SESSION_DAYS
+    )  # fmt: skip
+
+
+class History:
+    """Day-by-day runs (``inc``, one run after each batch is loaded, with a record of each run)
+    and one full-refresh run over all the data (``full``), on two databases of one engine."""
+
+    def __init__(self, config: GeneratorConfig, new_engine: Callable[[], object], start_date: str):
+        """``new_engine()``: an isolated empty database (called twice)."""
+        self.config = config
+        self.data: Dataset = generate(config)
+        engine = new_engine()
+        self.inc = sc.Warehouse(engine, sc.plan(engine.name, start_date=start_date))
+        self.runs: list[sc.RunRecord] = []
+        for batch in range(self.data.batch_count):
+            self.inc.load(self.data.batch(batch))
+            self.runs.append(sc.record_run(self.inc))
+        engine = new_engine()
+        self.full = sc.Warehouse(engine, sc.plan(engine.name, start_date=start_date, backfill_limit_days=365))
+        self.full.load(self.data.events)
+        self.full_run = sc.record_run(self.full)
+
+    def close(self):
+        self.inc.engine.close()
+        self.full.engine.close()
+
+    # -- the history-dependent values, predicted from the documented rules -------------------------
+    def first_run_user(self, session_id: str) -> str:
+        """Reference §1.2: a session's user identifier is the max domain_userid among its events
+        seen by the first run that processed it; later runs keep it."""
+        r = next(i for i, run in enumerate(self.runs) if session_id in run.lifecycle)
+        lower, upper = self.runs[r].limits
+        return max(
+            e.row["domain_userid"] for e in self.data.session(session_id)
+            if processable(e) and e.batch <= r and lower <= e.collector_tstamp <= upper
+        )  # fmt: skip
+
+    def user_translation(self) -> dict[str, str]:
+        """Incremental -> full-refresh domain_userid of the sessions where the two differ."""
+        inc = dict(self.inc.query(f"SELECT session_identifier, user_identifier FROM {sc.LIFECYCLE}"))
+        full = dict(self.full.query(f"SELECT session_identifier, user_identifier FROM {sc.LIFECYCLE}"))
+        return {inc[s]: full[s] for s in inc if inc[s] != full[s]}
+
+    def comparable(self, table: str) -> tuple[sc.Table, sc.Table]:
+        """(incremental, full refresh) versions of ``table``, the incremental one with the §1.2
+        translation of rotated cookies applied, both without sessions.stitched_user_id (those two
+        are asserted on their own below)."""
+        inc = sc.replace_values(self.inc.table(table), "domain_userid", self.user_translation())
+        full = self.full.table(table)
+        return sc.without_columns(inc, {"stitched_user_id"}), sc.without_columns(full, {"stitched_user_id"})
+
+    def missed_by_an_upsert_window(self, table: str, key, start: dt.datetime) -> bool:
+        """Reference §1.4, §6.5: a run whose batch held ``key`` replaced the stored rows dated in
+        [min(batch) - upsert_lookback_days, max(batch)] only; a row dated outside stays beside the new one."""
+        lookback = dt.timedelta(days=sc.UPSERTS[table][1])
+        translation = self.user_translation()
+        for run in self.runs:
+            batch = run.batches[table]
+            if batch and run.wrote(table.split(".")[1]) and key in {translation.get(k, k) for k, _ in batch}:
+                if not min(s for _, s in batch) - lookback <= start <= max(s for _, s in batch):
+                    return True
+        return False
+
+
+def latest_identified(events: list[tuple]) -> dict[str, tuple]:
+    """Reference §7.1 over one run's events: domain_userid -> (user_id of its latest identified
+    event by collector_tstamp then event_id, max collector_tstamp of its identified events)."""
+    out: dict[str, tuple] = {}
+    for event_id, collector, _session, user, user_id in sorted(events, key=lambda e: (e[1], e[0])):
+        if user_id is not None and user is not None:
+            out[user] = (user_id, collector)
+    return out
+
+
+def stale_rows(inc: sc.Table, full: sc.Table) -> list[tuple]:
+    """The incremental rows a full refresh does not have (a multiset difference)."""
+    left = Counter(full.rows)
+    stale = []
+    for row in inc.rows:
+        if left[row]:
+            left[row] -= 1
+        else:
+            stale.append(row)
+    return stale
