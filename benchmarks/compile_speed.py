@@ -66,8 +66,7 @@ sg: Any = None
 def import_snowgen() -> SimpleNamespace:
     global sg
     if sg is None:
-        from snowgen.api import compile_loaded, compile_planned
-        from snowgen.compiler.planner import plan_project
+        from snowgen.api import compile_loaded, compile_planned, plan_loaded
         from snowgen.dialects import DIALECTS, get_dialect
         from snowgen.emit import emit
         from snowgen.errors import SnowgenError
@@ -77,7 +76,7 @@ def import_snowgen() -> SimpleNamespace:
         sg = SimpleNamespace(
             compile_loaded=compile_loaded,
             compile_planned=compile_planned,
-            plan_project=plan_project,
+            plan_loaded=plan_loaded,
             DIALECTS=DIALECTS,
             get_dialect=get_dialect,
             emit=emit,
@@ -126,7 +125,7 @@ def compile_phased(root: Path, dialects: list[str], keep: dict | None = None) ->
     t0 = clock()
     loaded = sg.load_project(root)
     t1 = clock()
-    plan = sg.plan_project(loaded)
+    plan = sg.plan_loaded(loaded)
     t2 = clock()
     results = sg.compile_planned(plan, dialects, jobs=JOBS)
     t3 = clock()

@@ -71,6 +71,27 @@ def compile_loaded(
     ``full_refresh``: drop the incremental state first (see compiler.refresh).
     ``backfill``: a selective backfill plan (see compiler.backfill), written beside the
     regular plan in ``<dialect>-backfill-<source>-<from>-<to>/``."""
+    plan = plan_loaded(
+        loaded, target=target, cli_vars=cli_vars, select=select,
+        full_refresh=full_refresh, allow_refresh=allow_refresh, backfill=backfill,
+    )  # fmt: skip
+    compiled = compile_planned(plan, check_dialects(dialects), jobs=jobs)
+    variant = "full-refresh" if full_refresh else backfill.variant if backfill is not None else None
+    return [replace(c, variant=variant) for c in compiled] if variant else compiled
+
+
+def plan_loaded(
+    loaded: LoadedProject,
+    *,
+    target: str | None = None,
+    cli_vars: dict[str, Any] | None = None,
+    select: list[str] | None = None,
+    full_refresh: bool = False,
+    allow_refresh: bool = False,
+    backfill: Backfill | None = None,
+) -> Plan:
+    """The plan every dialect compiles: the project's, with the full-refresh and run-metadata
+    steps when they apply."""
     if full_refresh and backfill is not None:
         raise SnowgenError.at("SG403", "--full-refresh and --backfill exclude each other")
     plan = plan_project(loaded, target=target, cli_vars=cli_vars, select=select, backfill=backfill)  # located errors first
@@ -79,9 +100,7 @@ def compile_loaded(
         plan = refresh.with_full_refresh(plan)
     if loaded.spec.run_metadata:
         plan = run_metadata.with_run_metadata(plan)
-    compiled = compile_planned(plan, check_dialects(dialects), jobs=jobs)
-    variant = "full-refresh" if full_refresh else backfill.variant if backfill is not None else None
-    return [replace(c, variant=variant) for c in compiled] if variant else compiled
+    return plan
 
 
 def compile_planned(plan: Plan, names: list[str], *, jobs: int | None = None) -> list[CompiledProject]:

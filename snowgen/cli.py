@@ -23,6 +23,7 @@ from snowgen.compiler.sources import source_ddl
 from snowgen.dialects import get_dialect
 from snowgen.runner.connections import connect, dialect_for_url
 from snowgen.runner.execute import StepFailed
+from snowgen.runner.progress import RunProgress
 from snowgen.runner.session import RunRequest, execute, prepare
 from snowgen.dialects import DIALECTS
 from snowgen.errors import SnowgenError
@@ -68,6 +69,8 @@ def compile_all(
     vars_text: str | None,
     select: tuple[str, ...],
     backfill: Backfill | None = None,
+    full_refresh: bool = False,
+    allow_refresh: bool = False,
 ) -> list[CompiledProject]:
     """Compile every project in memory first: an error anywhere writes nothing."""
     cli_vars = parse_vars(vars_text)
@@ -78,7 +81,10 @@ def compile_all(
         try:
             loaded = load_project(directory)
             names = dialects or _target_dialects(loaded, target)
-            results += compile_loaded(loaded, names, target=target, cli_vars=cli_vars, select=list(select) or None, backfill=backfill)
+            results += compile_loaded(
+                loaded, names, target=target, cli_vars=cli_vars, select=list(select) or None, backfill=backfill,
+                full_refresh=full_refresh, allow_refresh=allow_refresh,
+            )  # fmt: skip
         except SnowgenError as exc:
             errors += exc.diagnostics
     if errors:
@@ -125,14 +131,17 @@ def backfill_options(command):
 @click.option("--vars", "vars_text", help="override project vars, as JSON or YAML")
 @click.option("--target", help="a target of the project file (gives the dialect and vars)")
 @click.option("--check", is_flag=True, help="write nothing; exit 1 with a diff if the output on disk is stale")
+@click.option("--full-refresh", is_flag=True, help="a plan that drops the incremental state and rebuilds from the start date")
+@click.option("--allow-refresh", is_flag=True, help="allow --full-refresh for a target that does not allow refresh")
 @reports_errors
 @backfill_options
-def compile_command(dialect_names, all_dialects, project, out, select, vars_text, target, check, backfill) -> None:
-    """Compile the projects into OUT/<project>/<dialect>/ (a backfill: OUT/<project>/<dialect>-backfill-.../)."""
+def compile_command(dialect_names, all_dialects, project, out, select, vars_text, target, check, full_refresh, allow_refresh, backfill) -> None:
+    """Compile the projects into OUT/<project>/<dialect>/ (a backfill: OUT/<project>/<dialect>-backfill-.../,
+    a full refresh: OUT/<project>/<dialect>-full-refresh/)."""
     if dialect_names and all_dialects:
         raise SnowgenError.at("SG403", "--dialect and --all exclude each other")
     dialects = list(DIALECTS) if all_dialects else check_dialects(dialect_names) or None
-    results = compile_all(project, dialects, target, vars_text, select, backfill)
+    results = compile_all(project, dialects, target, vars_text, select, backfill, full_refresh, allow_refresh)
     if check:
         diff = stale_diff(out, results)
         if diff:
@@ -173,17 +182,23 @@ def schema_command(kind: str) -> None:
 @click.option("--full-refresh", is_flag=True, help="drop the incremental state and rebuild from the start date")
 @click.option("--allow-refresh", is_flag=True, help="allow --full-refresh on a target that does not allow refresh")
 @reports_errors
-def run_command(project, target, db, select, vars_text, full_refresh, allow_refresh) -> None:
-    """Compile a project for a database and run the plan, step by step."""
+@backfill_options
+def run_command(project, target, db, select, vars_text, full_refresh, allow_refresh, backfill) -> None:
+    """Compile a project for a database and run the plan, step by step (a backfill plan
+    with --backfill SOURCE --from DATE --to DATE)."""
     loaded = load_project(_single_project(project))
-    request = RunRequest(loaded, target, db, list(select), parse_vars(vars_text), full_refresh, allow_refresh)
+    request = RunRequest(loaded, target, db, list(select), parse_vars(vars_text), full_refresh, allow_refresh, backfill)
     url, steps = prepare(request)
     click.echo(f"running {loaded.spec.project} on {url}: {len(steps)} steps", err=True)
     started = time.perf_counter()
+    stream = sys.stderr
+    progress = RunProgress(steps, stream, live=stream.isatty())
     try:
-        for number, result in enumerate(execute(url, loaded.root, steps), start=1):
-            click.echo(f"  [{number:>{len(str(len(steps)))}}/{len(steps)}] {result.step.id:<60} {result.seconds:7.2f} s", err=True)
+        for result in execute(url, loaded.root, steps, progress.starting):
+            progress.finished(result)
     except StepFailed as failure:
+        if progress.live:
+            click.echo("", err=True)  # end the live line
         click.echo(_failure_report(failure), err=True)
         sys.exit(1)
     click.echo(f"done: {len(steps)} steps in {time.perf_counter() - started:.2f} s", err=True)

@@ -73,15 +73,30 @@ def _modules(plan: Plan) -> list[dict]:
     A module can run on its own (``--select module:NAME``); its complete step advances the
     manifest rows of its models only. Steps that read a module's ``*_this_run`` tables (a
     custom module outside the plan) run after that module and before the next run, which
-    rebuilds them."""
+    rebuilds them; those that read a module's staged table run before the step that empties it."""
     completes = plan.strategy.complete_steps()
     modules = []
     for module in plan.modules:
-        entry = {"name": module, "steps": [s.id for s in plan.steps if s.module == module]}
+        entry: dict = {"name": module, "steps": [s.id for s in plan.steps if s.module == module]}
         if module in completes and completes[module] in entry["steps"]:
             entry["complete"] = completes[module]
+        staged = [_staged_entry(plan, item) for item in plan.staged.values() if plan.models[item.producer].module == module]
+        staged = [item for item in staged if item["filled_by"] in entry["steps"]]
+        if staged:
+            entry["staged"] = staged
         modules.append(entry)
     return modules
+
+
+def _staged_entry(plan: Plan, item) -> dict:
+    """A staged table the module fills, and the step that empties it: anything else that
+    reads the table (a custom module outside the plan) must run before that step."""
+    ids = {s.id for s in plan.steps}
+    entry = {"table": f"{item.table.db}.{item.table.name}", "filled_by": item.producer}
+    entry["read_by"] = [r for r in item.readers if r in ids]
+    if item.consume_step in ids:
+        entry["emptied_by"] = item.consume_step
+    return entry
 
 
 def _file_safe(name: str) -> str:

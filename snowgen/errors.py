@@ -18,6 +18,7 @@ CODES: dict[str, str] = {
     "SG002": "duplicate key in a YAML mapping",
     "SG003": "project file or directory not found",
     "SG004": "a spec file does not hold a mapping",
+    "SG005": "a seed file cannot be read as CSV",
     # -- shape of the spec ---------------------------------------------------------
     "SG101": "unknown key",
     "SG102": "value has the wrong type or is not allowed",
@@ -36,6 +37,11 @@ CODES: dict[str, str] = {
     "SG210": "unknown module",
     "SG211": "incremental model needs explicit output columns",
     "SG212": "invalid use of a snowgen macro in a SQL body",
+    "SG213": "a seed's CSV columns do not match its declared columns",
+    "SG214": "a seed value does not fit its column type",
+    "SG215": "a seed's name is already used",
+    "SG220": "a staged table cannot be used as declared",
+    "SG230": "a model cannot be stitched as its 'stitch' option asks",
     # -- what a warehouse can express ----------------------------------------------
     "SG301": "a dialect cannot express this layout or feature",
     "SG302": "unknown dialect",

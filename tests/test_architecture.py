@@ -224,7 +224,7 @@ def _conforms(value: typing.Any, declared: typing.Any) -> bool:
 
 def test_the_capability_list_is_what_the_base_class_declares():
     assert {"name", "sqlglot_dialect", "upsert_strategies", "default_upsert", "transactional", "supports_qualify",
-            "delete_using", "create_or_replace_table", "max_cluster_columns", "types"} <= set(_capabilities())
+            "delete_using", "create_or_replace_table", "max_cluster_columns", "types", "run_limits_in_variables", "analyzes_new_tables"} <= set(_capabilities())
 
 
 @pytest.mark.parametrize("name", list(DIALECTS))

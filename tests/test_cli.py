@@ -114,3 +114,18 @@ def test_parallel_and_serial_compiles_write_the_same_bytes(workdir):
     serial = {c.dialect: c.files for c in compile_project(project, ["postgres", "bigquery", "snowflake"], jobs=1)}
     parallel = {c.dialect: c.files for c in compile_project(project, ["postgres", "bigquery", "snowflake"], jobs=2)}
     assert serial == parallel
+
+
+def test_compile_full_refresh_is_refused_unless_allowed_and_writes_nothing(workdir):
+    result = run("compile", "--project", "model_specs/snowplow_web", "--dialect", "postgres", "--full-refresh")
+    assert result.exit_code == 2
+    assert "SG404 --full-refresh would drop the incremental manifests of the default target" in result.output
+    assert not (workdir / "generated").exists()
+
+
+def test_compile_full_refresh_writes_a_plan_of_its_own_that_drops_the_state_first(workdir):
+    result = run("compile", "--project", "model_specs/snowplow_web", "--dialect", "postgres", "--full-refresh", "--allow-refresh")
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in (workdir / "generated/snowplow_web").iterdir()] == ["postgres-full-refresh"]
+    steps = [step["id"] for step in plan_of(workdir / "generated/snowplow_web/postgres-full-refresh")["steps"]]
+    assert steps.index("full_refresh") < steps.index("snowplow_web_incremental_manifest")

@@ -52,7 +52,7 @@ def test_run_on_the_default_duckdb_file(deals):
     add_deal(deals / "snowgen.duckdb", "p1", 1)
     result = cli("run")
     assert result.exit_code == 0, result.output
-    assert re.search(r"\[\d+/\d+\] inter_deals", result.stderr) and re.search(r"done: \d+ steps", result.stderr)
+    assert re.search(r"\[\d+/\d+\] \|#+-*\| inter_deals +\d+\.\d\d s", result.stderr) and re.search(r"done: \d+ steps", result.stderr)
     assert deals_in(deals / "snowgen.duckdb") == [("p1", 1, "ok")]
 
 
@@ -125,3 +125,42 @@ def test_manifest_remove_rejects_a_model_the_manifest_does_not_track(monkeypatch
     result = cli("manifest", "remove", "snowplow_web_pv_engaged_time", "--dialect", "duckdb")
     assert result.exit_code == 2
     assert "SG402 not a model of the manifest: snowplow_web_pv_engaged_time" in result.stderr
+
+
+def test_run_backfill_replaces_one_server_in_the_range(deals):
+    db = deals / "snowgen.duckdb"
+    cli("sources", "--db", str(db))
+    add_deal(db, "p1", 1, "first")
+    add_deal(db, "p2", 2, "first")
+    assert cli("run").exit_code == 0
+    with duckdb.connect(str(db)) as con:  # both servers correct their deal after the run
+        con.execute("update mt5_p1.deals set comment = 'fixed'")
+        con.execute("update mt5_p2.deals set comment = 'fixed'")
+        watermarks = con.execute("select * from deals_manifest.multi_source_deals_watermarks order by all").fetchall()
+    result = cli("run", "--backfill", "p1", "--from", "2024-03-01", "--to", "2024-03-02")
+    assert result.exit_code == 0, result.output
+    assert "watermarks_update" not in result.stderr  # a backfill never moves the watermarks
+    assert deals_in(db) == [("p1", 1, "fixed"), ("p2", 2, "first")]
+    with duckdb.connect(str(db)) as con:
+        assert con.execute("select * from deals_manifest.multi_source_deals_watermarks order by all").fetchall() == watermarks
+
+
+def test_run_backfill_needs_its_range(deals):
+    result = cli("run", "--backfill", "p1", "--from", "2024-03-01")
+    assert result.exit_code == 2
+    assert "SG403 --backfill, --from and --to go together; missing --to" in result.stderr
+
+
+def test_the_live_progress_line_names_the_running_statement():
+    from io import StringIO
+
+    from snowgen.runner.execute import PlannedStep, StepResult
+    from snowgen.runner.progress import RunProgress
+
+    steps = [PlannedStep("setup", "01.sql", ["a", "b"]), PlannedStep("load", "02.sql", ["c"])]
+    out = StringIO()
+    progress = RunProgress(steps, out, live=True)
+    progress.starting(steps[0], 1)
+    assert out.getvalue() == "\r  [1/2] |--------------------| setup (statement 2/2)\x1b[K"
+    progress.finished(StepResult(steps[0], 1.5))
+    assert out.getvalue().endswith("\r  [1/2] |##########----------| setup    1.50 s\x1b[K\n")

@@ -18,7 +18,15 @@ import pytest
 import yaml
 from support import scenarios as sc
 from support.generator import BOT_UA, GeneratorConfig, generate
-from support.snowplow_rules import MAX_SESSION_DAYS, History, last_processed, latest_identified, stale_rows
+from support.snowplow_rules import (
+    MAX_SESSION_DAYS,
+    History,
+    last_processed,
+    latest_identified,
+    session_lookups,
+    stale_rows,
+    user_lookups,
+)
 
 ENGINES = ["postgres", "duckdb"]
 START_DATE = "2024-02-29"  # the day before the generated data (GeneratorConfig.start)
@@ -123,33 +131,32 @@ def test_user_mapping_holds_each_users_latest_identified_event_of_its_last_run(h
     assert differences == {u for u in full if expected.get(u) != full[u]}  # only where the rule says
 
 
-def test_stitched_user_id_is_the_mapping_when_the_session_was_last_processed(history):
-    # Without the stitching post-hook (reference §7.2), a session keeps the mapping of the last run
-    # that wrote it. The generated user whose user_id changes on the last day has older sessions.
-    def last_mapping(session_id: str, user: str) -> str:
+def test_stitched_user_id_is_the_current_mapping_also_for_sessions_older_runs_wrote(history):
+    # Reference §7.2: after every run each session holds its user's mapping as the mapping table
+    # holds it now, else its domain_userid, whichever run last wrote the session. The generated
+    # user whose user_id changes on the last day has sessions that only earlier runs wrote.
+    def mapping_when_last_written(session_id: str, user: str) -> str:
         run = [r for r in history.runs if r.wrote("snowplow_web_sessions") and session_id in r.sessions][-1]
         return run.mapping.get(user, user)
 
-    inc = {s["domain_sessionid"]: s for s in history.inc.table(sc.SESSIONS).by_key("domain_sessionid").values()}
+    mapping = {u: row["user_id"] for u, row in history.inc.table(sc.USER_MAPPING).by_key("domain_userid").items()}
+    inc = history.inc.table(sc.SESSIONS).by_key("domain_sessionid")
     assert {k: s["stitched_user_id"] for k, s in inc.items()} == {
-        k: last_mapping(k, s["domain_userid"]) for k, s in inc.items()
+        k: mapping.get(s["domain_userid"], s["domain_userid"]) for k, s in inc.items()
     }
     full = history.full.table(sc.SESSIONS).by_key("domain_sessionid")
-    mapping = history.full_run.mapping
+    full_mapping = history.full_run.mapping
     assert {k: s["stitched_user_id"] for k, s in full.items()} == {
-        k: mapping.get(s["domain_userid"], s["domain_userid"]) for k, s in full.items()
+        k: full_mapping.get(s["domain_userid"], s["domain_userid"]) for k, s in full.items()
     }
-    changed = {k for k in inc if inc[k]["stitched_user_id"] != full[k]["stitched_user_id"]}
-    assert any("+new@" in full[k]["stitched_user_id"] for k in changed), "the data must exercise re-stitching"
+    written = {k: mapping_when_last_written(k, s["domain_userid"]) for k, s in inc.items()}
+    restitched = {k for k, s in inc.items() if s["stitched_user_id"] != written[k]}
+    assert any("+new@" in inc[k]["stitched_user_id"] for k in restitched), "the data must exercise re-stitching"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reference §7.2: Snowplow's post-hook re-stitches every row of the sessions table after "
-    "each run, so stitched_user_id is the latest mapping (as in a full refresh); snowgen only "
-    "stitches the sessions of the run (no post-hook; also test_engines_snowplow_web.py)",
-)
 def test_stitched_user_id_equals_a_full_refresh(history):
+    # Reference §7.2: the sessions model's stitch re-sets every row of the table after each run,
+    # so stitched_user_id is the latest mapping, as in a full refresh.
     translation = history.user_translation()
     inc = history.inc.table(sc.SESSIONS).by_key("domain_sessionid")
     full = history.full.table(sc.SESSIONS).by_key("domain_sessionid")
@@ -412,3 +419,30 @@ def test_runs_cross_a_gap_in_the_data_longer_than_backfill_limit_days(engine):
     w.load(before.events + after.events)
     w.run_until_stable(max_runs=8)
     assert set(w.manifest().values()) == {last_processed(after)}
+
+
+# -- 6. seed lookups ----------------------------------------------------------------------------------------
+def rows_of(table: sc.Table) -> list[dict]:
+    return [dict(zip(table.columns, row)) for row in table.rows]
+
+
+@pytest.mark.parametrize("run", ["inc", "full"])
+def test_session_names_continents_and_channel_groups_follow_the_seeds(history, run):
+    # Reference §2.2, §2.4: recomputed in Python from the seed CSVs and each row's own codes and
+    # marketing fields (support/snowplow_rules.py), for every session of both histories.
+    sessions = rows_of(getattr(history, run).table(sc.SESSIONS))
+    for session in sessions:
+        expected = session_lookups(session)
+        assert {c: session[c] for c in expected} == expected, session["domain_sessionid"]
+    # the generated data exercises the lookups: several countries and languages, a paid search click
+    assert len({s["geo_country_name"] for s in sessions}) >= 3 and len({s["br_lang_name"] for s in sessions}) >= 3
+    assert {"Paid Search", "Organic Social", "Email"} <= {s["default_channel_group"] for s in sessions}
+
+
+@pytest.mark.parametrize("run", ["inc", "full"])
+def test_user_names_and_continents_follow_the_seeds(history, run):
+    users = rows_of(getattr(history, run).table(sc.USERS))
+    for user in users:
+        expected = user_lookups(user)
+        assert {c: user[c] for c in expected} == expected, user["domain_userid"]
+    assert len({u["first_geo_continent"] for u in users} - {None}) >= 2

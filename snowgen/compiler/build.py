@@ -11,9 +11,10 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
-from snowgen.compiler import ddl, refresh, run_metadata
+from snowgen.compiler import ddl, refresh, run_metadata, seed_load, seeds, staged, stitch
 from snowgen.compiler.materialize import ModelContext, build_incremental, build_table, build_view
 from snowgen.compiler.plan import Plan, Step
+from snowgen.compiler.run_limits import bind_limits
 from snowgen.dialects.base import Dialect, Script, Unsupported
 from snowgen.errors import SnowgenError
 
@@ -33,6 +34,8 @@ def _schemas(plan: Plan, step: Step, dialect: Dialect) -> Script:
     used |= plan.strategy.schema_keys()
     if any(s.kind == run_metadata.START_STEP for s in plan.steps):
         used |= {"manifest", "scratch"}
+    if plan.seeds:
+        used |= {"scratch"} | {seed.schema_key for seed in plan.seeds.values()}  # the stage, the seed
     names = dict.fromkeys(plan.schemas[key] for key in ("derived", "scratch", "manifest") if key in used)
     return Script(statements=[ddl.create_schema(name, plan.database) for name in names])
 
@@ -46,15 +49,19 @@ def _model_context(plan: Plan, step: Step, dialect: Dialect, script: Script) -> 
     return ModelContext(
         model, dialect, layout, strategy.gate(model, dialect),
         inputs=strategy.inputs(model, dialect, script), replace_where=strategy.replace_where(model, dialect),
+        staged=plan.staged[model.name].table if model.name in plan.staged else None,
+        limits=bind_limits(dialect, script, strategy.limits_relation(model)),
     )  # fmt: skip
 
 
 def _model_step(plan: Plan, step: Step, dialect: Dialect, build: Callable[[ModelContext], Script]) -> Script:
-    """The model's statements, after those computing its inputs."""
+    """The model's statements, after those computing its inputs; its stitch comes last,
+    once the table holds this run's rows."""
     script = Script()
     built = build(_model_context(plan, step, dialect, script))
     script.declarations.extend(built.declarations)
     script.add(*built.statements)
+    script.add(*stitch.stitch_statements(plan, plan.models[step.model], dialect))
     return script
 
 
@@ -79,6 +86,8 @@ BUILDERS: dict[str, Builder] = {
     "view": _view,
     "table": _table,
     "incremental": _incremental,
+    staged.CONSUME_KIND: staged.build_consume,
+    seeds.SEED_KIND: seed_load.build_seed,
 }
 
 

@@ -14,6 +14,8 @@ from sqlglot import exp
 
 from snowgen.compiler.plan import ModelPlan
 from snowgen.compiler.references import source_tables
+from snowgen.compiler.seeds import seed_table
+from snowgen.compiler.staged import staged_table
 from snowgen.errors import SnowgenError
 from snowgen.spec.loader import LoadedModel, LoadedProject
 
@@ -28,6 +30,8 @@ def with_output_columns(loaded: LoadedProject, models: dict[str, ModelPlan], ord
         if source.columns:
             for table in source_tables(loaded.spec, source):
                 known[_table_key(table)] = tuple(source.columns)
+    for seed in loaded.seeds:
+        known[_table_key(seed_table(loaded, seed.name, seed.spec))] = tuple(seed.spec.columns)
     result = dict(models)
     for name in ordered:
         model = result.get(name)
@@ -44,6 +48,8 @@ def with_output_columns(loaded: LoadedProject, models: dict[str, ModelPlan], ord
         result[name] = model
         if output is not None:
             known[_table_key(model.table)] = output
+            if model.spec.staged:
+                known[_table_key(staged_table(name, loaded))] = output
     return result
 
 
@@ -201,3 +207,9 @@ def _require_column(model: LoadedModel, path: tuple, column: str, available: tup
         hint = difflib.get_close_matches(column, list(available), n=1)
         message += f" (did you mean '{hint[0]}'?)" if hint else ""
     raise SnowgenError.at("SG207", message, model.doc.location(path, key=key))
+
+
+def require_output_column(model: LoadedModel, path: tuple, column: str, owner: str, available: tuple[str, ...]) -> None:
+    """SG207 at ``path`` of ``model``'s file unless ``column`` is an output column of the
+    model named ``owner`` (``available``: its output columns)."""
+    _require_column(model, path, column, available, f"an output column of model '{owner}'")

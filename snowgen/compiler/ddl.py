@@ -46,8 +46,12 @@ def replace_table(table: exp.Table, query: exp.Query, properties: list[exp.Expr]
     CASCADE: a view that reads it would otherwise refuse the drop on the second run. The
     plan's own views come later in the plan and are created again, as dbt does."""
     if dialect.create_or_replace_table:
-        return [create_table_as(table, query, properties, replace=True)]
-    return [dialect.drop_table(table), create_table_as(table, query, properties)]
+        statements = [create_table_as(table, query, properties, replace=True)]
+    else:
+        statements = [dialect.drop_table(table), create_table_as(table, query, properties)]
+    if dialect.analyzes_new_tables:
+        statements.append(exp.Analyze(tables=[table.copy()]))
+    return statements
 
 
 def select_columns(columns: list[str], table: str) -> list[exp.Expr]:

@@ -12,6 +12,8 @@ from sqlglot import exp
 from snowgen.compiler import ddl
 from snowgen.compiler.filters import expand_macros
 from snowgen.compiler.plan import ModelPlan
+from snowgen.compiler.run_limits import BoundLimits
+from snowgen.compiler.staged import staged_target
 from snowgen.dialects.base import Dialect, Layout, Script, TableShape, Unsupported
 
 STAGE_SUFFIX = "__snowgen_stage"
@@ -29,6 +31,10 @@ class ModelContext:
     inputs: dict[str, exp.Expr] = field(default_factory=dict)
     # Incremental: replace exactly the target rows matching this (a backfill), no upsert.
     replace_where: exp.Expr | None = None
+    # Incremental: also upsert the run's rows into this staged table (compiler.staged).
+    staged: exp.Table | None = None
+    # The run limits, bound as variables the body reads instead of its join (compiler.run_limits).
+    limits: BoundLimits | None = None
 
     @property
     def shape(self) -> TableShape:
@@ -47,6 +53,8 @@ class ModelContext:
         model = self.model
         if model.build_query is not None:
             query = model.build_query(self.dialect)
+            if self.limits is not None:
+                query = self.limits.apply(query)
         else:
             query = expand_macros(model.query.copy(), model.bot_filter, model.app_filter, self.dialect)
             query = fill_inputs(query, self.inputs)
@@ -121,15 +129,22 @@ def build_incremental(ctx: ModelContext, project_choice: str | None, scratch_sch
         script.add(*build_stage, *create_target(ctx, stage, columns))
     if ctx.replace_where is not None:
         script.add(*dialect.replace_rows(model.table, stage, columns, ctx.replace_where))
-        return script
-    window = upsert_window(ctx, script, stage)
+    else:
+        script.add(*upsert(ctx, strategy, stage, columns, upsert_window(ctx, script, stage)))
+    if ctx.staged is not None:
+        staged_ctx, create = staged_target(ctx, stage, ctx.staged)
+        script.add(create, *upsert(staged_ctx, strategy, stage, list(model.output_columns), None))
+    return script
+
+
+def upsert(ctx: ModelContext, strategy: str, stage: exp.Table, columns: list[str], window: UpsertWindow | None) -> list[exp.Expr]:
+    """The stage into the model's table, as one transaction: MERGE or delete+insert."""
+    model, dialect = ctx.model, ctx.dialect
     if strategy == "merge":
         keys = model.spec.unique_key_columns
         statements = [merge_away_duplicates(model.table, stage, keys, window), merge(model.table, stage, columns, keys, window)]
-        script.add(*dialect.in_transaction(statements))
-    else:
-        script.add(*dialect.in_transaction(delete_insert(ctx, stage, columns, window)))
-    return script
+        return dialect.in_transaction(statements)
+    return dialect.in_transaction(delete_insert(ctx, stage, columns, window))
 
 
 def _copy(node: exp.Expr | None) -> exp.Expr | None:

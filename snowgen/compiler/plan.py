@@ -61,3 +61,5 @@ class Plan:
     models: dict[str, ModelPlan] = field(default_factory=dict)
     selected: frozenset[str] | None = None  # models chosen with --select (None: all)
     strategy: Any = None  # the project's incremental strategy (see compiler.strategies)
+    staged: dict[str, Any] = field(default_factory=dict)  # producer model -> compiler.staged.StagedTable
+    seeds: dict[str, Any] = field(default_factory=dict)  # seed name -> compiler.seeds.SeedPlan

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from snowgen.compiler import strategies
+from snowgen.compiler import seeds, staged, stitch, strategies
 from snowgen.compiler.backfill import Backfill
 from snowgen.compiler.columns import drop_positions, with_output_columns
 from snowgen.compiler.dag import order_nodes
@@ -51,17 +51,25 @@ def plan_project(
     variables = resolve_vars(loaded, target, cli_vars or {})
     schemas = {key: getattr(spec.schemas, key) for key in SCHEMA_KEYS}
     strategy = strategies.for_project(loaded, variables, schemas, backfill)
+    seed_plans = seeds.plan_seeds(loaded, strategy)
     models = _plan_models(loaded, variables, schemas, strategy)
-    nodes = {name: (m.module, m.depends_on) for name, m in models.items()}
+    stitch.check_stitches(loaded, models)
+    nodes = {name: (m.module, seeds.without_seeds(m.depends_on, seed_plans)) for name, m in models.items()}
     nodes.update(strategy.nodes())
+    nodes = stitch.with_mapping_edges(nodes, models)
+    stitch.check_order(loaded, models, nodes)
     modules = _module_order(loaded, nodes, strategy)
     ordered = order_nodes(nodes, modules, lambda name: _locate_node(loaded, name))
     models = with_output_columns(loaded, models, ordered)
+    stitch.check_columns(models)
     drop_positions(models)
     selected = _select(select, nodes, models) if select else None
     if selected is not None:
         selected |= strategy.select(selected)
-    steps = _steps(loaded, ordered, models, strategy, selected)
+    staged_tables = staged.find_staged(loaded, models)
+    steps = staged.with_consume_steps(_steps(loaded, ordered, models, strategy, selected), staged_tables, strategy.complete_steps())
+    steps = seeds.with_seed_steps(steps, seed_plans, selected)
+    steps = stitch.with_mapping_steps(steps, models)
     return Plan(
         project=spec.project,
         root=loaded.root,
@@ -75,6 +83,8 @@ def plan_project(
         models=models,
         selected=frozenset(selected) if selected is not None else None,
         strategy=strategy,
+        staged=staged_tables,
+        seeds=seed_plans,
     )
 
 
@@ -144,7 +154,7 @@ def _plan_models(
 ) -> dict[str, ModelPlan]:
     """The enabled models (one plan per instance), then the strategy's generated models."""
     enabled = [m for m in loaded.models if m.spec.enabled]
-    relations = project_relations(loaded, enabled, schemas, strategy)
+    relations = {**project_relations(loaded, enabled, schemas, strategy), **seeds.seed_relations(loaded)}
     models: dict[str, ModelPlan] = {}
     generated = set(strategy.tables()) | set(strategy.nodes())
     for model in enabled:

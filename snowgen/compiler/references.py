@@ -106,6 +106,9 @@ def project_relations(
         tables = tuple(qualified(n, schema, spec.database) for n in names)
         instances = tuple(model_instances(loaded, model)) if model.spec.for_each else ()
         relations[model.spec.name] = Relation(tables, tuple(names), instances)
+    from snowgen.compiler.staged import staged_relations  # staged imports this module
+
+    relations.update(staged_relations(loaded, enabled))
     return relations
 
 

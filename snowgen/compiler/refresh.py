@@ -44,8 +44,10 @@ def with_full_refresh(plan: Plan) -> Plan:
 
 
 def state_tables(plan: Plan) -> list[exp.Table]:
-    """Incremental model tables, and every table the strategy keeps in the manifest schema."""
+    """Incremental model tables, their staged tables, and every table the strategy keeps in
+    the manifest schema."""
     tables = {m.table.sql(): m.table for m in plan.models.values() if m.materialization == "incremental"}
+    tables.update((item.table.sql(), item.table) for item in plan.staged.values())
     manifest_schema = plan.schemas["manifest"]
     for table in plan.strategy.tables().values():
         if table.db == manifest_schema:

@@ -85,7 +85,10 @@ def _event(plan: Plan, step: Step, event: str, rows: exp.Expr | None, d: Dialect
 
 
 def _row_count(plan: Plan, step: Step) -> exp.Expr | None:
-    """Rows the step wrote: a table's rows, or the rows an upsert staged; none for views."""
+    """Rows the step wrote: a table's or a seed's rows, or the rows an upsert staged; none for views."""
+    if step.id in plan.seeds:
+        table = plan.seeds[step.id].table.copy()
+        return exp.Select(expressions=[exp.Count(this=exp.Star())]).from_(table, copy=False).subquery(copy=False)
     model = plan.models.get(step.model) if step.model else None
     if model is None or model.materialization == "view":
         return None

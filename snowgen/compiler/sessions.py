@@ -25,9 +25,10 @@ from typing import Any
 
 from sqlglot import exp
 
-from snowgen.compiler import ddl, sessions_sql
+from snowgen.compiler import ddl, run_limits, sessions_sql
 from snowgen.compiler.plan import ModelPlan, Plan, Step
 from snowgen.compiler.references import qualified
+from snowgen.compiler.run_limits import LimitsRelation
 from snowgen.compiler.sessions_events import EventSource, events_this_run_columns, events_this_run_query
 from snowgen.compiler.sessions_sql import LIFECYCLE_COLUMNS
 from snowgen.compiler.strategies import NoStrategy
@@ -99,7 +100,7 @@ class SessionsStrategy(NoStrategy):
             module = user_models[name].module
             self.tracked_by_module[module] = (*self.tracked_by_module.get(module, ()), name)
         generated = [
-            self._model("limits", "table", self._limits_query, ("manifest",), columns=("lower_limit", "upper_limit")),
+            self._model("limits", "table", self._limits_query, ("manifest",), columns=run_limits.COLUMNS),
             self._lifecycle_model(),
             self._model("sessions", "table", self._sessions_query, ("lifecycle",), columns=LIFECYCLE_COLUMNS),
             self._model(
@@ -161,6 +162,17 @@ class SessionsStrategy(NoStrategy):
             )
         )
         return exp.Not(this=exp.Exists(this=consumed))
+
+    def limits_relation(self, model: ModelPlan) -> LimitsRelation | None:
+        """The steps that scan events or the lifecycle manifest by the run's window: the
+        lifecycle and sessions_this_run read the limits table, events_this_run the span of
+        the run's sessions (its ``session_limits`` CTE, ``cl`` for a context table)."""
+        if model.name in (self.names["lifecycle"], self.names["sessions"]):
+            return LimitsRelation(self.table("limits"), {c: exp.column(c) for c in run_limits.COLUMNS})
+        if model.name == self.names["events"]:
+            span = {"lower_limit": exp.Min(this=exp.column("start_tstamp")), "upper_limit": exp.Max(this=exp.column("end_tstamp"))}
+            return LimitsRelation(self.table("sessions"), span, aliases=("lim", "cl"), cte="session_limits")
+        return None
 
     # -- generated models ---------------------------------------------------------------------------
     def _model(self, key: str, materialization: str, build: Callable[[Dialect], exp.Query], depends: tuple[str, ...], *, columns, spec_extra=None, column_types=None, module=None, name=None) -> ModelPlan:

@@ -19,6 +19,7 @@ from snowgen.errors import SnowgenError
 if TYPE_CHECKING:
     from snowgen.compiler.backfill import Backfill
     from snowgen.compiler.references import Relation
+    from snowgen.compiler.run_limits import LimitsRelation
     from snowgen.dialects.base import Dialect, Script
     from snowgen.spec.loader import LoadedModel, LoadedProject
 
@@ -81,6 +82,11 @@ class NoStrategy:
         """Run-time values the model's body reads (placeholder name -> expression), computed
         by statements this adds to ``script`` before the model's own statements."""
         return {}
+
+    def limits_relation(self, model: ModelPlan) -> LimitsRelation | None:
+        """Where the model's generated body reads the run limits, for dialects that bind
+        them as variables (compiler.run_limits); None when it reads none."""
+        return None
 
     def replace_where(self, model: ModelPlan, dialect: Dialect) -> exp.Expr | None:
         """The target rows an incremental model replaces (delete + insert of exactly those

@@ -159,6 +159,9 @@ class Dialect:
     delete_using: ClassVar[bool] = False
     #: CREATE OR REPLACE TABLE (else DROP + CREATE inside a transaction)
     create_or_replace_table: ClassVar[bool] = True
+    #: UPDATE ... FROM another table (else MERGE ... WHEN MATCHED THEN UPDATE, which sets
+    #: the same rows from the same joined table)
+    update_from: ClassVar[bool] = True
     #: where Snowplow contexts live: their own tables, or a nested column of the events table
     context_storage: ClassVar[Literal["table", "column"]] = "table"
     #: BigQuery allows at most four clustering columns; None means no limit
@@ -168,8 +171,17 @@ class Dialect:
     #: DROP TABLE needs CASCADE when a view reads the table (Postgres, Redshift); BigQuery
     #: and Databricks have no CASCADE for tables, and their views do not block a drop
     drop_cascades: ClassVar[bool] = False
+    #: event scans read the run limits from variables bound once per script, not from a join
+    #: to the limits table: the warehouse prunes partitions on the one and not the other
+    #: (compiler.run_limits)
+    run_limits_in_variables: ClassVar[bool] = False
+    #: a table filled by CREATE TABLE AS gets an ANALYZE, so the next statements of the run are
+    #: planned from its statistics (Postgres; Redshift analyzes CTAS tables itself)
+    analyzes_new_tables: ClassVar[bool] = False
     #: URL schemes ``snowgen run`` connects with (none: no connector yet)
     url_schemes: ClassVar[tuple[str, ...]] = ()
+    #: the n of a sized string counts bytes (Redshift), not characters
+    string_length_in_bytes: ClassVar[bool] = False
 
     # -- types ----------------------------------------------------------------------------
     def data_type(self, logical: str) -> exp.DataType:

@@ -30,6 +30,7 @@ class BigQuery(Dialect):
         "clustering": "https://cloud.google.com/bigquery/docs/clustered-tables#limitations",
         "merge": "https://cloud.google.com/bigquery/docs/reference/standard-sql/dml-syntax#merge_statement",
         "delete": "https://cloud.google.com/bigquery/docs/reference/standard-sql/dml-syntax#delete_statement",
+        "pruning": "https://cloud.google.com/bigquery/docs/querying-partitioned-tables",
         "scripting": "https://cloud.google.com/bigquery/docs/reference/standard-sql/procedural-language#declare",
         "transactions": "https://cloud.google.com/bigquery/docs/transactions",
         "qualify": "https://cloud.google.com/bigquery/docs/reference/standard-sql/query-syntax#qualify_clause",
@@ -45,6 +46,7 @@ class BigQuery(Dialect):
     default_upsert = "merge"
     context_storage = "column"
     max_cluster_columns = 4
+    run_limits_in_variables = True  # docs["pruning"]
 
     def build_data_type(self, logical: str) -> exp.DataType:
         result = super().build_data_type(logical)

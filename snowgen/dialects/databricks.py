@@ -5,7 +5,7 @@
   column (``<col>_date``, as the Snowplow packages do); ``clustering: liquid`` (the default
   when cluster columns are given) uses ``CLUSTER BY``. Delta cannot do both on one table.
 - No multi-statement transactions: a single MERGE is atomic, delete+insert would not be,
-  so it is refused. The window bounds are SQL session variables (DECLARE VARIABLE/SET VAR).
+  so it is refused. UPDATE has no FROM: a model's stitch is a MERGE. The window bounds are SQL session variables (DECLARE VARIABLE/SET VAR).
   A backfill's row replacement is Delta's ``INSERT INTO ... REPLACE WHERE`` (atomic).
 - Timestamp arithmetic is TIMESTAMPADD(unit, n, ts): sqlglot's 3-argument DATE_ADD form
   needs a recent runtime.
@@ -30,6 +30,7 @@ class Databricks(Dialect):
         "partitions": "https://docs.databricks.com/en/tables/partitions.html",
         "merge": "https://docs.databricks.com/en/sql/language-manual/delta-merge-into.html",
         "transactions": "https://docs.databricks.com/en/lakehouse/acid.html",
+        "pruning": "https://docs.databricks.com/en/delta/data-skipping.html",
         "variables": "https://docs.databricks.com/en/sql/language-manual/sql-ref-syntax-ddl-declare-variable.html",
         "timestampadd": "https://docs.databricks.com/en/sql/language-manual/functions/timestampadd.html",
         "auto_optimize": "https://docs.databricks.com/en/delta/tune-file-size.html",
@@ -37,6 +38,8 @@ class Databricks(Dialect):
         "unix_micros": "https://docs.databricks.com/en/sql/language-manual/functions/unix_micros.html",
         "try_element_at": "https://docs.databricks.com/en/sql/language-manual/functions/try_element_at.html",
         "replace_where": "https://docs.databricks.com/en/delta/selective-overwrite.html",
+        "update": "https://docs.databricks.com/en/sql/language-manual/delta-update.html",
+        "is_distinct": "https://docs.databricks.com/en/sql/language-manual/functions/isdistinct.html",
     }
     types = {**Dialect.types, "string": "STRING", "json": "STRING", "double": "DOUBLE"}
     upsert_strategies = {
@@ -46,11 +49,15 @@ class Databricks(Dialect):
     }
     default_upsert = "merge"
     transactional = False
+    # Delta's UPDATE has no FROM clause (docs["update"]): a row set from another table is a
+    # MERGE ... WHEN MATCHED THEN UPDATE, the form Snowplow's Databricks package uses too.
+    update_from = False
     # First-row dedupes use a ROW_NUMBER() subquery rather than QUALIFY, which also runs on
     # open-source Spark (the Snowplow packages' Spark variant does the same).
     supports_qualify = False
     context_storage = "column"
     max_cluster_columns = 4  # liquid clustering keys
+    run_limits_in_variables = True  # docs["pruning"]
 
     def sized_string(self, length: int) -> exp.DataType:
         return exp.DataType.build("STRING")

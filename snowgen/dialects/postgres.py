@@ -29,6 +29,7 @@ class Postgres(Dialect):
         "identifier_length": "https://www.postgresql.org/docs/15/sql-syntax-lexical.html#SQL-SYNTAX-IDENTIFIERS",
         "regex": "https://www.postgresql.org/docs/15/functions-matching.html#POSIX-ESCAPE-SEQUENCES",
         "at_time_zone": "https://www.postgresql.org/docs/15/functions-datetime.html#FUNCTIONS-DATETIME-ZONECONVERT",
+        "analyze": "https://www.postgresql.org/docs/15/routine-vacuuming.html#VACUUM-FOR-STATISTICS",
     }
     types = {**Dialect.types, "json": "JSONB", "double": "DOUBLE PRECISION"}
     default_upsert = "delete_insert"
@@ -36,6 +37,12 @@ class Postgres(Dialect):
     create_or_replace_table = False
     drop_cascades = True  # https://www.postgresql.org/docs/15/sql-droptable.html
     context_storage = "table"
+    # A table filled by CREATE TABLE AS has no statistics until autovacuum's next pass
+    # (docs["analyze"]). Planned blind, the one-row limits table is taken for ~2,000 rows
+    # (queries that join it get JIT-compiled: half a second each) and events_this_run for a
+    # handful (nested loops that go quadratic on a big run). ANALYZE samples at most 30,000
+    # rows, so its cost stays bounded however big the run.
+    analyzes_new_tables = True
 
     url_schemes = ("postgresql", "postgres")
 

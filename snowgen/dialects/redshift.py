@@ -6,6 +6,8 @@
 - Upserts: delete+insert in one transaction, the delete with USING (Redshift's documented
   form). Redshift's MERGE is refused: it accepts no target alias and no conditional WHEN.
 - CREATE TABLE AS has no IF NOT EXISTS: a missing table is created ``(LIKE stage)``.
+- No ``IS [NOT] DISTINCT FROM`` (sqlglot prints it anyway): :meth:`lower` spells it with
+  plain comparisons and IS NULL.
 """
 
 from __future__ import annotations
@@ -27,6 +29,10 @@ class Redshift(Postgres):
         "super": "https://docs.aws.amazon.com/redshift/latest/dg/r_SUPER_type.html",
         "regex": "https://docs.aws.amazon.com/redshift/latest/dg/pattern-matching-conditions-posix.html",
         "getdate": "https://docs.aws.amazon.com/redshift/latest/dg/r_GETDATE.html",
+        "varchar": "https://docs.aws.amazon.com/redshift/latest/dg/r_Character_types.html#r_Character_types-varchar-or-character-varying",
+        "comparison": "https://docs.aws.amazon.com/redshift/latest/dg/r_comparison_condition.html",
+        "update": "https://docs.aws.amazon.com/redshift/latest/dg/r_UPDATE.html",
+        "analyze": "https://docs.aws.amazon.com/redshift/latest/dg/t_Analyzing_tables.html",
     }
     types = {**Dialect.types, "string": "VARCHAR(MAX)", "json": "SUPER", "double": "DOUBLE PRECISION"}
     upsert_strategies = {
@@ -35,6 +41,8 @@ class Redshift(Postgres):
         "snowgen runs delete+insert in one transaction instead",
     }
     delete_using = True
+    string_length_in_bytes = True  # VARCHAR(n) holds n bytes: docs["varchar"]
+    analyzes_new_tables = False  # Redshift analyzes a CREATE TABLE AS table itself: docs["analyze"]
     url_schemes = ()  # no connector yet (psycopg speaks to Redshift, but not for snowgen run)
 
     def connect(self, url, base):
@@ -44,6 +52,17 @@ class Redshift(Postgres):
         if logical == "json":
             return exp.DataType.build("SUPER", dialect="redshift")
         return super().build_data_type(logical)
+
+    def lower(self, statement: exp.Expr) -> exp.Expr:
+        # Redshift's comparison operators have no IS [NOT] DISTINCT FROM (docs["comparison"]).
+        # Innermost first (a reversed breadth-first walk), so an operand that holds another
+        # null-safe comparison is already rewritten when it is copied.
+        for node in reversed(list(statement.find_all(exp.NullSafeNEQ, exp.NullSafeEQ))):
+            replacement = null_safe_comparison(node)
+            if node is statement:
+                return replacement
+            node.replace(replacement)
+        return statement
 
     def now_utc(self) -> exp.Expr:
         # GETDATE() is the current UTC time as a timestamp without time zone.
@@ -86,3 +105,20 @@ class Redshift(Postgres):
             exists=True,
             properties=exp.Properties(expressions=properties) if properties else None,
         )
+
+
+def null_safe_comparison(node: exp.NullSafeNEQ | exp.NullSafeEQ) -> exp.Expr:
+    """``a IS DISTINCT FROM b`` as ``(a <> b OR a IS NULL OR b IS NULL) AND NOT (a IS NULL
+    AND b IS NULL)``: true or false, never NULL, like the operator it replaces (two NULLs are
+    not distinct; one NULL is). ``IS NOT DISTINCT FROM`` is its negation."""
+    left, right = node.this, node.expression
+
+    def is_null(value: exp.Expr) -> exp.Expr:
+        return exp.Is(this=value.copy(), expression=exp.Null())
+
+    differ = exp.or_(exp.NEQ(this=left.copy(), expression=right.copy()), is_null(left), is_null(right))
+    both_null = exp.and_(is_null(left), is_null(right))
+    distinct = exp.and_(differ, exp.Not(this=exp.Paren(this=both_null)))
+    if isinstance(node, exp.NullSafeNEQ):
+        return exp.Paren(this=distinct)
+    return exp.Not(this=exp.Paren(this=distinct))

@@ -28,6 +28,7 @@ class Snowflake(Dialect):
         "merge": "https://docs.snowflake.com/en/sql-reference/sql/merge",
         "nondeterministic_merge": "https://docs.snowflake.com/en/sql-reference/sql/merge#nondeterministic-results-for-update-and-delete",
         "transactions": "https://docs.snowflake.com/en/sql-reference/transactions",
+        "pruning": "https://docs.snowflake.com/en/user-guide/tables-clustering-micropartitions#query-pruning",
         "variables": "https://docs.snowflake.com/en/sql-reference/session-variables",
         "rlike": "https://docs.snowflake.com/en/sql-reference/functions/rlike",
         "regexp_instr": "https://docs.snowflake.com/en/sql-reference/functions/regexp_instr",
@@ -38,6 +39,7 @@ class Snowflake(Dialect):
     delete_using = True
     folds_to_upper_case = True  # https://docs.snowflake.com/en/sql-reference/identifiers-syntax
     context_storage = "column"
+    run_limits_in_variables = True  # docs["pruning"]
 
     def build_data_type(self, logical: str) -> exp.DataType:
         if logical == "timestamp":

@@ -49,13 +49,19 @@ class StepFailed(Exception):
 
 
 def run_steps(
-    steps: list[PlannedStep], execute: Callable[[str], object], recover: Callable[[], None] | None = None
+    steps: list[PlannedStep],
+    execute: Callable[[str], object],
+    recover: Callable[[], None] | None = None,
+    starting: Callable[[PlannedStep, int], None] | None = None,
 ) -> Iterator[StepResult]:
     """Execute every statement in order; yield each finished step; stop at the first
-    failure (after ``recover``, which ends a transaction the failed script had opened)."""
+    failure (after ``recover``, which ends a transaction the failed script had opened).
+    ``starting(step, index)`` hears of each statement before it runs (a progress display)."""
     for step in steps:
         started = time.perf_counter()
-        for statement in step.statements:
+        for index, statement in enumerate(step.statements):
+            if starting is not None:
+                starting(step, index)
             try:
                 execute(statement)
             except Exception as exc:  # noqa: BLE001 - any driver error stops the run, with its step

@@ -7,12 +7,13 @@ dialect, exactly as ``snowgen compile`` would write it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from snowgen.api import compile_loaded
+from snowgen.compiler.backfill import Backfill
 from snowgen.errors import SnowgenError
 from snowgen.runner.connections import Connection, connect, dialect_for_url
 from snowgen.runner.execute import PlannedStep, StepResult, read_plan, run_steps
@@ -30,6 +31,7 @@ class RunRequest:
     cli_vars: dict[str, Any] = field(default_factory=dict)
     full_refresh: bool = False
     allow_refresh: bool = False
+    backfill: Backfill | None = None
 
 
 def database_url(loaded: LoadedProject, target: str | None, db: str | None) -> str:
@@ -64,15 +66,18 @@ def prepare(request: RunRequest) -> tuple[str, list[PlannedStep]]:
         select=request.select or None,
         full_refresh=request.full_refresh,
         allow_refresh=request.allow_refresh,
+        backfill=request.backfill,
     )
     return url, read_plan(compiled.files, dialect.name)
 
 
-def execute(url: str, base: Path, steps: list[PlannedStep]) -> Iterator[StepResult]:
+def execute(
+    url: str, base: Path, steps: list[PlannedStep], starting: Callable[[PlannedStep, int], None] | None = None
+) -> Iterator[StepResult]:
     """Run the steps on ``url``; yields each finished step (raises StepFailed)."""
     connection: Connection = connect(url, base)
     try:
-        yield from run_steps(steps, connection.execute, connection.recover)
+        yield from run_steps(steps, connection.execute, connection.recover, starting)
     finally:
         connection.close()
 

@@ -23,8 +23,10 @@ def split_statements(text: str, sqlglot_dialect: str) -> list[str]:
 
 
 def _strip_comment_lines(piece: str) -> str:
-    """Drop leading whole-line ``--`` comments (the file header) and surrounding blanks."""
-    lines = piece.strip().splitlines()
-    while lines and lines[0].lstrip().startswith("--"):
-        lines.pop(0)
-    return "\n".join(lines).strip()
+    """Drop leading whole-line ``--`` comments (the file header) and surrounding blanks. The
+    rest is kept byte for byte: a string literal may hold CR LF line breaks (seed values)."""
+    piece = piece.strip()
+    while piece.startswith("--"):
+        end = piece.find("\n")
+        piece = piece[end + 1 :].lstrip() if end >= 0 else ""
+    return piece

@@ -12,7 +12,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from snowgen.errors import Diagnostic, Location, SnowgenError
-from snowgen.spec.models import SIMPLE_NAME_PATTERN, ModelSpec, ProjectSpec
+from snowgen.spec.csv_source import CsvDocument, load_csv
+from snowgen.spec.models import SIMPLE_NAME_PATTERN, ModelSpec, ProjectSpec, SeedSpec
 from snowgen.spec.yaml_source import YamlDocument, YamlPath, load_yaml
 
 PROJECT_FILE = "snowgen.yml"
@@ -25,11 +26,19 @@ class LoadedModel:
 
 
 @dataclass(frozen=True)
+class LoadedSeed:
+    name: str
+    spec: SeedSpec
+    csv: CsvDocument
+
+
+@dataclass(frozen=True)
 class LoadedProject:
     root: Path
     spec: ProjectSpec
     doc: YamlDocument
     models: tuple[LoadedModel, ...]
+    seeds: tuple[LoadedSeed, ...] = ()
 
 
 def is_project_dir(path: Path) -> bool:
@@ -69,10 +78,26 @@ def load_project(root: Path) -> LoadedProject:
         spec = _validate(ModelSpec, model_doc, diagnostics)
         if spec is not None:
             models.append(LoadedModel(spec, model_doc))
+    seeds = _load_seeds(root, project, doc, diagnostics) if project else []
     if diagnostics or project is None:
         raise SnowgenError(diagnostics)
     _check_duplicate_models(models)
-    return LoadedProject(root=root, spec=project, doc=doc, models=tuple(models))
+    return LoadedProject(root=root, spec=project, doc=doc, models=tuple(models), seeds=tuple(seeds))
+
+
+def _load_seeds(root: Path, project: ProjectSpec, doc: YamlDocument, out: list[Diagnostic]) -> list[LoadedSeed]:
+    """Every seed's CSV file, parsed (its values are checked against the columns later)."""
+    seeds = []
+    for name, spec in project.seeds.items():
+        path = root / spec.file
+        if not path.is_file():
+            out.append(Diagnostic("SG005", f"seed '{name}': file not found: {spec.file}", doc.location(("seeds", name, "file"))))
+            continue
+        try:
+            seeds.append(LoadedSeed(name, spec, load_csv(path)))
+        except SnowgenError as exc:
+            out.extend(exc.diagnostics)
+    return seeds
 
 
 def _model_files(models_dir: Path) -> list[Path]:

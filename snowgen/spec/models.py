@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
@@ -202,6 +203,46 @@ def _var_value(item: Any) -> Any:
 VarValue = Annotated[Any, AfterValidator(_var_value)]
 
 
+# -- seeds ---------------------------------------------------------------------------------------
+
+# Logical types a seed column may have: each has a literal every warehouse reads the same way.
+SEED_TYPE_PATTERN = re.compile(r"^(string|string\(\d+\)|int|bigint|decimal\(\d+,\s*\d+\)|double|boolean|date|timestamp)$")
+
+
+def _project_relative(value: str) -> str:
+    """A seed file lives inside the project: a relative path without '..' (the compiled
+    output embeds its rows, so it must not depend on where the project is checked out)."""
+    path = PurePosixPath(value.replace("\\", "/"))
+    if path.is_absolute() or ".." in path.parts or not value.strip():
+        raise ValueError("must be a path inside the project, relative to snowgen.yml (e.g. seeds/countries.csv)")
+    return path.as_posix()
+
+
+class SeedSpec(Spec):
+    """A lookup table shipped with the project as a CSV file (a header row, then one row per
+    line), (re)loaded by every run into ``<schema>.<seed name>``."""
+
+    file: Annotated[str, AfterValidator(_project_relative)]
+    description: str | None = None
+    # One of the project's schema keys (default scratch: reloaded by every run, like the
+    # scratch tables).
+    schema_: Literal["derived", "scratch", "manifest"] = Field(default="scratch", alias="schema")
+    columns: Annotated[dict[Name, ColumnSpec], Field(min_length=1)]
+
+    _normalise_columns = field_validator("columns", mode="before")(_columns_from_mapping)
+
+    @field_validator("columns")
+    @classmethod
+    def _loadable_types(cls, value: dict[str, ColumnSpec]) -> dict[str, ColumnSpec]:
+        for name, column in value.items():
+            if not SEED_TYPE_PATTERN.match(column.type):
+                raise ValueError(
+                    f"column '{name}' is {column.type}; a seed column is string, string(n), int, bigint, "
+                    "decimal(p,s), double, boolean, date or timestamp"
+                )
+        return value
+
+
 # -- project -----------------------------------------------------------------------------------
 
 
@@ -233,6 +274,7 @@ class ProjectSpec(Spec):
     schemas: SchemasSpec = SchemasSpec()
     database: Name | None = None
     sources: dict[SimpleName, SourceSpec] = {}
+    seeds: dict[SimpleName, SeedSpec] = {}
     vars: dict[SimpleName, VarValue] = {}
     bot_filter: BotFilterSpec = BotFilterSpec()
     app_filter: AppFilterSpec = AppFilterSpec()
@@ -251,6 +293,17 @@ class BackfillSpec(Spec):
     ``instance_column`` holds the instance name and whose ``upsert_date_key`` is in range."""
 
     instance_column: Name | None = None
+
+
+class StitchSpec(Spec):
+    """After every upsert or rebuild, set ``column`` of each row of the whole table to the
+    ``value`` of the ``mapping`` model's row whose unique key equals the row's ``key``
+    (Snowplow's user stitching); rows without a mapping keep what they hold."""
+
+    column: Name  # column of this model that is set
+    key: Name  # column of this model matched to the mapping's single-column unique_key
+    mapping: SimpleName  # a model of the project: one row per key
+    value: Name  # the mapping's column copied into ``column``
 
 
 class DedupeOrder(Spec):
@@ -288,6 +341,11 @@ class ModelSpec(Spec):
     watermark: SimpleName | None = None
     # strategy: watermark. How a backfill (``--backfill``) replaces this model's rows.
     backfill: BackfillSpec | None = None
+    # incremental: also keep every run's rows in <name>_staged (scratch schema) until the
+    # one module that reads that table has run (v1 ``_staged`` tables).
+    staged: bool = False
+    # Re-stitch the whole table from a mapping model after each upsert or rebuild.
+    stitch: StitchSpec | None = None
     sql_dialect: str | None = None
     sql: Annotated[str, Field(min_length=1)]
 

@@ -33,9 +33,6 @@ def examples(default: int) -> int:
     return int(os.environ.get("SNOWGEN_PROPERTY_EXAMPLES", default))
 
 
-PG_DEFAULT_DSN = "host=127.0.0.1 port=55432 user=postgres dbname=postgres connect_timeout=3"
-
-
 def quote(name: str) -> str:
     """A double-quoted identifier (Postgres body dialect, DuckDB and Postgres checks)."""
     return '"' + name.replace('"', '""') + '"'
@@ -86,24 +83,13 @@ def string_literals(statements: list[exp.Expr]) -> list[str]:
 # -- engines ------------------------------------------------------------------------------------
 
 
-def _pg_connect():
+@pytest.fixture(scope="session")
+def pg(postgres_engine):
+    """A connection to the suite's Postgres server (tests/engines: the cluster the suite
+    starts, or SNOWGEN_PG_DSN), autocommit: generated SQL has its own BEGIN/COMMIT."""
     import psycopg
 
-    errors = []
-    for dsn in (PG_DEFAULT_DSN, os.environ.get("SNOWGEN_PG_DSN")):
-        if not dsn:
-            continue
-        try:
-            return psycopg.connect(dsn, autocommit=True)
-        except psycopg.OperationalError as exc:
-            errors.append(f"{dsn}: {exc}")
-    pytest.skip("no Postgres at 127.0.0.1:55432 and SNOWGEN_PG_DSN not usable: " + "; ".join(errors))
-
-
-@pytest.fixture(scope="session")
-def pg():
-    """A connection to the Postgres server (autocommit: generated SQL has its own BEGIN/COMMIT)."""
-    connection = _pg_connect()
+    connection = psycopg.connect(postgres_engine.conninfo, autocommit=True)
     yield connection
     connection.close()
 

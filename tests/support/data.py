@@ -13,6 +13,8 @@ from snowgen.dialects import get_dialect
 
 def value(item: Any, dialect: str) -> exp.Expr:
     d = get_dialect(dialect)
+    if isinstance(item, exp.Expr):  # already a SQL value (e.g. a nested context)
+        return item
     if item is None:
         return exp.Null()
     if isinstance(item, bool):

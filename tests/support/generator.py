@@ -45,6 +45,8 @@ REFERRERS = (  # (page_referrer, refr_medium, refr_source, mkt_medium, mkt_sourc
     (None, None, None, "email", "newsletter", "weekly"),
 )
 GEOS = (("GB", "London", "England"), ("DE", "Berlin", "Berlin"), ("FR", "Paris", "Ile-de-France"), ("US", None, None))
+#: the browser language of a visitor from each country (lower-case "en-us": the seed join ignores case)
+LANGUAGES = {"GB": "en-GB", "DE": "de-DE", "FR": "fr", "US": "en-us"}
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,11 @@ class GeneratorConfig:
     days: int = 3
     #: regular visitors; each has a domain_userid (cookie) and a place
     users: int = 5
+    #: None: the same ``users`` visitors come back every day (a small loyal audience, every
+    #: user's history as long as the data's). A share: each day has ``users`` visitors, each
+    #: one an earlier visitor with this probability, else a new one (typical web traffic is
+    #: mostly new visitors; the users model re-reads a returning user's whole history)
+    returning_share: float | None = None
     #: sessions per user per day, drawn uniformly from this inclusive range
     sessions_per_user_per_day: tuple[int, int] = (0, 2)
     page_views_per_session: tuple[int, int] = (1, 3)
@@ -273,7 +280,7 @@ def _row(b: _Builder, s: _Session, kind: str, created, sent, collector, page: di
         "se_category": "shop" if kind == "se" else None, "se_action": "add_to_cart" if kind == "se" else None,
         "pp_xoffset_min": 0 if kind == "pp" else None, "pp_xoffset_max": page["x"] if kind == "pp" else None,
         "pp_yoffset_min": 0 if kind == "pp" else None, "pp_yoffset_max": page["y"] if kind == "pp" else None,
-        "useragent": s.useragent, "br_lang": "en-GB", "br_viewwidth": 1200, "br_viewheight": 800,
+        "useragent": s.useragent, "br_lang": LANGUAGES[v.geo[0]], "br_viewwidth": 1200, "br_viewheight": 800,
         "br_renderengine": "GECKO", "br_cookies": True, "os_timezone": "Europe/London",
         "dvce_screenwidth": 1920, "dvce_screenheight": 1080, "doc_width": 1200, "doc_height": 3000,
         "load_tstamp": None,  # set by generate(), from the batch
@@ -310,7 +317,10 @@ def _regular_sessions(b: _Builder) -> None:
     visitors = [b.visitor(b.rng.random() < c.identified_fraction) for _ in range(c.users)]
     for v in [v for v in visitors if v.user_id][: c.user_id_changes]:
         v.new_user_id = v.user_id.replace("@", "+new@")
+    seen = list(visitors)
     for day in range(c.days):
+        if c.returning_share is not None and day > 0:
+            visitors = [_returning_or_new(b, seen) for _ in range(c.users)]
         for v in visitors:
             count = b.rng.randint(*c.sessions_per_user_per_day)
             if v.new_user_id and day in (0, c.days - 1):  # a session before and one after the change
@@ -320,6 +330,14 @@ def _regular_sessions(b: _Builder) -> None:
                 visitor = b.visitor(False) if bot else v
                 s = b.session(visitor, bot=bot)
                 _browse(b, s, b.day(day) + dt.timedelta(hours=hour, minutes=b.rng.randint(0, 50)))
+
+
+def _returning_or_new(b: _Builder, seen: list[_Visitor]) -> _Visitor:
+    if b.rng.random() < b.config.returning_share:
+        return b.rng.choice(seen)
+    visitor = b.visitor(b.rng.random() < b.config.identified_fraction)
+    seen.append(visitor)
+    return visitor
 
 
 def _long_sessions(b: _Builder) -> None:

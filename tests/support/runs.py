@@ -4,7 +4,9 @@ statements the warehouse would run:
 
 - Sail, the Databricks engine, has no SQL session variables (DECLARE VARIABLE / SET
   VARIABLE), which real Databricks has: the runner runs each SET's query and puts the value
-  in place of the variable in the statements that follow, as Databricks does.
+  in place of the variable in the statements that follow, as Databricks does. Sail also
+  rejects liquid clustering (CLUSTER BY in CREATE TABLE): the runner drops the clause, which
+  changes the table's layout and nothing it holds.
 - fakesnow cannot run a MERGE inside an explicit transaction (DuckDB allows one database
   per transaction and fakesnow records MERGEs in a second one): its BEGIN TRANSACTION and
   COMMIT are left out, so the statements between them run one after the other."""
@@ -54,4 +56,6 @@ def run_with_session_variables(engine, text: str) -> None:
                 return values[node.name].copy()
             return node
 
+        for clustering in list(tree.find_all(exp.ClusterProperty)):
+            clustering.pop()
         engine.execute(tree.transform(substitute).sql("databricks"))

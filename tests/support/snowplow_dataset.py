@@ -252,6 +252,17 @@ add(event("e-s7-02", "se", "s7", "u4", "2024-02-26 08:00:00", dvce="2024-02-26 0
 # NULL dvce_sent_tstamp: the late filter is NULL, so the event is dropped too.
 add(event("e-s7-03", "se", "s7", "u4", D1 + "07:00:00", sent=None, collector=D1 + "07:00:01"))
 
+# Session s8 (user u5): the seed lookups (§2.2, §2.4). The first page view comes from Namibia
+# ("NA", which no loader may take for NULL) with br_lang "en-us" (the joins ignore case) and a paid
+# click from " Google " (trimmed, lowered: a search source) without a shop campaign -> Paid Search.
+# The last page view comes from Antarctica (a country in no region: continent NULL) with a language
+# tag no seed row has (its name is NULL, not the first page's).
+add(event("e-s8-01", "pv", "s8", "u5", D1 + "16:00:00", collector=D1 + "16:00:01", page_view_id="pv14",
+          page_url="https://shop.example.com/home", page_title="Home", mkt_source=" Google ", mkt_medium="cpc",
+          mkt_campaign="brand", geo_country="NA", geo_city="Windhoek", br_lang="en-us"))  # fmt: skip
+add(event("e-s8-02", "pv", "s8", "u5", D1 + "16:01:00", collector=D1 + "16:01:01", page_view_id="pv15",
+          page_url="https://shop.example.com/about", page_title="About", geo_country="AQ", br_lang="x-klingon"))  # fmt: skip
+
 # No session id (§1.2: rows with a NULL session identifier are dropped). It is a page view with a
 # context, and the latest event of all: were it processed, page_views would have pv13 and the
 # manifest's last_success would be 2024-03-02 12:00:00.
@@ -278,6 +289,7 @@ EXPECTED: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
         "s6": dict(user_identifier="u3", start_tstamp=ts(D1 + "15:00:00.500"), end_tstamp=ts(D1 + "15:00:00.500")),
         # only e-s7-01 passes the late filter
         "s7": dict(user_identifier="u4", start_tstamp=ts(D1 + "08:00:01"), end_tstamp=ts(D1 + "08:00:01")),
+        "s8": dict(user_identifier="u5", start_tstamp=ts(D1 + "16:00:01"), end_tstamp=ts(D1 + "16:01:01")),
     }),
     "scratch.snowplow_web_base_events_this_run": ("event_id", {
         # one row per event_id: the copy with the earliest collector_tstamp
@@ -293,6 +305,7 @@ EXPECTED: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
         "e-s5-01": dict(page_view_id=None), "e-s5-02": {}, "e-s6-01": {},
         # e-s7-02 (late) and e-s7-03 (no dvce_sent) are dropped; e-x-01 has no session
         "e-s7-01": dict(domain_userid="u4"),
+        "e-s8-01": {}, "e-s8-02": {},
     }),
     # -- user mapping ----------------------------------------------------------------------------
     "derived.snowplow_web_user_mapping": ("domain_userid", {
@@ -349,6 +362,11 @@ EXPECTED: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
                      default_channel_group="Organic Social", content_group="other"),
         "pv11": dict(domain_sessionid="s6", page_view_in_session_index=1, page_views_in_session=1,
                      default_channel_group="Organic Search", engaged_time_in_s=0),
+        # " Google " is a search source in the GA4 seed: a paid click is Paid Search (§2.2 rule 3)
+        "pv14": dict(domain_sessionid="s8", page_view_in_session_index=1, page_views_in_session=2,
+                     default_channel_group="Paid Search", content_group="homepage"),
+        "pv15": dict(domain_sessionid="s8", page_view_in_session_index=2, page_views_in_session=2,
+                     default_channel_group="Unassigned", content_group="other"),
     }),
     # -- sessions --------------------------------------------------------------------------------
     "derived.snowplow_web_sessions": ("domain_sessionid", {
@@ -360,21 +378,28 @@ EXPECTED: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
                    last_page_urlquery="step=1", referrer="https://www.google.com/", mkt_source_platform="SA360",
                    default_channel_group="Paid Shopping", geo_country="GB", geo_city="London", last_geo_country="FR",
                    last_geo_city="Paris", last_geo_region_name="Ile-de-France", br_lang="en-GB", last_br_lang="fr",
-                   screen_resolution="1920x1080", device_category="Other", domain_sessionidx=1),
+                   screen_resolution="1920x1080", device_category="Other", domain_sessionidx=1,
+                   # seed lookups of the first (GB, en-GB) and the last page view (FR, fr), §2.4
+                   geo_country_name="United Kingdom", geo_continent="Europe", last_geo_country_name="France",
+                   last_geo_continent="Europe", br_lang_name="English (United Kingdom)", last_br_lang_name="French"),
         # first page event is a ping: start = min(derived) 08:59:58 - 5 s; absolute 62 + 5
         "s2": dict(domain_userid="u1", original_domain_userid="u0-rot", stitched_user_id="alice@z", user_id=None,
                    start_tstamp=ts(D2 + "08:59:53"), end_tstamp=ts(D2 + "09:01:00.500"), absolute_time_in_s=67,
                    page_views=2, engaged_time_in_s=15, total_events=5, is_engaged=True, first_page_title="Blog",
                    last_page_title="Shoes", last_page_url="https://shop.example.com/list/shoes", mkt_source_platform="",
                    default_channel_group="Email", geo_country="DE", last_geo_country="DE", last_geo_city="Berlin",
-                   last_geo_region_name="Berlin", last_br_lang="de", screen_resolution="390x844"),
+                   last_geo_region_name="Berlin", last_br_lang="de", screen_resolution="390x844",
+                   # the last page view has no geo and no language: its names fall back too (§5.5)
+                   geo_country_name="Germany", geo_continent="Europe", last_geo_country_name="Germany",
+                   last_geo_continent="Europe", br_lang_name="German", last_br_lang_name="German"),
         # first and last page view tie: event_id ascending in both directions picks e-s3-01;
         # the NULL-useragent page view is in no set (total_events 4)
         "s3": dict(domain_userid="u2", stitched_user_id="bob", start_tstamp=ts(D1 + "12:00:00"),
                    end_tstamp=ts(D1 + "12:00:10"), absolute_time_in_s=10, page_views=2, engaged_time_in_s=15,
                    total_events=4, is_engaged=True, first_page_title="Product 9", last_page_title="Product 9",
                    default_channel_group="Direct", mkt_source_platform=None, screen_resolution=None,
-                   last_geo_country=None),
+                   last_geo_country=None, geo_country_name=None, geo_continent=None, last_geo_country_name=None,
+                   br_lang_name=None),
         # no mapping for u3: stitched_user_id is the domain_userid
         "s5": dict(domain_userid="u3", stitched_user_id="u3", start_tstamp=ts(D1 + "15:00:00"),
                    end_tstamp=ts(D1 + "15:00:10"), absolute_time_in_s=10, page_views=1, engaged_time_in_s=0,
@@ -383,6 +408,12 @@ EXPECTED: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
         "s6": dict(domain_userid="u3", start_tstamp=ts(D1 + "15:00:00"), end_tstamp=ts(D1 + "15:00:00"),
                    absolute_time_in_s=0, page_views=1, engaged_time_in_s=0, total_events=1, is_engaged=False,
                    default_channel_group="Organic Search"),
+        "s8": dict(domain_userid="u5", stitched_user_id="u5", start_tstamp=ts(D1 + "16:00:00"),
+                   end_tstamp=ts(D1 + "16:01:00"), absolute_time_in_s=60, page_views=2, engaged_time_in_s=0,
+                   total_events=2, is_engaged=True, default_channel_group="Paid Search", geo_country="NA",
+                   geo_country_name="Namibia", geo_continent="Africa", last_geo_country="AQ",
+                   last_geo_country_name="Antarctica", last_geo_continent=None, br_lang="en-us",
+                   br_lang_name="English (United States)", last_br_lang="x-klingon", last_br_lang_name=None),
     }),
     # -- users -----------------------------------------------------------------------------------
     "scratch.snowplow_web_users_aggs": ("domain_userid", {
@@ -390,6 +421,7 @@ EXPECTED: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
         "u2": dict(first_domain_sessionid="s3", last_domain_sessionid="s3", page_views=2, sessions=1, engaged_time_in_s=15),
         # s5 and s6 both start at 15:00:00: the greater id is the first session
         "u3": dict(first_domain_sessionid="s6", last_domain_sessionid="s5", page_views=2, sessions=2, engaged_time_in_s=0),
+        "u5": dict(first_domain_sessionid="s8", last_domain_sessionid="s8", page_views=2, sessions=1, engaged_time_in_s=0),
     }),
     "derived.snowplow_web_users": ("domain_userid", {
         "u1": dict(user_id=None, original_domain_userid="u1", start_tstamp=ts(D1 + "10:00:00.900"),
@@ -397,22 +429,29 @@ EXPECTED: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
                    first_page_title="Home", first_geo_country="GB", first_geo_city="London",
                    first_geo_region_name="England", first_br_lang="en-GB", last_page_title="Shoes",
                    last_geo_country="DE", last_geo_city="Berlin", last_br_lang="de", referrer="https://www.google.com/",
-                   mkt_source_platform="SA360", default_channel_group="Paid Shopping"),
+                   mkt_source_platform="SA360", default_channel_group="Paid Shopping",
+                   first_geo_country_name="United Kingdom", first_geo_continent="Europe",
+                   first_br_lang_name="English (United Kingdom)", last_geo_country_name="Germany",
+                   last_geo_continent="Europe", last_br_lang_name="German"),
         "u2": dict(start_tstamp=ts(D1 + "12:00:00"), end_tstamp=ts(D1 + "12:00:10"), page_views=2, sessions=1,
                    engaged_time_in_s=15, first_page_title="Product 9", last_page_title="Product 9",
                    default_channel_group="Direct"),
         "u3": dict(start_tstamp=ts(D1 + "15:00:00"), end_tstamp=ts(D1 + "15:00:10"), page_views=2, sessions=2,
                    engaged_time_in_s=0, first_page_title="About", last_page_title="Post",
                    default_channel_group="Organic Search"),
+        "u5": dict(start_tstamp=ts(D1 + "16:00:00"), end_tstamp=ts(D1 + "16:01:00"), page_views=2, sessions=1,
+                   default_channel_group="Paid Search", first_geo_country="NA", first_geo_country_name="Namibia",
+                   first_geo_continent="Africa", first_br_lang="en-us", first_br_lang_name="English (United States)",
+                   last_geo_country="AQ", last_geo_country_name="Antarctica", last_geo_continent=None,
+                   last_br_lang="x-klingon", last_br_lang_name=None),
     }),
 }  # fmt: skip
 
-#: column counts of the final tables (reference §4.4: 107; §5.6: 111 and §6.4: 56, less the six
-#: seed-derived geo/language name columns, whose seeds the project does not have yet)
+#: column counts of the final tables (reference §4.4: 107; §5.6: 111; §6.4: 56)
 EXPECTED_COLUMN_COUNTS = {
     "derived.snowplow_web_page_views": 107,
-    "derived.snowplow_web_sessions": 105,
-    "derived.snowplow_web_users": 50,
+    "derived.snowplow_web_sessions": 111,
+    "derived.snowplow_web_users": 56,
     "derived.snowplow_web_user_mapping": 3,
 }
 
@@ -453,7 +492,7 @@ EXPECTED_RUN2: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
         "s3": dict(user_identifier="u2", start_tstamp=ts(D1 + "12:00:01"), end_tstamp=ts(D2 + "10:00:02")),
         "s4": {}, "s5": {},
         "s6": dict(start_tstamp=ts(D1 + "15:00:00.500"), end_tstamp=ts(D2 + "10:00:04")),
-        "s7": {},
+        "s7": {}, "s8": {},
     }),
     "derived.snowplow_web_user_mapping": ("domain_userid", {
         "u1": dict(user_id="alice@new", end_tstamp=ts(D2 + "10:00:05")),
@@ -461,7 +500,7 @@ EXPECTED_RUN2: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
     }),
     "derived.snowplow_web_page_views": ("page_view_id", {
         "pv1": dict(page_views_in_session=3, engaged_time_in_s=25),
-        "pv2": {}, "pv3": {}, "pv5": {}, "pv10": {},
+        "pv2": {}, "pv3": {}, "pv5": {}, "pv10": {}, "pv14": {}, "pv15": {},
         "pv6": dict(page_view_in_session_index=1, page_views_in_session=3, engaged_time_in_s=15),
         "pv7": dict(page_view_in_session_index=2, page_views_in_session=3, engaged_time_in_s=5,
                     end_tstamp=ts(D1 + "12:00:30"), absolute_time_in_s=30),
@@ -477,7 +516,7 @@ EXPECTED_RUN2: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
         "s3": dict(stitched_user_id="bob2", page_views=3, total_events=6, engaged_time_in_s=20,
                    end_tstamp=ts(D1 + "12:01:00"), absolute_time_in_s=60, last_page_title="Gloves",
                    first_page_title="Product 9"),
-        "s5": dict(page_views=1),
+        "s5": dict(page_views=1), "s8": dict(page_views=2, geo_country_name="Namibia"),
         "s6": dict(page_views=1, total_events=2, engaged_time_in_s=5, end_tstamp=ts(D1 + "15:00:12"),
                    absolute_time_in_s=12, is_engaged=False),
     }),
@@ -487,5 +526,6 @@ EXPECTED_RUN2: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
                    last_page_title="Gloves"),
         "u3": dict(page_views=2, sessions=2, engaged_time_in_s=5, first_page_title="About", last_page_title="About",
                    start_tstamp=ts(D1 + "15:00:00"), end_tstamp=ts(D1 + "15:00:12")),
+        "u5": dict(page_views=2, sessions=1),
     }),
 }  # fmt: skip

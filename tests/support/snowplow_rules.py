@@ -5,15 +5,19 @@ with what the runs wrote; and ``History``, the day-by-day runs and the full refr
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import re
 from collections import Counter
 from collections.abc import Callable
+from functools import cache
 
 from support import scenarios as sc
 from support.generator import Dataset, GeneratorConfig, generate
 
 DAYS_LATE_ALLOWED = dt.timedelta(days=3)
 MAX_SESSION_DAYS = dt.timedelta(days=3)
+SEEDS = sc.PROJECT / "seeds"
 
 
 def processable(event) -> bool:
@@ -118,3 +122,93 @@ def stale_rows(inc: sc.Table, full: sc.Table) -> list[tuple]:
         else:
             stale.append(row)
     return stale
+
+
+# -- the seed lookups (reference §2.2, §2.4), from the project's CSV files -----------------------------
+@cache
+def _seed(file: str, key: str) -> dict[str, dict[str, str | None]]:
+    """lower(key) -> row (empty cells as None), read with Python's csv module."""
+    with open(SEEDS / file, encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    table = {row[key].lower(): {k: (v if v != "" else None) for k, v in row.items()} for row in rows}
+    assert len(table) == len(rows), f"{file}: a {key} appears twice (the join would add rows)"
+    return table
+
+
+def country(code: str | None) -> tuple[str | None, str | None]:
+    """(geo_country_name, geo_continent) of a geo_country: lower(geo_country) = lower(alpha_2)."""
+    row = _seed("geo_country_mapping.csv", "alpha_2").get(code.lower()) if code is not None else None
+    return (row["name"], row["region"]) if row else (None, None)
+
+
+def language(tag: str | None) -> str | None:
+    """br_lang_name of a br_lang: lower(br_lang) = lower(lang_tag)."""
+    row = _seed("rfc_5646_language_mapping.csv", "lang_tag").get(tag.lower()) if tag is not None else None
+    return row["name"] if row else None
+
+
+def source_category(source: str | None) -> str | None:
+    """The GA4 category of an mkt_source: lower(trim(mkt_source)) = lower(source)."""
+    row = _seed("ga4_source_categories.csv", "source").get(source.strip().lower()) if source is not None else None
+    return row["source_category"] if row else None
+
+
+_SHOP_CAMPAIGN = re.compile(r"(^|[^a-df-z])shop|shopping")
+_EMAIL = ("email", "e-mail", "e_mail", "e mail")
+
+
+def channel_group(source: str | None, medium: str | None, campaign: str | None) -> str:
+    """Reference §2.2: the default channel group; the first rule that matches wins, and a
+    comparison with NULL matches nothing."""
+    src, med, camp = (v.strip().lower() if v is not None else None for v in (source, medium, campaign))
+    category = (source_category(source) or "").upper().removeprefix("SOURCE_CATEGORY_")
+    shop = category == "SHOPPING" or (camp is not None and _SHOP_CAMPAIGN.search(camp) is not None)
+    med_ = med or ""
+    if src == "(direct)" and med in ("(not set)", "(none)"):
+        return "Direct"
+    if "cross-network" in med_:
+        return "Cross-network"
+    if med is not None and ("cp" in med or med in ("ppc", "retargeting") or med.startswith("paid")):
+        if shop:
+            return "Paid Shopping"
+        return {"SEARCH": "Paid Search", "SOCIAL": "Paid Social", "VIDEO": "Paid Video"}.get(category, "Paid Other")
+    if med in ("display", "banner", "expandable", "intersitial", "cpm"):
+        return "Display"
+    rules = [
+        ("Organic Shopping", shop),
+        ("Organic Social", category == "SOCIAL" or med in ("social", "social-network", "sm", "social network", "social media")),
+        ("Organic Video", category == "VIDEO" or "video" in med_),
+        ("Organic Search", category == "SEARCH" or med == "organic"),
+        ("Referral", med in ("referral", "app", "link")),
+        ("Email", src in _EMAIL or med in _EMAIL),
+        ("Affiliates", med == "affiliate"),
+        ("Audio", med == "audio"),
+        ("SMS", src == "sms" or med == "sms"),
+        ("Mobile Push Notifications", med_.endswith("push") or "mobile" in med_ or "notification" in med_ or src == "firebase"),
+    ]
+    return next((name for name, matches in rules if matches), "Unassigned")
+
+
+def session_lookups(session: dict) -> dict:
+    """The seed-derived columns of a sessions row, from its own geo, language and marketing
+    columns (§2.4, §5.5: a last_* name follows its last_* code, falling back with it)."""
+    name, continent = country(session["geo_country"])
+    last_name, last_continent = country(session["last_geo_country"])
+    return {
+        "geo_country_name": name, "geo_continent": continent,
+        "last_geo_country_name": last_name, "last_geo_continent": last_continent,
+        "br_lang_name": language(session["br_lang"]), "last_br_lang_name": language(session["last_br_lang"]),
+        "default_channel_group": channel_group(session["mkt_source"], session["mkt_medium"], session["mkt_campaign"]),
+    }  # fmt: skip
+
+
+def user_lookups(user: dict) -> dict:
+    """The seed-derived columns of a users row, from its first and last session's codes (§6.3, §6.4)."""
+    first_name, first_continent = country(user["first_geo_country"])
+    last_name, last_continent = country(user["last_geo_country"])
+    return {
+        "first_geo_country_name": first_name, "first_geo_continent": first_continent,
+        "first_br_lang_name": language(user["first_br_lang"]),
+        "last_geo_country_name": last_name, "last_geo_continent": last_continent,
+        "last_br_lang_name": language(user["last_br_lang"]),
+    }  # fmt: skip

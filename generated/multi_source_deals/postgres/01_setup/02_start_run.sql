@@ -28,3 +28,5 @@ DROP TABLE IF EXISTS "deals_scratch"."multi_source_deals_current_run" CASCADE;
 CREATE TABLE "deals_scratch"."multi_source_deals_current_run" AS
 SELECT
   CAST(CURRENT_TIMESTAMP AT TIME ZONE 'UTC' AS TIMESTAMP) AS "run_id";
+
+ANALYZE "deals_scratch"."multi_source_deals_current_run";

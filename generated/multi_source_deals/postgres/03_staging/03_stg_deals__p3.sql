@@ -65,6 +65,8 @@ FROM (
     ) IS NULL
 ) AS "deals";
 
+ANALYZE "deals_scratch"."stg_deals__p3";
+
 COMMIT;
 
 INSERT INTO "deals_manifest"."multi_source_deals_run_metadata" (

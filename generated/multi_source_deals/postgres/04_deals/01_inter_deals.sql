@@ -114,6 +114,8 @@ FROM (
 WHERE
   "snowgen_dedup"."snowgen_row_number" = 1;
 
+ANALYZE "deals_scratch"."inter_deals__snowgen_stage";
+
 BEGIN;
 
 DELETE FROM "deals"."inter_deals" AS "target"

@@ -89,6 +89,8 @@ FROM (
 WHERE
   "snowgen_dedup"."snowgen_row_number" = 1;
 
+ANALYZE "deals_scratch"."multi_source_deals_watermarks_update__snowgen_stage";
+
 BEGIN;
 
 DELETE FROM "deals_manifest"."multi_source_deals_watermarks" AS "target"

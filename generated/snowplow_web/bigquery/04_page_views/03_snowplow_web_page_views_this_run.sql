@@ -45,11 +45,15 @@ WITH `page_view_events` AS (
       PARTITION BY `pv`.`domain_sessionid`
       ORDER BY `pv`.`derived_tstamp` NULLS LAST, `pv`.`dvce_created_tstamp` NULLS LAST, `pv`.`event_id` NULLS LAST
     ) AS `page_view_in_session_index`,
-    CAST(NULL AS STRING) AS `source_category`, /* The GA4 source category seed is not available yet: every category is NULL. */
+    `ga4`.`source_category`,
     LOWER(TRIM(`pv`.`mkt_source`)) AS `channel_source`,
     LOWER(TRIM(`pv`.`mkt_medium`)) AS `channel_medium`,
     LOWER(TRIM(`pv`.`mkt_campaign`)) AS `channel_campaign`
   FROM `page_view_events` AS `pv`
+  /* The GA4 source category of the page view's source (reference §2.2); the seed holds each */
+  /* source once (case-insensitively), so the join never adds rows. */
+  LEFT JOIN `scratch`.`snowplow_web_dim_ga4_source_categories` AS `ga4`
+    ON LOWER(TRIM(`pv`.`mkt_source`)) = LOWER(`ga4`.`source`)
   WHERE
     `pv`.`page_view_id_dedupe_index` = 1
 )
@@ -61,7 +65,7 @@ SELECT
   `ev`.`user_id`,
   `ev`.`domain_userid`,
   `ev`.`original_domain_userid`,
-  CAST(NULL AS STRING) AS `stitched_user_id`, /* Page view stitching is off: NULL (the stitching update on the whole table comes later). */
+  CAST(NULL AS STRING) AS `stitched_user_id`, /* Page view stitching is off, as upstream by default (reference §7.2): NULL, and page views have no stitch. */
   `ev`.`network_userid`,
   `ev`.`domain_sessionid`,
   `ev`.`original_domain_sessionid`,

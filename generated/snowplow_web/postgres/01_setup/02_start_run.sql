@@ -28,3 +28,5 @@ DROP TABLE IF EXISTS "scratch"."snowplow_web_current_run" CASCADE;
 CREATE TABLE "scratch"."snowplow_web_current_run" AS
 SELECT
   CAST(CURRENT_TIMESTAMP AT TIME ZONE 'UTC' AS TIMESTAMP) AS "run_id";
+
+ANALYZE "scratch"."snowplow_web_current_run";

@@ -57,6 +57,8 @@ FROM (
     )
 ) AS "s";
 
+ANALYZE "scratch"."snowplow_web_base_new_event_limits";
+
 COMMIT;
 
 INSERT INTO "snowplow_manifest"."snowplow_web_run_metadata" (

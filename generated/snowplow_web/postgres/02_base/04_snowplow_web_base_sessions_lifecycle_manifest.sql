@@ -122,6 +122,8 @@ FROM (
 WHERE
   "snowgen_dedup"."snowgen_row_number" = 1;
 
+ANALYZE "scratch"."snowplow_web_base_sessions_lifecycle_manifest__snowgen_stage";
+
 BEGIN;
 
 DELETE FROM "snowplow_manifest"."snowplow_web_base_sessions_lifecycle_manifest" AS "target"

@@ -43,6 +43,8 @@ WHERE
     OR "s"."end_tstamp" < "lim"."lower_limit"
   );
 
+ANALYZE "scratch"."snowplow_web_base_sessions_this_run";
+
 COMMIT;
 
 INSERT INTO "snowplow_manifest"."snowplow_web_run_metadata" (

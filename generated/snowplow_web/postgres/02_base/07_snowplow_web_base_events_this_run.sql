@@ -334,6 +334,8 @@ FROM (
 WHERE
   "snowgen_dedup"."snowgen_row_number" = 1;
 
+ANALYZE "scratch"."snowplow_web_base_events_this_run";
+
 COMMIT;
 
 INSERT INTO "snowplow_manifest"."snowplow_web_run_metadata" (

@@ -71,6 +71,8 @@ FROM (
 WHERE
   "snowgen_dedup"."snowgen_row_number" = 1;
 
+ANALYZE "scratch"."snowplow_web_user_mapping__snowgen_stage";
+
 CREATE TABLE IF NOT EXISTS "derived"."snowplow_web_user_mapping" AS
 SELECT
   "domain_userid",

@@ -36,6 +36,8 @@ GROUP BY
   "ev"."page_view_id",
   "ev"."domain_sessionid";
 
+ANALYZE "scratch"."snowplow_web_pv_engaged_time";
+
 COMMIT;
 
 INSERT INTO "snowplow_manifest"."snowplow_web_run_metadata" (

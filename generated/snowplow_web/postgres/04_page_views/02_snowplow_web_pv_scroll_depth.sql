@@ -65,6 +65,8 @@ SELECT
   ) AS DOUBLE PRECISION) AS "relative_vmax"
 FROM "maxima";
 
+ANALYZE "scratch"."snowplow_web_pv_scroll_depth";
+
 COMMIT;
 
 INSERT INTO "snowplow_manifest"."snowplow_web_run_metadata" (

@@ -370,6 +370,8 @@ FROM (
 WHERE
   "snowgen_dedup"."snowgen_row_number" = 1;
 
+ANALYZE "scratch"."snowplow_web_page_views__snowgen_stage";
+
 CREATE TABLE IF NOT EXISTS "derived"."snowplow_web_page_views" AS
 SELECT
   "page_view_id",

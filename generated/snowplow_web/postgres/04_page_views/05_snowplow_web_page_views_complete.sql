@@ -105,6 +105,8 @@ FROM (
 WHERE
   "snowgen_dedup"."snowgen_row_number" = 1;
 
+ANALYZE "scratch"."snowplow_web_page_views_complete__snowgen_stage";
+
 BEGIN;
 
 DELETE FROM "snowplow_manifest"."snowplow_web_incremental_manifest" AS "target"

@@ -46,11 +46,21 @@ WITH "events" AS (
 ), "firsts" AS (
   SELECT
     "p".*,
-    CAST(NULL AS TEXT) AS "source_category", /* The GA4 source category seed is not available yet: every category is NULL. */
+    "ga4"."source_category",
+    "geo"."name" AS "geo_country_name",
+    "geo"."region" AS "geo_continent",
+    "lang"."name" AS "br_lang_name",
     LOWER(TRIM("p"."mkt_source")) AS "channel_source",
     LOWER(TRIM("p"."mkt_medium")) AS "channel_medium",
     LOWER(TRIM("p"."mkt_campaign")) AS "channel_campaign"
   FROM "page_events" AS "p"
+  /* The seeds hold each key once (case-insensitively), so these joins never add rows. */
+  LEFT JOIN "scratch"."snowplow_web_dim_ga4_source_categories" AS "ga4"
+    ON LOWER(TRIM("p"."mkt_source")) = LOWER("ga4"."source")
+  LEFT JOIN "scratch"."snowplow_web_dim_geo_country_mapping" AS "geo"
+    ON LOWER("p"."geo_country") = LOWER("geo"."alpha_2")
+  LEFT JOIN "scratch"."snowplow_web_dim_rfc_5646_language_mapping" AS "lang"
+    ON LOWER("p"."br_lang") = LOWER("lang"."lang_tag")
   WHERE
     "p"."first_index" = 1
 ), "last_page_views" AS (
@@ -76,10 +86,17 @@ WITH "events" AS (
     "e"."event_name" = 'page_view' AND "e"."page_view_id" IS NOT NULL
 ), "lasts" AS (
   SELECT
-    *
-  FROM "last_page_views"
+    "lp".*,
+    "geo"."name" AS "geo_country_name",
+    "geo"."region" AS "geo_continent",
+    "lang"."name" AS "br_lang_name"
+  FROM "last_page_views" AS "lp"
+  LEFT JOIN "scratch"."snowplow_web_dim_geo_country_mapping" AS "geo"
+    ON LOWER("lp"."geo_country") = LOWER("geo"."alpha_2")
+  LEFT JOIN "scratch"."snowplow_web_dim_rfc_5646_language_mapping" AS "lang"
+    ON LOWER("lp"."br_lang") = LOWER("lang"."lang_tag")
   WHERE
-    "last_index" = 1
+    "lp"."last_index" = 1
 ), "aggs" AS (
   SELECT
     "e"."domain_sessionid",
@@ -140,7 +157,10 @@ WITH "events" AS (
     "l"."geo_country" AS "l_geo_country",
     "l"."geo_region_name" AS "l_geo_region_name",
     "l"."geo_city" AS "l_geo_city",
+    "l"."geo_country_name" AS "l_geo_country_name",
+    "l"."geo_continent" AS "l_geo_continent",
     "l"."br_lang" AS "l_br_lang",
+    "l"."br_lang_name" AS "l_br_lang_name",
     CAST(COALESCE("um"."user_id", "f"."domain_userid") AS TEXT) AS "session_stitched_user_id"
   FROM "firsts" AS "f"
   LEFT JOIN "aggs" AS "a"
@@ -308,6 +328,8 @@ SELECT
   "s"."geo_latitude",
   "s"."geo_longitude",
   "s"."geo_timezone",
+  "s"."geo_country_name",
+  "s"."geo_continent",
   CASE
     WHEN "s"."l_geo_country" IS NULL
     THEN COALESCE("s"."l_geo_country", "s"."geo_country")
@@ -323,15 +345,31 @@ SELECT
     THEN COALESCE("s"."l_geo_city", "s"."geo_city")
     ELSE "s"."l_geo_city"
   END AS "last_geo_city",
+  CASE
+    WHEN "s"."l_geo_country" IS NULL
+    THEN COALESCE("s"."l_geo_country_name", "s"."geo_country_name")
+    ELSE "s"."l_geo_country_name"
+  END AS "last_geo_country_name",
+  CASE
+    WHEN "s"."l_geo_country" IS NULL
+    THEN COALESCE("s"."l_geo_continent", "s"."geo_continent")
+    ELSE "s"."l_geo_continent"
+  END AS "last_geo_continent",
   "s"."user_ipaddress",
   "s"."useragent",
   "s"."br_renderengine",
   "s"."br_lang",
+  "s"."br_lang_name",
   CASE
     WHEN "s"."l_br_lang" IS NULL
     THEN COALESCE("s"."l_br_lang", "s"."br_lang")
     ELSE "s"."l_br_lang"
-  END AS "last_br_lang",
+  END AS "last_br_lang", /* Last language: the same rule, keyed on the last page_view's br_lang. */
+  CASE
+    WHEN "s"."l_br_lang" IS NULL
+    THEN COALESCE("s"."l_br_lang_name", "s"."br_lang_name")
+    ELSE "s"."l_br_lang_name"
+  END AS "last_br_lang_name",
   "s"."os_timezone",
   CAST(NULL AS TEXT) AS "category", /* IAB enrichment disabled: typed NULLs. */
   CAST(NULL AS TEXT) AS "primary_impact",
@@ -372,6 +410,8 @@ SELECT
   CAST(NULL AS TEXT) AS "operating_system_name_version",
   CAST(NULL AS TEXT) AS "operating_system_version"
 FROM "sessions" AS "s";
+
+ANALYZE "scratch"."snowplow_web_sessions_this_run";
 
 COMMIT;
 

@@ -81,14 +81,20 @@ SELECT
   "s"."geo_latitude",
   "s"."geo_longitude",
   "s"."geo_timezone",
+  "s"."geo_country_name",
+  "s"."geo_continent",
   "s"."last_geo_country",
   "s"."last_geo_region_name",
   "s"."last_geo_city",
+  "s"."last_geo_country_name",
+  "s"."last_geo_continent",
   "s"."user_ipaddress",
   "s"."useragent",
   "s"."br_renderengine",
   "s"."br_lang",
+  "s"."br_lang_name",
   "s"."last_br_lang",
+  "s"."last_br_lang_name",
   "s"."os_timezone",
   "s"."category",
   "s"."primary_impact",
@@ -137,6 +143,8 @@ WHERE
       "b"."user_identifier"
     FROM "scratch"."snowplow_web_base_sessions_this_run" AS "b"
   );
+
+ANALYZE "scratch"."snowplow_web_users_sessions_this_run";
 
 COMMIT;
 

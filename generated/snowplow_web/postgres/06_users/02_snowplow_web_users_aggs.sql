@@ -42,6 +42,8 @@ FROM "scratch"."snowplow_web_users_sessions_this_run" AS "s"
 GROUP BY
   "s"."domain_userid";
 
+ANALYZE "scratch"."snowplow_web_users_aggs";
+
 CREATE INDEX IF NOT EXISTS "snowplow_web_users_aggs__start_tstamp_idx" ON "scratch"."snowplow_web_users_aggs"("start_tstamp");
 
 CREATE INDEX IF NOT EXISTS "snowplow_web_users_aggs__domain_userid_idx" ON "scratch"."snowplow_web_users_aggs"("domain_userid");

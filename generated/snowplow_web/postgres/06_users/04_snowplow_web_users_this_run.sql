@@ -41,9 +41,12 @@ SELECT
   "f"."first_page_urlquery",
   "f"."first_page_urlfragment",
   "f"."geo_country" AS "first_geo_country",
+  "f"."geo_country_name" AS "first_geo_country_name",
+  "f"."geo_continent" AS "first_geo_continent",
   "f"."geo_city" AS "first_geo_city",
   "f"."geo_region_name" AS "first_geo_region_name",
   "f"."br_lang" AS "first_br_lang",
+  "f"."br_lang_name" AS "first_br_lang_name",
   "l"."last_page_title",
   "l"."last_page_url",
   "l"."last_page_urlscheme",
@@ -52,9 +55,12 @@ SELECT
   "l"."last_page_urlquery",
   "l"."last_page_urlfragment",
   "l"."last_geo_country",
+  "l"."last_geo_country_name",
+  "l"."last_geo_continent",
   "l"."last_geo_city",
   "l"."last_geo_region_name",
   "l"."last_br_lang",
+  "l"."last_br_lang_name",
   "f"."referrer",
   "f"."refr_urlscheme",
   "f"."refr_urlhost",
@@ -79,6 +85,8 @@ INNER JOIN "scratch"."snowplow_web_users_lasts" AS "l"
 INNER JOIN "scratch"."snowplow_web_users_sessions_this_run" AS "f"
   ON "a"."domain_userid" = "f"."domain_userid"
   AND "a"."first_domain_sessionid" = "f"."domain_sessionid";
+
+ANALYZE "scratch"."snowplow_web_users_this_run";
 
 COMMIT;
 

@@ -79,14 +79,20 @@ SELECT
   "snowgen_dedup"."geo_latitude",
   "snowgen_dedup"."geo_longitude",
   "snowgen_dedup"."geo_timezone",
+  "snowgen_dedup"."geo_country_name",
+  "snowgen_dedup"."geo_continent",
   "snowgen_dedup"."last_geo_country",
   "snowgen_dedup"."last_geo_region_name",
   "snowgen_dedup"."last_geo_city",
+  "snowgen_dedup"."last_geo_country_name",
+  "snowgen_dedup"."last_geo_continent",
   "snowgen_dedup"."user_ipaddress",
   "snowgen_dedup"."useragent",
   "snowgen_dedup"."br_renderengine",
   "snowgen_dedup"."br_lang",
+  "snowgen_dedup"."br_lang_name",
   "snowgen_dedup"."last_br_lang",
+  "snowgen_dedup"."last_br_lang_name",
   "snowgen_dedup"."os_timezone",
   "snowgen_dedup"."category",
   "snowgen_dedup"."primary_impact",
@@ -193,14 +199,20 @@ FROM (
       "snowgen_body"."geo_latitude",
       "snowgen_body"."geo_longitude",
       "snowgen_body"."geo_timezone",
+      "snowgen_body"."geo_country_name",
+      "snowgen_body"."geo_continent",
       "snowgen_body"."last_geo_country",
       "snowgen_body"."last_geo_region_name",
       "snowgen_body"."last_geo_city",
+      "snowgen_body"."last_geo_country_name",
+      "snowgen_body"."last_geo_continent",
       "snowgen_body"."user_ipaddress",
       "snowgen_body"."useragent",
       "snowgen_body"."br_renderengine",
       "snowgen_body"."br_lang",
+      "snowgen_body"."br_lang_name",
       "snowgen_body"."last_br_lang",
+      "snowgen_body"."last_br_lang_name",
       "snowgen_body"."os_timezone",
       "snowgen_body"."category",
       "snowgen_body"."primary_impact",
@@ -300,14 +312,20 @@ FROM (
         "snowplow_web_sessions_this_run"."geo_latitude",
         "snowplow_web_sessions_this_run"."geo_longitude",
         "snowplow_web_sessions_this_run"."geo_timezone",
+        "snowplow_web_sessions_this_run"."geo_country_name",
+        "snowplow_web_sessions_this_run"."geo_continent",
         "snowplow_web_sessions_this_run"."last_geo_country",
         "snowplow_web_sessions_this_run"."last_geo_region_name",
         "snowplow_web_sessions_this_run"."last_geo_city",
+        "snowplow_web_sessions_this_run"."last_geo_country_name",
+        "snowplow_web_sessions_this_run"."last_geo_continent",
         "snowplow_web_sessions_this_run"."user_ipaddress",
         "snowplow_web_sessions_this_run"."useragent",
         "snowplow_web_sessions_this_run"."br_renderengine",
         "snowplow_web_sessions_this_run"."br_lang",
+        "snowplow_web_sessions_this_run"."br_lang_name",
         "snowplow_web_sessions_this_run"."last_br_lang",
+        "snowplow_web_sessions_this_run"."last_br_lang_name",
         "snowplow_web_sessions_this_run"."os_timezone",
         "snowplow_web_sessions_this_run"."category",
         "snowplow_web_sessions_this_run"."primary_impact",
@@ -444,14 +462,20 @@ INSERT INTO "derived"."snowplow_web_sessions" (
   "geo_latitude",
   "geo_longitude",
   "geo_timezone",
+  "geo_country_name",
+  "geo_continent",
   "last_geo_country",
   "last_geo_region_name",
   "last_geo_city",
+  "last_geo_country_name",
+  "last_geo_continent",
   "user_ipaddress",
   "useragent",
   "br_renderengine",
   "br_lang",
+  "br_lang_name",
   "last_br_lang",
+  "last_br_lang_name",
   "os_timezone",
   "category",
   "primary_impact",
@@ -551,14 +575,20 @@ SELECT
   "geo_latitude",
   "geo_longitude",
   "geo_timezone",
+  "geo_country_name",
+  "geo_continent",
   "last_geo_country",
   "last_geo_region_name",
   "last_geo_city",
+  "last_geo_country_name",
+  "last_geo_continent",
   "user_ipaddress",
   "useragent",
   "br_renderengine",
   "br_lang",
+  "br_lang_name",
   "last_br_lang",
+  "last_br_lang_name",
   "os_timezone",
   "category",
   "primary_impact",
@@ -601,6 +631,22 @@ SELECT
 FROM "scratch"."snowplow_web_sessions__snowgen_stage";
 
 COMMIT;
+
+UPDATE "derived"."snowplow_web_sessions" SET "stitched_user_id" = "mapping"."user_id"
+FROM "derived"."snowplow_web_user_mapping" AS "mapping"
+WHERE
+  "snowplow_web_sessions"."domain_userid" = "mapping"."domain_userid"
+  AND (
+    (
+      "snowplow_web_sessions"."stitched_user_id" <> "mapping"."user_id"
+      OR "snowplow_web_sessions"."stitched_user_id" IS NULL
+      OR "mapping"."user_id" IS NULL
+    )
+    AND NOT (
+      "snowplow_web_sessions"."stitched_user_id" IS NULL
+      AND "mapping"."user_id" IS NULL
+    )
+  );
 
 INSERT INTO "snowplow_manifest"."snowplow_web_run_metadata" (
   "run_id",

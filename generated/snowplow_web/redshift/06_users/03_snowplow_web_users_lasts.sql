@@ -32,9 +32,12 @@ SELECT
   "s"."last_page_urlquery",
   "s"."last_page_urlfragment",
   "s"."last_geo_country",
+  "s"."last_geo_country_name",
+  "s"."last_geo_continent",
   "s"."last_geo_city",
   "s"."last_geo_region_name",
-  "s"."last_br_lang"
+  "s"."last_br_lang",
+  "s"."last_br_lang_name"
 FROM "scratch"."snowplow_web_users_aggs" AS "a"
 INNER JOIN "scratch"."snowplow_web_users_sessions_this_run" AS "s"
   ON "a"."domain_userid" = "s"."domain_userid"

@@ -45,11 +45,15 @@ WITH "PAGE_VIEW_EVENTS" AS (
       PARTITION BY "PV"."DOMAIN_SESSIONID"
       ORDER BY "PV"."DERIVED_TSTAMP", "PV"."DVCE_CREATED_TSTAMP", "PV"."EVENT_ID"
     ) AS "PAGE_VIEW_IN_SESSION_INDEX",
-    CAST(NULL AS VARCHAR) AS "SOURCE_CATEGORY", /* The GA4 source category seed is not available yet: every category is NULL. */
+    "GA4"."SOURCE_CATEGORY",
     LOWER(TRIM("PV"."MKT_SOURCE")) AS "CHANNEL_SOURCE",
     LOWER(TRIM("PV"."MKT_MEDIUM")) AS "CHANNEL_MEDIUM",
     LOWER(TRIM("PV"."MKT_CAMPAIGN")) AS "CHANNEL_CAMPAIGN"
   FROM "PAGE_VIEW_EVENTS" AS "PV"
+  /* The GA4 source category of the page view's source (reference §2.2); the seed holds each */
+  /* source once (case-insensitively), so the join never adds rows. */
+  LEFT JOIN "SCRATCH"."SNOWPLOW_WEB_DIM_GA4_SOURCE_CATEGORIES" AS "GA4"
+    ON LOWER(TRIM("PV"."MKT_SOURCE")) = LOWER("GA4"."SOURCE")
   WHERE
     "PV"."PAGE_VIEW_ID_DEDUPE_INDEX" = 1
 )
@@ -61,7 +65,7 @@ SELECT
   "EV"."USER_ID",
   "EV"."DOMAIN_USERID",
   "EV"."ORIGINAL_DOMAIN_USERID",
-  CAST(NULL AS VARCHAR) AS "STITCHED_USER_ID", /* Page view stitching is off: NULL (the stitching update on the whole table comes later). */
+  CAST(NULL AS VARCHAR) AS "STITCHED_USER_ID", /* Page view stitching is off, as upstream by default (reference §7.2): NULL, and page views have no stitch. */
   "EV"."NETWORK_USERID",
   "EV"."DOMAIN_SESSIONID",
   "EV"."ORIGINAL_DOMAIN_SESSIONID",
