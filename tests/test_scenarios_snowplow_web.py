@@ -1,9 +1,9 @@
 """Multi-run scenarios of the shipped snowplow_web project over generated events
 (support/generator.py), on Postgres and DuckDB.
 
-The oracle (DESIGN.md, "Verification"): after any sequence of incremental runs the derived tables
+The oracle: after any sequence of incremental runs the derived tables
 equal those of one full-refresh run over the same data, except where the documented semantics
-(incremental-semantics.md, snowplow-web-derived-tables.md) say otherwise. Each such exception is
+of Snowplow's packages say otherwise. Each such exception is
 asserted on its own, from the rule that causes it, never hidden by the comparison.
 
 Fixtures share the expensive part (a day-by-day history and a one-run full refresh per engine,

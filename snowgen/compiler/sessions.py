@@ -1,7 +1,7 @@
 """The sessionised incremental strategy (Snowplow's base module), generated from the
 project's ``incremental: {strategy: sessions}`` block.
 
-Steps, all plain SQL, all state in the warehouse (reference: incremental-semantics §1):
+Steps, all plain SQL, all state in the warehouse, as Snowplow's dbt packages run them:
 
 1. the incremental manifest and the quarantine table (created if missing);
 2. ``base_new_event_limits``: the run window from the manifest, in the four states of §1.3;

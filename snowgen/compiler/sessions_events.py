@@ -1,5 +1,5 @@
 """The events the sessions strategy reads: the source, which of its rows count, and
-``base_events_this_run`` with its contexts (reference: incremental-semantics §1.5, §1.7).
+``base_events_this_run`` with its contexts, as Snowplow's packages build it.
 
 :mod:`snowgen.compiler.sessions_sql` builds the run window and the session state from the
 same :class:`EventSource`.

@@ -1,5 +1,5 @@
 """The SQL of the sessions strategy's run window and session state, built for one dialect
-(reference: incremental-semantics §1): run limits, the sessions lifecycle, the sessions of
+(Snowplow's base module): run limits, the sessions lifecycle, the sessions of
 the run, the manifest update and the quarantine insert.
 
 Functions take what they read: the events source (:class:`EventSource`), the checked vars,

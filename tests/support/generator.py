@@ -3,7 +3,7 @@
 ``generate(GeneratorConfig(...))`` returns a ``Dataset``: rows of Snowplow's canonical
 ``atomic.events`` columns, plus one web_page context row (root_id, root_tstamp, id) per event
 that belongs to a page view. Every knob of ``GeneratorConfig`` names the part of the
-incremental logic it exercises (reference: incremental-semantics.md §1, §7).
+incremental logic it exercises.
 
 Time model. A device creates an event at ``dvce_created_tstamp`` (its clock is right); it sends
 it at ``dvce_sent_tstamp``; the collector receives it at ``collector_tstamp`` (arrival, the

@@ -1,6 +1,6 @@
 """A hand-made Snowplow web dataset for the shipped ``model_specs/snowplow_web`` project, and the
-values its tables must hold, worked out by hand from the reference
-(/work/shared/reference/snowplow-web-derived-tables.md, "§" below; base module: incremental-semantics.md).
+values its tables must hold, worked out by hand from the documented behaviour of Snowplow's web
+model ("§" below: the sections of that description; base module: Snowplow's incremental logic).
 
 Events are raw ``atomic.events`` rows; ``page_view_id`` is not an atomic column, it becomes a row
 of the web_page context table (``atomic.com_snowplowanalytics_snowplow_web_page_1``). Every event
@@ -241,7 +241,7 @@ add(event("e-s5-02", "pv", "s5", "u3", D1 + "15:00:10", collector=D1 + "15:00:11
 add(event("e-s6-01", "pv", "s6", "u3", D1 + "15:00:00", collector=D1 + "15:00:00.500", page_view_id="pv11",
           page_url="https://blog.example.com/about", page_title="About", mkt_source="bing", mkt_medium="organic"))  # fmt: skip
 
-# Session s7 (user u4): base-module filters only (incremental-semantics §1.5, reference §1.2).
+# Session s7 (user u4): base-module filters only (base module §1.5, §1.2).
 # Only structured events, so it is in the lifecycle manifest but in no derived table (§5.1).
 # Sent exactly days_late_allowed (3 days) after creation: kept (the filter is <=).
 add(event("e-s7-01", "se", "s7", "u4", "2024-02-27 08:00:01", dvce="2024-02-27 08:00:00", sent=D1 + "08:00:00",

@@ -1,4 +1,4 @@
-"""The documented rules (incremental-semantics.md, snowplow-web-derived-tables.md) that make
+"""The documented rules of Snowplow's incremental logic and web model that make
 day-by-day runs differ from one full-refresh run, as predictions the scenario tests compare
 with what the runs wrote; and ``History``, the day-by-day runs and the full refresh themselves.
 """
