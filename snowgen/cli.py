@@ -92,6 +92,11 @@ def compile_all(
     return results
 
 
+def check_refresh_flags(full_refresh: bool, allow_refresh: bool) -> None:
+    if allow_refresh and not full_refresh:
+        raise SnowgenError.at("SG403", "--allow-refresh only goes with --full-refresh")
+
+
 def _target_dialects(loaded, target: str | None) -> list[str]:
     if target is None:
         raise SnowgenError.at("SG403", "choose a dialect: --dialect NAME, --all or --target NAME")
@@ -140,6 +145,7 @@ def compile_command(dialect_names, all_dialects, project, out, select, vars_text
     a full refresh: OUT/<project>/<dialect>-full-refresh/)."""
     if dialect_names and all_dialects:
         raise SnowgenError.at("SG403", "--dialect and --all exclude each other")
+    check_refresh_flags(full_refresh, allow_refresh)
     dialects = list(DIALECTS) if all_dialects else check_dialects(dialect_names) or None
     results = compile_all(project, dialects, target, vars_text, select, backfill, full_refresh, allow_refresh)
     if check:
@@ -186,6 +192,7 @@ def schema_command(kind: str) -> None:
 def run_command(project, target, db, select, vars_text, full_refresh, allow_refresh, backfill) -> None:
     """Compile a project for a database and run the plan, step by step (a backfill plan
     with --backfill SOURCE --from DATE --to DATE)."""
+    check_refresh_flags(full_refresh, allow_refresh)
     loaded = load_project(_single_project(project))
     request = RunRequest(loaded, target, db, list(select), parse_vars(vars_text), full_refresh, allow_refresh, backfill)
     url, steps = prepare(request)

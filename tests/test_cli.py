@@ -129,3 +129,12 @@ def test_compile_full_refresh_writes_a_plan_of_its_own_that_drops_the_state_firs
     assert [p.name for p in (workdir / "generated/snowplow_web").iterdir()] == ["postgres-full-refresh"]
     steps = [step["id"] for step in plan_of(workdir / "generated/snowplow_web/postgres-full-refresh")["steps"]]
     assert steps.index("full_refresh") < steps.index("snowplow_web_incremental_manifest")
+
+
+@pytest.mark.parametrize("command", ["compile", "run"])
+def test_allow_refresh_alone_is_refused(workdir, command):
+    result = run(command, "--project", "model_specs/snowplow_web", "--dialect" if command == "compile" else "--db",
+                 "postgres" if command == "compile" else "duckdb:///x.duckdb", "--allow-refresh")
+    assert result.exit_code == 2
+    assert "SG403 --allow-refresh only goes with --full-refresh" in result.output
+    assert not (workdir / "generated").exists() and not (workdir / "x.duckdb").exists()

@@ -105,7 +105,8 @@ def source_columns(dialect: str) -> list[str]:
 
 
 def rows(engine, query: str) -> list[tuple]:
-    """The query's rows, timestamps as naive UTC text to the second, floats rounded, sorted."""
+    """The query's rows, timestamps as naive UTC text to the millisecond (the generator's
+    precision), floats rounded, sorted."""
     text = get_dialect(engine.name).render(sqlglot.parse_one(query, read="postgres"))
     return sorted((tuple(_plain(v) for v in row) for row in engine.query(text)), key=repr)
 
@@ -114,7 +115,7 @@ def _plain(value):
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:
             value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-        return value.isoformat(sep=" ", timespec="seconds")
+        return value.isoformat(sep=" ", timespec="milliseconds")
     if isinstance(value, (float, Decimal)):
         return round(float(value), 6)
     return value

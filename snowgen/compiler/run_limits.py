@@ -41,15 +41,23 @@ class BoundLimits:
     refs: dict[str, exp.Expr]
 
     def apply(self, query: exp.Query) -> exp.Query:
-        aliases = set(self.relation.aliases)
+        """Drop the joins to the limits (an alias of ``aliases`` naming the source table or
+        the CTE) and read the bound values where the body read their columns."""
+        relation = self.relation
+        names = {relation.cte} | ({relation.source.name} if isinstance(relation.source, exp.Table) else set())
+        removed = set()
         for join in list(query.find_all(exp.Join)):
-            if join.this.alias_or_name in aliases:
+            target = join.this
+            if isinstance(target, exp.Table) and target.alias_or_name in relation.aliases and target.name in names:
+                removed.add(target.alias_or_name)
                 join.pop()
         for column in list(query.find_all(exp.Column)):
-            if column.table in aliases and column.name in self.refs:
+            if column.table in removed:
+                if column.name not in self.refs:  # a compiler bug, not a user error
+                    raise AssertionError(f"{column.sql()} reads the limits but is no bound value")
                 column.replace(self.refs[column.name].copy())
-        if self.relation.cte is not None:
-            _drop_cte(query, self.relation.cte)
+        if relation.cte is not None:
+            _drop_cte(query, relation.cte)
         return query
 
 

@@ -165,9 +165,11 @@ class SessionsStrategy(NoStrategy):
 
     def limits_relation(self, model: ModelPlan) -> LimitsRelation | None:
         """The steps that scan events or the lifecycle manifest by the run's window: the
-        lifecycle and sessions_this_run read the limits table, events_this_run the span of
-        the run's sessions (its ``session_limits`` CTE, ``cl`` for a context table)."""
-        if model.name in (self.names["lifecycle"], self.names["sessions"]):
+        lifecycle, sessions_this_run and the complete steps (the first event after the
+        window) read the limits table, events_this_run the span of the run's sessions (its
+        ``session_limits`` CTE, ``cl`` for a context table)."""
+        window_readers = {self.names["lifecycle"], self.names["sessions"], *self.complete_steps().values()}
+        if model.name in window_readers:
             return LimitsRelation(self.table("limits"), {c: exp.column(c) for c in run_limits.COLUMNS})
         if model.name == self.names["events"]:
             span = {"lower_limit": exp.Min(this=exp.column("start_tstamp")), "upper_limit": exp.Max(this=exp.column("end_tstamp"))}

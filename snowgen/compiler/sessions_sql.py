@@ -256,8 +256,8 @@ def manifest_update_query(
     after_window = (
         exp.Select(expressions=[exp.Min(this=exp.column(session_timestamp, table="e"))])
         .from_(exp.alias_(tables["source"], "e", table=True), copy=False)
-        .join(exp.alias_(tables["limits"], "l", table=True), join_type="CROSS", copy=False)
-        .where(exp.GT(this=exp.column(session_timestamp, table="e"), expression=exp.column("upper_limit", table="l")), copy=False)
+        .join(exp.alias_(tables["limits"], "lim", table=True), join_type="CROSS", copy=False)
+        .where(exp.GT(this=exp.column(session_timestamp, table="e"), expression=exp.column("upper_limit", table="lim")), copy=False)
     )
     upper = exp.Select(expressions=[exp.column("upper_limit")]).from_(tables["limits"], copy=False)
     run = exp.Select(

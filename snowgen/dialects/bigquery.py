@@ -108,7 +108,7 @@ class BigQuery(Dialect):
         return select
 
     def bind_values(self, script, prefix, values, source):
-        """DECLARE the variables (hoisted to the top of the script), then SET them in one query."""
+        """DECLARE the variables (hoisted to the top of the script), then SET each one."""
         names = [f"{prefix}_{name}" for name in values]
         for name, (logical, _) in zip(names, values.values()):
             script.declarations.append(

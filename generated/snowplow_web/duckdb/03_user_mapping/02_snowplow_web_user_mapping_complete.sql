@@ -69,9 +69,9 @@ FROM (
           SELECT
             MIN("e"."collector_tstamp")
           FROM "atomic"."events" AS "e"
-          CROSS JOIN "scratch"."snowplow_web_base_new_event_limits" AS "l"
+          CROSS JOIN "scratch"."snowplow_web_base_new_event_limits" AS "lim"
           WHERE
-            "e"."collector_tstamp" > "l"."upper_limit"
+            "e"."collector_tstamp" > "lim"."upper_limit"
         ) AS "after_window",
         (
           SELECT
