@@ -14,13 +14,10 @@ import json
 from collections.abc import Iterator
 from functools import lru_cache
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 import sqlglot
-from sqlglot import exp
 from support import generator
-from support.data import insert_rows
 from support.generator import GeneratorConfig
 from support.runs import run_compiled
 
@@ -29,7 +26,7 @@ from snowgen.compiler.sources import source_ddl
 from snowgen.dialects import get_dialect
 from snowgen.spec.loader import load_project
 
-PROJECT = Path(__file__).resolve().parent.parent / "model_specs" / "snowplow_web"
+PROJECT = generator.SHIPPED_PROJECT
 ENGINES = ["duckdb", "snowflake", "bigquery", "databricks"]
 BASE_MODULES = ("setup", "base")
 VARS = {"start_date": "2024-03-01", "backfill_limit_days": 1, "lookback_window_hours": 6}
@@ -67,43 +64,6 @@ def compiled(dialect: str, modules: tuple[str, ...] | None = None) -> tuple[list
     return [d.render(s) for s in source_ddl(loaded.spec, d)], {**files, "plan.json": json.dumps(plan)}
 
 
-def load(engine, events: list[generator.Event]) -> None:
-    """Every column of atomic.events named (Sail's INSERT takes full rows only), NULL where
-    the generator has no value; the web_page context nested in its column, or in its table."""
-    every = source_columns(engine.name)
-    context = next((c for c in every if c.startswith("contexts_")), None)
-    rows = []
-    for event in events:
-        row = {column: event.row.get(column) for column in every}
-        if context is not None and event.page_view_id is not None:
-            row[context] = nested_context(engine.name, event.page_view_id)
-        rows.append(row)
-    statements = insert_rows(engine.name, "atomic", "events", rows)
-    if context is None:
-        contexts = [event.context_row() for event in events if event.page_view_id is not None]
-        statements += insert_rows(engine.name, "atomic", generator.CONTEXT_TABLE, contexts)
-    for statement in statements:
-        engine.execute(statement)
-
-
-def nested_context(dialect: str, page_view_id: str) -> exp.Expr:
-    """One web_page entity as the warehouse's loader stores it: a VARIANT array of objects on
-    Snowflake, an ARRAY of STRUCT on BigQuery and Databricks."""
-    if dialect == "snowflake":
-        return exp.ParseJSON(this=exp.Literal.string(json.dumps([{"id": page_view_id}])))
-    return exp.Array(expressions=[exp.Struct(expressions=[exp.alias_(exp.Literal.string(page_view_id), "id")])])
-
-
-@lru_cache(maxsize=None)
-def source_columns(dialect: str) -> list[str]:
-    """The columns of atomic.events as this dialect creates it (with its nested contexts)."""
-    d = get_dialect(dialect)
-    for statement in source_ddl(load_project(PROJECT).spec, d):
-        if isinstance(statement, exp.Create) and statement.this.this.name == "events":
-            return [column.name for column in statement.this.expressions]
-    raise AssertionError("no atomic.events in the source DDL")
-
-
 def rows(engine, query: str) -> list[tuple]:
     """The query's rows, timestamps as naive UTC text to the millisecond (the generator's
     precision), floats rounded, sorted."""
@@ -127,7 +87,7 @@ def runs(engine, modules: tuple[str, ...] | None, tables: dict[str, str]) -> Ite
     for statement in ddl:
         engine.execute(statement)
     for batch in batches():
-        load(engine, batch)
+        generator.load(engine, batch)
         run_compiled(engine, files)
         yield {name: rows(engine, query) for name, query in tables.items()}
 

@@ -21,13 +21,17 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
+import json
 import os
 import random
 import tempfile
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 
 CONTEXT_TABLE = "com_snowplowanalytics_snowplow_web_page_1"
+SHIPPED_PROJECT = Path(__file__).resolve().parents[2] / "model_specs" / "snowplow_web"
 NULL_MARK = "\\N"
 
 BROWSER_UAS = (
@@ -464,20 +468,63 @@ def context_rows(events: list[Event]) -> tuple[list[str], list[tuple]]:
 
 def load(engine, events: list[Event], schema: str = "atomic") -> None:
     """Append ``events`` to <schema>.events and their contexts to the web_page context table.
-    Postgres: COPY FROM STDIN (psycopg 3); DuckDB: COPY from a CSV file; any other
-    engine: multi-row INSERTs built by support.data.insert_rows (slow, fine for small data)."""
+    Postgres: COPY FROM STDIN (psycopg 3); DuckDB: COPY from a CSV file; any other engine:
+    INSERTs built by support.data.insert_rows (slow, fine for small data, see _insert)."""
+    if engine.name not in ("postgres", "duckdb"):
+        _insert(engine, events, schema)
+        return
+    copy = _copy_postgres if engine.name == "postgres" else _copy_duckdb
     for table, (columns, rows) in (("events", event_rows(events)), (CONTEXT_TABLE, context_rows(events))):
-        if not rows:
-            continue
-        if engine.name == "postgres":
-            _copy_postgres(engine.conn, schema, table, columns, rows)
-        elif engine.name == "duckdb":
-            _copy_duckdb(engine.conn, schema, table, columns, rows)
-        else:
-            from support.data import insert_rows
+        if rows:
+            copy(engine.conn, schema, table, columns, rows)
 
-            for statement in insert_rows(engine.name, schema, table, [dict(zip(columns, r)) for r in rows]):
-                engine.execute(statement)
+
+def _insert(engine, events: list[Event], schema: str) -> None:
+    """Rows naming every column of the events table as the shipped project creates it (Sail's
+    INSERT takes full rows only), NULL where the generator has no value; the web_page context
+    nested in its column where the warehouse keeps it there, else in its own table."""
+    from support.data import insert_rows
+
+    every = _source_columns(engine.name)
+    context = next((c for c in every if c.startswith("contexts_")), None)
+    rows = []
+    for event in events:
+        row = {column: event.row.get(column) for column in every}
+        if context is not None and event.page_view_id is not None:
+            row[context] = _nested_context(engine.name, event.page_view_id)
+        rows.append(row)
+    statements = insert_rows(engine.name, schema, "events", rows)
+    if context is None:
+        contexts = [event.context_row() for event in events if event.page_view_id is not None]
+        statements += insert_rows(engine.name, schema, CONTEXT_TABLE, contexts)
+    for statement in statements:
+        engine.execute(statement)
+
+
+def _nested_context(dialect: str, page_view_id: str):
+    """One web_page entity as the warehouse's loader stores it: a VARIANT array of objects on
+    Snowflake, an ARRAY of STRUCT on BigQuery and Databricks."""
+    from sqlglot import exp
+
+    if dialect == "snowflake":
+        return exp.ParseJSON(this=exp.Literal.string(json.dumps([{"id": page_view_id}])))
+    return exp.Array(expressions=[exp.Struct(expressions=[exp.alias_(exp.Literal.string(page_view_id), "id")])])
+
+
+@functools.cache
+def _source_columns(dialect: str) -> list[str]:
+    """The columns of atomic.events as the shipped project creates it in this dialect."""
+    from sqlglot import exp
+
+    from snowgen.compiler.sources import source_ddl
+    from snowgen.dialects import get_dialect
+    from snowgen.spec.loader import load_project
+
+    d = get_dialect(dialect)
+    for statement in source_ddl(load_project(SHIPPED_PROJECT).spec, d):
+        if isinstance(statement, exp.Create) and statement.this.this.name == "events":
+            return [column.name for column in statement.this.expressions]
+    raise AssertionError("no atomic.events in the source DDL")
 
 
 def _quoted(schema: str, table: str, columns: list[str]) -> tuple[str, str]:
