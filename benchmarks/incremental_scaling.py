@@ -65,10 +65,9 @@ from types import SimpleNamespace
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))  # the event generator and the PostgreSQL harness live there
 
+from sqlglot import exp
 from support import generator
 from support.generator import GeneratorConfig
-
-from sqlglot import exp
 
 from snowgen.compiler.sources import source_ddl
 from snowgen.runner.connections import Connection, connect

@@ -20,15 +20,16 @@ from snowgen.compiler.backfill import Backfill, parse_backfill
 from snowgen.compiler.manifest_ops import remove_models, rewind_models
 from snowgen.compiler.planner import plan_project
 from snowgen.compiler.sources import source_ddl
-from snowgen.dialects import get_dialect
-from snowgen.runner.connections import connect, dialect_for_url
+from snowgen.dialects import DIALECTS, get_dialect
+from snowgen.errors import SnowgenError
+from snowgen.runner.connections import dialect_for_url, execute_statements
+from snowgen.runner.connectors import display_url
 from snowgen.runner.execute import StepFailed
 from snowgen.runner.progress import RunProgress
-from snowgen.runner.session import RunRequest, execute, prepare
-from snowgen.dialects import DIALECTS
-from snowgen.errors import SnowgenError
+from snowgen.runner.session import RunRequest, execute, prepare_run, warnings_after_run
 from snowgen.spec.loader import discover_projects, load_project
 from snowgen.spec.schema import json_schema
+from snowgen.text import one_line
 from snowgen.writer import stale_diff, write
 
 
@@ -58,6 +59,20 @@ def parse_vars(text: str | None) -> dict[str, Any]:
     return value
 
 
+def check_select(select: tuple[str, ...]) -> list[str]:
+    """The --select values; one without a name (``--select ""``) would select everything."""
+    for value in select:
+        if not value.replace(",", " ").split():
+            raise SnowgenError.at("SG402", f"--select '{value}' names no model; give a model name or module:NAME")
+    return list(select)
+
+
+def output_root(out: str) -> Path:
+    if not out.strip():  # Path("") is the working directory: never what an empty --out means
+        raise SnowgenError.at("SG407", "--out is empty; give the folder to write to (default: generated)")
+    return Path(out)
+
+
 def project_dirs(project: Path | None) -> list[Path]:
     return [project] if project is not None else discover_projects(Path.cwd())
 
@@ -82,7 +97,7 @@ def compile_all(
             loaded = load_project(directory)
             names = dialects or _target_dialects(loaded, target)
             results += compile_loaded(
-                loaded, names, target=target, cli_vars=cli_vars, select=list(select) or None, backfill=backfill,
+                loaded, names, target=target, cli_vars=cli_vars, select=check_select(select) or None, backfill=backfill,
                 full_refresh=full_refresh, allow_refresh=allow_refresh,
             )  # fmt: skip
         except SnowgenError as exc:
@@ -131,7 +146,7 @@ def backfill_options(command):
 @click.option("--dialect", "-d", "dialect_names", multiple=True, help=f"one of: {', '.join(DIALECTS)} (repeatable)")
 @click.option("--all", "all_dialects", is_flag=True, help="compile for every dialect")
 @click.option("--project", type=click.Path(path_type=Path, file_okay=False), help="a project directory (default: ./ or ./model_specs/*)")
-@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("generated"), show_default=True)
+@click.option("--out", type=click.Path(), default="generated", show_default=True, help="the folder to write to")
 @click.option("--select", multiple=True, help="models to compile (and what they need); 'module:NAME' selects a module")
 @click.option("--vars", "vars_text", help="override project vars, as JSON or YAML")
 @click.option("--target", help="a target of the project file (gives the dialect and vars)")
@@ -147,6 +162,7 @@ def compile_command(dialect_names, all_dialects, project, out, select, vars_text
         raise SnowgenError.at("SG403", "--dialect and --all exclude each other")
     check_refresh_flags(full_refresh, allow_refresh)
     dialects = list(DIALECTS) if all_dialects else check_dialects(dialect_names) or None
+    out = output_root(out)
     results = compile_all(project, dialects, target, vars_text, select, backfill, full_refresh, allow_refresh)
     if check:
         diff = stale_diff(out, results)
@@ -194,9 +210,10 @@ def run_command(project, target, db, select, vars_text, full_refresh, allow_refr
     with --backfill SOURCE --from DATE --to DATE)."""
     check_refresh_flags(full_refresh, allow_refresh)
     loaded = load_project(_single_project(project))
-    request = RunRequest(loaded, target, db, list(select), parse_vars(vars_text), full_refresh, allow_refresh, backfill)
-    url, steps = prepare(request)
-    click.echo(f"running {loaded.spec.project} on {url}: {len(steps)} steps", err=True)
+    request = RunRequest(loaded, target, db, check_select(select), parse_vars(vars_text), full_refresh, allow_refresh, backfill)
+    prepared = prepare_run(request)
+    url, steps = prepared.url, prepared.steps
+    click.echo(f"running {loaded.spec.project} on {display_url(url)}: {len(steps)} steps", err=True)
     started = time.perf_counter()
     stream = sys.stderr
     progress = RunProgress(steps, stream, live=stream.isatty())
@@ -209,6 +226,8 @@ def run_command(project, target, db, select, vars_text, full_refresh, allow_refr
         click.echo(_failure_report(failure), err=True)
         sys.exit(1)
     click.echo(f"done: {len(steps)} steps in {time.perf_counter() - started:.2f} s", err=True)
+    for warning in warnings_after_run(url, loaded.root, prepared.checks):
+        click.echo(f"snowgen: warning: {one_line(warning)}", err=True)
 
 
 @main.command("sources")
@@ -219,18 +238,14 @@ def run_command(project, target, db, select, vars_text, full_refresh, allow_refr
 def sources_command(project, dialect_name, db) -> None:
     """Create empty tables for the project's declared sources (for local development)."""
     loaded = load_project(_single_project(project))
-    dialect = dialect_for_url(db) if db else get_dialect(_one_dialect(loaded, dialect_name, None))
+    dialect = dialect_for_url(db) if db is not None else get_dialect(_one_dialect(loaded, dialect_name, None))
     statements = [dialect.lower(s) for s in source_ddl(loaded.spec, dialect)]
-    if not db:
+    if db is None:
         click.echo(";\n\n".join(dialect.render(s) for s in statements) + ";")
         return
-    connection = connect(db, loaded.root)
-    try:
-        for statement in statements:
-            connection.execute(dialect.render(statement))
-    finally:
-        connection.close()
-    click.echo(f"created {sum(isinstance(s, exp.Create) and s.kind == 'TABLE' for s in statements)} source tables on {db}", err=True)
+    execute_statements(db, loaded.root, [dialect.render(s) for s in statements])
+    tables = sum(isinstance(s, exp.Create) and s.kind == "TABLE" for s in statements)
+    click.echo(f"created {tables} source tables on {display_url(db)}", err=True)
 
 
 @main.group("manifest")
@@ -269,18 +284,13 @@ def manifest_rewind(models, to_date, project, dialect_name, target, db) -> None:
 
 def _manifest_change(project, dialect_name, target, db, change) -> None:
     loaded = load_project(_single_project(project))
-    dialect = dialect_for_url(db) if db else get_dialect(_one_dialect(loaded, dialect_name, target))
+    dialect = dialect_for_url(db) if db is not None else get_dialect(_one_dialect(loaded, dialect_name, target))
     result = change(plan_project(loaded, target=target), dialect)
     for warning in result.warnings:
         click.echo(f"snowgen: warning: {warning}", err=True)
-    if db:
-        connection = connect(db, loaded.root)
-        try:
-            for statement in result.statements:
-                connection.execute(dialect.render(statement))
-        finally:
-            connection.close()
-        click.echo(f"done on {db}", err=True)
+    if db is not None:
+        execute_statements(db, loaded.root, [dialect.render(s) for s in result.statements])
+        click.echo(f"done on {display_url(db)}", err=True)
         return
     click.echo(";\n".join(dialect.render(s) for s in result.statements) + ";")
 
@@ -309,7 +319,7 @@ def _single_project(project: Path | None) -> Path:
 def _failure_report(failure: StepFailed) -> str:
     statement = "\n".join(f"    {line}" for line in failure.statement.splitlines()[:12])
     return (
-        f"snowgen: step {failure.step.id} failed ({failure.step.file}):\n"
+        f"snowgen: SG408 step {failure.step.id} failed ({failure.step.file}):\n"
         f"  {str(failure.error).strip()}\n  in the statement:\n{statement}\n"
         "Every step is safe to run again: fix the cause and run the plan again to resume."
     )

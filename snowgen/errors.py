@@ -11,6 +11,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from snowgen.text import one_line
+
 #: Every error code snowgen can report, with a one-line title.
 CODES: dict[str, str] = {
     # -- reading files -------------------------------------------------------------
@@ -19,11 +21,16 @@ CODES: dict[str, str] = {
     "SG003": "project file or directory not found",
     "SG004": "a spec file does not hold a mapping",
     "SG005": "a seed file cannot be read as CSV",
+    "SG006": "YAML anchors and aliases are not allowed",
+    "SG007": "a spec file nests lists and mappings too deeply",
+    "SG008": "a spec or seed file is larger than snowgen reads",
     # -- shape of the spec ---------------------------------------------------------
     "SG101": "unknown key",
     "SG102": "value has the wrong type or is not allowed",
     "SG103": "required key is missing",
     "SG104": "name is not a valid identifier",
+    "SG105": "a name is longer than a warehouse allows",
+    "SG106": "a file or folder name holds a control or invisible character",
     # -- meaning of the spec -------------------------------------------------------
     "SG201": "reference to an unknown model or source",
     "SG202": "dependency cycle between models",
@@ -53,6 +60,8 @@ CODES: dict[str, str] = {
     "SG404": "a full refresh would drop incremental state this target protects",
     "SG405": "cannot connect to the database",
     "SG406": "invalid --backfill request",
+    "SG407": "cannot write the output folder",
+    "SG408": "the database failed a statement",
 }
 
 
@@ -68,9 +77,9 @@ class Location:
     def display_file(self) -> str:
         """The path as the user most likely typed it: relative to the working directory."""
         try:
-            return os.path.relpath(self.file)
+            return one_line(os.path.relpath(self.file))
         except ValueError:  # another drive on Windows
-            return str(self.file)
+            return one_line(str(self.file))
 
     def source_line(self) -> str | None:
         if self.text is not None:
@@ -106,7 +115,7 @@ class Diagnostic:
         if self.location is None:
             return text
         source = self.location.source_line()
-        if source is None:
+        if not source:  # no line to show (or an empty one: a caret under nothing says nothing)
             return text
         number = str(self.location.line)
         gutter = " " * len(number)

@@ -12,8 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterator
-from functools import lru_cache
 from decimal import Decimal
+from functools import lru_cache
 
 import pytest
 import sqlglot

@@ -144,3 +144,16 @@ def test_a_backfill_on_an_empty_range_deletes_that_servers_rows_there(deals):
     deals.change("DELETE FROM mt5_p2.deals")
     deals.backfill("p2", "2024-03-01", "2024-03-03")
     assert [row[:2] for row in deals.deals()] == [("p1", 1), ("p1", 2), ("p1", 3), ("p1", 4), ("p3", 1)]
+
+
+@pytest.mark.parametrize("engine", ENGINES, indirect=True)
+def test_a_row_stamped_in_the_far_future_waits_and_does_not_move_the_watermark(deals):
+    # A broken server clock: were the 2099 row read, p1's watermark would move to 2099 and
+    # every real row after it would never be read again.
+    deals.load("p1", [deal(1, "2024-03-01 10:00"), deal(9, "2099-01-01 12:00", "broken clock")])
+    deals.run()
+    deals.load("p1", [deal(2, "2024-03-02 10:00")])
+    deals.run()
+    assert deals.deals() == [("p1", 1, "ok"), ("p1", 2, "ok")]
+    assert deals.watermarks() == {"p1": dt.datetime(2024, 3, 2, 10)}
+    assert deals.future_rows() == {"p1": 1, "p2": 0, "p3": 0}

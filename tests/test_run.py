@@ -4,10 +4,16 @@ in the project, and the PostgreSQL 15 server of the test session)."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import shutil
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import quote
 
 import duckdb
 import pytest
@@ -31,9 +37,9 @@ def cli(*args: str):
     return CliRunner().invoke(main, list(args))
 
 
-def add_deal(db: Path, server: str, number: int, comment: str = "ok") -> None:
+def add_deal(db: Path, server: str, number: int, comment: str = "ok", when: dt.datetime | None = None) -> None:
     row = {
-        "deal": number, "login": 1, "timemsc": dt.datetime(2024, 3, 1, 10, number), "symbol": "EURUSD", "action": 0,
+        "deal": number, "login": 1, "timemsc": when or dt.datetime(2024, 3, 1, 10, number), "symbol": "EURUSD", "action": 0,
         "entry": 0, "volume": Decimal("1"), "price": Decimal("1"), "profit": Decimal("1"), "commission": Decimal("0"),
         "swap": Decimal("0"), "comment": comment,
     }  # fmt: skip
@@ -56,10 +62,27 @@ def test_run_on_the_default_duckdb_file(deals):
     assert deals_in(deals / "snowgen.duckdb") == [("p1", 1, "ok")]
 
 
+def test_a_run_warns_of_rows_stamped_in_the_future_and_does_not_read_them(deals):
+    assert cli("sources", "--db", "snowgen.duckdb").exit_code == 0
+    add_deal(deals / "snowgen.duckdb", "p1", 1)
+    add_deal(deals / "snowgen.duckdb", "p2", 2, "broken clock", dt.datetime(2099, 1, 1, 12))
+    result = cli("run")
+    assert result.exit_code == 0, result.output
+    warning = "snowgen: warning: multi_source_deals_future_rows: source rows stamped more than 60 minutes after"
+    assert warning in result.stderr and "[stg_deals__p2, deals, p2, 1]" in result.stderr
+    assert deals_in(deals / "snowgen.duckdb") == [("p1", 1, "ok")]
+    with duckdb.connect(str(deals / "snowgen.duckdb")) as con:  # the server's clock is right again
+        con.execute("update mt5_p2.deals set timemsc = timestamp '2024-03-01 10:02', comment = 'fixed clock'")
+    result = cli("run")
+    assert "warning" not in result.stderr
+    assert deals_in(deals / "snowgen.duckdb") == [("p1", 1, "ok"), ("p2", 2, "fixed clock")]
+
+
 def test_a_failed_run_names_the_step_and_a_second_run_resumes(deals):
-    result = cli("run")  # no source tables yet: the first staging view fails
+    result = cli("run")  # no source tables yet: the health view, which counts their future rows, fails
     assert result.exit_code == 1
-    assert re.search(r"snowgen: step stg_deals__p1 failed \(\d\d_staging/01_stg_deals__p1.sql\):", result.stderr)
+    pattern = r"snowgen: SG408 step multi_source_deals_watermark_health failed \(\d\d_watermarks/02_multi_source_deals_watermark_health.sql\):"
+    assert re.search(pattern, result.stderr)
     assert 'Table with name "mt5_p1.deals" does not exist' in result.stderr and "Traceback" not in result.output
     cli("sources", "--db", "snowgen.duckdb")
     add_deal(deals / "snowgen.duckdb", "p2", 7)
@@ -164,3 +187,143 @@ def test_the_live_progress_line_names_the_running_statement():
     assert out.getvalue() == "\r  [1/2] |--------------------| setup (statement 2/2)\x1b[K"
     progress.finished(StepResult(steps[0], 1.5))
     assert out.getvalue().endswith("\r  [1/2] |##########----------| setup    1.50 s\x1b[K\n")
+
+
+# -- the database's own settings and failures -----------------------------------------------------------
+
+
+def pg_url(postgres_db, query: str = "", user: str | None = None) -> str:
+    info = postgres_db.conn.info
+    return f"postgresql://{user or info.user}@{info.host}:{info.port}/{info.dbname}{query}"
+
+
+@contextmanager
+def lock_held(postgres_db, *statements: str, terminate_waiters_after: float) -> Iterator[None]:
+    """Another session runs ``statements`` in a transaction it keeps open. After
+    ``terminate_waiters_after`` seconds a thread terminates the sessions waiting for its locks:
+    the server going away under snowgen (or, for a test that expects a timeout, a safety stop)."""
+    import psycopg
+
+    holder = psycopg.connect(postgres_db.conninfo)
+    for statement in statements:
+        holder.execute(statement)
+    stop = threading.Event()
+    waiting = (
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> %s"
+    )
+
+    def terminate_waiters() -> None:
+        with psycopg.connect(postgres_db.conninfo, autocommit=True) as admin:
+            deadline = time.monotonic() + terminate_waiters_after
+            while not stop.wait(0.05):
+                if time.monotonic() >= deadline and admin.execute(waiting, [holder.info.backend_pid]).fetchall():
+                    return
+
+    thread = threading.Thread(target=terminate_waiters)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+        holder.rollback()
+        holder.close()
+
+
+STATEMENT_TIMEOUT = "-c statement_timeout=300"
+
+
+@pytest.mark.parametrize("given_in", ["url", "PGOPTIONS"])
+def test_a_statement_timeout_from_the_url_or_pgoptions_stops_a_blocked_run(deals, postgres_db, monkeypatch, given_in):
+    assert cli("sources", "--db", pg_url(postgres_db)).exit_code == 0
+    if given_in == "url":
+        url = pg_url(postgres_db, "?options=" + quote(STATEMENT_TIMEOUT))
+    else:
+        url = pg_url(postgres_db)
+        monkeypatch.setenv("PGOPTIONS", STATEMENT_TIMEOUT)
+    with lock_held(postgres_db, "LOCK TABLE mt5_p1.deals IN ACCESS EXCLUSIVE MODE", terminate_waiters_after=15):
+        result = cli("run", "--db", url)
+    assert result.exit_code == 1, result.output
+    assert re.search(r"^snowgen: SG408 step \w+ failed \(\S+\.sql\):$", result.stderr, re.M), result.stderr
+    assert "canceling statement due to statement timeout" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("url_options", "pgoptions", "expected"),
+    [
+        ("-c statement_timeout=1234", None, ("1234ms", "0", "UTC")),
+        (None, "-c lock_timeout=4321", ("0", "4321ms", "UTC")),
+        ("-c statement_timeout=1234", "-c lock_timeout=4321", ("1234ms", "0", "UTC")),  # libpq: the URL wins
+        ("-c TimeZone=Europe/Paris -c lock_timeout=5", None, ("0", "5ms", "UTC")),  # the SQL relies on UTC
+    ],
+    ids=["url", "pgoptions", "url-over-pgoptions", "utc-wins"],
+)
+def test_the_runner_session_merges_the_user_options_with_utc(postgres_db, monkeypatch, url_options, pgoptions, expected):
+    from snowgen.runner.connections import connected
+
+    if pgoptions is None:
+        monkeypatch.delenv("PGOPTIONS", raising=False)
+    else:
+        monkeypatch.setenv("PGOPTIONS", pgoptions)
+    url = pg_url(postgres_db, "" if url_options is None else "?options=" + quote(url_options))
+    with connected(url, Path.cwd()) as connection:
+        shown = tuple(connection.query(f"SHOW {name}")[0][0] for name in ("statement_timeout", "lock_timeout", "TimeZone"))
+    assert shown == expected
+
+
+def test_sources_on_a_read_only_session_is_a_coded_error(deals, postgres_db):
+    url = pg_url(postgres_db, "?options=" + quote("-c default_transaction_read_only=on"))
+    result = cli("sources", "--db", url)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.stderr == (
+        f'snowgen: SG408 the statement CREATE SCHEMA IF NOT EXISTS "mt5_p1" failed on {url}: '
+        "cannot execute CREATE SCHEMA in a read-only transaction\n"
+    )
+
+
+def test_sources_without_the_permission_to_create_schemas(deals, postgres_db):
+    role = f"snowgen_reader_{os.getpid()}"
+    postgres_db.execute(f'CREATE ROLE "{role}" LOGIN')
+    try:
+        result = cli("sources", "--db", pg_url(postgres_db, user=role))
+    finally:
+        postgres_db.execute(f'DROP ROLE "{role}"')
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.stderr.startswith('snowgen: SG408 the statement CREATE SCHEMA IF NOT EXISTS "mt5_p1" failed on ')
+    assert result.stderr.endswith(f": permission denied for database {postgres_db.dbname}\n")
+
+
+def test_the_server_going_away_during_sources(deals, postgres_db):
+    with lock_held(postgres_db, "CREATE SCHEMA mt5_p1", terminate_waiters_after=0.2):
+        result = cli("sources", "--db", pg_url(postgres_db))
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.stderr.startswith('snowgen: SG408 the statement CREATE SCHEMA IF NOT EXISTS "mt5_p1" failed on ')
+    assert "terminating connection due to administrator command" in result.stderr
+
+
+def test_the_server_going_away_during_a_run(deals, postgres_db):
+    assert cli("sources", "--db", pg_url(postgres_db)).exit_code == 0
+    with lock_held(postgres_db, "LOCK TABLE mt5_p1.deals IN ACCESS EXCLUSIVE MODE", terminate_waiters_after=0.2):
+        result = cli("run", "--db", pg_url(postgres_db))
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert re.search(r"^snowgen: SG408 step \w+ failed \(\S+\.sql\):$", result.stderr, re.M), result.stderr
+    assert "terminating connection due to administrator command" in result.stderr
+
+
+@pytest.mark.parametrize("database", ["duckdb", "postgres"])
+def test_manifest_on_a_database_without_the_manifest(deals, postgres_db, database):
+    db = "new.duckdb" if database == "duckdb" else pg_url(postgres_db)
+    result = cli("manifest", "remove", "stg_deals__p1", "--db", db)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.stderr.startswith(
+        'snowgen: SG408 the statement DELETE FROM "deals_manifest"."multi_source_deals_watermarks" '
+        f"WHERE \"model\" IN ('stg_deals__p1') failed on {db}: "
+    )
+
+
+def test_every_dialect_with_url_schemes_has_a_connector():
+    from snowgen.dialects import DIALECTS
+    from snowgen.runner.connectors import CONNECTORS
+
+    assert all(cls.connector in CONNECTORS for cls in DIALECTS.values() if cls.url_schemes)

@@ -49,7 +49,7 @@ def step_ids(files: dict[str, str]) -> list[str]:
 
 # -- the watermark filter -----------------------------------------------------------------------------
 
-INLINE = ">= (\n      SELECT\n        MAX({q}watermark{q}) + {interval}\n"
+INLINE = ">= (\n        SELECT\n          MAX({q}watermark{q}) + {interval}\n"
 FILTER = covers_every_dialect({
     "redshift": '"deals"."timemsc" ' + INLINE.format(q='"', interval="INTERVAL '-1 HOUR'"),
     "postgres": '"deals"."timemsc" ' + INLINE.format(q='"', interval="INTERVAL '-1 HOUR'"),
@@ -66,6 +66,24 @@ BIND = covers_every_dialect({
     "snowflake": ["SET snowgen_watermark_since = ("],
     "databricks": ["DECLARE OR REPLACE snowgen_watermark_since TIMESTAMP", "SET VARIABLE snowgen_watermark_since = ("],
 })  # fmt: skip
+
+
+#: rows stamped after now plus clock_skew_minutes (60 by default) wait (watermark_sql.not_after)
+NOT_AFTER = covers_every_dialect({
+    "redshift": "\"deals\".\"timemsc\" <= (\n      GETDATE() + INTERVAL '60 MINUTE'\n    )",
+    "postgres": "\"deals\".\"timemsc\" <= (\n      CURRENT_TIMESTAMP AT TIME ZONE 'UTC' + INTERVAL '60 MINUTE'\n    )",
+    "duckdb": "\"deals\".\"timemsc\" <= (\n      CURRENT_TIMESTAMP AT TIME ZONE 'UTC' + INTERVAL 60 MINUTE\n    )",
+    "bigquery": "`deals`.`timemsc` <= TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 60 MINUTE)",
+    "snowflake": "\"DEALS\".\"TIMEMSC\" <= TIMESTAMPADD(MINUTE, 60, CAST(CONVERT_TIMEZONE('UTC', CURRENT_TIMESTAMP()) AS TIMESTAMP_NTZ))",
+    "databricks": "`deals`.`timemsc` <= TIMESTAMPADD(MINUTE, 60, CURRENT_TIMESTAMP())",
+})  # fmt: skip
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_each_instance_reads_no_row_stamped_after_now_plus_the_clock_skew_allowance(dialect):
+    found = statements(compiled(dialect), "stg_deals__p2", dialect)
+    create = next(s for s in found if s.startswith("CREATE"))
+    assert NOT_AFTER[dialect] in create
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)

@@ -15,7 +15,7 @@ from snowgen.compiler import ddl, refresh, run_metadata, seed_load, seeds, stage
 from snowgen.compiler.materialize import ModelContext, build_incremental, build_table, build_view
 from snowgen.compiler.plan import Plan, Step
 from snowgen.compiler.run_limits import bind_limits
-from snowgen.dialects.base import Dialect, Script, Unsupported
+from snowgen.dialects.base import Dialect, NameTooLong, Script, Unsupported
 from snowgen.errors import SnowgenError
 
 
@@ -101,6 +101,8 @@ def build_steps(plan: Plan, dialect: Dialect) -> Iterator[BuiltStep]:
             if recorded:
                 statements = run_metadata.wrapped(plan, step, statements, dialect)
             statements = [dialect.lower(s) for s in statements]
+            for statement in statements:
+                dialect.check_names(statement)
         except Unsupported as exc:
             raise located_error(plan, step, dialect, exc) from None
         yield BuiltStep(step, statements)
@@ -113,6 +115,8 @@ def build_plan(plan: Plan, dialect: Dialect) -> list[BuiltStep]:
 def located_error(plan: Plan, step: Step, dialect: Dialect, exc: Unsupported) -> SnowgenError:
     """What a warehouse cannot express, blamed on the spec key that asked for it (the SQL
     body unless the error names another key)."""
+    if isinstance(exc, NameTooLong):
+        return name_error(plan, step, exc)
     if isinstance(exc, ddl.UnknownLayoutColumn):
         code, message = "SG207", str(exc)
     else:
@@ -125,3 +129,30 @@ def located_error(plan: Plan, step: Step, dialect: Dialect, exc: Unsupported) ->
         return SnowgenError.at(code, message, plan.doc.location(("dialects", dialect.name, "upsert"), key=True))
     path = ddl.layout_path(model.spec, dialect, exc.yaml_path) if exc.yaml_path else ("sql",)
     return SnowgenError.at(code, message, model.doc.location(path, key=True))
+
+
+def name_error(plan: Plan, step: Step, exc: NameTooLong) -> SnowgenError:
+    """SG105 at the spec key the name comes from: a declared column, the model's name (the
+    tables snowgen derives from it, such as ``<name>__snowgen_stage`` or ``<name>__<instance>``),
+    else the project file (schemas, sources, the strategy's tables)."""
+    model = plan.models.get(step.model) if step.model else None
+    if model is None or model.doc is plan.doc:
+        where = _project_key(plan, exc.name)
+        return SnowgenError.at("SG105", str(exc), plan.doc.location(where, key=True))
+    if exc.name in model.spec.columns:
+        return SnowgenError.at("SG105", str(exc), model.doc.location(("columns", exc.name), key=True))
+    message = str(exc)
+    if exc.name != model.spec.name and model.spec.name in exc.name:
+        message += f" (snowgen derives it from model '{model.spec.name}': shorten the model's name)"
+    return SnowgenError.at("SG105", message, model.doc.location(("name",)))
+
+
+def _project_key(plan: Plan, name: str) -> tuple:
+    """The project file's key that names ``name``: a schema, a source, else the strategy."""
+    for key, value in plan.schemas.items():
+        if value == name:
+            return ("schemas", key)
+    for source, spec in plan.spec.sources.items():
+        if name in (spec.table, spec.schema_):
+            return ("sources", source)
+    return ("incremental",) if plan.spec.incremental is not None else ("project",)

@@ -12,6 +12,7 @@ from sqlglot import exp
 from snowgen.compiler import ddl
 from snowgen.compiler.filters import expand_macros
 from snowgen.compiler.plan import ModelPlan
+from snowgen.compiler.row_order import whole_row_order
 from snowgen.compiler.run_limits import BoundLimits
 from snowgen.compiler.staged import staged_target
 from snowgen.dialects.base import Dialect, Layout, Script, TableShape, Unsupported
@@ -161,13 +162,17 @@ def staged_source(ctx: ModelContext, columns: list[str]) -> exp.Query:
             .from_(query.subquery("snowgen_body", copy=False), copy=False)
             .where(ctx.gate, copy=False)
         )
-    keys = [exp.column(k, table="snowgen_src") for k in model.spec.unique_key_columns]
-    return dialect.keep_first_row(query, keys, dedupe_order(model), columns)
+    key_names = model.spec.unique_key_columns
+    keys = [exp.column(k, table="snowgen_src") for k in key_names]
+    types = {**model.column_types, **{name: logical for name, _, logical in ctx.layout_columns()}}
+    order = whole_row_order(dialect, dedupe_order(model), {c: types.get(c) for c in columns}, "snowgen_src", key_names)
+    return dialect.keep_first_row(query, keys, order, columns)
 
 
 def dedupe_order(model: ModelPlan) -> list[exp.Ordered]:
     """Which row wins among source rows with one key: the spec's order, else the latest
-    ``upsert_date_key``, then the key itself (Snowflake's ROW_NUMBER needs an ORDER BY)."""
+    ``upsert_date_key``, else the key itself; the rest of the row breaks ties
+    (compiler.row_order)."""
     spec = model.spec
     order = [exp.Ordered(this=exp.column(item.column, table="snowgen_src"), desc=item.descending) for item in spec.dedupe_order_by]
     if not order and spec.upsert_date_key:

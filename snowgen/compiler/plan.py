@@ -48,6 +48,20 @@ class Step:
 
 
 @dataclass(frozen=True)
+class Check:
+    """A health check a run ends with: rows of ``table`` whose ``when`` column is above 0
+    (``columns`` of them), each a warning (compiler.checks builds the query). The file is
+    listed in plan.json under ``checks``, so a scheduler can run it and alert too."""
+
+    id: str
+    description: str
+    table: exp.Table
+    columns: tuple[str, ...]
+    when: str
+    after: str  # the step whose run the check reads: a plan without it has no such check
+
+
+@dataclass(frozen=True)
 class Plan:
     project: str
     root: Path
@@ -63,3 +77,4 @@ class Plan:
     strategy: Any = None  # the project's incremental strategy (see compiler.strategies)
     staged: dict[str, Any] = field(default_factory=dict)  # producer model -> compiler.staged.StagedTable
     seeds: dict[str, Any] = field(default_factory=dict)  # seed name -> compiler.seeds.SeedPlan
+    checks: tuple[Check, ...] = ()

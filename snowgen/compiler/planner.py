@@ -85,6 +85,7 @@ def plan_project(
         strategy=strategy,
         staged=staged_tables,
         seeds=seed_plans,
+        checks=tuple(c for c in strategy.checks() if any(s.id == c.after for s in steps)),
     )
 
 

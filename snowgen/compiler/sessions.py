@@ -26,7 +26,7 @@ from typing import Any
 from sqlglot import exp
 
 from snowgen.compiler import ddl, run_limits, sessions_sql
-from snowgen.compiler.plan import ModelPlan, Plan, Step
+from snowgen.compiler.plan import Check, ModelPlan, Plan, Step
 from snowgen.compiler.references import qualified
 from snowgen.compiler.run_limits import LimitsRelation
 from snowgen.compiler.sessions_events import EventSource, events_this_run_columns, events_this_run_query
@@ -43,6 +43,9 @@ SESSION_VARS: dict[str, Any] = {
     "days_late_allowed": 3,
     "max_session_days": 3,
     "session_lookback_days": 730,
+    # snowgen's own: how far ahead of the warehouse's clock an event may be stamped and
+    # still be read; later events wait (sessions_sql.not_after)
+    "clock_skew_minutes": 60,
 }
 _WHOLE_NUMBER_VARS = tuple(k for k in SESSION_VARS if k != "start_date")
 
@@ -100,7 +103,7 @@ class SessionsStrategy(NoStrategy):
             module = user_models[name].module
             self.tracked_by_module[module] = (*self.tracked_by_module.get(module, ()), name)
         generated = [
-            self._model("limits", "table", self._limits_query, ("manifest",), columns=run_limits.COLUMNS),
+            self._model("limits", "table", self._limits_query, ("manifest",), columns=(*run_limits.COLUMNS, "future_events")),
             self._lifecycle_model(),
             self._model("sessions", "table", self._sessions_query, ("lifecycle",), columns=LIFECYCLE_COLUMNS),
             self._model(
@@ -162,6 +165,15 @@ class SessionsStrategy(NoStrategy):
             )
         )
         return exp.Not(this=exp.Exists(this=consumed))
+
+    def checks(self) -> list[Check]:
+        skew = self.vars["clock_skew_minutes"]
+        description = (
+            f"events stamped more than {skew} minutes after the warehouse's clock were not read; they wait "
+            "until their time (a broken collector or device clock? var clock_skew_minutes sets the allowance)"
+        )
+        limits = self.names["limits"]
+        return [Check(f"{self.prefix}future_events", description, self.table("limits"), ("future_events",), "future_events", limits)]
 
     def limits_relation(self, model: ModelPlan) -> LimitsRelation | None:
         """The steps that scan events or the lifecycle manifest by the run's window: the
@@ -228,7 +240,8 @@ class SessionsStrategy(NoStrategy):
     # Methods rather than calls prepared in ``models``: ``select`` narrows ``tracked`` after
     # ``models`` runs, and each build needs fresh table nodes (a sqlglot node has one parent).
     def _limits_query(self, d: Dialect) -> exp.Query:
-        return sessions_sql.run_limits_query(d, self.vars, self.table("manifest"), self.tracked)
+        events, timestamp = self.events.table(), self.config.session_timestamp
+        return sessions_sql.run_limits_query(d, self.vars, self.table("manifest"), self.tracked, events, timestamp)
 
     def _lifecycle_query(self, d: Dialect) -> exp.Query:
         return sessions_sql.lifecycle_query(
@@ -247,7 +260,7 @@ class SessionsStrategy(NoStrategy):
         tables = {key: self.table(key) for key in ("events", "manifest", "limits")}
         tables["source"] = self.events.table()
         models = tuple(m for m in self.tracked_by_module[module] if m in self.tracked)
-        return sessions_sql.manifest_update_query(d, self.config.session_timestamp, tables, models)
+        return sessions_sql.manifest_update_query(d, self.vars, self.config.session_timestamp, tables, models)
 
     # -- non-model steps ----------------------------------------------------------------------------
     def _build_manifest_table(self, plan: Plan, step: Step, d: Dialect) -> Script:

@@ -14,6 +14,7 @@ from sqlglot import exp
 
 from snowgen.compiler.filters import all_of, app_filter
 from snowgen.compiler.references import qualified
+from snowgen.compiler.row_order import whole_row_order
 from snowgen.dialects.base import Dialect
 from snowgen.spec.models import AppFilterSpec, SessionContextSpec, SessionsStrategySpec, SourceSpec
 
@@ -72,6 +73,7 @@ def events_this_run_query(d: Dialect, events: EventSource, variables: dict[str, 
     ).from_(sessions.copy(), copy=False)
     columns = list(events_this_run_columns(events))
     order = [exp.Ordered(this=exp.column(c, table="snowgen_src")) for c in _dedupe_order(events)]
+    order = whole_row_order(d, order, _column_types(events), "snowgen_src", (events.config.event_id,))
     deduped = d.keep_first_row(select, [exp.column(events.config.event_id, table="snowgen_src")], order, columns)
     return deduped.with_("session_limits", as_=session_limits, copy=False)
 
@@ -118,9 +120,18 @@ def _event_in_window(d: Dialect, events: EventSource, variables: dict[str, Any])
     )
 
 
+def _column_types(events: EventSource) -> dict[str, str | None]:
+    """The logical type of each column of the events of the run (context fields are text)."""
+    declared = {name: column.type for name, column in events.source.columns.items()}
+    session_col, user_col = _first(events.config.session_id), _first(events.config.user_id)
+    originals = {f"original_{user_col}": user_col, f"original_{session_col}": session_col}
+    return {c: declared.get(originals.get(c, c), "string") for c in events_this_run_columns(events)}
+
+
 def _dedupe_order(events: EventSource) -> list[str]:
     """§7.1: the earliest session timestamp, then the earliest device time; the further
-    keys make the choice deterministic where Snowplow's is arbitrary."""
+    keys, and then the rest of the row (compiler.row_order), make the choice deterministic
+    where Snowplow's is arbitrary."""
     wanted = [events.config.session_timestamp, "dvce_created_tstamp", "dvce_sent_tstamp", "derived_tstamp", "etl_tstamp", "event_fingerprint"]
     present = set(events_this_run_columns(events))
     return [c for c in dict.fromkeys(wanted) if c in present]

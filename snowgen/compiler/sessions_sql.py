@@ -24,8 +24,19 @@ LIFECYCLE_COLUMNS = ("session_identifier", "user_identifier", "start_tstamp", "e
 # -- run limits ---------------------------------------------------------------------------------
 
 
-def run_limits_query(d: Dialect, variables: dict[str, Any], manifest: exp.Table, tracked: tuple[str, ...]) -> exp.Query:
-    """§1.3: one row (lower_limit, upper_limit) from the manifest rows of the run's models."""
+def not_after(d: Dialect, variables: dict[str, Any]) -> exp.Expr:
+    """The latest time a run reads: now plus the clock_skew_minutes allowance. An event
+    stamped later (a broken collector or device clock) waits until then; were it read, the
+    manifest would move to its time and skip every real event before it."""
+    return d.add_interval(d.now_utc(), exp.Literal.number(variables["clock_skew_minutes"]), "MINUTE")
+
+
+def run_limits_query(
+    d: Dialect, variables: dict[str, Any], manifest: exp.Table, tracked: tuple[str, ...], events: exp.Table, session_timestamp: str
+) -> exp.Query:
+    """§1.3: one row (lower_limit, upper_limit) from the manifest rows of the run's models,
+    the upper limit never after :func:`not_after`; and how many events wait beyond it
+    (``future_events``, for health checks: they are not read)."""
     start = d.timestamp_literal(variables["start_date"])
     backfill, lookback = variables["backfill_limit_days"], variables["lookback_window_hours"]
     min_ls, max_ls, matched = (exp.column(c, table="s") for c in ("min_last_success", "max_last_success", "models_matched"))
@@ -37,18 +48,40 @@ def run_limits_query(d: Dialect, variables: dict[str, Any], manifest: exp.Table,
         ifs=[exp.If(this=no_data, true=start.copy()), exp.If(this=new_model, true=start.copy())],
         default=d.add_interval(min_ls.copy(), exp.Literal.number(-lookback), "HOUR"),
     )
+    latest = not_after(d, variables)
+
+    def least(*values: exp.Expr) -> exp.Expr:  # of the values and the latest time a run reads
+        return exp.Least(this=values[0], expressions=[*values[1:], latest.copy()])
+
     upper = exp.Case(
         ifs=[
-            exp.If(this=no_data.copy(), true=exp.Least(this=days(start.copy(), backfill), expressions=[d.now_utc()])),
-            exp.If(this=new_model.copy(), true=exp.Least(this=max_ls.copy(), expressions=[days(start.copy(), backfill)])),
-            exp.If(this=out_of_sync, true=exp.Least(this=max_ls.copy(), expressions=[days(min_ls.copy(), backfill)])),
+            exp.If(this=no_data.copy(), true=least(days(start.copy(), backfill))),
+            exp.If(this=new_model.copy(), true=least(max_ls.copy(), days(start.copy(), backfill))),
+            exp.If(this=out_of_sync, true=least(max_ls.copy(), days(min_ls.copy(), backfill))),
         ],
-        default=exp.Least(this=days(min_ls.copy(), backfill), expressions=[d.now_utc()]),
+        default=least(days(min_ls.copy(), backfill)),
     )
     status = _manifest_status(manifest, tracked)
+    future = _future_events(d, variables, events, session_timestamp)
     return exp.Select(
-        expressions=[exp.alias_(d.cast(lower, "timestamp"), "lower_limit"), exp.alias_(d.cast(upper, "timestamp"), "upper_limit")]
+        expressions=[
+            exp.alias_(d.cast(lower, "timestamp"), "lower_limit"),
+            exp.alias_(d.cast(upper, "timestamp"), "upper_limit"),
+            exp.alias_(d.cast(future, "bigint"), "future_events"),
+        ]
     ).from_(status.subquery("s", copy=False), copy=False)
+
+
+def _future_events(d: Dialect, variables: dict[str, Any], events: exp.Table, session_timestamp: str) -> exp.Expr:
+    """The number of events stamped after :func:`not_after` (a scan of the partitions after
+    now only, where the events are partitioned by that timestamp)."""
+    ts = exp.column(session_timestamp, table="e")
+    return (
+        exp.Select(expressions=[exp.Count(this=exp.Star())])
+        .from_(exp.alias_(events, "e", table=True), copy=False)
+        .where(exp.GT(this=ts, expression=not_after(d, variables)), copy=False)
+        .subquery(copy=False)
+    )
 
 
 def _manifest_status(manifest: exp.Table, tracked: tuple[str, ...]) -> exp.Select:
@@ -238,7 +271,7 @@ def sessions_this_run_query(d: Dialect, lifecycle: exp.Table, limits: exp.Table,
 
 
 def manifest_update_query(
-    d: Dialect, session_timestamp: str, tables: dict[str, exp.Table], tracked: tuple[str, ...]
+    d: Dialect, variables: dict[str, Any], session_timestamp: str, tables: dict[str, exp.Table], tracked: tuple[str, ...]
 ) -> exp.Query:
     """§1.9: last_success = greatest(old, max(session timestamp of the run)) for each
     model of the run.
@@ -251,13 +284,20 @@ def manifest_update_query(
     newer, the model moves to the first source event after the window, if there is one:
     nothing lies in between, and the next window starts there (minus the lookback). A model
     whose window stopped at its last_success (it is ahead of the others) stays, and so does
-    one with no later event, waiting for data."""
+    one with no later event, waiting for data. Events after :func:`not_after` do not count:
+    one event from a broken clock would otherwise move the manifest years ahead."""
     processed = exp.Select(expressions=[exp.Max(this=exp.column(session_timestamp))]).from_(tables["events"], copy=False)
     after_window = (
         exp.Select(expressions=[exp.Min(this=exp.column(session_timestamp, table="e"))])
         .from_(exp.alias_(tables["source"], "e", table=True), copy=False)
         .join(exp.alias_(tables["limits"], "lim", table=True), join_type="CROSS", copy=False)
-        .where(exp.GT(this=exp.column(session_timestamp, table="e"), expression=exp.column("upper_limit", table="lim")), copy=False)
+        .where(
+            exp.and_(
+                exp.GT(this=exp.column(session_timestamp, table="e"), expression=exp.column("upper_limit", table="lim")),
+                exp.LTE(this=exp.column(session_timestamp, table="e"), expression=not_after(d, variables)),
+            ),
+            copy=False,
+        )
     )
     upper = exp.Select(expressions=[exp.column("upper_limit")]).from_(tables["limits"], copy=False)
     run = exp.Select(

@@ -175,6 +175,12 @@ def _parse_single_query(text: str, ctx: BodyContext) -> exp.Query:
         raise body_error(ctx, "SG204", f"SQL does not parse ({ctx.dialect}): {description}", line, start) from None
     except TokenError as exc:
         raise body_error(ctx, "SG204", f"SQL does not parse ({ctx.dialect}): {exc}", 1, 1) from None
+    except RecursionError:
+        raise body_error(ctx, "SG204", f"SQL does not parse ({ctx.dialect}): it nests too deeply", 1, 1) from None
+    except (TypeError, ValueError, AttributeError, IndexError) as exc:
+        # sqlglot's parser fails this way on some malformed input (e.g. `max(x?)`): still a body
+        # that does not parse, never a traceback
+        raise body_error(ctx, "SG204", f"SQL does not parse ({ctx.dialect}): {type(exc).__name__}", 1, 1) from None
     if len(statements) != 1 or not isinstance(statements[0], exp.Query):
         kind = "no statement" if not statements else f"{len(statements)} statements" if len(statements) > 1 else type(statements[0]).__name__.upper()
         raise body_error(ctx, "SG208", f"a SQL body must be exactly one SELECT query, got {kind}", 1, 1)

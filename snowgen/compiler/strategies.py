@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
-from snowgen.compiler.plan import ModelPlan, Step
+from snowgen.compiler.plan import Check, ModelPlan, Step
 from snowgen.errors import SnowgenError
 
 if TYPE_CHECKING:
@@ -87,6 +87,10 @@ class NoStrategy:
         """Where the model's generated body reads the run limits, for dialects that bind
         them as variables (compiler.run_limits); None when it reads none."""
         return None
+
+    def checks(self) -> list[Check]:
+        """Health checks to read after a run (warnings: compiler.checks)."""
+        return []
 
     def replace_where(self, model: ModelPlan, dialect: Dialect) -> exp.Expr | None:
         """The target rows an incremental model replaces (delete + insert of exactly those

@@ -46,16 +46,18 @@ Choices:
 from __future__ import annotations
 
 import difflib
+from dataclasses import replace
 
 from sqlglot import exp
 
 from snowgen.compiler import ddl
 from snowgen.compiler.backfill import Backfill
-from snowgen.compiler.plan import ModelPlan, Plan, Step
+from snowgen.compiler.plan import Check, ModelPlan, Plan, Step
 from snowgen.compiler.references import Relation, qualified, source_tables, unknown_name
 from snowgen.compiler.strategies import NoStrategy
 from snowgen.compiler.watermark_sql import (
     MANIFEST_COLUMNS,
+    NOT_AFTER,
     SINCE,
     WatermarkRead,
     bind_since,
@@ -63,6 +65,7 @@ from snowgen.compiler.watermark_sql import (
     health_query,
     in_range,
     newer_than_watermark,
+    not_after,
     update_query,
 )
 from snowgen.dialects.base import Dialect, Layout, Script, TableShape
@@ -88,6 +91,7 @@ class WatermarkStrategy(NoStrategy):
             "health": f"{prefix}watermark_health",
             "update": f"{prefix}watermarks_update",
         }
+        self.prefix = prefix
         self.backfill = backfill
         self.target = _backfill_target(loaded, backfill) if backfill else None  # (source, instance)
         self.reads: dict[str, WatermarkRead] = {}  # model table name -> its watermark row
@@ -163,7 +167,8 @@ class WatermarkStrategy(NoStrategy):
         read = self.reads.get(model.name)
         if read is None or self.backfill is not None:
             return {}
-        return {SINCE: bind_since(dialect, script, self.table("manifest"), read, self.config.lookback_hours)}
+        since = bind_since(dialect, script, self.table("manifest"), read, self.config.lookback_hours)
+        return {SINCE: since, NOT_AFTER: not_after(dialect, read.logical_type, self.config.clock_skew_minutes)}
 
     def replace_where(self, model: ModelPlan, dialect: Dialect) -> exp.Expr | None:
         """Backfill: the model's rows of the backfilled instance in [from, to)."""
@@ -274,8 +279,32 @@ class WatermarkStrategy(NoStrategy):
 
     def _health_model(self) -> ModelPlan:
         reads = list(self.reads.values())  # every watermark, also under --select
-        build = lambda d: health_query(d, reads, self.table("manifest"), self.config.stale_after_hours)  # noqa: E731
-        return self._generated("health", "view", build, (self.names["manifest"],), self.config.module)
+        config = self.config
+
+        def build(d: Dialect) -> exp.Query:
+            return health_query(d, reads, self.table("manifest"), config.stale_after_hours, self._source_tables(), config.clock_skew_minutes)
+
+        model = self._generated("health", "view", build, (self.names["manifest"],), self.config.module)
+        return replace(model, output_columns=(*model.output_columns, "future_rows"))
+
+    def checks(self) -> list[Check]:
+        skew = self.config.clock_skew_minutes
+        description = (
+            f"source rows stamped more than {skew} minutes after the warehouse's clock were not read; they wait "
+            "until their time (a broken server clock? incremental.clock_skew_minutes sets the allowance)"
+        )
+        columns = ("model", "source", "instance", "future_rows")
+        health = self.names["health"]
+        return [Check(f"{self.prefix}future_rows", description, self.table("health"), columns, "future_rows", health)]
+
+    def _source_tables(self) -> dict[str, exp.Table]:
+        """The source table each watermark model reads (its instance's, for a for_each model)."""
+        tables = {}
+        for name, read in self.reads.items():
+            source = self.loaded.spec.sources[read.source]
+            by_instance = dict(zip(source.instances or (None,), source_tables(self.loaded.spec, source)))
+            tables[name] = by_instance[read.instance]
+        return tables
 
     def _update_model(self) -> ModelPlan:
         """An upsert into the manifest on (model, source), after the watermark models and every

@@ -18,6 +18,8 @@ from snowgen.errors import SnowgenError
 #: the placeholder standing for "this model's watermark minus the lookback" in a planned
 #: body; the build replaces it by the value the dialect binds (see :func:`bind_since`)
 SINCE = "snowgen_watermark_since"
+#: the placeholder standing for "now plus the clock skew allowance" (:func:`not_after`)
+NOT_AFTER = "snowgen_watermark_not_after"
 MANIFEST_COLUMNS = {"model": "string", "source": "string", "instance": "string", "watermark": "timestamp"}
 
 
@@ -45,9 +47,19 @@ def newer_than_watermark(timestamp: exp.Column) -> exp.Expr:
     """Rows at or after the watermark minus the lookback; every row while there is no
     watermark. At, not only after: a row with the watermark's very timestamp that lands
     after the run (two deals in one millisecond) is still read, even without a lookback;
-    the rows re-read at the boundary are upserted again, which changes nothing."""
+    the rows re-read at the boundary are upserted again, which changes nothing. Rows
+    stamped after now plus the clock skew allowance wait (:func:`not_after`)."""
     since = exp.Placeholder(this=SINCE)
-    return exp.or_(exp.GTE(this=timestamp, expression=since), exp.Is(this=since.copy(), expression=exp.Null()))
+    newer = exp.or_(exp.GTE(this=timestamp, expression=since), exp.Is(this=since.copy(), expression=exp.Null()))
+    return exp.and_(exp.Paren(this=newer), exp.LTE(this=timestamp.copy(), expression=exp.Placeholder(this=NOT_AFTER)))
+
+
+def not_after(d: Dialect, logical_type: str, skew_minutes: int) -> exp.Expr:
+    """The latest time a run reads, typed like the timestamp column: now plus the clock skew
+    allowance. A row stamped later (a broken clock) would move the watermark past every
+    real row still to come, which would then never be read; it waits until its time."""
+    latest = d.add_interval(d.now_utc(), exp.Literal.number(skew_minutes), "MINUTE")
+    return d.cast(latest, "date") if logical_type == "date" else latest
 
 
 def in_range(column: exp.Column, start: dt.datetime, end: dt.datetime, logical_type: str) -> exp.Expr:
@@ -108,11 +120,15 @@ def update_query(
     )
 
 
-def health_query(d: Dialect, reads: list[WatermarkRead], manifest: exp.Table, stale_after_hours: int) -> exp.Query:
+def health_query(
+    d: Dialect, reads: list[WatermarkRead], manifest: exp.Table, stale_after_hours: int, sources: dict[str, exp.Table], skew_minutes: int
+) -> exp.Query:
     """Every watermark the project keeps, stale when older than ``stale_after_hours`` (or
-    never set). A view: ``now`` is the time of the query, so a scheduler's
-    ``select * from ... where is_stale`` alerts even when runs have stopped altogether."""
-    expected = [_literal_row(d, read, None) for read in reads]
+    never set), and how many rows of its source wait because they are stamped after now
+    plus the clock skew allowance (``future_rows``). A view: ``now`` is the time of the
+    query, so a scheduler's ``select * from ... where is_stale or future_rows > 0`` alerts
+    even when runs have stopped altogether. ``sources``: model -> the table it reads."""
+    expected = [_with_future_rows(d, _literal_row(d, read, None), read, sources[read.model], skew_minutes) for read in reads]
     watermark = exp.column("watermark", table="m")
     threshold = d.add_interval(d.now_utc(), exp.Literal.number(-stale_after_hours), "HOUR")
     never = exp.Is(this=watermark.copy(), expression=exp.Null())
@@ -123,9 +139,10 @@ def health_query(d: Dialect, reads: list[WatermarkRead], manifest: exp.Table, st
                 *(exp.column(c, table="e") for c in ("model", "source", "instance")),
                 watermark.copy(),
                 exp.alias_(exp.Paren(this=stale), "is_stale"),
+                exp.column("future_rows", table="e"),
             ]
         )
-        .from_(_union(d, expected).subquery("e", copy=False), copy=False)
+        .from_(_union(d, expected, {**MANIFEST_COLUMNS, "future_rows": "bigint"}).subquery("e", copy=False), copy=False)
         .join(exp.alias_(manifest.copy(), "m", table=True), on=_same_row("m", "e"), join_type="LEFT", copy=False)
     )
 
@@ -143,9 +160,20 @@ def _literal_row(d: Dialect, read: WatermarkRead, watermark: exp.Expr | None) ->
     return exp.Select(expressions=columns)
 
 
-def _union(d: Dialect, rows: list[exp.Select]) -> exp.Query:
+def _with_future_rows(d: Dialect, row: exp.Select, read: WatermarkRead, source: exp.Table, skew_minutes: int) -> exp.Select:
+    """``row`` and the number of rows of ``source`` stamped after :func:`not_after`."""
+    ts = exp.column(read.timestamp, table="s")
+    count = (
+        exp.Select(expressions=[exp.Count(this=exp.Star())])
+        .from_(exp.alias_(source, "s", table=True), copy=False)
+        .where(exp.GT(this=ts, expression=not_after(d, read.logical_type, skew_minutes)), copy=False)
+    )
+    return row.select(exp.alias_(d.cast(count.subquery(copy=False), "bigint"), "future_rows"), copy=False)
+
+
+def _union(d: Dialect, rows: list[exp.Select], columns: dict[str, str] = MANIFEST_COLUMNS) -> exp.Query:
     if not rows:  # nothing to list (a --select without watermark models): no rows
-        empty = exp.Select(expressions=[exp.alias_(d.cast(exp.Null(), t), c) for c, t in MANIFEST_COLUMNS.items()])
+        empty = exp.Select(expressions=[exp.alias_(d.cast(exp.Null(), t), c) for c, t in columns.items()])
         return empty.where(exp.EQ(this=exp.Literal.number(1), expression=exp.Literal.number(0)), copy=False)
     query: exp.Query = rows[0]
     for row in rows[1:]:

@@ -15,8 +15,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, UnsupportedError
@@ -35,6 +34,19 @@ class Unsupported(Exception):
     def __init__(self, message: str, yaml_path: tuple = ()):
         super().__init__(message)
         self.yaml_path = yaml_path
+
+
+class NameTooLong(Unsupported):
+    """A schema, table or column name longer than the warehouse allows (which some
+    warehouses truncate silently, so that two long names become one table)."""
+
+    def __init__(self, message: str, name: str):
+        super().__init__(message)
+        self.name = name
+
+
+#: the kinds of name a warehouse limits; an identifier's kind is where it stands in a statement
+NameKind = Literal["schema", "table", "column"]
 
 
 @dataclass(frozen=True)
@@ -129,6 +141,17 @@ def rewrite_nodes(statement: exp.Expr, node_types: tuple[type, ...], rewrite) ->
     return statement
 
 
+def _name_kind(identifier: exp.Identifier) -> NameKind:
+    """A table's own name, its schema (or database), or any other name (columns and aliases,
+    which the warehouses that limit names limit like columns)."""
+    parent = identifier.parent
+    if isinstance(parent, exp.Table):
+        return "table" if identifier.arg_key == "this" else "schema"
+    if isinstance(parent, exp.Index):
+        return "table"
+    return "column"
+
+
 @functools.cache
 def _type_cache(dialect_class: type, logical: str) -> exp.DataType:
     # Building a DataType parses a string; a compile asks for the same few types thousands of times.
@@ -180,8 +203,16 @@ class Dialect:
     analyzes_new_tables: ClassVar[bool] = False
     #: URL schemes ``snowgen run`` connects with (none: no connector yet)
     url_schemes: ClassVar[tuple[str, ...]] = ()
+    #: how ``snowgen run`` opens those URLs: a key of snowgen.runner.connectors.CONNECTORS
+    #: (the driver code lives in the runner; None: no connector yet)
+    connector: ClassVar[str | None] = None
     #: the n of a sized string counts bytes (Redshift), not characters
     string_length_in_bytes: ClassVar[bool] = False
+    #: ORDER BY accepts the json type (else rows are ordered by its text: ``json_text``)
+    json_is_orderable: ClassVar[bool] = True
+    #: the longest name of each kind: (limit, "bytes" of UTF-8 or "characters"); a kind
+    #: missing has no documented limit
+    name_limits: ClassVar[dict[NameKind, tuple[int, Literal["bytes", "characters"]]]] = {}
 
     # -- types ----------------------------------------------------------------------------
     def data_type(self, logical: str) -> exp.DataType:
@@ -350,6 +381,33 @@ class Dialect:
             .where(exp.EQ(this=exp.column("snowgen_row_number", table="snowgen_dedup"), expression=exp.Literal.number(1)), copy=False)
         )
 
+    def check_names(self, statement: exp.Expr) -> None:
+        """Raise :class:`NameTooLong` for the first identifier of ``statement`` over its limit."""
+        if not self.name_limits:
+            return
+        for identifier in statement.find_all(exp.Identifier):
+            kind = _name_kind(identifier)
+            limit = self.name_limits.get(kind)
+            if limit is None:
+                continue
+            size, unit = limit
+            name = identifier.this
+            length = len(name.encode("utf-8")) if unit == "bytes" else len(name)
+            if length > size:
+                shown = name if len(name) <= 80 else name[:77] + "..."
+                message = f"{self.name}: {kind} name '{shown}' is {length} {unit} long; {self.name} allows {size}"
+                raise NameTooLong(message, name)
+
+    def sort_key(self, value: exp.Expr, logical: str) -> exp.Expr:
+        """``value`` as an ORDER BY key: as it is, but for a JSON value where the warehouse
+        cannot order its JSON type (then its text, which orders the same for equal values)."""
+        if logical == "json" and not self.json_is_orderable:
+            return self.json_text(value)
+        return value
+
+    def json_text(self, value: exp.Expr) -> exp.Expr:
+        return exp.JSONFormat(this=value)
+
     def qualify_fixup(self, select: exp.Select) -> exp.Select:
         return select
 
@@ -368,11 +426,6 @@ class Dialect:
                 select = select.from_(source.copy(), copy=False)
             refs[name] = select.subquery(copy=False)
         return refs
-
-    # -- running ------------------------------------------------------------------------------
-    def connect(self, url: str, base: Path) -> Any:
-        """A DB-API-like connection for ``snowgen run`` (``execute(sql)`` returning a cursor)."""
-        raise Unsupported("has no connector for snowgen run yet; run the compiled files with your scheduler")
 
     # -- rendering ----------------------------------------------------------------------------
     def fold_and_quote_names(self, statement: exp.Expr) -> None:

@@ -35,6 +35,10 @@ class BigQuery(Dialect):
         "transactions": "https://cloud.google.com/bigquery/docs/transactions",
         "qualify": "https://cloud.google.com/bigquery/docs/reference/standard-sql/query-syntax#qualify_clause",
         "regexp_contains": "https://cloud.google.com/bigquery/docs/reference/standard-sql/string_functions#regexp_contains",
+        "orderable": "https://cloud.google.com/bigquery/docs/reference/standard-sql/data-types#orderable_data_types",
+        "dataset_names": "https://cloud.google.com/bigquery/docs/datasets#dataset-naming",
+        "table_names": "https://cloud.google.com/bigquery/docs/tables#table_naming",
+        "column_names": "https://cloud.google.com/bigquery/docs/schemas#column_names",
     }
     types = {
         **Dialect.types,
@@ -44,9 +48,12 @@ class BigQuery(Dialect):
         "double": "DOUBLE",
     }
     default_upsert = "merge"
+    # docs["dataset_names"], docs["table_names"], docs["column_names"]
+    name_limits = {"schema": (1024, "characters"), "table": (1024, "bytes"), "column": (300, "characters")}
     context_storage = "column"
     max_cluster_columns = 4
     run_limits_in_variables = True  # docs["pruning"]
+    json_is_orderable = False  # docs["orderable"]: TO_JSON_STRING orders it instead
 
     def build_data_type(self, logical: str) -> exp.DataType:
         result = super().build_data_type(logical)

@@ -25,6 +25,7 @@ class Databricks(Dialect):
     name = "databricks"
     sqlglot_dialect = "databricks"
     docs = {
+        "names": "https://docs.databricks.com/en/sql/language-manual/sql-ref-names.html",
         "create_table": "https://docs.databricks.com/en/sql/language-manual/sql-ref-syntax-ddl-create-table-using.html",
         "liquid": "https://docs.databricks.com/en/delta/clustering.html",
         "partitions": "https://docs.databricks.com/en/tables/partitions.html",
@@ -48,6 +49,8 @@ class Databricks(Dialect):
         "would not be atomic; a Delta MERGE is",
     }
     default_upsert = "merge"
+    # Unity Catalog object names; column names have no documented limit (docs["names"])
+    name_limits = {"schema": (255, "characters"), "table": (255, "characters")}
     transactional = False
     # Delta's UPDATE has no FROM clause (docs["update"]): a row set from another table is a
     # MERGE ... WHEN MATCHED THEN UPDATE, the form Snowplow's Databricks package uses too.

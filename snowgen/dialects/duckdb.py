@@ -7,9 +7,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 from sqlglot import exp
 
 from snowgen.dialects.base import Dialect, rewrite_nodes
@@ -29,17 +26,8 @@ class DuckDB(Dialect):
     default_upsert = "delete_insert"
     context_storage = "table"
 
-    url_schemes = ("duckdb",)
-
-    def connect(self, url: str, base: Path) -> Any:
-        """``duckdb:///relative.duckdb`` (relative to the project), ``duckdb:////abs.duckdb``,
-        or a bare ``*.duckdb`` path."""
-        import duckdb
-
-        path = url.split("://", 1)[1][1:] if "://" in url else url  # drop the empty host's slash
-        target = Path(path) if Path(path).is_absolute() else base / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        return duckdb.connect(str(target))
+    url_schemes = ("duckdb",)  # duckdb:///relative.duckdb (to the project), duckdb:////abs.duckdb
+    connector = "duckdb_file"
 
     def sized_string(self, length: int) -> exp.DataType:
         return exp.DataType.build("VARCHAR")  # DuckDB ignores VARCHAR lengths

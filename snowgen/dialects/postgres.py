@@ -10,12 +10,10 @@
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
-from typing import Any
 
 from sqlglot import exp
 
-from snowgen.dialects.base import Dialect, Layout, TableShape, Unsupported
+from snowgen.dialects.base import Dialect, Layout, TableShape
 
 _MAX_IDENTIFIER_BYTES = 63  # NAMEDATALEN - 1
 
@@ -32,6 +30,8 @@ class Postgres(Dialect):
         "analyze": "https://www.postgresql.org/docs/15/routine-vacuuming.html#VACUUM-FOR-STATISTICS",
     }
     types = {**Dialect.types, "json": "JSONB", "double": "DOUBLE PRECISION"}
+    # Longer names are truncated with only a NOTICE: two tables would become one (docs["identifier_length"])
+    name_limits = {kind: (_MAX_IDENTIFIER_BYTES, "bytes") for kind in ("schema", "table", "column")}
     default_upsert = "delete_insert"
     supports_qualify = False
     create_or_replace_table = False
@@ -45,17 +45,7 @@ class Postgres(Dialect):
     analyzes_new_tables = True
 
     url_schemes = ("postgresql", "postgres")
-
-    def connect(self, url: str, base: Path) -> Any:
-        try:
-            import psycopg
-        except ImportError:
-            raise Unsupported("needs psycopg to run: pip install 'snowgen[postgres]'") from None
-        try:
-            # autocommit: the compiled SQL carries its own BEGIN/COMMIT; UTC like the SQL assumes
-            return psycopg.connect(url, autocommit=True, options="-c TimeZone=UTC")
-        except psycopg.Error as exc:
-            raise Unsupported(f"cannot connect to {url}: {str(exc).strip()}") from None
+    connector = "libpq"
 
     def now_utc(self) -> exp.Expr:
         # current_timestamp is timestamptz; AT TIME ZONE 'UTC' gives the UTC wall clock

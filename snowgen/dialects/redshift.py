@@ -33,6 +33,9 @@ class Redshift(Postgres):
         "comparison": "https://docs.aws.amazon.com/redshift/latest/dg/r_comparison_condition.html",
         "update": "https://docs.aws.amazon.com/redshift/latest/dg/r_UPDATE.html",
         "analyze": "https://docs.aws.amazon.com/redshift/latest/dg/t_Analyzing_tables.html",
+        "super_limits": "https://docs.aws.amazon.com/redshift/latest/dg/limitations-super.html",
+        "json_serialize": "https://docs.aws.amazon.com/redshift/latest/dg/JSON_SERIALIZE.html",
+        "names": "https://docs.aws.amazon.com/redshift/latest/dg/r_names.html",
     }
     types = {**Dialect.types, "string": "VARCHAR(MAX)", "json": "SUPER", "double": "DOUBLE PRECISION"}
     upsert_strategies = {
@@ -43,10 +46,13 @@ class Redshift(Postgres):
     delete_using = True
     string_length_in_bytes = True  # VARCHAR(n) holds n bytes: docs["varchar"]
     analyzes_new_tables = False  # Redshift analyzes a CREATE TABLE AS table itself: docs["analyze"]
+    name_limits = {kind: (127, "bytes") for kind in ("schema", "table", "column")}  # docs["names"]
+    json_is_orderable = False  # SUPER values sort only as their text: docs["super_limits"]
     url_schemes = ()  # no connector yet (psycopg speaks to Redshift, but not for snowgen run)
+    connector = None
 
-    def connect(self, url, base):
-        return Dialect.connect(self, url, base)
+    def json_text(self, value: exp.Expr) -> exp.Expr:
+        return exp.Anonymous(this="JSON_SERIALIZE", expressions=[value])  # docs["json_serialize"]
 
     def build_data_type(self, logical: str) -> exp.DataType:
         if logical == "json":

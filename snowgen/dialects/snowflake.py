@@ -33,9 +33,11 @@ class Snowflake(Dialect):
         "rlike": "https://docs.snowflake.com/en/sql-reference/functions/rlike",
         "regexp_instr": "https://docs.snowflake.com/en/sql-reference/functions/regexp_instr",
         "convert_timezone": "https://docs.snowflake.com/en/sql-reference/functions/convert_timezone",
+        "identifiers": "https://docs.snowflake.com/en/sql-reference/identifiers-syntax",
     }
     types = {**Dialect.types, "string": "VARCHAR", "timestamp": "TIMESTAMPNTZ", "json": "VARIANT", "double": "DOUBLE"}
     default_upsert = "merge"
+    name_limits = {kind: (255, "characters") for kind in ("schema", "table", "column")}  # docs["identifiers"]
     delete_using = True
     folds_to_upper_case = True  # https://docs.snowflake.com/en/sql-reference/identifiers-syntax
     context_storage = "column"

@@ -1,15 +1,22 @@
-"""Connections for ``snowgen run``: find the dialect whose URL scheme a database URL uses
-(each dialect module declares its schemes and how to connect), and run statements."""
+"""Connections for ``snowgen run``, ``snowgen sources --db`` and ``snowgen manifest --db``:
+find the dialect whose URL scheme a database URL uses, open it with the dialect's connector
+(snowgen.runner.connectors), and run statements. What the database refuses, or a server that
+goes away, becomes a coded error (SG405 when opening, SG408 for a statement)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import urlsplit
 
-from snowgen.dialects import DIALECTS, Dialect, Unsupported, get_dialect
+from snowgen.dialects import DIALECTS, Dialect, get_dialect
 from snowgen.errors import SnowgenError
+from snowgen.runner.connectors import CONNECTORS, display_url, first_line, without_password
+
+EXAMPLE_URLS = "a file such as snowgen.duckdb, duckdb:///path/file.duckdb or postgresql://user@host:port/database"
 
 
 @dataclass
@@ -17,6 +24,7 @@ class Connection:
     dialect: Dialect
     url: str
     driver: Any
+    errors: tuple[type[Exception], ...] = ()  # what the driver raises when the database says no
 
     def execute(self, statement: str) -> None:
         self.driver.execute(statement)
@@ -29,26 +37,77 @@ class Connection:
         connection, and a later run, start clean."""
         try:
             self.driver.execute("ROLLBACK")
-        except Exception:  # noqa: BLE001 - no transaction was open
+        except Exception:  # noqa: BLE001 - no transaction was open, or the server is gone
             pass
 
     def close(self) -> None:
-        self.driver.close()
+        try:
+            self.driver.close()
+        except self.errors as exc:  # DuckDB writes its last changes to the file on close
+            raise statement_failed(self.url, "closing the connection", exc) from None
 
 
 def dialect_for_url(url: str) -> Dialect:
-    scheme = "duckdb" if "://" not in url and url.endswith((".duckdb", ".db")) else urlparse(url).scheme
+    if not url.strip():
+        raise SnowgenError.at("SG405", f"the database URL is empty; use {EXAMPLE_URLS}")
+    scheme = "duckdb" if "://" not in url and url.endswith((".duckdb", ".db")) else _scheme(url)
     for name, cls in DIALECTS.items():
         if scheme in cls.url_schemes:
             return get_dialect(name)
     schemes = sorted(s for cls in DIALECTS.values() for s in cls.url_schemes)
-    raise SnowgenError.at("SG405", f"cannot run on '{url}': use one of the URL schemes {', '.join(schemes)}")
+    raise SnowgenError.at("SG405", f"cannot run on '{display_url(url)}': use one of the URL schemes {', '.join(schemes)}")
+
+
+def _scheme(url: str) -> str:
+    try:
+        return urlsplit(url).scheme
+    except ValueError:  # e.g. an unclosed IPv6 bracket: no scheme matches, the error says which work
+        return ""
 
 
 def connect(url: str, base: Path) -> Connection:
     """Open ``url``; a relative DuckDB path is relative to ``base`` (the project)."""
     dialect = dialect_for_url(url)
+    connector = CONNECTORS.get(dialect.connector) if dialect.connector else None
+    if connector is None:
+        raise SnowgenError.at("SG405", f"{dialect.name} has no connector for snowgen run yet; run the compiled files with your scheduler")
+    opened = connector(url, base)
+    return Connection(dialect, url, opened.driver, opened.errors)
+
+
+@contextmanager
+def connected(url: str, base: Path) -> Iterator[Connection]:
+    """An open connection, closed at the end. After another error, a failing close stays
+    quiet: the first error is the one to report."""
+    connection = connect(url, base)
     try:
-        return Connection(dialect, url, dialect.connect(url, base))
-    except Unsupported as exc:
-        raise SnowgenError.at("SG405", f"{dialect.name} {exc}") from None
+        yield connection
+    except BaseException:
+        try:
+            connection.close()
+        except SnowgenError:
+            pass
+        raise
+    connection.close()
+
+
+def execute_statements(url: str, base: Path, statements: list[str]) -> None:
+    """Run ``statements`` in order on ``url`` (``snowgen sources``, ``snowgen manifest``);
+    the first one the database refuses stops them as SG408."""
+    with connected(url, base) as connection:
+        for statement in statements:
+            try:
+                connection.execute(statement)
+            except connection.errors as exc:
+                connection.recover()
+                raise statement_failed(url, f"the statement {_shorten(statement)}", exc) from None
+
+
+def statement_failed(url: str, what: str, error: Exception) -> SnowgenError:
+    message = without_password(first_line(error), url)
+    return SnowgenError.at("SG408", f"{what} failed on {display_url(url)}: {message}")
+
+
+def _shorten(statement: str, width: int = 120) -> str:
+    flat = " ".join(statement.split())
+    return flat if len(flat) <= width else flat[: width - 3] + "..."

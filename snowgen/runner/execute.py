@@ -31,14 +31,51 @@ class StepResult:
     seconds: float
 
 
+@dataclass(frozen=True)
+class PlannedCheck:
+    """A query whose rows are warnings after a run (plan.json's ``checks``)."""
+
+    id: str
+    description: str
+    statement: str
+
+
 def read_plan(files: dict[str, str] | Path, dialect: str) -> list[PlannedStep]:
     """The steps of a compiled plan, from an output folder or compiled files in memory."""
-    if isinstance(files, Path):
-        folder = files
-        files = {p.relative_to(folder).as_posix(): p.read_text(encoding="utf-8") for p in folder.rglob("*") if p.is_file()}
+    files = _files(files)
     plan = json.loads(files["plan.json"])
     sqlglot_dialect = get_dialect(dialect).sqlglot_dialect
     return [PlannedStep(s["id"], s["file"], split_statements(files[s["file"]], sqlglot_dialect)) for s in plan["steps"]]
+
+
+def read_checks(files: dict[str, str] | Path, dialect: str) -> list[PlannedCheck]:
+    """The health checks of a compiled plan (each file is one SELECT)."""
+    files = _files(files)
+    plan = json.loads(files["plan.json"])
+    sqlglot_dialect = get_dialect(dialect).sqlglot_dialect
+    checks = []
+    for check in plan.get("checks", []):
+        [statement] = split_statements(files[check["file"]], sqlglot_dialect)
+        checks.append(PlannedCheck(check["id"], check["description"], statement))
+    return checks
+
+
+def _files(files: dict[str, str] | Path) -> dict[str, str]:
+    if not isinstance(files, Path):
+        return files
+    return {p.relative_to(files).as_posix(): p.read_text(encoding="utf-8") for p in files.rglob("*") if p.is_file()}
+
+
+def check_warnings(checks: list[PlannedCheck], query: Callable[[str], list[tuple]]) -> list[str]:
+    """One warning per check that returns rows: what it means, and the rows (at most five)."""
+    warnings = []
+    for check in checks:
+        rows = query(check.statement)
+        if rows:
+            shown = "; ".join(", ".join(str(v) for v in row) for row in rows[:5])
+            more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
+            warnings.append(f"{check.id}: {check.description} [{shown}{more}]")
+    return warnings
 
 
 class StepFailed(Exception):

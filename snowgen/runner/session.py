@@ -15,8 +15,16 @@ from typing import Any
 from snowgen.api import compile_loaded
 from snowgen.compiler.backfill import Backfill
 from snowgen.errors import SnowgenError
-from snowgen.runner.connections import Connection, connect, dialect_for_url
-from snowgen.runner.execute import PlannedStep, StepResult, read_plan, run_steps
+from snowgen.runner.connections import connected, dialect_for_url, statement_failed
+from snowgen.runner.execute import (
+    PlannedCheck,
+    PlannedStep,
+    StepResult,
+    check_warnings,
+    read_checks,
+    read_plan,
+    run_steps,
+)
 from snowgen.spec.loader import LoadedProject
 
 DEFAULT_DATABASE = "snowgen.duckdb"
@@ -35,7 +43,7 @@ class RunRequest:
 
 
 def database_url(loaded: LoadedProject, target: str | None, db: str | None) -> str:
-    if db:
+    if db is not None:  # even empty: an empty --db is refused, not read as "the default"
         return db
     if target is not None:
         spec = loaded.spec.targets.get(target)
@@ -46,8 +54,26 @@ def database_url(loaded: LoadedProject, target: str | None, db: str | None) -> s
     return DEFAULT_DATABASE
 
 
+@dataclass(frozen=True)
+class PreparedRun:
+    url: str
+    steps: list[PlannedStep]
+    checks: list[PlannedCheck]  # read after the last step: each row is a warning
+
+
+def prepare_run(request: RunRequest) -> PreparedRun:
+    """The database URL, and the compiled steps and health checks for its dialect."""
+    url, files, dialect = _compile_for_database(request)
+    return PreparedRun(url, read_plan(files, dialect), read_checks(files, dialect))
+
+
 def prepare(request: RunRequest) -> tuple[str, list[PlannedStep]]:
     """The database URL and the compiled steps for its dialect."""
+    run = prepare_run(request)
+    return run.url, run.steps
+
+
+def _compile_for_database(request: RunRequest) -> tuple[str, dict[str, str], str]:
     loaded = request.loaded
     url = database_url(loaded, request.target, request.db)
     dialect = dialect_for_url(url)
@@ -68,17 +94,26 @@ def prepare(request: RunRequest) -> tuple[str, list[PlannedStep]]:
         allow_refresh=request.allow_refresh,
         backfill=request.backfill,
     )
-    return url, read_plan(compiled.files, dialect.name)
+    return url, compiled.files, dialect.name
 
 
 def execute(
     url: str, base: Path, steps: list[PlannedStep], starting: Callable[[PlannedStep, int], None] | None = None
 ) -> Iterator[StepResult]:
-    """Run the steps on ``url``; yields each finished step (raises StepFailed)."""
-    connection: Connection = connect(url, base)
-    try:
+    """Run the steps on ``url``; yields each finished step (raises StepFailed, or
+    SnowgenError when the database cannot be opened or closed)."""
+    with connected(url, base) as connection:
         yield from run_steps(steps, connection.execute, connection.recover, starting)
-    finally:
-        connection.close()
+
+
+def warnings_after_run(url: str, base: Path, checks: list[PlannedCheck]) -> list[str]:
+    """What the plan's health checks report after a run (compiler.checks)."""
+    if not checks:
+        return []
+    with connected(url, base) as connection:
+        try:
+            return check_warnings(checks, connection.query)
+        except connection.errors as exc:
+            raise statement_failed(url, "a health check", exc) from None
 
 

@@ -10,14 +10,23 @@ between records are skipped.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from snowgen.errors import Location, SnowgenError
+from snowgen.spec.file_text import MAX_SEED_FILE_BYTES, MAX_SEED_ROWS, MAX_SEED_VALUES, decode_utf8, read_bounded
+
+# A field and what ends it: a comma, a line break (CRLF or LF) or the end of the text.
+_PLAIN_FIELD = re.compile(r'([^,\r\n"]*)(,|\r?\n|\Z)')
+_QUOTED_FIELD = re.compile(r'"([^"]*(?:""[^"]*)*)"(,|\r?\n|\Z)')
+_PLAIN_TEXT = re.compile(r'[^,\r\n"]*')
+_LINE_FEED = re.compile("\n")  # the tokenizer's line break (CRLF ends in one too)
+_SHOWN_CHARS = 120
 
 
-@dataclass(frozen=True)
-class CsvField:
+class CsvField(NamedTuple):  # a tuple: a seed has up to MAX_SEED_VALUES and tuples are cheap to make
     text: str
     line: int  # 1-based, where the field starts
     col: int
@@ -36,118 +45,122 @@ class CsvDocument:
 
 
 def load_csv(path: Path) -> CsvDocument:
-    """Read and parse ``path``; raise SG005 when it cannot be read or is not valid CSV."""
+    """Read and parse ``path``; raise SG005 when it cannot be read or is not valid CSV, SG008
+    when it has more bytes, rows or values than the limits (file_text)."""
     try:
-        data = path.read_bytes()
+        data = read_bounded(path, MAX_SEED_FILE_BYTES, "the seed file")
     except FileNotFoundError:
         raise SnowgenError.at("SG005", f"seed file not found: {path}") from None
     except OSError as exc:
         raise SnowgenError.at("SG005", f"cannot read seed file {path}: {exc.strerror or exc}") from None
-    text = _decode(path, data)
+    text = decode_utf8(path, data, "the seed file", "SG005", _LINE_FEED)
     lines = tuple(line.removesuffix("\r") for line in text.split("\n"))
     try:
         records = _Tokenizer(text).records()
     except _CsvSyntaxError as exc:
-        location = Location(path, exc.line, exc.col, lines[exc.line - 1] if exc.line <= len(lines) else None)
-        raise SnowgenError.at("SG005", f"invalid CSV: {exc.message}", location) from None
+        shown = lines[exc.line - 1] if exc.line <= len(lines) else None
+        if isinstance(exc, _CsvTooLarge) and shown is not None:
+            shown = shown[:_SHOWN_CHARS]  # the line may be megabytes long; its start says which
+        raise SnowgenError.at(exc.code, exc.message, Location(path, exc.line, exc.col, shown)) from None
     if not records:
-        raise SnowgenError.at("SG005", "the seed file is empty; expected a header row", Location(path, 1, 1))
+        raise SnowgenError.at("SG005", "the seed file is empty; expected a header row", Location(path, 1, 1, ""))
     return CsvDocument(path, lines, records[0], tuple(records[1:]))
 
 
-def _decode(path: Path, data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1  # in bytes: the text is not text
-        shown = data.split(b"\n")[line - 1].decode("utf-8", "replace").removesuffix("\r")
-        raise SnowgenError.at("SG005", "the seed file is not UTF-8 text", Location(path, line, col, shown)) from None
-
-
 class _CsvSyntaxError(Exception):
+    code = "SG005"
+
     def __init__(self, message: str, line: int, col: int):
         super().__init__(message)
-        self.message, self.line, self.col = message, line, col
+        self.message, self.line, self.col = f"invalid CSV: {message}", line, col
+
+
+class _CsvTooLarge(_CsvSyntaxError):
+    """Every value is compiled into the SQL of every dialect: a big table belongs in a source.
+    Raised while reading, so a file of a million empty fields costs no more than the limit."""
+
+    code = "SG008"
+
+    def __init__(self, message: str, line: int):
+        super().__init__(message, line, 1)
+        self.message = f"{message} (docs/spec.md, 'Limits'); load a bigger table as a source"
 
 
 class _Tokenizer:
-    """One pass over the text, field by field, counting lines and columns."""
+    """One pass over the text, field by field, counting lines and columns.
+
+    A field and the separator after it are one regular-expression match (not a Python loop
+    per character); only a mistake is looked at more closely, to say what is wrong where."""
 
     def __init__(self, text: str):
         self.text = text
         self.i = 0
         self.line = 1
-        self.col = 1
-        self._was_quoted = False
+        self.line_start = 0  # index of the current line's first character
 
     def records(self) -> list[tuple[CsvField, ...]]:
         records: list[tuple[CsvField, ...]] = []
         record: list[CsvField] = []
+        values = 0
         while self.i < len(self.text) or record:
-            record.append(self._field())
-            end = self._separator()
-            if end:
-                if not (len(record) == 1 and record[0].text == "" and not self._was_quoted):
+            field, quoted, ends_record = self._next_field()
+            record.append(field)
+            values += 1
+            if values > MAX_SEED_VALUES:
+                raise _CsvTooLarge(f"the seed has more than {MAX_SEED_VALUES:,} values", field.line)
+            if ends_record:
+                if not (len(record) == 1 and record[0].text == "" and not quoted):
                     records.append(tuple(record))  # a blank line is no record
+                    if len(records) > MAX_SEED_ROWS + 1:  # and the header
+                        raise _CsvTooLarge(f"the seed has more than {MAX_SEED_ROWS:,} rows", record[0].line)
                 record = []
         return records
 
-    def _field(self) -> CsvField:
-        line, col = self.line, self.col
-        self._was_quoted = self._peek() == '"'
-        text = self._quoted() if self._was_quoted else self._plain()
-        return CsvField(text, line, col)
+    def _next_field(self) -> tuple[CsvField, bool, bool]:
+        """The field at the cursor, whether it was quoted and whether it ends its record."""
+        line, col = self.line, self.i - self.line_start + 1
+        quoted = self.text.startswith('"', self.i)
+        found = (_QUOTED_FIELD if quoted else _PLAIN_FIELD).match(self.text, self.i)
+        if found is None:
+            raise self._mistake(quoted, line, col)
+        value = found.group(1).replace('""', '"') if quoted else found.group(1)
+        separator = found.group(2)
+        if quoted or separator != ",":  # only then can line feeds have been passed
+            self._count_lines(self.i, found.end())
+        self.i = found.end()
+        return CsvField(value, line, col), quoted, separator != ","
 
-    def _plain(self) -> str:
-        start = self.i
-        while self.i < len(self.text) and self.text[self.i] not in ",\r\n":
-            if self.text[self.i] == '"':
-                raise _CsvSyntaxError(
+    def _count_lines(self, start: int, end: int) -> None:
+        breaks = self.text.count("\n", start, end)
+        if breaks:
+            self.line += breaks
+            self.line_start = self.text.rfind("\n", start, end) + 1
+
+    def _mistake(self, quoted: bool, line: int, col: int) -> _CsvSyntaxError:
+        """What is wrong with the field at the cursor, which matched no pattern."""
+        if quoted:
+            close = _closing_quote(self.text, self.i + 1)
+            if close < 0:
+                return _CsvSyntaxError("a quoted field is not closed", line, col)
+            after = close + 1
+            self._count_lines(self.i, after)
+        else:
+            after = _PLAIN_TEXT.match(self.text, self.i).end()
+            if self.text[after] == '"':
+                return _CsvSyntaxError(
                     "a quote inside an unquoted field; quote the whole field and double the quote (\"a \"\"b\"\"\")",
-                    self.line, self.col,
+                    line, after - self.line_start + 1,
                 )  # fmt: skip
-            self._advance()
-        return self.text[start : self.i]
-
-    def _quoted(self) -> str:
-        line, col = self.line, self.col
-        self._advance()  # the opening quote
-        parts: list[str] = []
-        while True:
-            if self.i >= len(self.text):
-                raise _CsvSyntaxError("a quoted field is not closed", line, col)
-            ch = self.text[self.i]
-            self._advance()
-            if ch != '"':
-                parts.append(ch)
-            elif self._peek() == '"':
-                parts.append('"')
-                self._advance()
-            else:
-                return "".join(parts)
-
-    def _separator(self) -> bool:
-        """Consume what follows a field; True at the end of a record."""
-        ch = self._peek()
-        if ch == ",":
-            self._advance()
-            return False
-        if ch == "":
-            return True
-        if ch == "\n" or (ch == "\r" and self.text[self.i + 1 : self.i + 2] == "\n"):
-            self._advance(2 if ch == "\r" else 1)
-            return True
+        ch = self.text[after]
         what = "a carriage return without a line feed" if ch == "\r" else f"{ch!r} after a closing quote"
-        raise _CsvSyntaxError(f"{what}; expected a comma or the end of the line", self.line, self.col)
+        message = f"{what}; expected a comma or the end of the line"
+        return _CsvSyntaxError(message, self.line, after - self.line_start + 1)
 
-    def _peek(self) -> str:
-        return self.text[self.i] if self.i < len(self.text) else ""
 
-    def _advance(self, count: int = 1) -> None:
-        for _ in range(count):
-            if self.text[self.i] == "\n":
-                self.line, self.col = self.line + 1, 1
-            else:
-                self.col += 1
-            self.i += 1
+def _closing_quote(text: str, start: int) -> int:
+    """Index of the quote that closes a field whose text starts at ``start``; -1 if none."""
+    while True:
+        close = text.find('"', start)
+        if close < 0 or not text.startswith('"', close + 1):
+            return close
+        start = close + 2  # a doubled quote stands for one quote

@@ -15,6 +15,7 @@ from snowgen.errors import Diagnostic, Location, SnowgenError
 from snowgen.spec.csv_source import CsvDocument, load_csv
 from snowgen.spec.models import SIMPLE_NAME_PATTERN, ModelSpec, ProjectSpec, SeedSpec
 from snowgen.spec.yaml_source import YamlDocument, YamlPath, load_yaml
+from snowgen.text import has_unprintable, one_line
 
 PROJECT_FILE = "snowgen.yml"
 
@@ -70,6 +71,8 @@ def load_project(root: Path) -> LoadedProject:
     models: list[LoadedModel] = []
     models_dir = root / (project.models_path if project else "models")
     for path in _model_files(models_dir):
+        if _unprintable_name(root, path, diagnostics):
+            continue
         try:
             model_doc = load_yaml(path)
         except SnowgenError as exc:
@@ -90,14 +93,48 @@ def _load_seeds(root: Path, project: ProjectSpec, doc: YamlDocument, out: list[D
     seeds = []
     for name, spec in project.seeds.items():
         path = root / spec.file
-        if not path.is_file():
-            out.append(Diagnostic("SG005", f"seed '{name}': file not found: {spec.file}", doc.location(("seeds", name, "file"))))
+        if has_unprintable(spec.file):
+            out.append(_unprintable_diagnostic(spec.file, doc.location(("seeds", name, "file"))))
+            continue
+        problem = _seed_path_problem(root, path, spec.file)
+        if problem is not None:
+            out.append(Diagnostic("SG005", f"seed '{name}': {problem}", doc.location(("seeds", name, "file"))))
             continue
         try:
             seeds.append(LoadedSeed(name, spec, load_csv(path)))
         except SnowgenError as exc:
             out.extend(exc.diagnostics)
     return seeds
+
+
+def _seed_path_problem(root: Path, path: Path, written: str) -> str | None:
+    """Why a seed's ``file:`` cannot be read, or None. The spec only holds relative paths
+    without '..'; a symbolic link can still lead out of the project, whose output must not
+    depend on files elsewhere."""
+    if path.is_dir():
+        return f"{written} is a folder; expected a CSV file"
+    if not path.exists():
+        return f"file not found: {written}"
+    if not path.is_file():
+        return f"{written} is not a regular file; expected a CSV file"
+    if not path.resolve().is_relative_to(root.resolve()):
+        return f"{written} leads outside the project (through a symbolic link); keep the CSV file inside it"
+    return None
+
+
+def _unprintable_name(root: Path, path: Path, out: list[Diagnostic]) -> bool:
+    """A model file whose path (from the project) holds a line break or another invisible
+    character is refused: its name is printed in every compiled file's header comment."""
+    relative = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.as_posix()
+    if not has_unprintable(relative):
+        return False
+    out.append(_unprintable_diagnostic(relative, Location(path, 1, 1, "")))
+    return True
+
+
+def _unprintable_diagnostic(name: str, where: Location) -> Diagnostic:
+    message = f"'{one_line(name)}' holds a control or invisible character; rename it to printable characters"
+    return Diagnostic("SG106", message, where)
 
 
 def _model_files(models_dir: Path) -> list[Path]:

@@ -171,6 +171,9 @@ class WatermarkStrategySpec(Spec):
     lookback_hours: int = Field(default=0, ge=0, le=87600)
     # The health view flags a watermark older than this many hours (a dormant source).
     stale_after_hours: int = Field(default=24, ge=1, le=87600)
+    # Rows stamped more than this many minutes after the warehouse's clock wait until then
+    # (a broken clock must not move a watermark past the rows still to come).
+    clock_skew_minutes: int = Field(default=60, ge=0, le=525600)
     module: SimpleName = "watermarks"
     # Prefix of the generated tables (default: '<project>_').
     prefix: TablePrefix | None = None
@@ -212,9 +215,19 @@ SEED_TYPE_PATTERN = re.compile(r"^(string|string\(\d+\)|int|bigint|decimal\(\d+,
 def _project_relative(value: str) -> str:
     """A seed file lives inside the project: a relative path without '..' (the compiled
     output embeds its rows, so it must not depend on where the project is checked out)."""
+    return _inside_project(value, "seeds/countries.csv")
+
+
+def _project_folder(value: str) -> str:
+    """The models folder lives inside the project: every YAML file under it is read, and
+    from '/' that would be the whole disk."""
+    return _inside_project(value, "models")
+
+
+def _inside_project(value: str, example: str) -> str:
     path = PurePosixPath(value.replace("\\", "/"))
     if path.is_absolute() or ".." in path.parts or not value.strip():
-        raise ValueError("must be a path inside the project, relative to snowgen.yml (e.g. seeds/countries.csv)")
+        raise ValueError(f"must be a path inside the project, relative to snowgen.yml (e.g. {example})")
     return path.as_posix()
 
 
@@ -269,7 +282,7 @@ class ProjectSpec(Spec):
     project: SimpleName
     description: str | None = None
     sql_dialect: str = "postgres"
-    models_path: str = "models"
+    models_path: Annotated[str, AfterValidator(_project_folder)] = "models"
     modules: list[SimpleName] = []
     schemas: SchemasSpec = SchemasSpec()
     database: Name | None = None

@@ -2,12 +2,15 @@
 
 PyYAML's composer gives nodes with marks; we construct plain Python values from them and
 keep, for every path (a tuple of keys and list indexes), the position of its key and of its
-value. Duplicate keys, which PyYAML silently overwrites, are reported as errors.
+value. Duplicate keys, which PyYAML silently overwrites, are reported as errors. Anchors and
+aliases are refused (an alias bomb of a few hundred bytes expands to gigabytes), and so is
+nesting deeper than MAX_NESTING_DEPTH, before any node is built (docs/spec.md, "Limits").
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +18,22 @@ import yaml
 import yaml.constructor
 
 from snowgen.errors import Location, SnowgenError
+from snowgen.spec.file_text import MAX_SPEC_FILE_BYTES, decode_utf8, location_in_text, read_bounded
 
 YamlPath = tuple[str | int, ...]
+
+#: lists and mappings inside each other; the shipped specs need 5
+MAX_NESTING_DEPTH = 64
+#: what YAML counts as a line break (https://yaml.org/spec/1.1/#id868851), so positions agree
+YAML_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+# The characters YAML allows (PyYAML's Reader.NON_PRINTABLE), less U+FEFF after the start,
+# which libyaml refuses as well.
+_UNPRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
+#: files up to this size get the pure-Python parser's clearer syntax error messages
+_REPARSE_MAX_CHARS = 128 * 1024
+_STANDARD_TAG_PREFIX = "tag:yaml.org,2002:"
+_WRITE_IT_OUT = "write the value out"
+_MAP_TAG, _SEQ_TAG = _STANDARD_TAG_PREFIX + "map", _STANDARD_TAG_PREFIX + "seq"
 
 
 class _Constructor(yaml.constructor.SafeConstructor):
@@ -76,23 +93,17 @@ class YamlDocument:
 
 
 def load_yaml(path: Path) -> YamlDocument:
-    """Read and parse ``path``; raise SG001/SG002/SG003/SG004 on failure."""
+    """Read and parse ``path``; raise SG001-SG004 or SG006-SG008 on failure."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = read_bounded(path, MAX_SPEC_FILE_BYTES, "the spec file")
     except FileNotFoundError:
         raise SnowgenError.at("SG003", f"file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SnowgenError.at("SG003", f"cannot read {path}: {exc}") from None
+    except OSError as exc:
+        raise SnowgenError.at("SG003", f"cannot read {path}: {exc.strerror or exc}") from None
+    text = decode_utf8(path, data, "the spec file", "SG003", YAML_LINE_BREAK)
+    _refuse_unprintable(path, text)
     doc = YamlDocument(path=path, data=None, lines=text.splitlines())
-    try:
-        node = _compose(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        if exc.context_mark is not None and mark is not None and mark.line >= len(doc.lines):
-            mark = exc.context_mark  # the stream ended: point at what was left open
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise SnowgenError.at("SG001", f"YAML syntax error: {problem}", doc.at(line, col)) from None
+    node = _parse(text, doc)
     if node is None:
         raise SnowgenError.at("SG004", "the file is empty; expected a mapping", doc.at(1, 1))
     if not isinstance(node, yaml.MappingNode):
@@ -101,23 +112,96 @@ def load_yaml(path: Path) -> YamlDocument:
     return doc
 
 
-def _compose(text: str) -> yaml.Node | None:
+def _refuse_unprintable(path: Path, text: str) -> None:
+    """The YAML reader refuses these characters too, but reports a bare offset (libyaml: in
+    bytes); finding them first gives the line and column."""
+    found = _UNPRINTABLE.search(text)
+    if found is not None:
+        location = location_in_text(path, text, found.start(), YAML_LINE_BREAK)
+        # shown with U+FFFD in their place: an escape character would reach the terminal
+        location = replace(location, text=_UNPRINTABLE.sub("\ufffd", location.text or ""))
+        message = f"YAML syntax error: the character U+{ord(found.group()):04X} is not allowed in a YAML file"
+        raise SnowgenError.at("SG001", message, location)
+
+
+def _parse(text: str, doc: YamlDocument) -> yaml.Node | None:
+    """The document's root node, after the streaming checks of ``_check_events``."""
     try:
+        _check_events(text, doc, _LOADER)
         return yaml.compose(text, Loader=_LOADER)
-    except yaml.MarkedYAMLError:
-        # libyaml's messages are terser ("did not find expected ','"); the pure-Python
-        # parser says what it found instead. Errors are rare: parse again to report.
+    except yaml.MarkedYAMLError as exc:
+        if len(text) > _REPARSE_MAX_CHARS:
+            _check_before_nesting_limit(text, doc, exc)
+            raise _syntax_error(exc, doc) from None
+    except yaml.YAMLError:
+        pass
+    # libyaml's messages are terser ("did not find expected ','"); the pure-Python
+    # parser says what it found instead. Errors are rare: parse again to report (not a
+    # big file: that parser takes about 7 s for 1 MiB).
+    try:
+        _check_events(text, doc, yaml.SafeLoader)
         return yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        raise _syntax_error(exc, doc) from None
+    except yaml.YAMLError as exc:  # not expected once _refuse_unprintable has run; still no traceback
+        raise SnowgenError.at("SG001", f"YAML syntax error: {exc}", doc.at(1, 1)) from None
+
+
+def _check_before_nesting_limit(text: str, doc: YamlDocument, exc: yaml.MarkedYAMLError) -> None:
+    """libyaml's scanner reads ahead of the events it has given (up to 1,024 characters) and
+    stops at 1,000 levels of nesting there, before ``_check_events`` sees level 65: check the
+    text up to that point with the pure-Python parser, to report SG007 where level 65 starts."""
+    if exc.problem_mark is None or "maximum nesting depth" not in (exc.problem or ""):
+        return
+    try:
+        _check_events(text[: exc.problem_mark.index], doc, yaml.SafeLoader)
+    except yaml.YAMLError:
+        pass  # the prefix ends mid-document; the nesting, if any, was reported before that
+
+
+def _check_events(text: str, doc: YamlDocument, loader: type) -> None:
+    """Refuse anchors, aliases and deep nesting from the parser's event stream, before any
+    node exists: an alias bomb never expands, and the recursive composer and ``_build``
+    never go deeper than MAX_NESTING_DEPTH."""
+    depth = 0
+    for event in yaml.parse(text, Loader=loader):
+        if isinstance(event, yaml.AliasEvent):
+            message = f"YAML aliases ('*{event.anchor}') are not allowed in spec files; {_WRITE_IT_OUT}"
+            raise SnowgenError.at("SG006", message, _mark(doc, event))
+        if getattr(event, "anchor", None) is not None:
+            message = f"YAML anchors ('&{event.anchor}') are not allowed in spec files; {_WRITE_IT_OUT} where used"
+            raise SnowgenError.at("SG006", message, _mark(doc, event))
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_NESTING_DEPTH:
+                message = f"lists and mappings are nested more than {MAX_NESTING_DEPTH} levels deep"
+                raise SnowgenError.at("SG007", message, _mark(doc, event))
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
+def _syntax_error(exc: yaml.MarkedYAMLError, doc: YamlDocument) -> SnowgenError:
+    mark = exc.problem_mark or exc.context_mark
+    if exc.context_mark is not None and mark is not None and mark.line >= len(doc.lines):
+        mark = exc.context_mark  # the stream ended: point at what was left open
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    problem = exc.problem or exc.context or "invalid YAML"
+    if exc.context and problem.startswith("but "):  # "expected a single document ..., but found another"
+        problem = f"{exc.context}, {problem}"
+    return SnowgenError.at("SG001", f"YAML syntax error: {problem}", doc.at(line, col))
 
 
 def _build(node: yaml.Node, path: YamlPath, doc: YamlDocument, constructor: _Constructor) -> Any:
     doc.value_positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if isinstance(node, yaml.ScalarNode):
+        _remember_text(node, path, doc)
+        return _construct_scalar(node, doc, constructor)
+    if node.tag not in (_MAP_TAG, _SEQ_TAG):
+        # A tag names a type to construct; specs hold plain lists and mappings only.
+        raise SnowgenError.at("SG102", f"the YAML tag '{_short_tag(node.tag)}' is not allowed here", _mark(doc, node))
     if isinstance(node, yaml.MappingNode):
         return _build_mapping(node, path, doc, constructor)
-    if isinstance(node, yaml.SequenceNode):
-        return [_build(item, (*path, i), doc, constructor) for i, item in enumerate(node.value)]
-    _remember_text(node, path, doc)
-    return constructor.construct_object(node, deep=True)
+    return [_build(item, (*path, i), doc, constructor) for i, item in enumerate(node.value)]
 
 
 def _build_mapping(node: yaml.MappingNode, path: YamlPath, doc: YamlDocument, constructor: _Constructor) -> dict:
@@ -127,10 +211,10 @@ def _build_mapping(node: yaml.MappingNode, path: YamlPath, doc: YamlDocument, co
             raise SnowgenError.at(
                 "SG102", "YAML merge keys ('<<') are not supported in specs", _mark(doc, key_node)
             )
-        key = constructor.construct_object(key_node, deep=True)
-        if not isinstance(key, str):
-            # `on:`/`yes:` become booleans under YAML 1.1 and numbers stay numbers; keys are names.
-            key = key_node.value
+        if not isinstance(key_node, yaml.ScalarNode):
+            raise SnowgenError.at("SG102", "a key must be a name, not a list or a mapping", _mark(doc, key_node))
+        # Keys are names: `on:`/`yes:` (booleans under YAML 1.1) and `1:` stay as written.
+        key = key_node.value
         if key in result:
             first = doc.key_positions[(*path, key)]
             raise SnowgenError.at(
@@ -141,6 +225,32 @@ def _build_mapping(node: yaml.MappingNode, path: YamlPath, doc: YamlDocument, co
         doc.key_positions[(*path, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
         result[key] = _build(value_node, (*path, key), doc, constructor)
     return result
+
+
+def _construct_scalar(node: yaml.ScalarNode, doc: YamlDocument, constructor: _Constructor) -> Any:
+    """The scalar's value; a value its tag cannot hold (`!!float abc`, `2024-13-45` read as
+    a date, `!!python/object`) is a located SG102, not the constructor's exception."""
+    try:
+        return constructor.construct_object(node, deep=True)
+    except (yaml.YAMLError, ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+        raise SnowgenError.at("SG102", _scalar_problem(node, exc), _mark(doc, node)) from None
+
+
+def _scalar_problem(node: yaml.ScalarNode, exc: Exception) -> str:
+    tag = _short_tag(node.tag)
+    if isinstance(exc, yaml.MarkedYAMLError) and "could not determine a constructor" in (exc.problem or ""):
+        return f"unknown YAML tag '{tag}'; spec files hold plain text, numbers, booleans, dates, lists and mappings"
+    shown = node.value if len(node.value) <= 40 else node.value[:37] + "..."
+    detail = ""  # a KeyError's or AttributeError's own text says nothing to a user
+    if isinstance(exc, yaml.MarkedYAMLError):
+        detail = f" ({exc.problem})"
+    elif isinstance(exc, ValueError):
+        detail = f" ({exc})"
+    return f"'{shown}' is not a valid {tag} value{detail}; quote it to keep it as text"
+
+
+def _short_tag(tag: str) -> str:
+    return "!!" + tag.removeprefix(_STANDARD_TAG_PREFIX) if tag.startswith(_STANDARD_TAG_PREFIX) else tag
 
 
 def _remember_text(node: yaml.ScalarNode, path: YamlPath, doc: YamlDocument) -> None:
@@ -164,5 +274,5 @@ def _remember_text(node: yaml.ScalarNode, path: YamlPath, doc: YamlDocument) -> 
         )
 
 
-def _mark(doc: YamlDocument, node: yaml.Node) -> Location:
+def _mark(doc: YamlDocument, node: yaml.Node | yaml.Event) -> Location:
     return doc.at(node.start_mark.line + 1, node.start_mark.column + 1)

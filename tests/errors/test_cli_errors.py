@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from .conftest import MODEL, tree
@@ -109,3 +113,160 @@ def test_entry_point_undefined_jinja_name_is_a_located_error(proj):
     assert "Traceback" not in done.stderr
     assert done.returncode == 2
     assert done.stderr.startswith("models/page_views.yml:3:3: SG205 ")
+
+
+# -- empty option values --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", [COMPILE, ("run",)], ids=["compile", "run"])
+@pytest.mark.parametrize("select", ["", " , "])
+def test_a_select_without_a_name_is_refused_not_read_as_everything(proj, command, select):
+    expected = f"snowgen: SG402 --select '{select}' names no model; give a model name or module:NAME\n"
+    assert proj.fail(*command, "--select", select) == expected
+    assert not (proj.root / "snowgen.duckdb").exists()
+
+
+EMPTY_DB = (
+    "snowgen: SG405 the database URL is empty; use a file such as snowgen.duckdb, duckdb:///path/file.duckdb "
+    "or postgresql://user@host:port/database\n"
+)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("run",), ("sources",), ("manifest", "remove", "page_views", "--dialect", "duckdb")],
+    ids=["run", "sources", "manifest"],
+)
+def test_an_empty_db_is_refused_not_read_as_the_default(proj, command):
+    assert proj.fail(*command, "--db", "") == EMPTY_DB
+    assert not (proj.root / "snowgen.duckdb").exists()
+
+
+def test_an_empty_out_is_refused_not_read_as_the_working_directory(proj):
+    expected = "snowgen: SG407 --out is empty; give the folder to write to (default: generated)\n"
+    assert proj.fail(*COMPILE, "--out", "") == expected
+    assert not (proj.root / "demo").exists()
+
+
+# -- an --out that cannot hold the output ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("out", "expected"),
+    [
+        ("notes.txt", "cannot write the output under notes.txt: notes.txt: not a directory"),
+        ("notes.txt/out", "cannot write the output under notes.txt/out: notes.txt: not a directory"),
+        ("/dev/null", "cannot write the output under /dev/null: /dev/null: not a directory"),
+        ("/proc/snowgen-out", "cannot write the output under /proc/snowgen-out: /proc/snowgen-out: cannot create this folder (No such file or directory)"),
+    ],
+    ids=["a-file", "under-a-file", "dev-null", "proc"],
+)  # fmt: skip
+def test_an_out_that_cannot_hold_folders_is_refused(proj, out, expected):
+    notes = proj.write("notes.txt", "mine\n")
+    assert proj.fail(*COMPILE, "--out", out) == f"snowgen: SG407 {expected}\n"
+    assert notes.read_text() == "mine\n"
+    assert not Path("/proc/snowgen-out").exists()
+
+
+def test_an_out_whose_new_folders_cannot_all_be_made_leaves_none_behind(proj):
+    long_name = "x" * 300
+    stderr = proj.fail(*COMPILE, "--out", f"new/{long_name}")
+    assert stderr == (
+        f"snowgen: SG407 cannot write the output under new/{long_name}: "
+        f"new/{long_name}: cannot create this folder (File name too long)\n"
+    )
+    assert not (proj.root / "new").exists()
+
+
+def test_a_file_where_a_dialect_folder_goes_is_left_alone_and_nothing_else_is_written(proj):
+    """The duckdb folder compiles first and would be replaced if folders were swapped in one by one."""
+    proj.write("generated/demo/postgres", "a file of mine\n")
+    stderr = proj.fail("compile", "-d", "duckdb", "-d", "postgres")  # fail() checks generated/ is unchanged
+    assert stderr == (
+        "snowgen: SG407 cannot write the output under generated: "
+        "generated/demo/postgres: a file, not a folder snowgen wrote\n"
+    )
+    assert [p.name for p in (proj.root / "generated/demo").iterdir() if p.name.startswith(".")] == []
+
+
+# -- a --db that cannot be opened --------------------------------------------------------------------------
+
+
+def _cannot_open(stderr: str, path: str) -> str:
+    """The reason of an SG405 for the DuckDB file ``path`` (run prints one progress line first)."""
+    headline = stderr.splitlines()[-1]
+    prefix = f"snowgen: SG405 cannot open the DuckDB file {path}: "
+    assert headline.startswith(prefix), stderr
+    return headline[len(prefix) :]
+
+
+@pytest.mark.parametrize("command", [("run",), ("sources",)])
+def test_a_db_that_is_a_directory(proj, command):
+    (proj.root / "folder.duckdb").mkdir()
+    reason = _cannot_open(proj.fail(*command, "--db", "folder.duckdb"), str(proj.root / "folder.duckdb"))
+    assert reason == "it is a directory"
+
+
+def test_a_db_url_naming_a_directory(proj):
+    (proj.root / "data").mkdir()
+    assert _cannot_open(proj.fail("run", "--db", "duckdb:///data"), str(proj.root / "data")) == "it is a directory"
+
+
+def test_a_db_that_is_not_a_duckdb_file_is_left_as_it_was(proj):
+    junk = proj.write("junk.duckdb", "not a database\n")
+    reason = _cannot_open(proj.fail("sources", "--db", "junk.duckdb"), str(junk))
+    assert reason == f'IO Error: The file "{junk}" exists, but it is not a valid DuckDB database file!'
+    assert junk.read_text() == "not a database\n"
+
+
+@pytest.mark.parametrize(
+    ("db", "expected"),
+    [
+        ("/proc/snowgen.duckdb", 'IO Error: Cannot open file "/proc/snowgen.duckdb": No such file or directory'),
+        ("/proc/snowgen/x.duckdb", "/proc/snowgen: cannot create this folder (No such file or directory)"),
+        ("notes.txt/x.duckdb", "{root}/notes.txt: not a directory"),
+    ],
+    ids=["in-proc", "under-proc", "under-a-file"],
+)
+def test_a_db_where_no_file_can_be_created(proj, db, expected):
+    proj.write("notes.txt", "mine\n")
+    path = db if db.startswith("/") else str(proj.root / db)
+    assert _cannot_open(proj.fail("run", "--db", db), path) == expected.format(root=proj.root)
+
+
+def test_a_db_whose_new_folders_cannot_all_be_made_leaves_none_behind(proj):
+    """``new`` can be created, the folder inside it cannot (its name is too long): the
+    connector takes ``new`` back."""
+    long_name = "x" * 300
+    reason = _cannot_open(proj.fail("run", "--db", f"new/{long_name}/x.duckdb"), str(proj.root / f"new/{long_name}/x.duckdb"))
+    assert reason == f"{proj.root}/new/{long_name}: cannot create this folder (File name too long)"
+    assert not (proj.root / "new").exists()
+
+
+HOLD_THE_FILE = """
+import sys, duckdb
+connection = duckdb.connect(sys.argv[1])
+print("holding", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_a_duckdb_file_another_process_holds(proj):
+    path = proj.root / "held.duckdb"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_THE_FILE, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline() == "holding\n"
+        reason = _cannot_open(proj.fail("run", "--db", "held.duckdb"), str(path))
+    finally:
+        holder.communicate("", timeout=30)
+    assert reason.startswith(f'IO Error: Could not set lock on file "{path}": Conflicting lock is held in ')
+
+
+def test_a_password_in_the_url_is_never_printed(proj):
+    stderr = proj.fail("run", "--db", "postgresql://me:s3cr%21t@127.0.0.1:1/analytics?password=other")
+    assert "s3cr" not in stderr and "other" not in stderr
+    assert stderr.splitlines()[-1].startswith(
+        "snowgen: SG405 cannot connect to postgresql://me:***@127.0.0.1:1/analytics?password=***: connection failed"
+    )

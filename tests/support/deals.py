@@ -15,8 +15,6 @@ from pathlib import Path
 
 import sqlglot
 import yaml
-from support.data import insert_rows
-from support.runs import run_compiled
 
 from snowgen.api import compile_loaded
 from snowgen.compiler.backfill import Backfill
@@ -25,6 +23,8 @@ from snowgen.compiler.planner import plan_project
 from snowgen.compiler.sources import source_ddl
 from snowgen.dialects import get_dialect
 from snowgen.spec.loader import LoadedProject, load_project
+from support.data import insert_rows
+from support.runs import run_compiled
 
 SHIPPED = Path(__file__).resolve().parents[2] / "model_specs" / "multi_source_deals"
 HEALTH = "deals_manifest.multi_source_deals_watermark_health"
@@ -101,6 +101,10 @@ class DealsOnEngine:
 
     def health(self) -> dict[str, bool]:
         return {instance: bool(stale) for instance, stale in self._rows(f"SELECT instance, is_stale FROM {HEALTH} ORDER BY 1")}
+
+    def future_rows(self) -> dict[str, int]:
+        """instance -> rows of its source stamped after now plus the clock skew allowance."""
+        return dict(self._rows(f"SELECT instance, future_rows FROM {HEALTH} ORDER BY 1"))
 
     def _rows(self, sql: str) -> list[tuple]:
         return [tuple(row) for row in self.engine.query(self._render(sql))]

@@ -14,13 +14,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from support import generator
-
 from snowgen.api import compile_loaded
 from snowgen.compiler.sources import source_ddl
 from snowgen.dialects import get_dialect
 from snowgen.runner.execute import PlannedStep, read_plan, run_steps
 from snowgen.spec.loader import load_project
+from support import generator
 
 PROJECT = Path(__file__).resolve().parents[2] / "model_specs" / "snowplow_web"
 

@@ -26,22 +26,44 @@ SELECT
   (
     `m`.`watermark` IS NULL
     OR `m`.`watermark` < TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL -24 HOUR)
-  ) AS `is_stale`
+  ) AS `is_stale`,
+  `e`.`future_rows`
 FROM (
   SELECT
     'stg_deals__p1' AS `model`,
     'deals' AS `source`,
-    'p1' AS `instance`
+    'p1' AS `instance`,
+    CAST((
+      SELECT
+        COUNT(*)
+      FROM `mt5_p1`.`deals` AS `s`
+      WHERE
+        `s`.`timemsc` > TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 60 MINUTE)
+    ) AS INT64) AS `future_rows`
   UNION ALL
   SELECT
     'stg_deals__p2' AS `model`,
     'deals' AS `source`,
-    'p2' AS `instance`
+    'p2' AS `instance`,
+    CAST((
+      SELECT
+        COUNT(*)
+      FROM `mt5_p2`.`deals` AS `s`
+      WHERE
+        `s`.`timemsc` > TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 60 MINUTE)
+    ) AS INT64) AS `future_rows`
   UNION ALL
   SELECT
     'stg_deals__p3' AS `model`,
     'deals' AS `source`,
-    'p3' AS `instance`
+    'p3' AS `instance`,
+    CAST((
+      SELECT
+        COUNT(*)
+      FROM `mt5_p3`.`deals` AS `s`
+      WHERE
+        `s`.`timemsc` > TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 60 MINUTE)
+    ) AS INT64) AS `future_rows`
 ) AS `e`
 LEFT JOIN `deals_manifest`.`multi_source_deals_watermarks` AS `m`
   ON `m`.`model` = `e`.`model` AND `m`.`source` = `e`.`source`;

@@ -51,7 +51,10 @@ FROM (
     *
   FROM `mt5_p2`.`deals` AS `deals`
   WHERE
-    `deals`.`timemsc` >= snowgen_watermark_since OR snowgen_watermark_since IS NULL
+    (
+      `deals`.`timemsc` >= snowgen_watermark_since OR snowgen_watermark_since IS NULL
+    )
+    AND `deals`.`timemsc` <= TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 60 MINUTE)
 ) AS `deals`;
 
 INSERT INTO `deals_manifest`.`multi_source_deals_run_metadata` (

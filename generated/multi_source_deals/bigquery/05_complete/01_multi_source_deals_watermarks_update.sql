@@ -79,7 +79,7 @@ WHERE
 QUALIFY
   ROW_NUMBER() OVER (
     PARTITION BY `snowgen_src`.`model`, `snowgen_src`.`source`
-    ORDER BY `snowgen_src`.`model` NULLS LAST, `snowgen_src`.`source` NULLS LAST
+    ORDER BY `snowgen_src`.`model` NULLS LAST, `snowgen_src`.`source` NULLS LAST, `snowgen_src`.`instance` NULLS LAST, `snowgen_src`.`watermark` NULLS LAST
   ) = 1;
 
 BEGIN TRANSACTION;

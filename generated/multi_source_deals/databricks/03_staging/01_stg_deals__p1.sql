@@ -56,7 +56,10 @@ FROM (
     *
   FROM `mt5_p1`.`deals` AS `deals`
   WHERE
-    `deals`.`timemsc` >= snowgen_watermark_since OR snowgen_watermark_since IS NULL
+    (
+      `deals`.`timemsc` >= snowgen_watermark_since OR snowgen_watermark_since IS NULL
+    )
+    AND `deals`.`timemsc` <= TIMESTAMPADD(MINUTE, 60, CURRENT_TIMESTAMP())
 ) AS `deals`;
 
 INSERT INTO `deals_manifest`.`multi_source_deals_run_metadata` (

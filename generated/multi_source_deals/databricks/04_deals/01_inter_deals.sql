@@ -70,7 +70,7 @@ FROM (
     *,
     ROW_NUMBER() OVER (
       PARTITION BY `snowgen_src`.`server_source`, `snowgen_src`.`deal`
-      ORDER BY `snowgen_src`.`timemsc` DESC
+      ORDER BY `snowgen_src`.`timemsc` DESC, `snowgen_src`.`login` NULLS LAST, `snowgen_src`.`deal_date` NULLS LAST, `snowgen_src`.`symbol` NULLS LAST, `snowgen_src`.`action` NULLS LAST, `snowgen_src`.`entry` NULLS LAST, `snowgen_src`.`volume` NULLS LAST, `snowgen_src`.`price` NULLS LAST, `snowgen_src`.`profit` NULLS LAST, `snowgen_src`.`commission` NULLS LAST, `snowgen_src`.`swap` NULLS LAST, `snowgen_src`.`comment` NULLS LAST
     ) AS `snowgen_row_number`
   FROM (
     SELECT

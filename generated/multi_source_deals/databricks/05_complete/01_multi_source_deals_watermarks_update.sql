@@ -45,7 +45,7 @@ FROM (
     *,
     ROW_NUMBER() OVER (
       PARTITION BY `snowgen_src`.`model`, `snowgen_src`.`source`
-      ORDER BY `snowgen_src`.`model` NULLS LAST, `snowgen_src`.`source` NULLS LAST
+      ORDER BY `snowgen_src`.`model` NULLS LAST, `snowgen_src`.`source` NULLS LAST, `snowgen_src`.`instance` NULLS LAST, `snowgen_src`.`watermark` NULLS LAST
     ) AS `snowgen_row_number`
   FROM (
     SELECT

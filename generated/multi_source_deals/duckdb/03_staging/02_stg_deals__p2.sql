@@ -37,28 +37,33 @@ FROM (
     *
   FROM "mt5_p2"."deals" AS "deals"
   WHERE
-    "deals"."timemsc" >= (
-      SELECT
-        MAX("watermark") + INTERVAL (-1) HOUR
-      FROM (
+    (
+      "deals"."timemsc" >= (
         SELECT
-          "watermark"
-        FROM "deals_manifest"."multi_source_deals_watermarks"
-        WHERE
-          "model" = 'stg_deals__p2' AND "source" = 'deals'
-      ) AS "snowgen_watermark"
+          MAX("watermark") + INTERVAL (-1) HOUR
+        FROM (
+          SELECT
+            "watermark"
+          FROM "deals_manifest"."multi_source_deals_watermarks"
+          WHERE
+            "model" = 'stg_deals__p2' AND "source" = 'deals'
+        ) AS "snowgen_watermark"
+      )
+      OR (
+        SELECT
+          MAX("watermark") + INTERVAL (-1) HOUR
+        FROM (
+          SELECT
+            "watermark"
+          FROM "deals_manifest"."multi_source_deals_watermarks"
+          WHERE
+            "model" = 'stg_deals__p2' AND "source" = 'deals'
+        ) AS "snowgen_watermark"
+      ) IS NULL
     )
-    OR (
-      SELECT
-        MAX("watermark") + INTERVAL (-1) HOUR
-      FROM (
-        SELECT
-          "watermark"
-        FROM "deals_manifest"."multi_source_deals_watermarks"
-        WHERE
-          "model" = 'stg_deals__p2' AND "source" = 'deals'
-      ) AS "snowgen_watermark"
-    ) IS NULL
+    AND "deals"."timemsc" <= (
+      CURRENT_TIMESTAMP AT TIME ZONE 'UTC' + INTERVAL 60 MINUTE
+    )
 ) AS "deals";
 
 INSERT INTO "deals_manifest"."multi_source_deals_run_metadata" (

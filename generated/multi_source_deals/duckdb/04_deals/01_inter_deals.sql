@@ -100,7 +100,7 @@ FROM (
 QUALIFY
   ROW_NUMBER() OVER (
     PARTITION BY "snowgen_src"."server_source", "snowgen_src"."deal"
-    ORDER BY "snowgen_src"."timemsc" DESC
+    ORDER BY "snowgen_src"."timemsc" DESC, "snowgen_src"."login", "snowgen_src"."deal_date", "snowgen_src"."symbol", "snowgen_src"."action", "snowgen_src"."entry", "snowgen_src"."volume", "snowgen_src"."price", "snowgen_src"."profit", "snowgen_src"."commission", "snowgen_src"."swap", "snowgen_src"."comment"
   ) = 1;
 
 BEGIN;

@@ -77,7 +77,7 @@ FROM (
 QUALIFY
   ROW_NUMBER() OVER (
     PARTITION BY "snowgen_src"."model", "snowgen_src"."source"
-    ORDER BY "snowgen_src"."model", "snowgen_src"."source"
+    ORDER BY "snowgen_src"."model", "snowgen_src"."source", "snowgen_src"."instance", "snowgen_src"."watermark"
   ) = 1;
 
 BEGIN;

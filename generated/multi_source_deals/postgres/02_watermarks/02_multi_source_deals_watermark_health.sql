@@ -28,22 +28,50 @@ SELECT
     OR "m"."watermark" < (
       CURRENT_TIMESTAMP AT TIME ZONE 'UTC' + INTERVAL '-24 HOUR'
     )
-  ) AS "is_stale"
+  ) AS "is_stale",
+  "e"."future_rows"
 FROM (
   SELECT
     'stg_deals__p1' AS "model",
     'deals' AS "source",
-    'p1' AS "instance"
+    'p1' AS "instance",
+    CAST((
+      SELECT
+        COUNT(*)
+      FROM "mt5_p1"."deals" AS "s"
+      WHERE
+        "s"."timemsc" > (
+          CURRENT_TIMESTAMP AT TIME ZONE 'UTC' + INTERVAL '60 MINUTE'
+        )
+    ) AS BIGINT) AS "future_rows"
   UNION ALL
   SELECT
     'stg_deals__p2' AS "model",
     'deals' AS "source",
-    'p2' AS "instance"
+    'p2' AS "instance",
+    CAST((
+      SELECT
+        COUNT(*)
+      FROM "mt5_p2"."deals" AS "s"
+      WHERE
+        "s"."timemsc" > (
+          CURRENT_TIMESTAMP AT TIME ZONE 'UTC' + INTERVAL '60 MINUTE'
+        )
+    ) AS BIGINT) AS "future_rows"
   UNION ALL
   SELECT
     'stg_deals__p3' AS "model",
     'deals' AS "source",
-    'p3' AS "instance"
+    'p3' AS "instance",
+    CAST((
+      SELECT
+        COUNT(*)
+      FROM "mt5_p3"."deals" AS "s"
+      WHERE
+        "s"."timemsc" > (
+          CURRENT_TIMESTAMP AT TIME ZONE 'UTC' + INTERVAL '60 MINUTE'
+        )
+    ) AS BIGINT) AS "future_rows"
 ) AS "e"
 LEFT JOIN "deals_manifest"."multi_source_deals_watermarks" AS "m"
   ON "m"."model" = "e"."model" AND "m"."source" = "e"."source";

@@ -61,7 +61,7 @@ FROM (
     *,
     ROW_NUMBER() OVER (
       PARTITION BY "snowgen_src"."server_source", "snowgen_src"."deal"
-      ORDER BY "snowgen_src"."timemsc" DESC NULLS LAST
+      ORDER BY "snowgen_src"."timemsc" DESC NULLS LAST, "snowgen_src"."login", "snowgen_src"."deal_date", "snowgen_src"."symbol", "snowgen_src"."action", "snowgen_src"."entry", "snowgen_src"."volume", "snowgen_src"."price", "snowgen_src"."profit", "snowgen_src"."commission", "snowgen_src"."swap", "snowgen_src"."comment"
     ) AS "snowgen_row_number"
   FROM (
     SELECT

@@ -39,7 +39,7 @@ FROM (
     *,
     ROW_NUMBER() OVER (
       PARTITION BY "snowgen_src"."model", "snowgen_src"."source"
-      ORDER BY "snowgen_src"."model", "snowgen_src"."source"
+      ORDER BY "snowgen_src"."model", "snowgen_src"."source", "snowgen_src"."instance", "snowgen_src"."watermark"
     ) AS "snowgen_row_number"
   FROM (
     SELECT

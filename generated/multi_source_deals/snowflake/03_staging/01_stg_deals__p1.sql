@@ -49,7 +49,10 @@ FROM (
     *
   FROM "MT5_P1"."DEALS" AS "DEALS"
   WHERE
-    "DEALS"."TIMEMSC" >= $snowgen_watermark_since OR $snowgen_watermark_since IS NULL
+    (
+      "DEALS"."TIMEMSC" >= $snowgen_watermark_since OR $snowgen_watermark_since IS NULL
+    )
+    AND "DEALS"."TIMEMSC" <= TIMESTAMPADD(MINUTE, 60, CAST(CONVERT_TIMEZONE('UTC', CURRENT_TIMESTAMP()) AS TIMESTAMP_NTZ))
 ) AS "DEALS";
 
 INSERT INTO "DEALS_MANIFEST"."MULTI_SOURCE_DEALS_RUN_METADATA" (

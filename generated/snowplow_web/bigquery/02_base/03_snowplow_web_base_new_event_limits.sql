@@ -30,17 +30,32 @@ SELECT
     WHEN `s`.`models_matched` = 0
     THEN LEAST(
       TIMESTAMP_ADD(CAST('2020-01-01' AS TIMESTAMP), INTERVAL 30 DAY),
-      CURRENT_TIMESTAMP()
+      TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 60 MINUTE)
     )
     WHEN `s`.`models_matched` < 4
     THEN LEAST(
       `s`.`max_last_success`,
-      TIMESTAMP_ADD(CAST('2020-01-01' AS TIMESTAMP), INTERVAL 30 DAY)
+      TIMESTAMP_ADD(CAST('2020-01-01' AS TIMESTAMP), INTERVAL 30 DAY),
+      TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 60 MINUTE)
     )
     WHEN `s`.`min_last_success` <> `s`.`max_last_success`
-    THEN LEAST(`s`.`max_last_success`, TIMESTAMP_ADD(`s`.`min_last_success`, INTERVAL 30 DAY))
-    ELSE LEAST(TIMESTAMP_ADD(`s`.`min_last_success`, INTERVAL 30 DAY), CURRENT_TIMESTAMP())
-  END AS TIMESTAMP) AS `upper_limit`
+    THEN LEAST(
+      `s`.`max_last_success`,
+      TIMESTAMP_ADD(`s`.`min_last_success`, INTERVAL 30 DAY),
+      TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 60 MINUTE)
+    )
+    ELSE LEAST(
+      TIMESTAMP_ADD(`s`.`min_last_success`, INTERVAL 30 DAY),
+      TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 60 MINUTE)
+    )
+  END AS TIMESTAMP) AS `upper_limit`,
+  CAST((
+    SELECT
+      COUNT(*)
+    FROM `atomic`.`events` AS `e`
+    WHERE
+      `e`.`collector_tstamp` > TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 60 MINUTE)
+  ) AS INT64) AS `future_events`
 FROM (
   SELECT
     MIN(`last_success`) AS `min_last_success`,

@@ -124,7 +124,7 @@ WHERE
 QUALIFY
   ROW_NUMBER() OVER (
     PARTITION BY `snowgen_src`.`session_identifier`
-    ORDER BY `snowgen_src`.`start_tstamp` DESC
+    ORDER BY `snowgen_src`.`start_tstamp` DESC, `snowgen_src`.`user_identifier` NULLS LAST, `snowgen_src`.`end_tstamp` NULLS LAST
   ) = 1;
 
 SET snowgen_upsert_lower = (

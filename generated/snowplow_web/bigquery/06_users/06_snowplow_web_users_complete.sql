@@ -87,6 +87,7 @@ FROM (
           FROM `atomic`.`events` AS `e`
           WHERE
             `e`.`collector_tstamp` > snowgen_run_upper_limit
+            AND `e`.`collector_tstamp` <= TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 60 MINUTE)
         ) AS `after_window`,
         (
           SELECT
@@ -111,7 +112,10 @@ FROM (
 WHERE
   TRUE
 QUALIFY
-  ROW_NUMBER() OVER (PARTITION BY `snowgen_src`.`model` ORDER BY `snowgen_src`.`model` NULLS LAST) = 1;
+  ROW_NUMBER() OVER (
+    PARTITION BY `snowgen_src`.`model`
+    ORDER BY `snowgen_src`.`model` NULLS LAST, `snowgen_src`.`last_success` NULLS LAST
+  ) = 1;
 
 BEGIN TRANSACTION;
 

@@ -33,13 +33,34 @@ SELECT
   END AS TIMESTAMP) AS `lower_limit`,
   CAST(CASE
     WHEN `s`.`models_matched` = 0
-    THEN LEAST(TIMESTAMPADD(DAY, 30, CAST('2020-01-01' AS TIMESTAMP)), CURRENT_TIMESTAMP())
+    THEN LEAST(
+      TIMESTAMPADD(DAY, 30, CAST('2020-01-01' AS TIMESTAMP)),
+      TIMESTAMPADD(MINUTE, 60, CURRENT_TIMESTAMP())
+    )
     WHEN `s`.`models_matched` < 4
-    THEN LEAST(`s`.`max_last_success`, TIMESTAMPADD(DAY, 30, CAST('2020-01-01' AS TIMESTAMP)))
+    THEN LEAST(
+      `s`.`max_last_success`,
+      TIMESTAMPADD(DAY, 30, CAST('2020-01-01' AS TIMESTAMP)),
+      TIMESTAMPADD(MINUTE, 60, CURRENT_TIMESTAMP())
+    )
     WHEN `s`.`min_last_success` <> `s`.`max_last_success`
-    THEN LEAST(`s`.`max_last_success`, TIMESTAMPADD(DAY, 30, `s`.`min_last_success`))
-    ELSE LEAST(TIMESTAMPADD(DAY, 30, `s`.`min_last_success`), CURRENT_TIMESTAMP())
-  END AS TIMESTAMP) AS `upper_limit`
+    THEN LEAST(
+      `s`.`max_last_success`,
+      TIMESTAMPADD(DAY, 30, `s`.`min_last_success`),
+      TIMESTAMPADD(MINUTE, 60, CURRENT_TIMESTAMP())
+    )
+    ELSE LEAST(
+      TIMESTAMPADD(DAY, 30, `s`.`min_last_success`),
+      TIMESTAMPADD(MINUTE, 60, CURRENT_TIMESTAMP())
+    )
+  END AS TIMESTAMP) AS `upper_limit`,
+  CAST((
+    SELECT
+      COUNT(*)
+    FROM `atomic`.`events` AS `e`
+    WHERE
+      `e`.`collector_tstamp` > TIMESTAMPADD(MINUTE, 60, CURRENT_TIMESTAMP())
+  ) AS BIGINT) AS `future_events`
 FROM (
   SELECT
     MIN(`last_success`) AS `min_last_success`,

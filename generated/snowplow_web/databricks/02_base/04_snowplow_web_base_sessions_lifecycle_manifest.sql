@@ -66,7 +66,7 @@ FROM (
     *,
     ROW_NUMBER() OVER (
       PARTITION BY `snowgen_src`.`session_identifier`
-      ORDER BY `snowgen_src`.`start_tstamp` DESC
+      ORDER BY `snowgen_src`.`start_tstamp` DESC, `snowgen_src`.`user_identifier` NULLS LAST, `snowgen_src`.`end_tstamp` NULLS LAST
     ) AS `snowgen_row_number`
   FROM (
     SELECT

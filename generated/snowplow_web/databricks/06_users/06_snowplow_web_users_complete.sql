@@ -55,7 +55,10 @@ SELECT
 FROM (
   SELECT
     *,
-    ROW_NUMBER() OVER (PARTITION BY `snowgen_src`.`model` ORDER BY `snowgen_src`.`model` NULLS LAST) AS `snowgen_row_number`
+    ROW_NUMBER() OVER (
+      PARTITION BY `snowgen_src`.`model`
+      ORDER BY `snowgen_src`.`model` NULLS LAST, `snowgen_src`.`last_success` NULLS LAST
+    ) AS `snowgen_row_number`
   FROM (
     SELECT
       CAST(`snowgen_body`.`model` AS STRING) AS `model`,
@@ -101,6 +104,7 @@ FROM (
             FROM `atomic`.`events` AS `e`
             WHERE
               `e`.`collector_tstamp` > snowgen_run_upper_limit
+              AND `e`.`collector_tstamp` <= TIMESTAMPADD(MINUTE, 60, CURRENT_TIMESTAMP())
           ) AS `after_window`,
           (
             SELECT

@@ -32,11 +32,13 @@ SELECT
       WHEN (
         CAST('2020-01-01' AS TIMESTAMP) + INTERVAL 30 DAY
       ) IS NULL
-      OR CURRENT_TIMESTAMP AT TIME ZONE 'UTC' IS NULL
+      OR (
+        CURRENT_TIMESTAMP AT TIME ZONE 'UTC' + INTERVAL 60 MINUTE
+      ) IS NULL
       THEN NULL
       ELSE LEAST(
         CAST('2020-01-01' AS TIMESTAMP) + INTERVAL 30 DAY,
-        CURRENT_TIMESTAMP AT TIME ZONE 'UTC'
+        CURRENT_TIMESTAMP AT TIME ZONE 'UTC' + INTERVAL 60 MINUTE
       )
     END
     WHEN "s"."models_matched" < 4
@@ -45,8 +47,15 @@ SELECT
       OR (
         CAST('2020-01-01' AS TIMESTAMP) + INTERVAL 30 DAY
       ) IS NULL
+      OR (
+        CURRENT_TIMESTAMP AT TIME ZONE 'UTC' + INTERVAL 60 MINUTE
+      ) IS NULL
       THEN NULL
-      ELSE LEAST("s"."max_last_success", CAST('2020-01-01' AS TIMESTAMP) + INTERVAL 30 DAY)
+      ELSE LEAST(
+        "s"."max_last_success",
+        CAST('2020-01-01' AS TIMESTAMP) + INTERVAL 30 DAY,
+        CURRENT_TIMESTAMP AT TIME ZONE 'UTC' + INTERVAL 60 MINUTE
+      )
     END
     WHEN "s"."min_last_success" <> "s"."max_last_success"
     THEN CASE
@@ -54,18 +63,39 @@ SELECT
       OR (
         "s"."min_last_success" + INTERVAL 30 DAY
       ) IS NULL
+      OR (
+        CURRENT_TIMESTAMP AT TIME ZONE 'UTC' + INTERVAL 60 MINUTE
+      ) IS NULL
       THEN NULL
-      ELSE LEAST("s"."max_last_success", "s"."min_last_success" + INTERVAL 30 DAY)
+      ELSE LEAST(
+        "s"."max_last_success",
+        "s"."min_last_success" + INTERVAL 30 DAY,
+        CURRENT_TIMESTAMP AT TIME ZONE 'UTC' + INTERVAL 60 MINUTE
+      )
     END
     ELSE CASE
       WHEN (
         "s"."min_last_success" + INTERVAL 30 DAY
       ) IS NULL
-      OR CURRENT_TIMESTAMP AT TIME ZONE 'UTC' IS NULL
+      OR (
+        CURRENT_TIMESTAMP AT TIME ZONE 'UTC' + INTERVAL 60 MINUTE
+      ) IS NULL
       THEN NULL
-      ELSE LEAST("s"."min_last_success" + INTERVAL 30 DAY, CURRENT_TIMESTAMP AT TIME ZONE 'UTC')
+      ELSE LEAST(
+        "s"."min_last_success" + INTERVAL 30 DAY,
+        CURRENT_TIMESTAMP AT TIME ZONE 'UTC' + INTERVAL 60 MINUTE
+      )
     END
-  END AS TIMESTAMP) AS "upper_limit"
+  END AS TIMESTAMP) AS "upper_limit",
+  CAST((
+    SELECT
+      COUNT(*)
+    FROM "atomic"."events" AS "e"
+    WHERE
+      "e"."collector_tstamp" > (
+        CURRENT_TIMESTAMP AT TIME ZONE 'UTC' + INTERVAL 60 MINUTE
+      )
+  ) AS BIGINT) AS "future_events"
 FROM (
   SELECT
     MIN("last_success") AS "min_last_success",

@@ -124,7 +124,7 @@ FROM (
 QUALIFY
   ROW_NUMBER() OVER (
     PARTITION BY "snowgen_src"."session_identifier"
-    ORDER BY "snowgen_src"."start_tstamp" DESC
+    ORDER BY "snowgen_src"."start_tstamp" DESC, "snowgen_src"."user_identifier", "snowgen_src"."end_tstamp"
   ) = 1;
 
 BEGIN;

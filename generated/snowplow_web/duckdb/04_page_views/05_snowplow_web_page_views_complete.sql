@@ -72,6 +72,9 @@ FROM (
           CROSS JOIN "scratch"."snowplow_web_base_new_event_limits" AS "lim"
           WHERE
             "e"."collector_tstamp" > "lim"."upper_limit"
+            AND "e"."collector_tstamp" <= (
+              CURRENT_TIMESTAMP AT TIME ZONE 'UTC' + INTERVAL 60 MINUTE
+            )
         ) AS "after_window",
         (
           SELECT
@@ -94,7 +97,10 @@ FROM (
   ) AS "snowgen_body"
 ) AS "snowgen_src"
 QUALIFY
-  ROW_NUMBER() OVER (PARTITION BY "snowgen_src"."model" ORDER BY "snowgen_src"."model") = 1;
+  ROW_NUMBER() OVER (
+    PARTITION BY "snowgen_src"."model"
+    ORDER BY "snowgen_src"."model", "snowgen_src"."last_success"
+  ) = 1;
 
 BEGIN;
 

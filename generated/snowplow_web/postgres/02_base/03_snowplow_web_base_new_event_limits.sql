@@ -34,14 +34,34 @@ SELECT
     WHEN "s"."models_matched" = 0
     THEN LEAST(
       CAST('2020-01-01' AS TIMESTAMP) + INTERVAL '30 DAY',
-      CURRENT_TIMESTAMP AT TIME ZONE 'UTC'
+      CURRENT_TIMESTAMP AT TIME ZONE 'UTC' + INTERVAL '60 MINUTE'
     )
     WHEN "s"."models_matched" < 4
-    THEN LEAST("s"."max_last_success", CAST('2020-01-01' AS TIMESTAMP) + INTERVAL '30 DAY')
+    THEN LEAST(
+      "s"."max_last_success",
+      CAST('2020-01-01' AS TIMESTAMP) + INTERVAL '30 DAY',
+      CURRENT_TIMESTAMP AT TIME ZONE 'UTC' + INTERVAL '60 MINUTE'
+    )
     WHEN "s"."min_last_success" <> "s"."max_last_success"
-    THEN LEAST("s"."max_last_success", "s"."min_last_success" + INTERVAL '30 DAY')
-    ELSE LEAST("s"."min_last_success" + INTERVAL '30 DAY', CURRENT_TIMESTAMP AT TIME ZONE 'UTC')
-  END AS TIMESTAMP) AS "upper_limit"
+    THEN LEAST(
+      "s"."max_last_success",
+      "s"."min_last_success" + INTERVAL '30 DAY',
+      CURRENT_TIMESTAMP AT TIME ZONE 'UTC' + INTERVAL '60 MINUTE'
+    )
+    ELSE LEAST(
+      "s"."min_last_success" + INTERVAL '30 DAY',
+      CURRENT_TIMESTAMP AT TIME ZONE 'UTC' + INTERVAL '60 MINUTE'
+    )
+  END AS TIMESTAMP) AS "upper_limit",
+  CAST((
+    SELECT
+      COUNT(*)
+    FROM "atomic"."events" AS "e"
+    WHERE
+      "e"."collector_tstamp" > (
+        CURRENT_TIMESTAMP AT TIME ZONE 'UTC' + INTERVAL '60 MINUTE'
+      )
+  ) AS BIGINT) AS "future_events"
 FROM (
   SELECT
     MIN("last_success") AS "min_last_success",

@@ -41,7 +41,7 @@ FROM (
     *,
     ROW_NUMBER() OVER (
       PARTITION BY "snowgen_src"."session_identifier"
-      ORDER BY "snowgen_src"."start_tstamp" DESC NULLS LAST
+      ORDER BY "snowgen_src"."start_tstamp" DESC NULLS LAST, "snowgen_src"."user_identifier", "snowgen_src"."end_tstamp"
     ) AS "snowgen_row_number"
   FROM (
     SELECT

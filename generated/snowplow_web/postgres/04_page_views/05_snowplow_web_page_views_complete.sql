@@ -33,7 +33,10 @@ SELECT
 FROM (
   SELECT
     *,
-    ROW_NUMBER() OVER (PARTITION BY "snowgen_src"."model" ORDER BY "snowgen_src"."model") AS "snowgen_row_number"
+    ROW_NUMBER() OVER (
+      PARTITION BY "snowgen_src"."model"
+      ORDER BY "snowgen_src"."model", "snowgen_src"."last_success"
+    ) AS "snowgen_row_number"
   FROM (
     SELECT
       CAST("snowgen_body"."model" AS TEXT) AS "model",
@@ -80,6 +83,9 @@ FROM (
             CROSS JOIN "scratch"."snowplow_web_base_new_event_limits" AS "lim"
             WHERE
               "e"."collector_tstamp" > "lim"."upper_limit"
+              AND "e"."collector_tstamp" <= (
+                CURRENT_TIMESTAMP AT TIME ZONE 'UTC' + INTERVAL '60 MINUTE'
+              )
           ) AS "after_window",
           (
             SELECT

@@ -32,13 +32,33 @@ SELECT
   END AS TIMESTAMP) AS "lower_limit",
   CAST(CASE
     WHEN "s"."models_matched" = 0
-    THEN LEAST(CAST('2020-01-01' AS TIMESTAMP) + INTERVAL '30 DAY', GETDATE())
+    THEN LEAST(
+      CAST('2020-01-01' AS TIMESTAMP) + INTERVAL '30 DAY',
+      GETDATE() + INTERVAL '60 MINUTE'
+    )
     WHEN "s"."models_matched" < 4
-    THEN LEAST("s"."max_last_success", CAST('2020-01-01' AS TIMESTAMP) + INTERVAL '30 DAY')
+    THEN LEAST(
+      "s"."max_last_success",
+      CAST('2020-01-01' AS TIMESTAMP) + INTERVAL '30 DAY',
+      GETDATE() + INTERVAL '60 MINUTE'
+    )
     WHEN "s"."min_last_success" <> "s"."max_last_success"
-    THEN LEAST("s"."max_last_success", "s"."min_last_success" + INTERVAL '30 DAY')
-    ELSE LEAST("s"."min_last_success" + INTERVAL '30 DAY', GETDATE())
-  END AS TIMESTAMP) AS "upper_limit"
+    THEN LEAST(
+      "s"."max_last_success",
+      "s"."min_last_success" + INTERVAL '30 DAY',
+      GETDATE() + INTERVAL '60 MINUTE'
+    )
+    ELSE LEAST("s"."min_last_success" + INTERVAL '30 DAY', GETDATE() + INTERVAL '60 MINUTE')
+  END AS TIMESTAMP) AS "upper_limit",
+  CAST((
+    SELECT
+      COUNT(*)
+    FROM "atomic"."events" AS "e"
+    WHERE
+      "e"."collector_tstamp" > (
+        GETDATE() + INTERVAL '60 MINUTE'
+      )
+  ) AS BIGINT) AS "future_events"
 FROM (
   SELECT
     MIN("last_success") AS "min_last_success",

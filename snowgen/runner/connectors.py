@@ -1,0 +1,137 @@
+"""Opening a database for ``snowgen run``, ``snowgen sources --db`` and ``snowgen manifest --db``.
+
+A dialect names its connector (``Dialect.connector``, data); the driver code is here. Every
+failure to open becomes SG405 naming the database: a DuckDB file by its path, a server by
+its URL without the password.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+
+from snowgen.errors import SnowgenError
+from snowgen.folders import make_missing_dirs, remove_dirs
+
+#: The compiled SQL computes run limits and manifest times in UTC; a session in another
+#: time zone would shift every timestamptz it compares.
+UTC_SESSION_OPTION = "-c TimeZone=UTC"
+
+
+@dataclass(frozen=True)
+class OpenDatabase:
+    driver: Any  # DB-API-like: ``execute(sql)`` returns a cursor
+    errors: tuple[type[Exception], ...]  # what the driver raises when the database says no
+
+
+def open_duckdb_file(url: str, base: Path) -> OpenDatabase:
+    """``duckdb:///relative.duckdb`` (relative to ``base``, the project), ``duckdb:////abs.duckdb``
+    or a bare ``*.duckdb`` path. A missing file is created, with its missing folders."""
+    import duckdb
+
+    path = duckdb_path(url, base)
+    created: list[Path] = []
+    try:
+        if path.is_dir():
+            raise IsADirectoryError(errno.EISDIR, "it is a directory")
+        make_missing_dirs(path.parent, created)
+        return OpenDatabase(duckdb.connect(str(path)), (duckdb.Error,))
+    except (OSError, duckdb.Error) as exc:
+        remove_dirs(created)  # a failed open leaves nothing behind
+        raise SnowgenError.at("SG405", f"cannot open the DuckDB file {path}: {_reason(exc, path)}") from None
+
+
+def _reason(error: Exception, path: Path) -> str:
+    if not isinstance(error, OSError) or not error.strerror:
+        return first_line(error)
+    if error.filename and error.filename != str(path):  # a folder on the way
+        return f"{error.filename}: {error.strerror}"
+    return error.strerror
+
+
+def duckdb_path(url: str, base: Path) -> Path:
+    path = url.split("://", 1)[1][1:] if "://" in url else url  # drop the empty host's slash
+    return Path(path) if Path(path).is_absolute() else base / path
+
+
+def open_libpq(url: str, base: Path) -> OpenDatabase:
+    """A ``postgresql://`` URL, in autocommit mode: the compiled SQL carries its own
+    BEGIN/COMMIT."""
+    try:
+        import psycopg
+    except ImportError:
+        raise SnowgenError.at("SG405", "postgres needs psycopg to run: pip install 'snowgen[postgres]'") from None
+    try:
+        driver = psycopg.connect(url, autocommit=True, options=libpq_options(url))
+    except psycopg.Error as exc:
+        message = without_password(first_line(exc), url)
+        raise SnowgenError.at("SG405", f"cannot connect to {display_url(url)}: {message}") from None
+    return OpenDatabase(driver, (psycopg.Error,))
+
+
+def libpq_options(url: str) -> str:
+    """The server options the user gave, chosen as libpq chooses them (the URL's ``options``
+    if it has one, else the PGOPTIONS environment variable), then the UTC setting. Passing
+    ``options`` to the driver replaces both, so they are merged here; UTC comes last because
+    the server applies the options in order and the compiled SQL relies on it."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    user_options = conninfo_to_dict(url).get("options")
+    if user_options is None:
+        user_options = os.environ.get("PGOPTIONS")
+    user_options = (user_options or "").strip()
+    return f"{user_options} {UTC_SESSION_OPTION}" if user_options else UTC_SESSION_OPTION
+
+
+#: Dialect.connector -> how to open its URLs
+CONNECTORS: dict[str, Callable[[str, Path], OpenDatabase]] = {
+    "duckdb_file": open_duckdb_file,
+    "libpq": open_libpq,
+}
+
+
+# -- what the user sees -----------------------------------------------------------------------------
+
+
+def display_url(url: str) -> str:
+    """``url`` as it may be printed: the password (in the user part or a ``password``
+    parameter) replaced by ``***``."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:  # not a URL that urllib can split (a bad IPv6 host): show no detail
+        return url.split("://", 1)[0] + "://..." if "://" in url else "the database"
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    if password is None and all(key != "password" for key, _ in query):
+        return url  # as typed (urlunsplit would drop the empty host of duckdb:///file)
+    if password is not None:
+        user_info, host = parts.netloc.rsplit("@", 1)
+        parts = parts._replace(netloc=f"{user_info.split(':', 1)[0]}:***@{host}")
+    hidden = [(k, "***" if k == "password" else v) for k, v in query]
+    parts = parts._replace(query=urlencode(hidden, safe="*", quote_via=quote))
+    return urlunsplit(parts)
+
+
+def without_password(message: str, url: str) -> str:
+    """``message`` with every spelling of the URL's password blanked out (drivers may quote
+    the connection string back)."""
+    try:
+        parts = urlsplit(url)
+        secrets = [parts.password or ""] + [v for k, v in parse_qsl(parts.query) if k == "password"]
+    except ValueError:
+        return message
+    for secret in secrets:
+        for spelling in {secret, unquote(secret)} - {""}:
+            message = message.replace(spelling, "***")
+    return message
+
+
+def first_line(error: BaseException) -> str:
+    """A driver error's first non-blank line (the rest is a caret diagram or a hint)."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[0] if lines else type(error).__name__
