@@ -12,14 +12,13 @@ from typing import Any
 
 import click
 import yaml
-from sqlglot import exp
 
 from snowgen import __version__
 from snowgen.api import CompiledProject, check_dialects, compile_loaded
 from snowgen.compiler.backfill import Backfill, parse_backfill
 from snowgen.compiler.manifest_ops import remove_models, rewind_models
 from snowgen.compiler.planner import plan_project
-from snowgen.compiler.sources import source_ddl
+from snowgen.compiler.sources import rendered_source_ddl
 from snowgen.dialects import DIALECTS, get_dialect
 from snowgen.errors import SnowgenError
 from snowgen.runner.connections import dialect_for_url, execute_statements
@@ -239,12 +238,12 @@ def sources_command(project, dialect_name, db) -> None:
     """Create empty tables for the project's declared sources (for local development)."""
     loaded = load_project(_single_project(project))
     dialect = dialect_for_url(db) if db is not None else get_dialect(_one_dialect(loaded, dialect_name, None))
-    statements = [dialect.lower(s) for s in source_ddl(loaded.spec, dialect)]
+    statements = rendered_source_ddl(loaded, dialect)
     if db is None:
-        click.echo(";\n\n".join(dialect.render(s) for s in statements) + ";")
+        click.echo(";\n\n".join(statements) + ";")
         return
-    execute_statements(db, loaded.root, [dialect.render(s) for s in statements])
-    tables = sum(isinstance(s, exp.Create) and s.kind == "TABLE" for s in statements)
+    execute_statements(db, loaded.root, statements)
+    tables = sum(s.startswith("CREATE TABLE") for s in statements)
     click.echo(f"created {tables} source tables on {display_url(db)}", err=True)
 
 

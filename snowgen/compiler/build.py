@@ -101,8 +101,6 @@ def build_steps(plan: Plan, dialect: Dialect) -> Iterator[BuiltStep]:
             if recorded:
                 statements = run_metadata.wrapped(plan, step, statements, dialect)
             statements = [dialect.lower(s) for s in statements]
-            for statement in statements:
-                dialect.check_names(statement)
         except Unsupported as exc:
             raise located_error(plan, step, dialect, exc) from None
         yield BuiltStep(step, statements)

@@ -11,8 +11,18 @@ from sqlglot import exp
 from snowgen.compiler import ddl
 from snowgen.compiler.references import source_tables
 from snowgen.compiler.sessions_events import iglu_parts
-from snowgen.dialects.base import Dialect, Layout, TableShape
+from snowgen.dialects.base import Dialect, Layout, NameTooLong, TableShape
+from snowgen.errors import SnowgenError
+from snowgen.spec.loader import LoadedProject
 from snowgen.spec.models import ProjectSpec, SessionsStrategySpec
+
+
+def rendered_source_ddl(loaded: LoadedProject, dialect: Dialect) -> list[str]:
+    """:func:`source_ddl` as text; a name over the warehouse's limit is SG105 at the sources."""
+    try:
+        return [dialect.render(dialect.lower(s)) for s in source_ddl(loaded.spec, dialect)]
+    except NameTooLong as exc:
+        raise SnowgenError.at("SG105", str(exc), loaded.doc.location(("sources",), key=True)) from None
 
 
 def source_ddl(spec: ProjectSpec, dialect: Dialect) -> list[exp.Expr]:

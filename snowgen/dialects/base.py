@@ -47,6 +47,8 @@ class NameTooLong(Unsupported):
 
 #: the kinds of name a warehouse limits; an identifier's kind is where it stands in a statement
 NameKind = Literal["schema", "table", "column"]
+#: no warehouse limits names shorter than this many characters (4 bytes each at most in UTF-8)
+_SHORTEST_LIMIT = 63 // 4
 
 
 @dataclass(frozen=True)
@@ -381,22 +383,18 @@ class Dialect:
             .where(exp.EQ(this=exp.column("snowgen_row_number", table="snowgen_dedup"), expression=exp.Literal.number(1)), copy=False)
         )
 
-    def check_names(self, statement: exp.Expr) -> None:
-        """Raise :class:`NameTooLong` for the first identifier of ``statement`` over its limit."""
-        if not self.name_limits:
+    def check_name(self, identifier: exp.Identifier) -> None:
+        """Raise :class:`NameTooLong` when ``identifier`` is over its kind's limit."""
+        limit = self.name_limits.get(_name_kind(identifier))
+        if limit is None:
             return
-        for identifier in statement.find_all(exp.Identifier):
+        size, unit = limit
+        name = identifier.this
+        length = len(name.encode("utf-8")) if unit == "bytes" else len(name)
+        if length > size:
+            shown = name if len(name) <= 80 else name[:77] + "..."
             kind = _name_kind(identifier)
-            limit = self.name_limits.get(kind)
-            if limit is None:
-                continue
-            size, unit = limit
-            name = identifier.this
-            length = len(name.encode("utf-8")) if unit == "bytes" else len(name)
-            if length > size:
-                shown = name if len(name) <= 80 else name[:77] + "..."
-                message = f"{self.name}: {kind} name '{shown}' is {length} {unit} long; {self.name} allows {size}"
-                raise NameTooLong(message, name)
+            raise NameTooLong(f"{self.name}: {kind} name '{shown}' is {length} {unit} long; {self.name} allows {size}", name)
 
     def sort_key(self, value: exp.Expr, logical: str) -> exp.Expr:
         """``value`` as an ORDER BY key: as it is, but for a JSON value where the warehouse
@@ -435,8 +433,10 @@ class Dialect:
 
         (sqlglot's normalize_identifiers would also fold *quoted* names on warehouses that
         compare them case-insensitively, changing the column names users see.)"""
-        upper = self.folds_to_upper_case
+        upper, limited = self.folds_to_upper_case, bool(self.name_limits)
         for ident in statement.find_all(exp.Identifier):
+            if limited and len(ident.this) > _SHORTEST_LIMIT:  # the same walk checks the lengths
+                self.check_name(ident)
             if upper and not (ident.quoted or is_exact(ident.name)):
                 ident.set("this", ident.name.upper())
             ident.set("quoted", True)
@@ -446,7 +446,8 @@ class Dialect:
         return statement
 
     def render(self, statement: exp.Expr) -> str:
-        """Print an already lowered statement (see build.build_steps)."""
+        """Print an already lowered statement (see build.build_steps); raises
+        :class:`NameTooLong` for a name over the warehouse's limit."""
         self.fold_and_quote_names(statement)
         try:
             return statement.sql(

@@ -91,3 +91,18 @@ def test_a_column_name_of_63_bytes_runs_on_postgres_untruncated(tmp_path, postgr
         postgres_db.execute_script(compiled.files[path])
     query = "select column_name from information_schema.columns where table_name = 'm'"
     assert postgres_db.query(query) == [(column,)]
+
+
+def test_snowgen_sources_refuses_a_source_table_name_over_the_limit(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from snowgen.cli import main
+
+    root = project(tmp_path)
+    spec = yaml.safe_load((root / "snowgen.yml").read_text(encoding="utf-8"))
+    spec["sources"] = {"events": {"schema": "atomic", "table": "e" * 64, "columns": {"id": "int"}}}
+    (root / "snowgen.yml").write_text(yaml.safe_dump(spec), encoding="utf-8")
+    monkeypatch.chdir(root)
+    result = CliRunner().invoke(main, ["sources", "--dialect", "postgres"])
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
+    assert "SG105 postgres: table name 'eeee" in result.stderr and "is 64 bytes long; postgres allows 63" in result.stderr
