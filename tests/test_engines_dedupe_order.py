@@ -1,17 +1,22 @@
 """Duplicate event ids whose timestamps are all equal and whose event_fingerprint is NULL:
 the row the events of the run keep does not depend on the order the rows were loaded in,
-on any engine (compiler.row_order: the rest of the row breaks the tie), and every engine
-keeps the same row."""
+on any engine (compiler.row_order: the rest of the row breaks the tie), and here, with ASCII
+values every collation orders alike, every engine keeps the same row. The same for an
+upsert's one row per key."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from decimal import Decimal
 from functools import lru_cache
 
 import pytest
 import sqlglot
 from support import generator
+from support.data import insert_rows
 from support.generator import GeneratorConfig
+from support.projects import compile_files, write_project
 from support.runs import run_compiled
 
 from snowgen.api import compile_loaded
@@ -81,3 +86,33 @@ def test_duplicates_that_tie_keep_the_same_row_whatever_the_load_order(request, 
     assert kept[0] == kept[1] and len(kept[0]) == 1
     kept_by_engine[name] = kept[0]
     assert len(set(kept_by_engine.values())) == 1, kept_by_engine
+
+
+UPSERT_MODEL = {
+    "name": "latest", "materialization": "incremental", "unique_key": "id", "upsert_date_key": "ts",
+    "columns": {"id": "bigint", "ts": "timestamp", "app_id": "string", "amount": "decimal(18,2)"},
+    "sql": "select id, ts, app_id, amount from events\n",
+}  # fmt: skip
+TIED = [  # one key, one timestamp: only the rest of the row tells them apart
+    {"id": 1, "ts": dt.datetime(2024, 3, 1, 10), "useragent": "x", "app_id": "b", "amount": Decimal("1.00")},
+    {"id": 1, "ts": dt.datetime(2024, 3, 1, 10), "useragent": "x", "app_id": "a", "amount": Decimal("2.00")},
+    {"id": 1, "ts": dt.datetime(2024, 3, 1, 10), "useragent": "x", "app_id": "a", "amount": Decimal("1.50")},
+]
+
+
+@pytest.mark.parametrize("name", ["postgres", "duckdb"])
+def test_an_upsert_keeps_the_same_row_of_tied_duplicates_whatever_the_load_order(request, tmp_path, name):
+    root = write_project(tmp_path / "p", [UPSERT_MODEL])
+    files = compile_files(root, name)
+    d = get_dialect(name)
+    session_engine = request.getfixturevalue(f"{name}_engine")
+    kept = []
+    for ordered in (TIED, TIED[::-1]):
+        with session_engine.fresh() as engine:
+            for statement in source_ddl(load_project(root).spec, d):
+                engine.execute(d.render(statement))
+            for statement in insert_rows(name, "raw", "events", ordered):
+                engine.execute(statement)
+            run_compiled(engine, files)
+            kept.append(engine.query("SELECT id, app_id, amount FROM derived.latest"))
+    assert kept[0] == kept[1] == [(1, "a", Decimal("1.50"))]

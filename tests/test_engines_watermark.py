@@ -6,13 +6,17 @@ BigQuery and Databricks emulators run the dormant-server and backfill scenarios.
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+from pathlib import Path
 
 import pytest
-from support.deals import DealsOnEngine, deal, utc_now
+import yaml
+from support.deals import SHIPPED, DealsOnEngine, deal, utc_now
 
 ENGINES = ["postgres", "duckdb"]
 ALL_ENGINES = ["postgres", "duckdb", "snowflake", "bigquery", "databricks"]
 HOUR = dt.timedelta(hours=1)
+MINUTE = dt.timedelta(minutes=1)
 
 
 @pytest.fixture
@@ -157,3 +161,22 @@ def test_a_row_stamped_in_the_far_future_waits_and_does_not_move_the_watermark(d
     assert deals.deals() == [("p1", 1, "ok"), ("p1", 2, "ok")]
     assert deals.watermarks() == {"p1": dt.datetime(2024, 3, 2, 10)}
     assert deals.future_rows() == {"p1": 1, "p2": 0, "p3": 0}
+
+
+@pytest.mark.parametrize("engine", ENGINES, indirect=True)
+def test_a_row_read_within_the_clock_skew_allowance_does_not_lift_the_watermark_past_now(engine, tmp_path):
+    # lookback 1 h, allowance 2 h: a row stamped 100 minutes ahead is read; were the watermark
+    # moved to it, a row stamped 30 minutes ahead that lands later (below watermark - lookback)
+    # would never be read. The watermark stops at now instead, and the early row is read again.
+    root = Path(shutil.copytree(SHIPPED, tmp_path / "deals"))
+    spec = yaml.safe_load((root / "snowgen.yml").read_text(encoding="utf-8"))
+    spec["incremental"]["clock_skew_minutes"] = 120
+    (root / "snowgen.yml").write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+    deals = DealsOnEngine.create(engine, tmp_path, root)
+    now = utc_now()
+    deals.load("p1", [deal(1, now + 100 * MINUTE, "early")])
+    deals.run()
+    assert deals.watermarks()["p1"] <= utc_now() + MINUTE
+    deals.load("p1", [deal(2, now + 30 * MINUTE, "landed later")])
+    deals.run()
+    assert deals.deals() == [("p1", 1, "early"), ("p1", 2, "landed later")]

@@ -20,6 +20,14 @@ DAYS = GeneratorConfig(
 )
 
 
+def test_a_clock_skew_allowance_longer_than_the_lookback_is_refused():
+    from snowgen.errors import SnowgenError
+
+    with pytest.raises(SnowgenError) as info:
+        sc.plan("duckdb", start_date="2024-02-29", clock_skew_minutes=120, lookback_window_hours=1)
+    assert "SG102 var clock_skew_minutes (120) must not exceed lookback_window_hours (1) x 60" in str(info.value)
+
+
 def future_copy(event: Event) -> Event:
     """``event`` re-stamped at FUTURE, as its own event in its own session."""
     shift = FUTURE - event.row["collector_tstamp"]
@@ -67,3 +75,8 @@ def test_an_event_within_the_clock_skew_allowance_is_read(engine):
     w.run_until_stable(max_runs=8)
     assert early.page_view_id in w.keys(sc.PAGE_VIEWS, "page_view_id")
     assert w.query(f"SELECT future_events FROM {sc.LIMITS}") == [(0,)]
+    # The manifest is at the early event; the next window starts lookback_window_hours before
+    # it (at least clock_skew_minutes), so an event stamped before it that arrives later is read.
+    assert set(w.manifest().values()) == {early.collector_tstamp}
+    [(lower, _)] = w.query(f"SELECT lower_limit, upper_limit FROM {sc.LIMITS}")
+    assert lower <= early.collector_tstamp - dt.timedelta(minutes=60)

@@ -132,25 +132,37 @@ def located_error(plan: Plan, step: Step, dialect: Dialect, exc: Unsupported) ->
 def name_error(plan: Plan, step: Step, exc: NameTooLong) -> SnowgenError:
     """SG105 at the spec key the name comes from: a declared column, the model's name (the
     tables snowgen derives from it, such as ``<name>__snowgen_stage`` or ``<name>__<instance>``),
-    else the project file (schemas, sources, the strategy's tables)."""
+    the model's SQL (a name its body gives), else the project file (schemas, sources, seeds,
+    the strategy's tables)."""
     model = plan.models.get(step.model) if step.model else None
     if model is None or model.doc is plan.doc:
-        where = _project_key(plan, exc.name)
-        return SnowgenError.at("SG105", str(exc), plan.doc.location(where, key=True))
-    if exc.name in model.spec.columns:
-        return SnowgenError.at("SG105", str(exc), model.doc.location(("columns", exc.name), key=True))
+        return SnowgenError.at("SG105", str(exc), plan.doc.location(_project_key(plan, exc.name), key=True))
     message = str(exc)
-    if exc.name != model.spec.name and model.spec.name in exc.name:
-        message += f" (snowgen derives it from model '{model.spec.name}': shorten the model's name)"
-    return SnowgenError.at("SG105", message, model.doc.location(("name",)))
+    if exc.name in model.spec.columns:
+        path: tuple = ("columns", exc.name)
+    elif model.spec.name in exc.name:
+        path = ("name",)
+        if exc.name != model.spec.name:
+            message += f" (snowgen derives it from model '{model.spec.name}': shorten the model's name)"
+    else:
+        path = ("sql",)
+    return SnowgenError.at("SG105", message, model.doc.location(path, key=path != ("name",)))
 
 
 def _project_key(plan: Plan, name: str) -> tuple:
-    """The project file's key that names ``name``: a schema, a source, else the strategy."""
+    """The project file's key that names ``name``: a schema, a source or its column, a seed
+    or its column, else the strategy."""
     for key, value in plan.schemas.items():
         if value == name:
             return ("schemas", key)
     for source, spec in plan.spec.sources.items():
         if name in (spec.table, spec.schema_):
             return ("sources", source)
+        if name in spec.columns:
+            return ("sources", source, "columns", name)
+    for seed, spec in plan.spec.seeds.items():
+        if name == seed:
+            return ("seeds", seed)
+        if name in spec.columns:
+            return ("seeds", seed, "columns", name)
     return ("incremental",) if plan.spec.incremental is not None else ("project",)

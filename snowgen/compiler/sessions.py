@@ -170,7 +170,7 @@ class SessionsStrategy(NoStrategy):
         skew = self.vars["clock_skew_minutes"]
         description = (
             f"events stamped more than {skew} minutes after the warehouse's clock were not read; they wait "
-            "until their time (a broken collector or device clock? var clock_skew_minutes sets the allowance)"
+            "until their time (a broken collector clock? var clock_skew_minutes sets the allowance)"
         )
         limits = self.names["limits"]
         return [Check(f"{self.prefix}future_events", description, self.table("limits"), ("future_events",), "future_events", limits)]
@@ -334,6 +334,7 @@ def _checked_vars(loaded, variables: dict[str, Any]) -> dict[str, Any]:
             raise SnowgenError.at(
                 "SG102", f"var {name} must be a whole number >= 0, got {value!r}", loaded.doc.location(("vars", name))
             )
+    _check_skew_within_lookback(loaded, variables)
     start = variables.get("start_date")
     try:
         checked["start_date"] = start.isoformat() if isinstance(start, dt.date) else dt.date.fromisoformat(str(start)).isoformat()
@@ -342,3 +343,17 @@ def _checked_vars(loaded, variables: dict[str, Any]) -> dict[str, Any]:
             "SG102", f"var start_date must be a date (YYYY-MM-DD), got {start!r}", loaded.doc.location(("vars", "start_date"))
         ) from None
     return checked
+
+
+def _check_skew_within_lookback(loaded, variables: dict[str, Any]) -> None:
+    """A run may read an event up to clock_skew_minutes ahead and move the manifest to it; the
+    next window starts lookback_window_hours before, so it must reach back past now, or events
+    stamped between now and that event which arrive later would never be read."""
+    skew, lookback = variables["clock_skew_minutes"], variables["lookback_window_hours"]
+    if skew > lookback * 60:
+        raise SnowgenError.at(
+            "SG102",
+            f"var clock_skew_minutes ({skew}) must not exceed lookback_window_hours ({lookback}) x 60: "
+            "the next run's window would start after events stamped before an early one",
+            loaded.doc.location(("vars", "clock_skew_minutes" if "clock_skew_minutes" in (loaded.spec.vars or {}) else "lookback_window_hours")),
+        )

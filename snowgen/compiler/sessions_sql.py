@@ -26,8 +26,9 @@ LIFECYCLE_COLUMNS = ("session_identifier", "user_identifier", "start_tstamp", "e
 
 def not_after(d: Dialect, variables: dict[str, Any]) -> exp.Expr:
     """The latest time a run reads: now plus the clock_skew_minutes allowance. An event
-    stamped later (a broken collector or device clock) waits until then; were it read, the
-    manifest would move to its time and skip every real event before it."""
+    stamped later (a broken collector clock, or a device clock where the session timestamp
+    comes from the device) waits until then; were it read, the manifest would move to its
+    time and skip every real event before it."""
     return d.add_interval(d.now_utc(), exp.Literal.number(variables["clock_skew_minutes"]), "MINUTE")
 
 
@@ -73,8 +74,8 @@ def run_limits_query(
 
 
 def _future_events(d: Dialect, variables: dict[str, Any], events: exp.Table, session_timestamp: str) -> exp.Expr:
-    """The number of events stamped after :func:`not_after` (a scan of the partitions after
-    now only, where the events are partitioned by that timestamp)."""
+    """The number of events stamped after :func:`not_after` (where the events are partitioned
+    or clustered by that timestamp, the warehouse can skip all but the newest partitions)."""
     ts = exp.column(session_timestamp, table="e")
     return (
         exp.Select(expressions=[exp.Count(this=exp.Star())])

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
+from snowgen.compiler.clock import at_most
 from snowgen.dialects.base import Dialect, Script
 from snowgen.errors import SnowgenError
 
@@ -54,11 +55,25 @@ def newer_than_watermark(timestamp: exp.Column) -> exp.Expr:
     return exp.and_(exp.Paren(this=newer), exp.LTE(this=timestamp.copy(), expression=exp.Placeholder(this=NOT_AFTER)))
 
 
+def _not_after_now(d: Dialect, value: exp.Expr, logical_type: str) -> exp.Expr:
+    """``value``, but now where it is later; NULL (no row read) stays NULL."""
+    return at_most(value, _now(d, logical_type))
+
+
+def _now(d: Dialect, logical_type: str) -> exp.Expr:
+    """Now, typed like the timestamp column: a date, a timestamp with time zone (compared as
+    an instant, whatever the session's zone), else the UTC wall clock."""
+    if logical_type == "date":
+        return d.cast(d.now_utc(), "date")
+    return exp.CurrentTimestamp() if logical_type == "timestamptz" else d.now_utc()
+
+
 def not_after(d: Dialect, logical_type: str, skew_minutes: int) -> exp.Expr:
     """The latest time a run reads, typed like the timestamp column: now plus the clock skew
     allowance. A row stamped later (a broken clock) would move the watermark past every
     real row still to come, which would then never be read; it waits until its time."""
-    latest = d.add_interval(d.now_utc(), exp.Literal.number(skew_minutes), "MINUTE")
+    now = exp.CurrentTimestamp() if logical_type == "timestamptz" else d.now_utc()
+    latest = d.add_interval(now, exp.Literal.number(skew_minutes), "MINUTE")
     return d.cast(latest, "date") if logical_type == "date" else latest
 
 
@@ -103,9 +118,13 @@ def update_query(
     d: Dialect, reads: list[WatermarkRead], tables: dict[str, exp.Table], manifest: exp.Table
 ) -> exp.Query:
     """One row per watermark that moves: greatest(old, max(timestamp) of the model's rows of
-    this run). Never backwards; no row (the watermark stays) when the model read no row."""
+    this run), but never after now: a row read within the clock skew allowance (stamped up to
+    ``clock_skew_minutes`` ahead) must not lift the watermark over rows stamped before it that
+    arrive later; it is read again next run, and upserted again, which changes nothing. Never
+    backwards; no row (the watermark stays) when the model read no row."""
     new = [
-        _literal_row(d, read, exp.Max(this=exp.column(read.timestamp))).from_(tables[read.model].copy(), copy=False)
+        _literal_row(d, read, _not_after_now(d, exp.Max(this=exp.column(read.timestamp)), read.logical_type))
+        .from_(tables[read.model].copy(), copy=False)
         for read in reads
     ]
     old, latest = exp.column("watermark", table="m"), exp.column("watermark", table="n")

@@ -106,3 +106,35 @@ def test_snowgen_sources_refuses_a_source_table_name_over_the_limit(tmp_path, mo
     result = CliRunner().invoke(main, ["sources", "--dialect", "postgres"])
     assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
     assert "SG105 postgres: table name 'eeee" in result.stderr and "is 64 bytes long; postgres allows 63" in result.stderr
+
+
+@pytest.mark.parametrize("dialect", [n for n, cls in DIALECTS.items() if all(s >= SPEC_NAME_LIMIT for s, _ in cls.name_limits.values())])
+def test_where_every_limit_is_beyond_the_specs_own_a_spec_name_at_255_compiles(tmp_path, dialect):
+    # Snowflake, BigQuery and Databricks (and DuckDB, without limits): no spec name reaches them
+    compile_project(project(tmp_path, column=name_of(SPEC_NAME_LIMIT, "characters"), schema="s" * 255), [dialect])
+
+
+def test_a_model_name_at_the_table_limit_compiles_as_a_table(tmp_path):
+    compile_project(project(tmp_path, model="a" * 63), ["postgres"])
+
+
+def test_a_long_name_a_body_gives_points_at_the_sql(tmp_path):
+    root = project(tmp_path)
+    model = yaml.safe_load((root / "models" / "m.yml").read_text(encoding="utf-8"))
+    del model["columns"]
+    model["sql"] = f"select 1 as {'c' * 64}\n"
+    (root / "models" / "m.yml").write_text(yaml.safe_dump(model), encoding="utf-8")
+    [diagnostic] = compile_error(root, "postgres").diagnostics
+    assert diagnostic.code == "SG105" and diagnostic.location.source_line().startswith("sql:")
+
+
+def test_a_seed_column_over_the_limit_points_at_the_seed_column(tmp_path):
+    root = project(tmp_path)
+    spec = yaml.safe_load((root / "snowgen.yml").read_text(encoding="utf-8"))
+    column = "k" * 64
+    spec["seeds"] = {"lookup": {"file": "seeds/lookup.csv", "columns": {column: "string"}}}
+    (root / "snowgen.yml").write_text(yaml.safe_dump(spec), encoding="utf-8")
+    (root / "seeds").mkdir()
+    (root / "seeds" / "lookup.csv").write_text(f"{column}\nv\n", encoding="utf-8")
+    [diagnostic] = compile_error(root, "postgres").diagnostics
+    assert diagnostic.code == "SG105" and diagnostic.location.source_line().strip().startswith(column)

@@ -58,8 +58,8 @@ class DealsOnEngine:
     loaded: LoadedProject
 
     @classmethod
-    def create(cls, engine, tmp_path: Path) -> DealsOnEngine:
-        loaded = load_project(project_for(engine.name, tmp_path))
+    def create(cls, engine, tmp_path: Path, project: Path | None = None) -> DealsOnEngine:
+        loaded = load_project(project or project_for(engine.name, tmp_path))
         dialect = get_dialect(engine.name)
         for statement in source_ddl(loaded.spec, dialect):
             engine.execute(dialect.render(statement))

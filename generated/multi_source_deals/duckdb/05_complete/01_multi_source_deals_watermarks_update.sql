@@ -51,21 +51,33 @@ FROM (
         'stg_deals__p1' AS "model",
         'deals' AS "source",
         'p1' AS "instance",
-        MAX("timemsc") AS "watermark"
+        CASE
+          WHEN MAX("timemsc") > CURRENT_TIMESTAMP AT TIME ZONE 'UTC'
+          THEN CURRENT_TIMESTAMP AT TIME ZONE 'UTC'
+          ELSE MAX("timemsc")
+        END AS "watermark"
       FROM "deals_scratch"."stg_deals__p1"
       UNION ALL
       SELECT
         'stg_deals__p2' AS "model",
         'deals' AS "source",
         'p2' AS "instance",
-        MAX("timemsc") AS "watermark"
+        CASE
+          WHEN MAX("timemsc") > CURRENT_TIMESTAMP AT TIME ZONE 'UTC'
+          THEN CURRENT_TIMESTAMP AT TIME ZONE 'UTC'
+          ELSE MAX("timemsc")
+        END AS "watermark"
       FROM "deals_scratch"."stg_deals__p2"
       UNION ALL
       SELECT
         'stg_deals__p3' AS "model",
         'deals' AS "source",
         'p3' AS "instance",
-        MAX("timemsc") AS "watermark"
+        CASE
+          WHEN MAX("timemsc") > CURRENT_TIMESTAMP AT TIME ZONE 'UTC'
+          THEN CURRENT_TIMESTAMP AT TIME ZONE 'UTC'
+          ELSE MAX("timemsc")
+        END AS "watermark"
       FROM "deals_scratch"."stg_deals__p3"
     ) AS "n"
     LEFT JOIN "deals_manifest"."multi_source_deals_watermarks" AS "m"

@@ -66,7 +66,7 @@ WHERE
 QUALIFY
   ROW_NUMBER() OVER (
     PARTITION BY `snowgen_src`.`domain_userid`
-    ORDER BY `snowgen_src`.`domain_userid` NULLS LAST, `snowgen_src`.`user_id` NULLS LAST, `snowgen_src`.`end_tstamp` NULLS LAST
+    ORDER BY `snowgen_src`.`domain_userid` NULLS LAST
   ) = 1;
 
 CREATE TABLE IF NOT EXISTS `derived`.`snowplow_web_user_mapping`

@@ -32,7 +32,7 @@ FROM (
     *,
     ROW_NUMBER() OVER (
       PARTITION BY `snowgen_src`.`domain_userid`
-      ORDER BY `snowgen_src`.`domain_userid` NULLS LAST, `snowgen_src`.`user_id` NULLS LAST, `snowgen_src`.`end_tstamp` NULLS LAST
+      ORDER BY `snowgen_src`.`domain_userid` NULLS LAST
     ) AS `snowgen_row_number`
   FROM (
     SELECT

@@ -62,10 +62,7 @@ FROM (
     )
 ) AS "snowgen_src"
 QUALIFY
-  ROW_NUMBER() OVER (
-    PARTITION BY "snowgen_src"."domain_userid"
-    ORDER BY "snowgen_src"."domain_userid", "snowgen_src"."user_id", "snowgen_src"."end_tstamp"
-  ) = 1;
+  ROW_NUMBER() OVER (PARTITION BY "snowgen_src"."domain_userid" ORDER BY "snowgen_src"."domain_userid") = 1;
 
 CREATE TABLE IF NOT EXISTS "derived"."snowplow_web_user_mapping" AS
 SELECT

@@ -27,10 +27,7 @@ SELECT
 FROM (
   SELECT
     *,
-    ROW_NUMBER() OVER (
-      PARTITION BY "snowgen_src"."domain_userid"
-      ORDER BY "snowgen_src"."domain_userid", "snowgen_src"."user_id", "snowgen_src"."end_tstamp"
-    ) AS "snowgen_row_number"
+    ROW_NUMBER() OVER (PARTITION BY "snowgen_src"."domain_userid" ORDER BY "snowgen_src"."domain_userid") AS "snowgen_row_number"
   FROM (
     SELECT
       "snowgen_body"."domain_userid",
