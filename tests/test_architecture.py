@@ -264,16 +264,54 @@ def test_every_materialization_and_the_setup_step_have_a_builder():
     assert {"schemas", *materializations} <= set(BUILDERS)
 
 
+def _module_string_constants() -> dict[str, str]:
+    """Every module-level ``NAME = "text"`` of snowgen (the names step kinds are spelled with)."""
+    constants: dict[str, str] = {}
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+                constants.update(dict.fromkeys(_target_names(node), node.value.value))
+    return constants
+
+
+def _kind_values(node: ast.expr, constants: dict[str, str]) -> set[str] | None:
+    """The step kinds an expression can hold, or None when the scan cannot tell."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return {node.value}
+    name = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else None
+    if name == "materialization":  # kind=model.materialization: the model kinds
+        return set(typing.get_args(ModelSpec.model_fields["materialization"].annotation))
+    if name in constants:
+        return {constants[name]}
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == "kinds":
+        return set()  # a ``kinds`` table: its values are collected below
+    return None
+
+
 def _step_kind_constants() -> set[str]:
-    """Every ``Step(kind="...")`` and every value of a ``kinds = {...}`` table in snowgen."""
-    kinds: set[str] = set()
+    """Every kind a ``Step(kind=...)`` in snowgen can hold: literals, module constants (also
+    imported ones), model kinds, and the values of ``kinds = {...}`` tables. A kind the scan
+    cannot resolve fails the test, so a new way of spelling one cannot hide from it."""
+    constants, kinds, unresolved = _module_string_constants(), set(), []
     for path in PACKAGE.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Step":
-                kinds |= {k.value.value for k in node.keywords if k.arg == "kind" and isinstance(k.value, ast.Constant)}
+                for keyword in (k for k in node.keywords if k.arg == "kind"):
+                    values = _kind_values(keyword.value, constants)
+                    if values is None:
+                        unresolved.append(f"{path.name}:{node.lineno}")
+                    kinds |= values or set()
             if isinstance(node, ast.Assign) and _target_names(node) == ["kinds"] and isinstance(node.value, ast.Dict):
-                kinds |= {v.value for v in node.value.values if isinstance(v, ast.Constant)}
+                for value in node.value.values:
+                    kinds |= _kind_values(value, constants) or set()
+    assert unresolved == [], f"Step(kind=...) the architecture test cannot resolve: {unresolved}"
     return kinds
+
+
+def test_the_step_kind_scan_finds_every_kind_the_shipped_plans_hold():
+    """The scan below is complete enough to trust: it sees every kind a real plan has."""
+    held = {step.kind for plan in _example_plans() for step in plan.steps}
+    assert held <= _step_kind_constants()
 
 
 def _example_plans():
