@@ -1,9 +1,10 @@
-"""Ordering models: a topological sort with a stable tie-break, and cycle reports."""
+"""Ordering models: a topological sort with a stable tie-break, cycle reports, and the
+reachability walks the planner and the strategies ask for (one implementation of each)."""
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 
 from snowgen.errors import Location, SnowgenError
 
@@ -48,3 +49,30 @@ def find_cycle(edges: dict[str, set[str]]) -> list[str]:
             return path[seen[current] :] + [current]
         seen[current] = len(path)
         path.append(current)
+
+
+Edges = Mapping[str, Iterable[str]]  # node -> the nodes it depends on
+
+
+def reachable(edges: Edges, starts: Iterable[str]) -> set[str]:
+    """``starts`` and every node they depend on, directly or not (a node missing from
+    ``edges`` depends on nothing)."""
+    found = set(starts)
+    todo = list(found)
+    while todo:
+        for dep in edges.get(todo.pop(), ()):
+            if dep not in found:
+                found.add(dep)
+                todo.append(dep)
+    return found
+
+
+def downstream(edges: Edges, roots: Iterable[str]) -> set[str]:
+    """The nodes that depend on any of ``roots`` through at least one edge."""
+    roots = set(roots)
+    readers: dict[str, set[str]] = {}
+    for name, deps in edges.items():
+        for dep in deps:
+            readers.setdefault(dep, set()).add(name)
+    direct = {reader for root in roots for reader in readers.get(root, ())}
+    return reachable(readers, direct)

@@ -14,7 +14,7 @@ from typing import Any
 from snowgen.compiler import seeds, staged, stitch, strategies
 from snowgen.compiler.backfill import Backfill
 from snowgen.compiler.columns import drop_positions, with_output_columns
-from snowgen.compiler.dag import order_nodes
+from snowgen.compiler.dag import order_nodes, reachable
 from snowgen.compiler.plan import ModelPlan, Plan, Step
 from snowgen.compiler.references import (
     SCHEMA_KEYS,
@@ -328,13 +328,7 @@ def _select(select: Iterable[str], nodes, models: dict[str, ModelPlan]) -> set[s
             if not matches:
                 raise SnowgenError.at("SG402", f"--select {unknown_name('model', word, nodes)}")
             chosen |= matches
-    todo = list(chosen)
-    while todo:
-        for dep in nodes[todo.pop()][1]:
-            if dep not in chosen:
-                chosen.add(dep)
-                todo.append(dep)
-    return chosen
+    return reachable({name: deps for name, (_, deps) in nodes.items()}, chosen)
 
 
 def _steps(loaded: LoadedProject, ordered: list[str], models: dict[str, ModelPlan], strategy, selected: set[str] | None) -> list[Step]:

@@ -26,6 +26,7 @@ from typing import Any
 from sqlglot import exp
 
 from snowgen.compiler import ddl, run_limits, sessions_sql
+from snowgen.compiler.dag import downstream
 from snowgen.compiler.plan import Check, ModelPlan, Plan, Step
 from snowgen.compiler.references import qualified
 from snowgen.compiler.run_limits import LimitsRelation
@@ -313,17 +314,8 @@ def _shape(table: exp.Table):
 
 def _downstream_incremental(models: dict[str, ModelPlan], root: str) -> set[str]:
     """Incremental models that read ``root`` directly or through other models."""
-    reaches: dict[str, bool] = {}
-
-    def reads_root(name: str) -> bool:
-        if name not in reaches:
-            reaches[name] = False  # guards against cycles; the planner reports them
-            model = models.get(name)
-            deps = model.depends_on if model else ()
-            reaches[name] = root in deps or any(reads_root(dep) for dep in deps)
-        return reaches[name]
-
-    return {name for name, model in models.items() if model.materialization == "incremental" and reads_root(name)}
+    readers = downstream({name: model.depends_on for name, model in models.items()}, {root})
+    return {name for name in readers if name in models and models[name].materialization == "incremental"}
 
 
 def _checked_vars(loaded, variables: dict[str, Any]) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from dataclasses import replace
 from sqlglot import exp
 
 from snowgen.compiler.columns import require_output_column
+from snowgen.compiler.dag import reachable
 from snowgen.compiler.plan import ModelPlan, Plan, Step
 from snowgen.compiler.references import unknown_name
 from snowgen.dialects.base import Dialect
@@ -135,15 +136,7 @@ def _check_mapping(model: ModelPlan, mapping: LoadedModel) -> None:
 
 def _reaches(nodes: Nodes, start: str, goal: str) -> bool:
     """Whether ``start`` runs after ``goal`` through the edges of ``nodes``."""
-    seen, todo = set(), [start]
-    while todo:
-        name = todo.pop()
-        if name == goal:
-            return True
-        if name not in seen and name in nodes:
-            seen.add(name)
-            todo.extend(nodes[name][1])
-    return False
+    return goal in reachable({name: deps for name, (_, deps) in nodes.items()}, {start})
 
 
 def _module_runs_later(loaded: LoadedProject, nodes: Nodes, module: str, other: str) -> bool:

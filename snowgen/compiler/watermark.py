@@ -52,6 +52,7 @@ from sqlglot import exp
 
 from snowgen.compiler import ddl
 from snowgen.compiler.backfill import Backfill
+from snowgen.compiler.dag import downstream
 from snowgen.compiler.plan import Check, ModelPlan, Plan, Step
 from snowgen.compiler.references import Relation, qualified, source_tables, unknown_name
 from snowgen.compiler.strategies import NoStrategy
@@ -351,15 +352,7 @@ def _timestamp_type(source: SourceSpec) -> str:
 
 def _downstream(models: dict[str, ModelPlan], roots: set[str]) -> set[str]:
     """Models that read any of ``roots``, directly or through other models."""
-    found: set[str] = set()
-    grew = True
-    while grew:
-        grew = False
-        for name, model in models.items():
-            if name not in found and any(dep in roots or dep in found for dep in model.depends_on):
-                found.add(name)
-                grew = True
-    return found
+    return {n for n in downstream({name: model.depends_on for name, model in models.items()}, roots) if n in models}
 
 
 def _backfill_target(loaded: LoadedProject, backfill: Backfill) -> tuple[str, str | None]:
