@@ -12,6 +12,9 @@ from sqlglot import exp
 from snowgen.spec.models import AppFilterSpec, BotFilterSpec, ModelSpec, ProjectSpec
 from snowgen.spec.yaml_source import YamlDocument
 
+#: the first step of every plan: it creates the schemas every later step writes to
+SETUP_STEP = "create_schemas"
+
 
 @dataclass(frozen=True)
 class ModelPlan:

@@ -15,7 +15,7 @@ from snowgen.compiler import seeds, staged, stitch, strategies
 from snowgen.compiler.backfill import Backfill
 from snowgen.compiler.columns import drop_positions, with_output_columns
 from snowgen.compiler.dag import order_nodes, reachable
-from snowgen.compiler.plan import ModelPlan, Plan, Step
+from snowgen.compiler.plan import SETUP_STEP, ModelPlan, Plan, Step
 from snowgen.compiler.references import (
     SCHEMA_KEYS,
     Relation,
@@ -332,7 +332,7 @@ def _select(select: Iterable[str], nodes, models: dict[str, ModelPlan]) -> set[s
 
 
 def _steps(loaded: LoadedProject, ordered: list[str], models: dict[str, ModelPlan], strategy, selected: set[str] | None) -> list[Step]:
-    setup = Step(id="create_schemas", module=SETUP_MODULE, kind="schemas", spec_file=_relative(loaded, loaded.doc.path))
+    setup = Step(id=SETUP_STEP, module=SETUP_MODULE, kind="schemas", spec_file=_relative(loaded, loaded.doc.path))
     steps = [setup]
     for name in ordered:
         if selected is not None and name not in selected:

@@ -14,7 +14,7 @@ from typing import Any
 from sqlglot import exp
 
 from snowgen.compiler import seed_values
-from snowgen.compiler.plan import Step
+from snowgen.compiler.plan import SETUP_STEP, Step
 from snowgen.compiler.references import Relation, instance_name, qualified
 from snowgen.errors import Diagnostic, SnowgenError
 from snowgen.names import canonical
@@ -24,7 +24,7 @@ from snowgen.spec.models import SeedSpec
 
 SEED_KIND = "seed"
 #: step ids of the setup module a seed must not take
-RESERVED_STEP_IDS = ("create_schemas", "full_refresh", "start_run")
+RESERVED_STEP_IDS = (SETUP_STEP, "full_refresh", "start_run")
 #: a CSV with a systematic mistake (a wrong type) would report every row: the first ones do
 MAX_ERRORS_PER_SEED = 20
 

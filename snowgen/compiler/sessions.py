@@ -27,7 +27,7 @@ from sqlglot import exp
 
 from snowgen.compiler import ddl, run_limits, sessions_sql
 from snowgen.compiler.dag import downstream
-from snowgen.compiler.plan import Check, ModelPlan, Plan, Step
+from snowgen.compiler.plan import SETUP_STEP, Check, ModelPlan, Plan, Step
 from snowgen.compiler.references import qualified
 from snowgen.compiler.run_limits import LimitsRelation
 from snowgen.compiler.sessions_events import EventSource, events_this_run_columns, events_this_run_query
@@ -129,7 +129,7 @@ class SessionsStrategy(NoStrategy):
             self.names["quarantine_run"]: "quarantine",
         }
         module, depends = self.nodes()[name]
-        return [Step(id=name, module=module, kind=kinds[name], spec_file="snowgen.yml", depends_on=("create_schemas", *depends), model=None)]
+        return [Step(id=name, module=module, kind=kinds[name], spec_file="snowgen.yml", depends_on=(SETUP_STEP, *depends), model=None)]
 
     def builders(self) -> dict[str, Callable[[Plan, Step, Dialect], Script]]:
         return {"manifest_table": self._build_manifest_table, "quarantine": self._build_quarantine}

@@ -53,7 +53,7 @@ from sqlglot import exp
 from snowgen.compiler import ddl
 from snowgen.compiler.backfill import Backfill
 from snowgen.compiler.dag import downstream
-from snowgen.compiler.plan import Check, ModelPlan, Plan, Step
+from snowgen.compiler.plan import SETUP_STEP, Check, ModelPlan, Plan, Step
 from snowgen.compiler.references import Relation, qualified, source_tables, unknown_name
 from snowgen.compiler.strategies import NoStrategy
 from snowgen.compiler.watermark_sql import (
@@ -124,7 +124,7 @@ class WatermarkStrategy(NoStrategy):
 
     def steps_for(self, name: str, selected: set[str] | None) -> list[Step]:
         module, _ = self.nodes()[name]
-        return [Step(id=name, module=module, kind=TABLE_STEP, spec_file="snowgen.yml", depends_on=("create_schemas",))]
+        return [Step(id=name, module=module, kind=TABLE_STEP, spec_file="snowgen.yml", depends_on=(SETUP_STEP,))]
 
     def builders(self) -> dict:
         return {TABLE_STEP: self._build_manifest_table}
