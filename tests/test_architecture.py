@@ -342,3 +342,15 @@ def test_every_incremental_strategy_has_a_registered_builder():
     union = typing.get_args(IncrementalSpec)[0]
     keys = {typing.get_args(spec.model_fields["strategy"].annotation)[0] for spec in typing.get_args(union)}
     assert keys == set(STRATEGIES)
+
+
+def test_every_upsert_strategy_has_a_builder_and_every_dialect_answers_it():
+    from snowgen.compiler.materialize import UPSERTS
+    from snowgen.spec.models import ModelSpec as Model
+
+    asked = {a for a in typing.get_args(Model.model_fields["upsert"].annotation) if a is not type(None)}
+    strategies = set(typing.get_args(asked.pop())) if len(asked) == 1 else asked
+    assert strategies == set(UPSERTS)
+    for name, dialect in DIALECTS.items():
+        assert set(dialect.upsert_strategies) == strategies, name
+        assert dialect.default_upsert in strategies and dialect.upsert_strategies[dialect.default_upsert] is None, name

@@ -5,6 +5,7 @@ The builders decide *what* happens; every warehouse difference comes from the di
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlglot import exp
@@ -139,13 +140,27 @@ def build_incremental(ctx: ModelContext, project_choice: str | None, scratch_sch
 
 
 def upsert(ctx: ModelContext, strategy: str, stage: exp.Table, columns: list[str], window: UpsertWindow | None) -> list[exp.Expr]:
-    """The stage into the model's table, as one transaction: MERGE or delete+insert."""
-    model, dialect = ctx.model, ctx.dialect
-    if strategy == "merge":
-        keys = model.spec.unique_key_columns
-        statements = [merge_away_duplicates(model.table, stage, keys, window), merge(model.table, stage, columns, keys, window)]
-        return dialect.in_transaction(statements)
-    return dialect.in_transaction(delete_insert(ctx, stage, columns, window))
+    """The stage into the model's table, as one transaction, the way ``strategy`` does it."""
+    return ctx.dialect.in_transaction(UPSERTS[strategy](ctx, stage, columns, window))
+
+
+def _merge_upsert(ctx: ModelContext, stage: exp.Table, columns: list[str], window: UpsertWindow | None) -> list[exp.Expr]:
+    """MERGE on the unique key, after a MERGE that leaves one row per key in the window."""
+    table, keys = ctx.model.table, ctx.model.spec.unique_key_columns
+    return [merge_away_duplicates(table, stage, keys, window), merge(table, stage, columns, keys, window)]
+
+
+def _delete_insert_upsert(ctx: ModelContext, stage: exp.Table, columns: list[str], window: UpsertWindow | None) -> list[exp.Expr]:
+    return delete_insert(ctx, stage, columns, window)
+
+
+#: upsert strategy -> the statements it runs (in one transaction where the warehouse has
+#: them); which a dialect runs is its ``upsert_strategies`` table. A test checks both list the
+#: same strategies as the spec's ``upsert`` key.
+UPSERTS: dict[str, Callable[[ModelContext, exp.Table, list[str], UpsertWindow | None], list[exp.Expr]]] = {
+    "merge": _merge_upsert,
+    "delete_insert": _delete_insert_upsert,
+}
 
 
 def _copy(node: exp.Expr | None) -> exp.Expr | None:
