@@ -354,3 +354,10 @@ def test_every_upsert_strategy_has_a_builder_and_every_dialect_answers_it():
     for name, dialect in DIALECTS.items():
         assert set(dialect.upsert_strategies) == strategies, name
         assert dialect.default_upsert in strategies and dialect.upsert_strategies[dialect.default_upsert] is None, name
+
+
+def test_every_body_macro_a_body_may_call_has_an_expansion():
+    from snowgen.compiler.filters import EXPANSIONS
+    from snowgen.compiler.sqlbody import MACROS
+
+    assert set(MACROS) == set(EXPANSIONS)

@@ -11,6 +11,9 @@ every row; a NULL app id is dropped whenever the list is not empty.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from sqlglot import exp
 
 from snowgen.dialects.base import Dialect, rewrite_nodes
@@ -58,19 +61,32 @@ def all_of(*conditions: exp.Expr) -> exp.Expr:
     return exp.and_(*kept) if kept else exp.true()
 
 
+@dataclass(frozen=True)
+class MacroContext:
+    """What a body macro expands with: the model's filters and the dialect."""
+
+    bot: BotFilterSpec | None
+    app: AppFilterSpec | None
+    dialect: Dialect
+
+
+#: body macro -> its expansion (``alias`` is its optional table argument); the names and
+#: arities a body may use are ``sqlbody.MACROS``, and a test checks the two list the same macros
+EXPANSIONS: dict[str, Callable[[MacroContext, str | None], exp.Expr]] = {
+    "bot_filter": lambda ctx, alias: exp.Paren(this=bot_filter(ctx.bot, ctx.dialect, alias)),
+    "app_filter": lambda ctx, alias: exp.Paren(this=app_filter(ctx.app, alias)),
+    "now_utc": lambda ctx, alias: ctx.dialect.now_utc(),
+}
+
+
 def expand_macros(query: exp.Query, bot: BotFilterSpec | None, app: AppFilterSpec | None, dialect: Dialect) -> exp.Query:
-    """Replace ``bot_filter([alias])``, ``app_filter([alias])`` and ``now_utc()`` in a body."""
+    """Replace each body macro (``bot_filter([alias])``, ``app_filter([alias])``, ``now_utc()``)."""
+    ctx = MacroContext(bot, app, dialect)
 
     def expand(node: exp.Expr) -> exp.Expr:
-        if isinstance(node, exp.Anonymous):
-            name = str(node.this).lower()
-            alias = node.expressions[0].name if node.expressions else None
-            if name == "bot_filter":
-                return exp.Paren(this=bot_filter(bot, dialect, alias))
-            if name == "app_filter":
-                return exp.Paren(this=app_filter(app, alias))
-            if name == "now_utc":
-                return dialect.now_utc()
-        return node
+        expansion = EXPANSIONS.get(str(node.this).lower())
+        if expansion is None:
+            return node
+        return expansion(ctx, node.expressions[0].name if node.expressions else None)
 
     return rewrite_nodes(query, (exp.Anonymous,), expand)
