@@ -217,3 +217,25 @@ def test_snowplow_context_is_a_table_or_a_nested_column(dialect):
         column = exp.column(d.context_column(vendor, name, version), table="e")
         rendered = d.render(d.first_context_field(column, "id", "string"))
     assert rendered == CONTEXT_FIELD[dialect]
+
+
+SIMILAR_TO = covers_every_dialect({
+    "redshift": "SIMILAR TO",
+    "postgres": "SIMILAR TO",
+    "bigquery": None,  # refused: no SIMILAR TO
+    "snowflake": None,
+    "databricks": None,
+    "duckdb": None,  # refused: DuckDB would read the pattern as a whole regular expression
+})  # fmt: skip
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_similar_to_renders_where_the_warehouse_has_it_and_is_refused_elsewhere(dialect):
+    d = get_dialect(dialect)
+    statement = exp.select("a").from_("t").where(exp.SimilarTo(this=exp.column("a"), expression=exp.Literal.string("%x%")))
+    if SIMILAR_TO[dialect] is None:
+        with pytest.raises(Unsupported, match="has no SIMILAR TO"):
+            d.refuse_unsupported(statement)
+    else:
+        d.refuse_unsupported(statement)
+        assert SIMILAR_TO[dialect] in d.render(d.lower(statement))

@@ -100,6 +100,8 @@ def build_steps(plan: Plan, dialect: Dialect) -> Iterator[BuiltStep]:
             statements = builders[step.kind](plan, step, dialect).all()
             if recorded:
                 statements = run_metadata.wrapped(plan, step, statements, dialect)
+            for statement in statements:
+                dialect.refuse_unsupported(statement)
             statements = [dialect.lower(s) for s in statements]
         except Unsupported as exc:
             raise located_error(plan, step, dialect, exc) from None

@@ -210,6 +210,9 @@ class Dialect:
     connector: ClassVar[str | None] = None
     #: the n of a sized string counts bytes (Redshift), not characters
     string_length_in_bytes: ClassVar[bool] = False
+    #: SQL-standard SIMILAR TO patterns (Postgres, Redshift); elsewhere a body using it is
+    #: refused (DuckDB would read the pattern as a whole regular expression)
+    supports_similar_to: ClassVar[bool] = True
     #: ORDER BY accepts the json type (else rows are ordered by its text: ``json_text``)
     json_is_orderable: ClassVar[bool] = True
     #: the longest name of each kind: (limit, "bytes" of UTF-8 or "characters"); a kind
@@ -440,6 +443,11 @@ class Dialect:
             if upper and not (ident.quoted or is_exact(ident.name)):
                 ident.set("this", ident.name.upper())
             ident.set("quoted", True)
+
+    def refuse_unsupported(self, statement: exp.Expr) -> None:
+        """Raise :class:`Unsupported` for a construct the capability flags say is missing."""
+        if not self.supports_similar_to and statement.find(exp.SimilarTo) is not None:
+            raise Unsupported("has no SIMILAR TO; write the condition with LIKE or a regular expression")
 
     def lower(self, statement: exp.Expr) -> exp.Expr:
         """Rewrite what sqlglot would print wrongly for this warehouse (identity by default)."""

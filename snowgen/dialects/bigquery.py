@@ -15,7 +15,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from snowgen.dialects.base import Dialect, TableShape, Unsupported, _snake, parameterized, rewrite_nodes
-from snowgen.dialects.shared import case_insensitive_pattern, epoch_seconds, no_similar_to, set_each
+from snowgen.dialects.shared import case_insensitive_pattern, epoch_seconds, set_each
 
 _MAX_NUMERIC_INTEGER_DIGITS = 29
 _MAX_NUMERIC_SCALE = 9
@@ -54,6 +54,7 @@ class BigQuery(Dialect):
     max_cluster_columns = 4
     run_limits_in_variables = True  # docs["pruning"]
     json_is_orderable = False  # docs["orderable"]: TO_JSON_STRING orders it instead
+    supports_similar_to = False
 
     def build_data_type(self, logical: str) -> exp.DataType:
         result = super().build_data_type(logical)
@@ -129,7 +130,7 @@ class BigQuery(Dialect):
         for data_type in statement.find_all(exp.DataType):
             if data_type.this == exp.DataType.Type.TIMESTAMP:
                 data_type.set("this", exp.DataType.Type.TIMESTAMPTZ)
-        return rewrite_nodes(statement, (exp.Extract, exp.Least, exp.Greatest, exp.SplitPart, exp.RegexpILike, exp.SimilarTo), _lower_node)
+        return rewrite_nodes(statement, (exp.Extract, exp.Least, exp.Greatest, exp.SplitPart, exp.RegexpILike), _lower_node)
 
 
 def _lower_node(node: exp.Expr) -> exp.Expr:
@@ -141,8 +142,6 @@ def _lower_node(node: exp.Expr) -> exp.Expr:
         return _split_part(node)
     if isinstance(node, exp.RegexpILike):  # sqlglot prints REGEXP_I_LIKE, which does not exist
         return exp.RegexpLike(this=node.this, expression=case_insensitive_pattern(node.expression))
-    if isinstance(node, exp.SimilarTo):
-        raise no_similar_to()
     return node
 
 

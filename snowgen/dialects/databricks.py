@@ -16,7 +16,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from snowgen.dialects.base import Dialect, Layout, Script, TableShape, Unsupported, rewrite_nodes
-from snowgen.dialects.shared import case_insensitive_pattern, epoch_seconds, no_similar_to, set_each
+from snowgen.dialects.shared import case_insensitive_pattern, epoch_seconds, set_each
 
 AUTO_OPTIMIZE = {"delta.autoOptimize.optimizeWrite": "true", "delta.autoOptimize.autoCompact": "true"}
 
@@ -49,6 +49,7 @@ class Databricks(Dialect):
         "would not be atomic; a Delta MERGE is",
     }
     default_upsert = "merge"
+    supports_similar_to = False
     # Unity Catalog object names; column names have no documented limit (docs["names"])
     name_limits = {"schema": (255, "characters"), "table": (255, "characters")}
     transactional = False
@@ -139,11 +140,9 @@ class Databricks(Dialect):
                 return epoch_seconds(node.expression)
             if isinstance(node, exp.RegexpILike):  # sqlglot prints REGEXP_I_LIKE, which does not exist
                 return exp.RegexpLike(this=node.this, expression=case_insensitive_pattern(node.expression))
-            if isinstance(node, exp.SimilarTo):
-                raise no_similar_to()
             return node
 
-        return rewrite_nodes(statement, (exp.Extract, exp.RegexpILike, exp.SimilarTo), lower_node)
+        return rewrite_nodes(statement, (exp.Extract, exp.RegexpILike), lower_node)
 
     def replace_rows(self, target: exp.Table, source: exp.Table, columns: list[str], condition: exp.Expr) -> list[exp.Expr]:
         """Delta's selective overwrite, ``INSERT INTO t REPLACE WHERE cond SELECT ...``: one

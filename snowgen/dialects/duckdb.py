@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from snowgen.dialects.base import Dialect, rewrite_nodes
-from snowgen.dialects.shared import no_similar_to
+from snowgen.dialects.base import Dialect
 
 
 class DuckDB(Dialect):
@@ -28,15 +27,10 @@ class DuckDB(Dialect):
 
     url_schemes = ("duckdb",)  # duckdb:///relative.duckdb (to the project), duckdb:////abs.duckdb
     connector = "duckdb_file"
+    supports_similar_to = False  # DuckDB matches SIMILAR TO as a whole regular expression
 
     def sized_string(self, length: int) -> exp.DataType:
         return exp.DataType.build("VARCHAR")  # DuckDB ignores VARCHAR lengths
-
-    def lower(self, statement: exp.Expr) -> exp.Expr:
-        def refuse(node: exp.Expr) -> exp.Expr:
-            raise no_similar_to()  # DuckDB matches SIMILAR TO as a whole regular expression
-
-        return rewrite_nodes(statement, (exp.SimilarTo,), refuse)
 
     def now_utc(self) -> exp.Expr:
         return exp.AtTimeZone(this=exp.CurrentTimestamp(), zone=exp.Literal.string("UTC"))

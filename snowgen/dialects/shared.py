@@ -5,13 +5,6 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from snowgen.dialects.base import Unsupported
-
-
-def no_similar_to() -> Unsupported:
-    """SIMILAR TO exists on Postgres and Redshift only (DuckDB reads it as a full regex)."""
-    return Unsupported("has no SIMILAR TO; write the condition with LIKE or a regular expression")
-
 
 def case_insensitive_pattern(pattern: exp.Expr) -> exp.Expr:
     """The same regular expression with RE2/Java's case-insensitive flag in front."""

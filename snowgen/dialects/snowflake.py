@@ -15,7 +15,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from snowgen.dialects.base import Dialect, Script, TableShape, rewrite_nodes
-from snowgen.dialects.shared import no_similar_to, set_each
+from snowgen.dialects.shared import set_each
 
 
 class Snowflake(Dialect):
@@ -37,6 +37,7 @@ class Snowflake(Dialect):
     }
     types = {**Dialect.types, "string": "VARCHAR", "timestamp": "TIMESTAMPNTZ", "json": "VARIANT", "double": "DOUBLE"}
     default_upsert = "merge"
+    supports_similar_to = False
     name_limits = {kind: (255, "characters") for kind in ("schema", "table", "column")}  # docs["identifiers"]
     delete_using = True
     folds_to_upper_case = True  # https://docs.snowflake.com/en/sql-reference/identifiers-syntax
@@ -98,7 +99,7 @@ class Snowflake(Dialect):
         for data_type in list(statement.find_all(exp.DataType)):
             if data_type.this in (exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPNTZ):
                 data_type.replace(_timestamp_ntz())
-        return rewrite_nodes(statement, (exp.RegexpLike, exp.RegexpILike, exp.Extract, exp.SimilarTo), _lower_node)
+        return rewrite_nodes(statement, (exp.RegexpLike, exp.RegexpILike, exp.Extract), _lower_node)
 
 
 def _timestamp_ntz() -> exp.DataType:
@@ -107,8 +108,6 @@ def _timestamp_ntz() -> exp.DataType:
 
 
 def _lower_node(node: exp.Expr) -> exp.Expr:
-    if isinstance(node, exp.SimilarTo):
-        raise no_similar_to()
     if isinstance(node, exp.RegexpLike):
         return _substring_match(node.this, node.expression)
     if isinstance(node, exp.RegexpILike):
