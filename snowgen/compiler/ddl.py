@@ -54,10 +54,6 @@ def replace_table(table: exp.Table, query: exp.Query, properties: list[exp.Expr]
     return statements
 
 
-def select_columns(columns: list[str], table: str) -> list[exp.Expr]:
-    return [exp.column(c, table=table) for c in columns]
-
-
 def resolve_layout(spec: ModelSpec, dialect: Dialect) -> Layout:
     """The model's logical layout with the dialect's override applied."""
     values = {key: getattr(spec.layout, key) for key in ("partition", "cluster", "sort", "dist", "indexes", "clustering")}
