@@ -361,3 +361,14 @@ def test_every_body_macro_a_body_may_call_has_an_expansion():
     from snowgen.compiler.sqlbody import MACROS
 
     assert set(MACROS) == set(EXPANSIONS)
+
+
+def test_the_layout_keys_are_one_list():
+    import dataclasses
+
+    from snowgen.dialects.base import LAYOUT_KEYS, Layout
+    from snowgen.spec.models import LayoutOverride, LayoutSpec
+
+    assert tuple(LayoutOverride.model_fields) == LAYOUT_KEYS
+    assert set(LayoutSpec.model_fields) == {*LAYOUT_KEYS, "dialects"}
+    assert tuple(f.name for f in dataclasses.fields(Layout)) == (*LAYOUT_KEYS, "unique_key")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from snowgen.dialects.base import Dialect, Layout, Partition, TableShape, Unsupported
+from snowgen.dialects.base import LAYOUT_KEYS, Dialect, Layout, Partition, TableShape, Unsupported
 from snowgen.spec.models import ModelSpec
 
 
@@ -56,7 +56,7 @@ def replace_table(table: exp.Table, query: exp.Query, properties: list[exp.Expr]
 
 def resolve_layout(spec: ModelSpec, dialect: Dialect) -> Layout:
     """The model's logical layout with the dialect's override applied."""
-    values = {key: getattr(spec.layout, key) for key in ("partition", "cluster", "sort", "dist", "indexes", "clustering")}
+    values = {key: getattr(spec.layout, key) for key in LAYOUT_KEYS}
     override = spec.layout.dialects.get(dialect.name)
     if override is not None:
         for key in override.model_fields_set:
@@ -92,16 +92,6 @@ def check_layout_columns(shape: TableShape) -> None:
     if shape.columns is None:
         return
     known = set(shape.columns)  # names compare as snowgen stores them (snowgen.names)
-    layout = shape.layout
-    named: list[tuple[tuple, str]] = []
-    if layout.partition:
-        named.append((("layout", "partition", "column"), layout.partition.column))
-    named += [(("layout", "cluster"), c) for c in layout.cluster]
-    named += [(("layout", "sort"), c) for c in layout.sort]
-    if layout.dist:
-        named.append((("layout", "dist"), layout.dist))
-    for index in layout.indexes or ():
-        named += [(("layout", "indexes"), c) for c in index]
-    for path, column in named:
+    for path, column in shape.layout.named_columns():
         if column not in known:
             raise UnknownLayoutColumn(f"layout column '{column}' is not a column of {shape.table.name}", path)

@@ -57,9 +57,15 @@ class Partition:
     by: Literal["day", "hour", "month"] = "day"
 
 
+#: the keys of a model's ``layout:`` (and of each per-dialect override), in spec order; a
+#: test checks the spec's LayoutOverride and :class:`Layout` have exactly these
+LAYOUT_KEYS = ("partition", "cluster", "sort", "dist", "indexes", "clustering")
+
+
 @dataclass(frozen=True)
 class Layout:
-    """A model's physical layout after the per-dialect override was applied."""
+    """A model's physical layout after the per-dialect override was applied (the keys of
+    ``LAYOUT_KEYS``, and the model's unique key, which some warehouses index)."""
 
     partition: Partition | None = None
     cluster: tuple[str, ...] = ()
@@ -68,6 +74,18 @@ class Layout:
     indexes: tuple[tuple[str, ...], ...] | None = None
     clustering: Literal["partition", "liquid"] | None = None
     unique_key: tuple[str, ...] = ()
+
+    def named_columns(self) -> list[tuple[tuple[str, ...], str]]:
+        """(spec path, column) of every column the layout names."""
+        named: list[tuple[tuple[str, ...], str]] = []
+        if self.partition:
+            named.append((("layout", "partition", "column"), self.partition.column))
+        named += [(("layout", "cluster"), c) for c in self.cluster]
+        named += [(("layout", "sort"), c) for c in self.sort]
+        if self.dist:
+            named.append((("layout", "dist"), self.dist))
+        named += [(("layout", "indexes"), c) for index in self.indexes or () for c in index]
+        return named
 
 
 @dataclass(frozen=True)
