@@ -34,7 +34,7 @@ def emit(plan: Plan, dialect: Dialect, built: Iterable[BuiltStep]) -> dict[str, 
     for item in built:
         files[paths[item.step.id]] = render_step(plan, dialect, item)
     for check in plan.checks:
-        files[checks.check_file(check)] = render_check(plan, dialect, check)
+        files[check_file(check)] = render_check(plan, dialect, check)
     files[PLAN_FILE] = render_plan(plan, dialect, paths)
     return files
 
@@ -76,7 +76,10 @@ def render_plan(plan: Plan, dialect: Dialect, paths: dict[str, str]) -> str:
     ]
     document = {"project": plan.project, "dialect": dialect.name, "modules": _modules(plan), "steps": steps}
     if plan.checks:
-        document["checks"] = checks.plan_entries(plan)
+        document["checks"] = [
+            {"id": c.id, "file": check_file(c), "severity": "warn", "after": c.after, "description": c.description}
+            for c in plan.checks
+        ]
     if plan.selected is not None:
         document["selected"] = sorted(plan.selected)
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
@@ -112,6 +115,11 @@ def _staged_entry(plan: Plan, item) -> dict:
     if item.consume_step in ids:
         entry["emptied_by"] = item.consume_step
     return entry
+
+
+def check_file(check: Check) -> str:
+    """``checks/<id>.sql``: a health check's file (plan.json's ``checks``)."""
+    return f"checks/{_file_safe(check.id)}.sql"
 
 
 def _file_safe(name: str) -> str:

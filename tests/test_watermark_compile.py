@@ -68,7 +68,7 @@ BIND = covers_every_dialect({
 })  # fmt: skip
 
 
-#: rows stamped after now plus clock_skew_minutes (60 by default) wait (watermark_sql.not_after)
+#: rows stamped after now plus clock_skew_minutes (60 by default) wait (clock.not_after)
 NOT_AFTER = covers_every_dialect({
     "redshift": "\"deals\".\"timemsc\" <= (\n      GETDATE() + INTERVAL '60 MINUTE'\n    )",
     "postgres": "\"deals\".\"timemsc\" <= (\n      CURRENT_TIMESTAMP AT TIME ZONE 'UTC' + INTERVAL '60 MINUTE'\n    )",

@@ -8,17 +8,9 @@ scheduler can run the same query after the plan and alert on any row.
 
 from __future__ import annotations
 
-import re
-
 from sqlglot import exp
 
-from snowgen.compiler.plan import Check, Plan
-
-FOLDER = "checks"
-
-
-def check_file(check: Check) -> str:
-    return f"{FOLDER}/{re.sub(r'[^A-Za-z0-9_.-]', '_', check.id)}.sql"
+from snowgen.compiler.plan import Check
 
 
 def check_query(check: Check) -> exp.Select:
@@ -30,11 +22,3 @@ def check_query(check: Check) -> exp.Select:
         .from_(exp.alias_(check.table.copy(), t, table=True), copy=False)
         .where(when, copy=False)
     )
-
-
-def plan_entries(plan: Plan) -> list[dict]:
-    """plan.json's ``checks``: what each check reports and its file."""
-    return [
-        {"id": c.id, "file": check_file(c), "severity": "warn", "after": c.after, "description": c.description}
-        for c in plan.checks
-    ]

@@ -45,7 +45,7 @@ SESSION_VARS: dict[str, Any] = {
     "max_session_days": 3,
     "session_lookback_days": 730,
     # snowgen's own: how far ahead of the warehouse's clock an event may be stamped and
-    # still be read; later events wait (sessions_sql.not_after)
+    # still be read; later events wait (sessions_sql.latest_read)
     "clock_skew_minutes": 60,
 }
 _WHOLE_NUMBER_VARS = tuple(k for k in SESSION_VARS if k != "start_date")
@@ -343,9 +343,10 @@ def _check_skew_within_lookback(loaded, variables: dict[str, Any]) -> None:
     stamped between now and that event which arrive later would never be read."""
     skew, lookback = variables["clock_skew_minutes"], variables["lookback_window_hours"]
     if skew > lookback * 60:
+        blamed = "clock_skew_minutes" if "clock_skew_minutes" in loaded.spec.vars else "lookback_window_hours"
         raise SnowgenError.at(
             "SG102",
             f"var clock_skew_minutes ({skew}) must not exceed lookback_window_hours ({lookback}) x 60: "
             "the next run's window would start after events stamped before an early one",
-            loaded.doc.location(("vars", "clock_skew_minutes" if "clock_skew_minutes" in (loaded.spec.vars or {}) else "lookback_window_hours")),
+            loaded.doc.location(("vars", blamed)),
         )

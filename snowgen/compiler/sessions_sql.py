@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlglot import exp
 
+from snowgen.compiler.clock import not_after, rows_after
 from snowgen.compiler.filters import all_of, app_filter
 from snowgen.compiler.sessions_events import EventSource, late_filter
 from snowgen.dialects.base import Dialect
@@ -24,19 +25,19 @@ LIFECYCLE_COLUMNS = ("session_identifier", "user_identifier", "start_tstamp", "e
 # -- run limits ---------------------------------------------------------------------------------
 
 
-def not_after(d: Dialect, variables: dict[str, Any]) -> exp.Expr:
+def latest_read(d: Dialect, variables: dict[str, Any]) -> exp.Expr:
     """The latest time a run reads: now plus the clock_skew_minutes allowance. An event
     stamped later (a broken collector clock, or a device clock where the session timestamp
     comes from the device) waits until then; were it read, the manifest would move to its
     time and skip every real event before it."""
-    return d.add_interval(d.now_utc(), exp.Literal.number(variables["clock_skew_minutes"]), "MINUTE")
+    return not_after(d, variables["clock_skew_minutes"])
 
 
 def run_limits_query(
     d: Dialect, variables: dict[str, Any], manifest: exp.Table, tracked: tuple[str, ...], events: exp.Table, session_timestamp: str
 ) -> exp.Query:
     """§1.3: one row (lower_limit, upper_limit) from the manifest rows of the run's models,
-    the upper limit never after :func:`not_after`; and how many events wait beyond it
+    the upper limit never after :func:`latest_read`; and how many events wait beyond it
     (``future_events``, for health checks: they are not read)."""
     start = d.timestamp_literal(variables["start_date"])
     backfill, lookback = variables["backfill_limit_days"], variables["lookback_window_hours"]
@@ -49,7 +50,7 @@ def run_limits_query(
         ifs=[exp.If(this=no_data, true=start.copy()), exp.If(this=new_model, true=start.copy())],
         default=d.add_interval(min_ls.copy(), exp.Literal.number(-lookback), "HOUR"),
     )
-    latest = not_after(d, variables)
+    latest = latest_read(d, variables)
 
     def least(*values: exp.Expr) -> exp.Expr:  # of the values and the latest time a run reads
         return exp.Least(this=values[0], expressions=[*values[1:], latest.copy()])
@@ -63,7 +64,7 @@ def run_limits_query(
         default=least(days(min_ls.copy(), backfill)),
     )
     status = _manifest_status(manifest, tracked)
-    future = _future_events(d, variables, events, session_timestamp)
+    future = rows_after(events, session_timestamp, latest.copy())
     return exp.Select(
         expressions=[
             exp.alias_(d.cast(lower, "timestamp"), "lower_limit"),
@@ -71,18 +72,6 @@ def run_limits_query(
             exp.alias_(d.cast(future, "bigint"), "future_events"),
         ]
     ).from_(status.subquery("s", copy=False), copy=False)
-
-
-def _future_events(d: Dialect, variables: dict[str, Any], events: exp.Table, session_timestamp: str) -> exp.Expr:
-    """The number of events stamped after :func:`not_after` (where the events are partitioned
-    or clustered by that timestamp, the warehouse can skip all but the newest partitions)."""
-    ts = exp.column(session_timestamp, table="e")
-    return (
-        exp.Select(expressions=[exp.Count(this=exp.Star())])
-        .from_(exp.alias_(events, "e", table=True), copy=False)
-        .where(exp.GT(this=ts, expression=not_after(d, variables)), copy=False)
-        .subquery(copy=False)
-    )
 
 
 def _manifest_status(manifest: exp.Table, tracked: tuple[str, ...]) -> exp.Select:
@@ -285,7 +274,7 @@ def manifest_update_query(
     newer, the model moves to the first source event after the window, if there is one:
     nothing lies in between, and the next window starts there (minus the lookback). A model
     whose window stopped at its last_success (it is ahead of the others) stays, and so does
-    one with no later event, waiting for data. Events after :func:`not_after` do not count:
+    one with no later event, waiting for data. Events after :func:`latest_read` do not count:
     one event from a broken clock would otherwise move the manifest years ahead."""
     processed = exp.Select(expressions=[exp.Max(this=exp.column(session_timestamp))]).from_(tables["events"], copy=False)
     after_window = (
@@ -295,7 +284,7 @@ def manifest_update_query(
         .where(
             exp.and_(
                 exp.GT(this=exp.column(session_timestamp, table="e"), expression=exp.column("upper_limit", table="lim")),
-                exp.LTE(this=exp.column(session_timestamp, table="e"), expression=not_after(d, variables)),
+                exp.LTE(this=exp.column(session_timestamp, table="e"), expression=latest_read(d, variables)),
             ),
             copy=False,
         )

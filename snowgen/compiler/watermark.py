@@ -52,6 +52,7 @@ from sqlglot import exp
 
 from snowgen.compiler import ddl
 from snowgen.compiler.backfill import Backfill
+from snowgen.compiler.clock import not_after
 from snowgen.compiler.dag import downstream
 from snowgen.compiler.plan import SETUP_STEP, Check, ModelPlan, Plan, Step
 from snowgen.compiler.references import Relation, qualified, source_tables, unknown_name
@@ -66,7 +67,6 @@ from snowgen.compiler.watermark_sql import (
     health_query,
     in_range,
     newer_than_watermark,
-    not_after,
     update_query,
 )
 from snowgen.dialects.base import Dialect, Layout, Script, TableShape
@@ -169,7 +169,7 @@ class WatermarkStrategy(NoStrategy):
         if read is None or self.backfill is not None:
             return {}
         since = bind_since(dialect, script, self.table("manifest"), read, self.config.lookback_hours)
-        return {SINCE: since, NOT_AFTER: not_after(dialect, read.logical_type, self.config.clock_skew_minutes)}
+        return {SINCE: since, NOT_AFTER: not_after(dialect, self.config.clock_skew_minutes, read.logical_type)}
 
     def replace_where(self, model: ModelPlan, dialect: Dialect) -> exp.Expr | None:
         """Backfill: the model's rows of the backfilled instance in [from, to)."""

@@ -12,14 +12,14 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
-from snowgen.compiler.clock import at_most
+from snowgen.compiler.clock import at_most, not_after, now, rows_after
 from snowgen.dialects.base import Dialect, Script
 from snowgen.errors import SnowgenError
 
 #: the placeholder standing for "this model's watermark minus the lookback" in a planned
 #: body; the build replaces it by the value the dialect binds (see :func:`bind_since`)
 SINCE = "snowgen_watermark_since"
-#: the placeholder standing for "now plus the clock skew allowance" (:func:`not_after`)
+#: the placeholder standing for "now plus the clock skew allowance" (clock.not_after)
 NOT_AFTER = "snowgen_watermark_not_after"
 MANIFEST_COLUMNS = {"model": "string", "source": "string", "instance": "string", "watermark": "timestamp"}
 
@@ -49,32 +49,10 @@ def newer_than_watermark(timestamp: exp.Column) -> exp.Expr:
     watermark. At, not only after: a row with the watermark's very timestamp that lands
     after the run (two deals in one millisecond) is still read, even without a lookback;
     the rows re-read at the boundary are upserted again, which changes nothing. Rows
-    stamped after now plus the clock skew allowance wait (:func:`not_after`)."""
+    stamped after now plus the clock skew allowance wait (clock.not_after)."""
     since = exp.Placeholder(this=SINCE)
     newer = exp.or_(exp.GTE(this=timestamp, expression=since), exp.Is(this=since.copy(), expression=exp.Null()))
     return exp.and_(exp.Paren(this=newer), exp.LTE(this=timestamp.copy(), expression=exp.Placeholder(this=NOT_AFTER)))
-
-
-def _not_after_now(d: Dialect, value: exp.Expr, logical_type: str) -> exp.Expr:
-    """``value``, but now where it is later; NULL (no row read) stays NULL."""
-    return at_most(value, _now(d, logical_type))
-
-
-def _now(d: Dialect, logical_type: str) -> exp.Expr:
-    """Now, typed like the timestamp column: a date, a timestamp with time zone (compared as
-    an instant, whatever the session's zone), else the UTC wall clock."""
-    if logical_type == "date":
-        return d.cast(d.now_utc(), "date")
-    return exp.CurrentTimestamp() if logical_type == "timestamptz" else d.now_utc()
-
-
-def not_after(d: Dialect, logical_type: str, skew_minutes: int) -> exp.Expr:
-    """The latest time a run reads, typed like the timestamp column: now plus the clock skew
-    allowance. A row stamped later (a broken clock) would move the watermark past every
-    real row still to come, which would then never be read; it waits until its time."""
-    now = exp.CurrentTimestamp() if logical_type == "timestamptz" else d.now_utc()
-    latest = d.add_interval(now, exp.Literal.number(skew_minutes), "MINUTE")
-    return d.cast(latest, "date") if logical_type == "date" else latest
 
 
 def in_range(column: exp.Column, start: dt.datetime, end: dt.datetime, logical_type: str) -> exp.Expr:
@@ -123,7 +101,7 @@ def update_query(
     arrive later; it is read again next run, and upserted again, which changes nothing. Never
     backwards; no row (the watermark stays) when the model read no row."""
     new = [
-        _literal_row(d, read, _not_after_now(d, exp.Max(this=exp.column(read.timestamp)), read.logical_type))
+        _literal_row(d, read, at_most(exp.Max(this=exp.column(read.timestamp)), now(d, read.logical_type)))
         .from_(tables[read.model].copy(), copy=False)
         for read in reads
     ]
@@ -180,14 +158,9 @@ def _literal_row(d: Dialect, read: WatermarkRead, watermark: exp.Expr | None) ->
 
 
 def _with_future_rows(d: Dialect, row: exp.Select, read: WatermarkRead, source: exp.Table, skew_minutes: int) -> exp.Select:
-    """``row`` and the number of rows of ``source`` stamped after :func:`not_after`."""
-    ts = exp.column(read.timestamp, table="s")
-    count = (
-        exp.Select(expressions=[exp.Count(this=exp.Star())])
-        .from_(exp.alias_(source, "s", table=True), copy=False)
-        .where(exp.GT(this=ts, expression=not_after(d, read.logical_type, skew_minutes)), copy=False)
-    )
-    return row.select(exp.alias_(d.cast(count.subquery(copy=False), "bigint"), "future_rows"), copy=False)
+    """``row`` and the number of rows of ``source`` stamped after now plus the allowance."""
+    count = rows_after(source, read.timestamp, not_after(d, skew_minutes, read.logical_type))
+    return row.select(exp.alias_(d.cast(count, "bigint"), "future_rows"), copy=False)
 
 
 def _union(d: Dialect, rows: list[exp.Select], columns: dict[str, str] = MANIFEST_COLUMNS) -> exp.Query:

@@ -406,7 +406,8 @@ class Dialect:
 
     def check_name(self, identifier: exp.Identifier) -> None:
         """Raise :class:`NameTooLong` when ``identifier`` is over its kind's limit."""
-        limit = self.name_limits.get(_name_kind(identifier))
+        kind = _name_kind(identifier)
+        limit = self.name_limits.get(kind)
         if limit is None:
             return
         size, unit = limit
@@ -414,7 +415,6 @@ class Dialect:
         length = len(name.encode("utf-8")) if unit == "bytes" else len(name)
         if length > size:
             shown = name if len(name) <= 80 else name[:77] + "..."
-            kind = _name_kind(identifier)
             raise NameTooLong(f"{self.name}: {kind} name '{shown}' is {length} {unit} long; {self.name} allows {size}", name)
 
     def sort_key(self, value: exp.Expr, logical: str) -> exp.Expr:

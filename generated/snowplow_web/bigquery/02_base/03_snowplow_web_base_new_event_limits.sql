@@ -52,9 +52,9 @@ SELECT
   CAST((
     SELECT
       COUNT(*)
-    FROM `atomic`.`events` AS `e`
+    FROM `atomic`.`events` AS `s`
     WHERE
-      `e`.`collector_tstamp` > TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 60 MINUTE)
+      `s`.`collector_tstamp` > TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 60 MINUTE)
   ) AS INT64) AS `future_events`
 FROM (
   SELECT

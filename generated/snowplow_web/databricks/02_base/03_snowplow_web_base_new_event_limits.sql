@@ -57,9 +57,9 @@ SELECT
   CAST((
     SELECT
       COUNT(*)
-    FROM `atomic`.`events` AS `e`
+    FROM `atomic`.`events` AS `s`
     WHERE
-      `e`.`collector_tstamp` > TIMESTAMPADD(MINUTE, 60, CURRENT_TIMESTAMP())
+      `s`.`collector_tstamp` > TIMESTAMPADD(MINUTE, 60, CURRENT_TIMESTAMP())
   ) AS BIGINT) AS `future_events`
 FROM (
   SELECT

@@ -90,9 +90,9 @@ SELECT
   CAST((
     SELECT
       COUNT(*)
-    FROM "atomic"."events" AS "e"
+    FROM "atomic"."events" AS "s"
     WHERE
-      "e"."collector_tstamp" > (
+      "s"."collector_tstamp" > (
         CURRENT_TIMESTAMP AT TIME ZONE 'UTC' + INTERVAL 60 MINUTE
       )
   ) AS BIGINT) AS "future_events"

@@ -53,9 +53,9 @@ SELECT
   CAST((
     SELECT
       COUNT(*)
-    FROM "atomic"."events" AS "e"
+    FROM "atomic"."events" AS "s"
     WHERE
-      "e"."collector_tstamp" > (
+      "s"."collector_tstamp" > (
         GETDATE() + INTERVAL '60 MINUTE'
       )
   ) AS BIGINT) AS "future_events"
