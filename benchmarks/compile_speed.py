@@ -68,7 +68,7 @@ def import_snowgen() -> SimpleNamespace:
     if sg is None:
         from snowgen.api import compile_loaded, compile_planned, plan_loaded
         from snowgen.dialects import DIALECTS, get_dialect
-        from snowgen.emit import emit
+        from snowgen.emit.render import emit
         from snowgen.errors import SnowgenError
         from snowgen.runner.statements import split_statements
         from snowgen.spec.loader import is_project_dir, load_project
@@ -199,7 +199,7 @@ def cross_check(root: Path, dialects: list[str]) -> list[str]:
     problems: list[str] = []
     emitted: dict[str, dict[str, str]] = {}
     compile_phased(root, dialects, keep=emitted)
-    reference = {c.dialect: c.files for c in sg.compile_loaded(sg.load_project(root), dialects, jobs=1)}
+    reference = {c.dialect: c.files for c in sg.compile_loaded(sg.load_project(root), dialects, sg.CompileOptions(jobs=1))}
     for name in dialects:
         if reference.get(name) != emitted[name]:
             problems.append(f"{name}: staged compile differs from a serial compile_loaded")

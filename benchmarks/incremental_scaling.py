@@ -57,7 +57,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from types import SimpleNamespace
@@ -69,10 +69,10 @@ from sqlglot import exp
 from support import generator
 from support.generator import GeneratorConfig
 
-from snowgen.compiler.sources import source_ddl
+from snowgen.api import CompileOptions, PreparedRun, RunOptions, prepare_run, run_session
+from snowgen.build.sources import source_ddl
 from snowgen.runner.connections import Connection, connect
-from snowgen.runner.execute import PlannedStep, StepFailed
-from snowgen.runner.session import RunRequest, execute, prepare
+from snowgen.runner.execute import StepFailed
 from snowgen.spec.loader import load_project
 
 PROJECT = REPO / "model_specs" / "snowplow_web"
@@ -148,17 +148,17 @@ def loaded_project():
     return load_project(PROJECT)
 
 
-def regular_plan(url: str, history: History) -> list[PlannedStep]:
+def regular_plan(url: str, history: History) -> PreparedRun:
     """The plan a daily ``snowgen run`` executes."""
-    request = RunRequest(loaded_project(), db=url, cli_vars={"start_date": start_date_var(history)})
-    return prepare(request)[1]
+    options = CompileOptions(vars={"start_date": start_date_var(history)})
+    return prepare_run(loaded_project(), RunOptions(options, db=url))
 
 
-def full_refresh_plan(url: str, history: History) -> list[PlannedStep]:
+def full_refresh_plan(url: str, history: History) -> PreparedRun:
     """``snowgen run --full-refresh --allow-refresh``, its backfill limit covering every day in one run."""
     cli_vars = {"start_date": start_date_var(history), "backfill_limit_days": history.days + 7}
-    request = RunRequest(loaded_project(), db=url, cli_vars=cli_vars, full_refresh=True, allow_refresh=True)
-    return prepare(request)[1]
+    options = CompileOptions(vars=cli_vars, full_refresh=True, allow_refresh=True)
+    return prepare_run(loaded_project(), RunOptions(options, db=url))
 
 
 @dataclass
@@ -167,10 +167,11 @@ class RunTiming:
     steps: dict[str, float]
 
 
-def run_plan(url: str, steps: list[PlannedStep]) -> RunTiming:
-    """Execute the steps as ``snowgen run`` does: one connection, every statement in order."""
+def run_plan(url: str, prepared: PreparedRun) -> RunTiming:
+    """Execute the steps on ``url`` as ``snowgen run`` does: one connection, every statement in order."""
     started = time.perf_counter()
-    per_step = {result.step.id: result.seconds for result in execute(url, PROJECT, steps)}
+    with run_session(replace(prepared, url=url)) as session:
+        per_step = {result.step.id: result.seconds for result in session.steps()}
     return RunTiming(time.perf_counter() - started, per_step)
 
 
@@ -430,7 +431,7 @@ def check_manifest_in(connection: Connection, day: tuple[dt.datetime, dt.datetim
         m.problems.append(f"after {what} the manifest ends at {last}, not on {day[0]:%Y-%m-%d}")
 
 
-def time_incremental_run(url: str, steps: list[PlannedStep], history: History, m: Measurement) -> None:
+def time_incremental_run(url: str, steps: PreparedRun, history: History, m: Measurement) -> None:
     timing = run_plan(url, steps)
     m.incremental_s.append(timing.seconds)
     m.incremental_steps.append(timing.steps)
@@ -440,7 +441,7 @@ def time_incremental_run(url: str, steps: list[PlannedStep], history: History, m
         m.rows_incremental = derived_rows(connection)
 
 
-def time_full_refresh(url: str, steps: list[PlannedStep], history: History, m: Measurement, stoppable: bool) -> None:
+def time_full_refresh(url: str, steps: PreparedRun, history: History, m: Measurement, stoppable: bool) -> None:
     started = time.perf_counter()
     try:
         m.full_refresh_s.append(run_plan(url, steps).seconds)

@@ -1,106 +1,220 @@
-"""The library entry points the CLI calls: compile projects in memory, then write or check."""
+"""snowgen as a library: the one surface the command line, tests, benchmarks and schedulers use.
+
+The stages, each a package: :mod:`snowgen.spec` (load) -> :mod:`snowgen.plan` (spec -> frozen
+plan) -> :mod:`snowgen.build` (plan x dialect -> sqlglot trees) -> :mod:`snowgen.emit` (text,
+plan.json, the writer); :mod:`snowgen.runner` executes compiled files. Options are frozen
+values (:class:`CompileOptions`, :class:`RunOptions`) checked when made, so a caller gets the
+same coded errors as the command line.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import multiprocessing
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from snowgen.compiler import refresh, run_metadata
-from snowgen.compiler.backfill import Backfill
-from snowgen.compiler.build import build_steps
-from snowgen.compiler.plan import Plan
-from snowgen.compiler.planner import plan_project
-from snowgen.dialects import DIALECTS, get_dialect, unknown_dialect_message
-from snowgen.emit import emit
+from snowgen.build import manifest_ops
+from snowgen.build.sources import source_ddl as _source_statements
+from snowgen.build.steps import build_steps
+from snowgen.dialects import NAMES, get_dialect, unknown_dialect_message
+from snowgen.dialects.base import Dialect, NameTooLong
+from snowgen.emit.render import CompiledProject, emit
+from snowgen.emit.writer import stale_diff, write
 from snowgen.errors import SnowgenError
-from snowgen.spec.loader import LoadedProject, load_project
+from snowgen.plan import refresh, run_metadata
+from snowgen.plan.backfill import Backfill, parse_backfill
+from snowgen.plan.data import Plan
+from snowgen.plan.planner import plan_project, resolve_vars
+from snowgen.runner.connections import dialect_for_url, execute_statements
+from snowgen.runner.connectors import display_url
+from snowgen.runner.execute import PlannedStep, StepFailed, StepResult, read_compiled
+from snowgen.runner.session import PreparedRun, RunSession, database_url, run_session
+from snowgen.spec.loader import LoadedProject, discover_projects, load_project
+from snowgen.spec.schema import json_schema
+
+__all__ = [
+    "Backfill",
+    "CompileOptions",
+    "CompiledProject",
+    "LoadedProject",
+    "ManifestChange",
+    "Plan",
+    "PlannedStep",
+    "PreparedRun",
+    "RunOptions",
+    "RunSession",
+    "SnowgenError",
+    "StepFailed",
+    "StepResult",
+    "check_dialects",
+    "check_output",
+    "compile_loaded",
+    "compile_plan",
+    "compile_project",
+    "compile_projects",
+    "dialect_for",
+    "discover_projects",
+    "display_url",
+    "execute_sql",
+    "find_projects",
+    "json_schema",
+    "load_project",
+    "manifest_remove",
+    "manifest_rewind",
+    "parse_backfill",
+    "plan_loaded",
+    "prepare_run",
+    "run_session",
+    "source_ddl",
+    "write_output",
+]
 
 #: below this many steps x dialects, starting worker processes costs more than it saves
 PARALLEL_THRESHOLD = 600
 
 
+# -- options ---------------------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
-class CompiledProject:
-    project: str
-    dialect: str
-    files: dict[str, str]  # relative path -> text
-    variant: str | None = None  # a plan other than the regular one (e.g. "full-refresh")
+class CompileOptions:
+    """What to compile: the target (its vars and dialect), var overrides, a ``--select``
+    choice, and a full-refresh or backfill plan instead of the regular one.
+
+    ``jobs``: worker processes for several dialects; None chooses by the plan's size and
+    the machine's cores (output never depends on it)."""
+
+    target: str | None = None
+    vars: Mapping[str, Any] = field(default_factory=dict)
+    select: tuple[str, ...] = ()
+    full_refresh: bool = False
+    allow_refresh: bool = False
+    backfill: Backfill | None = None
+    jobs: int | None = None
+
+    def __post_init__(self) -> None:
+        for value in self.select:  # one without a name would select everything
+            if not value.replace(",", " ").split():
+                raise SnowgenError.at("SG402", f"--select '{value}' names no model; give a model name or module:NAME")
+        if self.allow_refresh and not self.full_refresh:
+            raise SnowgenError.at("SG403", "--allow-refresh only goes with --full-refresh")
+        if self.full_refresh and self.backfill is not None:
+            raise SnowgenError.at("SG403", "--full-refresh and --backfill exclude each other")
 
     @property
-    def folder(self) -> str:
-        """Where it is written under <out>/<project>/: the regular plan in <dialect>/."""
-        return f"{self.dialect}-{self.variant}" if self.variant else self.dialect
+    def variant(self) -> str | None:
+        """The output folder's suffix for a plan other than the regular one."""
+        if self.full_refresh:
+            return "full-refresh"
+        return self.backfill.variant if self.backfill is not None else None
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What to run, and where: ``db`` (a URL) else the target's ``db`` else a DuckDB file
+    in the project."""
+
+    compile: CompileOptions = field(default_factory=CompileOptions)
+    db: str | None = None
+
+
+# -- finding and compiling projects --------------------------------------------------------------------
+
+
+def find_projects(project: Path | None, *, single: bool = False) -> list[Path]:
+    """``project``, else the project in the working directory or those under ./model_specs."""
+    found = [project] if project is not None else discover_projects(Path.cwd())
+    if single and len(found) > 1:
+        names = ", ".join(p.name for p in found)
+        raise SnowgenError.at("SG403", f"several projects here ({names}); choose one with --project DIR")
+    return found
 
 
 def check_dialects(names: Iterable[str]) -> list[str]:
     names = list(names)
     for name in names:
-        if name not in DIALECTS:
+        if name not in NAMES:
             raise SnowgenError.at("SG302", unknown_dialect_message(name))
     return names
+
+
+def target_dialects(loaded: LoadedProject, target: str | None) -> list[str]:
+    """The target's dialect: what a command compiles for when no dialect is named."""
+    if target is None:
+        raise SnowgenError.at("SG403", "choose a dialect: --dialect NAME, --all or --target NAME")
+    if target not in loaded.spec.targets:
+        resolve_vars(loaded, target, {})  # raises the located SG303
+    return [loaded.spec.targets[target].dialect]
+
+
+def plan_loaded(loaded: LoadedProject, options: CompileOptions | None = None) -> Plan:
+    """The plan every dialect compiles: the project's, with the full-refresh and run-metadata
+    steps when they apply."""
+    options = options or CompileOptions()
+    plan = plan_project(
+        loaded, target=options.target, cli_vars=dict(options.vars), select=options.select or None, backfill=options.backfill
+    )  # located errors first
+    if options.full_refresh:
+        refresh.check_refresh_allowed(loaded, options.target, options.allow_refresh)
+        plan = refresh.with_full_refresh(plan)
+    if loaded.spec.run_metadata:
+        plan = run_metadata.with_run_metadata(plan)
+    return plan
+
+
+def compile_loaded(loaded: LoadedProject, dialects: Iterable[str], options: CompileOptions | None = None) -> list[CompiledProject]:
+    """Plan once, then compile each dialect (in parallel processes for big plans); a
+    backfill or full-refresh plan is written beside the regular one (``CompiledProject.folder``)."""
+    options = options or CompileOptions()
+    names = check_dialects(dialects)
+    compiled = compile_planned(plan_loaded(loaded, options), names, jobs=options.jobs)
+    return [replace(c, variant=options.variant) for c in compiled] if options.variant else compiled
+
+
+def compile_project(path: Path, dialects: Iterable[str], options: CompileOptions | None = None) -> list[CompiledProject]:
+    return compile_loaded(load_project(path), dialects, options)
+
+
+def compile_projects(
+    directories: Iterable[Path], dialects: list[str] | None, options: CompileOptions | None = None
+) -> list[CompiledProject]:
+    """Every project compiled in memory first, its errors gathered: an error anywhere writes
+    nothing. ``dialects`` None: each project's target dialect."""
+    options = options or CompileOptions()
+    results: list[CompiledProject] = []
+    errors: list = []
+    for directory in directories:
+        try:
+            loaded = load_project(directory)
+            results += compile_loaded(loaded, dialects or target_dialects(loaded, options.target), options)
+        except SnowgenError as exc:
+            errors += exc.diagnostics
+    if errors:
+        raise SnowgenError(errors)
+    return results
+
+
+def write_output(out: Path, results: list[CompiledProject]) -> list[Path]:
+    """Write each project/dialect folder under ``out``, replacing what was there."""
+    return write(out, results)
+
+
+def check_output(out: Path, results: list[CompiledProject]) -> str:
+    """A unified diff between ``results`` and the files under ``out`` ('' when up to date)."""
+    return stale_diff(out, results)
 
 
 def compile_plan(plan: Plan, dialect_name: str) -> CompiledProject:
     """Build and render one dialect, one step at a time."""
     dialect = get_dialect(dialect_name)
     return CompiledProject(plan.project, dialect_name, emit(plan, dialect, build_steps(plan, dialect)))
-
-
-def compile_loaded(
-    loaded: LoadedProject,
-    dialects: Iterable[str],
-    *,
-    target: str | None = None,
-    cli_vars: dict[str, Any] | None = None,
-    select: list[str] | None = None,
-    jobs: int | None = None,
-    full_refresh: bool = False,
-    allow_refresh: bool = False,
-    backfill: Backfill | None = None,
-) -> list[CompiledProject]:
-    """Plan once, then compile each dialect (in parallel processes for big plans).
-
-    ``jobs``: worker processes; None chooses by the plan's size and the machine's cores.
-    ``full_refresh``: drop the incremental state first (see compiler.refresh).
-    ``backfill``: a selective backfill plan (see compiler.backfill), written beside the
-    regular plan in ``<dialect>-backfill-<source>-<from>-<to>/``."""
-    plan = plan_loaded(
-        loaded, target=target, cli_vars=cli_vars, select=select,
-        full_refresh=full_refresh, allow_refresh=allow_refresh, backfill=backfill,
-    )  # fmt: skip
-    compiled = compile_planned(plan, check_dialects(dialects), jobs=jobs)
-    variant = "full-refresh" if full_refresh else backfill.variant if backfill is not None else None
-    return [replace(c, variant=variant) for c in compiled] if variant else compiled
-
-
-def plan_loaded(
-    loaded: LoadedProject,
-    *,
-    target: str | None = None,
-    cli_vars: dict[str, Any] | None = None,
-    select: list[str] | None = None,
-    full_refresh: bool = False,
-    allow_refresh: bool = False,
-    backfill: Backfill | None = None,
-) -> Plan:
-    """The plan every dialect compiles: the project's, with the full-refresh and run-metadata
-    steps when they apply."""
-    if full_refresh and backfill is not None:
-        raise SnowgenError.at("SG403", "--full-refresh and --backfill exclude each other")
-    plan = plan_project(loaded, target=target, cli_vars=cli_vars, select=select, backfill=backfill)  # located errors first
-    if full_refresh:
-        refresh.check_refresh_allowed(loaded, target, allow_refresh)
-        plan = refresh.with_full_refresh(plan)
-    if loaded.spec.run_metadata:
-        plan = run_metadata.with_run_metadata(plan)
-    return plan
 
 
 def compile_planned(plan: Plan, names: list[str], *, jobs: int | None = None) -> list[CompiledProject]:
@@ -112,11 +226,75 @@ def compile_planned(plan: Plan, names: list[str], *, jobs: int | None = None) ->
         return list(_compile_in_workers(plan, names, workers))
 
 
-def compile_project(path: Path, dialects: Iterable[str], **options: Any) -> list[CompiledProject]:
-    return compile_loaded(load_project(path), dialects, **options)
+# -- sources and the manifest ---------------------------------------------------------------------------
 
 
-# -- speed ---------------------------------------------------------------------------------------
+def dialect_for(loaded: LoadedProject, *, dialect: str | None = None, target: str | None = None, db: str | None = None) -> Dialect:
+    """The dialect a command speaks: the database's, else the one named, else the target's."""
+    if db is not None:
+        return dialect_for_url(db)
+    if dialect:
+        return get_dialect(check_dialects([dialect])[0])
+    return get_dialect(target_dialects(loaded, target)[0])
+
+
+def source_ddl(loaded: LoadedProject, dialect: Dialect) -> list[str]:
+    """CREATE statements for the project's declared sources, as text; a name over the
+    warehouse's limit is SG105 at the sources."""
+    try:
+        return [dialect.render(dialect.lower(s)) for s in _source_statements(loaded.spec, dialect)]
+    except NameTooLong as exc:
+        raise SnowgenError.at("SG105", str(exc), loaded.doc.location(("sources",), key=True)) from None
+
+
+@dataclass(frozen=True)
+class ManifestChange:
+    statements: list[str]  # rendered for the dialect, to print or run
+    warnings: list[str]
+
+
+def manifest_remove(loaded: LoadedProject, dialect: Dialect, models: list[str], target: str | None = None) -> ManifestChange:
+    """Remove ``models`` from the manifest: the next run backfills them from start_date."""
+    change = manifest_ops.remove_models(plan_project(loaded, target=target), dialect, models)
+    return ManifestChange([dialect.render(s) for s in change.statements], change.warnings)
+
+
+def manifest_rewind(
+    loaded: LoadedProject, dialect: Dialect, models: list[str], to: dt.datetime, target: str | None = None
+) -> ManifestChange:
+    """Set ``models`` back to ``to``: the next runs reprocess from there."""
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    change = manifest_ops.rewind_models(plan_project(loaded, target=target), dialect, models, to, now)
+    return ManifestChange([dialect.render(s) for s in change.statements], change.warnings)
+
+
+def execute_sql(url: str, base: Path, statements: list[str]) -> None:
+    """Run ``statements`` in order on ``url`` (the first the database refuses is SG408)."""
+    execute_statements(url, base, statements)
+
+
+# -- runs -----------------------------------------------------------------------------------------------
+
+
+def prepare_run(loaded: LoadedProject, options: RunOptions | None = None) -> PreparedRun:
+    """The database URL, and the compiled steps and health checks for its dialect."""
+    options = options or RunOptions()
+    target = options.compile.target
+    url = database_url(loaded, target, options.db)
+    dialect = dialect_for_url(url)
+    if target is not None and loaded.spec.targets[target].dialect != dialect.name:
+        declared = loaded.spec.targets[target].dialect
+        raise SnowgenError.at(
+            "SG403",
+            f"target '{target}' is {declared} but {display_url(url)} is a {dialect.name} database",
+            loaded.doc.location(("targets", target, "dialect")),
+        )
+    [compiled] = compile_loaded(loaded, [dialect.name], options.compile)
+    steps, checks = read_compiled(compiled.files, dialect.name)
+    return PreparedRun(url, loaded.root, steps, checks)
+
+
+# -- speed -----------------------------------------------------------------------------------------------
 
 
 @contextmanager

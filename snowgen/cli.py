@@ -13,23 +13,12 @@ from typing import Any
 import click
 import yaml
 
-from snowgen import __version__
-from snowgen.api import CompiledProject, check_dialects, compile_loaded
-from snowgen.compiler.backfill import Backfill, parse_backfill
-from snowgen.compiler.manifest_ops import remove_models, rewind_models
-from snowgen.compiler.planner import plan_project
-from snowgen.compiler.sources import rendered_source_ddl
-from snowgen.dialects import DIALECTS, get_dialect
+from snowgen import __version__, api
+from snowgen.api import CompileOptions, RunOptions
+from snowgen.dialects import NAMES
 from snowgen.errors import SnowgenError
-from snowgen.runner.connections import dialect_for_url, execute_statements
-from snowgen.runner.connectors import display_url
-from snowgen.runner.execute import StepFailed
 from snowgen.runner.progress import RunProgress
-from snowgen.runner.session import RunRequest, execute, prepare_run, warnings_after_run
-from snowgen.spec.loader import discover_projects, load_project
-from snowgen.spec.schema import json_schema
 from snowgen.text import one_line
-from snowgen.writer import stale_diff, write
 
 
 def reports_errors(command):
@@ -58,67 +47,21 @@ def parse_vars(text: str | None) -> dict[str, Any]:
     return value
 
 
-def check_select(select: tuple[str, ...]) -> list[str]:
-    """The --select values; one without a name (``--select ""``) would select everything."""
-    for value in select:
-        if not value.replace(",", " ").split():
-            raise SnowgenError.at("SG402", f"--select '{value}' names no model; give a model name or module:NAME")
-    return list(select)
-
-
 def output_root(out: str) -> Path:
     if not out.strip():  # Path("") is the working directory: never what an empty --out means
         raise SnowgenError.at("SG407", "--out is empty; give the folder to write to (default: generated)")
     return Path(out)
 
 
-def project_dirs(project: Path | None) -> list[Path]:
-    return [project] if project is not None else discover_projects(Path.cwd())
+def compile_options(target, vars_text, select, backfill=None, full_refresh=False, allow_refresh=False) -> CompileOptions:
+    return CompileOptions(
+        target=target, vars=parse_vars(vars_text), select=tuple(select), full_refresh=full_refresh,
+        allow_refresh=allow_refresh, backfill=backfill,
+    )  # fmt: skip
 
 
-def compile_all(
-    project: Path | None,
-    dialects: list[str] | None,
-    target: str | None,
-    vars_text: str | None,
-    select: tuple[str, ...],
-    backfill: Backfill | None = None,
-    full_refresh: bool = False,
-    allow_refresh: bool = False,
-) -> list[CompiledProject]:
-    """Compile every project in memory first: an error anywhere writes nothing."""
-    cli_vars = parse_vars(vars_text)
-    results: list[CompiledProject] = []
-    errors: list = []
-    directories = [_single_project(project)] if backfill is not None else project_dirs(project)
-    for directory in directories:
-        try:
-            loaded = load_project(directory)
-            names = dialects or _target_dialects(loaded, target)
-            results += compile_loaded(
-                loaded, names, target=target, cli_vars=cli_vars, select=check_select(select) or None, backfill=backfill,
-                full_refresh=full_refresh, allow_refresh=allow_refresh,
-            )  # fmt: skip
-        except SnowgenError as exc:
-            errors += exc.diagnostics
-    if errors:
-        raise SnowgenError(errors)
-    return results
-
-
-def check_refresh_flags(full_refresh: bool, allow_refresh: bool) -> None:
-    if allow_refresh and not full_refresh:
-        raise SnowgenError.at("SG403", "--allow-refresh only goes with --full-refresh")
-
-
-def _target_dialects(loaded, target: str | None) -> list[str]:
-    if target is None:
-        raise SnowgenError.at("SG403", "choose a dialect: --dialect NAME, --all or --target NAME")
-    if target not in loaded.spec.targets:
-        from snowgen.compiler.planner import resolve_vars
-
-        resolve_vars(loaded, target, {})  # raises the located SG303
-    return [loaded.spec.targets[target].dialect]
+def single_project(project: Path | None) -> Path:
+    return api.find_projects(project, single=True)[0]
 
 
 @click.group()
@@ -133,7 +76,7 @@ def backfill_options(command):
 
     @functools.wraps(command)
     def wrapper(*args, backfill_source, backfill_from, backfill_to, **kwargs):
-        return command(*args, backfill=parse_backfill(backfill_source, backfill_from, backfill_to), **kwargs)
+        return command(*args, backfill=api.parse_backfill(backfill_source, backfill_from, backfill_to), **kwargs)
 
     wrapper = click.option("--to", "backfill_to", metavar="DATE", help="end of the backfill (excluded)")(wrapper)
     wrapper = click.option("--from", "backfill_from", metavar="DATE", help="start of the backfill (included)")(wrapper)
@@ -142,7 +85,7 @@ def backfill_options(command):
 
 
 @main.command("compile")
-@click.option("--dialect", "-d", "dialect_names", multiple=True, help=f"one of: {', '.join(DIALECTS)} (repeatable)")
+@click.option("--dialect", "-d", "dialect_names", multiple=True, help=f"one of: {', '.join(NAMES)} (repeatable)")
 @click.option("--all", "all_dialects", is_flag=True, help="compile for every dialect")
 @click.option("--project", type=click.Path(path_type=Path, file_okay=False), help="a project directory (default: ./ or ./model_specs/*)")
 @click.option("--out", type=click.Path(), default="generated", show_default=True, help="the folder to write to")
@@ -159,19 +102,20 @@ def compile_command(dialect_names, all_dialects, project, out, select, vars_text
     a full refresh: OUT/<project>/<dialect>-full-refresh/)."""
     if dialect_names and all_dialects:
         raise SnowgenError.at("SG403", "--dialect and --all exclude each other")
-    check_refresh_flags(full_refresh, allow_refresh)
-    dialects = list(DIALECTS) if all_dialects else check_dialects(dialect_names) or None
+    options = compile_options(target, vars_text, select, backfill, full_refresh, allow_refresh)
+    dialects = list(NAMES) if all_dialects else api.check_dialects(dialect_names) or None
     out = output_root(out)
-    results = compile_all(project, dialects, target, vars_text, select, backfill, full_refresh, allow_refresh)
+    directories = [single_project(project)] if backfill is not None else api.find_projects(project)
+    results = api.compile_projects(directories, dialects, options)
     if check:
-        diff = stale_diff(out, results)
+        diff = api.check_output(out, results)
         if diff:
             click.echo(diff, nl=False)
             click.echo(f"snowgen: {out} is stale; run 'snowgen compile' without --check", err=True)
             sys.exit(1)
         click.echo(f"{out} is up to date ({len(results)} project/dialect outputs)")
         return
-    for folder in write(out, results):
+    for folder in api.write_output(out, results):
         click.echo(f"wrote {folder}")
 
 
@@ -182,16 +126,16 @@ def compile_command(dialect_names, all_dialects, project, out, select, vars_text
 @reports_errors
 def validate_command(project, vars_text, target) -> None:
     """Check the specs for every dialect; print errors only, write nothing."""
-    results = compile_all(project, list(DIALECTS), target, vars_text, ())
+    results = api.compile_projects(api.find_projects(project), list(NAMES), compile_options(target, vars_text, ()))
     projects = sorted({r.project for r in results})
-    click.echo(f"ok: {', '.join(projects)} ({len(DIALECTS)} dialects)")
+    click.echo(f"ok: {', '.join(projects)} ({len(NAMES)} dialects)")
 
 
 @main.command("schema")
 @click.option("--kind", type=click.Choice(["project", "model", "both"]), default="both", show_default=True)
 def schema_command(kind: str) -> None:
     """Print the JSON Schema of the spec files (for editors)."""
-    click.echo(json.dumps(json_schema(kind), indent=2, sort_keys=True))
+    click.echo(json.dumps(api.json_schema(kind), indent=2, sort_keys=True))
 
 
 @main.command("run")
@@ -207,26 +151,26 @@ def schema_command(kind: str) -> None:
 def run_command(project, target, db, select, vars_text, full_refresh, allow_refresh, backfill) -> None:
     """Compile a project for a database and run the plan, step by step (a backfill plan
     with --backfill SOURCE --from DATE --to DATE)."""
-    check_refresh_flags(full_refresh, allow_refresh)
-    loaded = load_project(_single_project(project))
-    request = RunRequest(loaded, target, db, check_select(select), parse_vars(vars_text), full_refresh, allow_refresh, backfill)
-    prepared = prepare_run(request)
-    url, steps = prepared.url, prepared.steps
-    click.echo(f"running {loaded.spec.project} on {display_url(url)}: {len(steps)} steps", err=True)
+    options = RunOptions(compile_options(target, vars_text, select, backfill, full_refresh, allow_refresh), db)
+    loaded = api.load_project(single_project(project))
+    prepared = api.prepare_run(loaded, options)
+    steps = prepared.steps
+    click.echo(f"running {loaded.spec.project} on {api.display_url(prepared.url)}: {len(steps)} steps", err=True)
     started = time.perf_counter()
     stream = sys.stderr
     progress = RunProgress(steps, stream, live=stream.isatty())
-    try:
-        for result in execute(url, loaded.root, steps, progress.starting):
-            progress.finished(result)
-    except StepFailed as failure:
-        if progress.live:
-            click.echo("", err=True)  # end the live line
-        click.echo(_failure_report(failure), err=True)
-        sys.exit(1)
-    click.echo(f"done: {len(steps)} steps in {time.perf_counter() - started:.2f} s", err=True)
-    for warning in warnings_after_run(url, loaded.root, prepared.checks):
-        click.echo(f"snowgen: warning: {one_line(warning)}", err=True)
+    with api.run_session(prepared) as session:
+        try:
+            for result in session.steps(progress.starting):
+                progress.finished(result)
+        except api.StepFailed as failure:
+            if progress.live:
+                click.echo("", err=True)  # end the live line
+            click.echo(_failure_report(failure), err=True)
+            sys.exit(1)
+        click.echo(f"done: {len(steps)} steps in {time.perf_counter() - started:.2f} s", err=True)
+        for warning in session.warnings():
+            click.echo(f"snowgen: warning: {one_line(warning)}", err=True)
 
 
 @main.command("sources")
@@ -236,15 +180,14 @@ def run_command(project, target, db, select, vars_text, full_refresh, allow_refr
 @reports_errors
 def sources_command(project, dialect_name, db) -> None:
     """Create empty tables for the project's declared sources (for local development)."""
-    loaded = load_project(_single_project(project))
-    dialect = dialect_for_url(db) if db is not None else get_dialect(_one_dialect(loaded, dialect_name, None))
-    statements = rendered_source_ddl(loaded, dialect)
+    loaded = api.load_project(single_project(project))
+    statements = api.source_ddl(loaded, api.dialect_for(loaded, dialect=dialect_name, db=db))
     if db is None:
         click.echo(";\n\n".join(statements) + ";")
         return
-    execute_statements(db, loaded.root, statements)
+    api.execute_sql(db, loaded.root, statements)
     tables = sum(s.startswith("CREATE TABLE") for s in statements)
-    click.echo(f"created {tables} source tables on {display_url(db)}", err=True)
+    click.echo(f"created {tables} source tables on {api.display_url(db)}", err=True)
 
 
 @main.group("manifest")
@@ -266,7 +209,7 @@ def _manifest_options(command):
 @reports_errors
 def manifest_remove(models, project, dialect_name, target, db) -> None:
     """Remove MODELS from the manifest: the next run backfills them from start_date."""
-    _manifest_change(project, dialect_name, target, db, lambda plan, d: remove_models(plan, d, list(models)))
+    _manifest_change(project, dialect_name, target, db, lambda loaded, d: api.manifest_remove(loaded, d, list(models), target))
 
 
 @manifest_group.command("rewind")
@@ -277,27 +220,20 @@ def manifest_remove(models, project, dialect_name, target, db) -> None:
 def manifest_rewind(models, to_date, project, dialect_name, target, db) -> None:
     """Set MODELS back to a date: the next runs reprocess from there."""
     to = parse_timestamp("--to", to_date)
-    now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
-    _manifest_change(project, dialect_name, target, db, lambda plan, d: rewind_models(plan, d, list(models), to, now))
+    _manifest_change(project, dialect_name, target, db, lambda loaded, d: api.manifest_rewind(loaded, d, list(models), to, target))
 
 
 def _manifest_change(project, dialect_name, target, db, change) -> None:
-    loaded = load_project(_single_project(project))
-    dialect = dialect_for_url(db) if db is not None else get_dialect(_one_dialect(loaded, dialect_name, target))
-    result = change(plan_project(loaded, target=target), dialect)
+    loaded = api.load_project(single_project(project))
+    dialect = api.dialect_for(loaded, dialect=dialect_name, target=target, db=db)
+    result = change(loaded, dialect)
     for warning in result.warnings:
         click.echo(f"snowgen: warning: {warning}", err=True)
     if db is not None:
-        execute_statements(db, loaded.root, [dialect.render(s) for s in result.statements])
-        click.echo(f"done on {display_url(db)}", err=True)
+        api.execute_sql(db, loaded.root, result.statements)
+        click.echo(f"done on {api.display_url(db)}", err=True)
         return
-    click.echo(";\n".join(dialect.render(s) for s in result.statements) + ";")
-
-
-def _one_dialect(loaded, dialect_name: str | None, target: str | None) -> str:
-    if dialect_name:
-        return check_dialects([dialect_name])[0]
-    return _target_dialects(loaded, target)[0]
+    click.echo(";\n".join(result.statements) + ";")
 
 
 def parse_timestamp(option: str, text: str) -> datetime.datetime:
@@ -307,15 +243,7 @@ def parse_timestamp(option: str, text: str) -> datetime.datetime:
         raise SnowgenError.at("SG403", f"{option}: expected a date YYYY-MM-DD or a timestamp, got '{text}'") from None
 
 
-def _single_project(project: Path | None) -> Path:
-    found = project_dirs(project)
-    if len(found) > 1:
-        names = ", ".join(p.name for p in found)
-        raise SnowgenError.at("SG403", f"several projects here ({names}); choose one with --project DIR")
-    return found[0]
-
-
-def _failure_report(failure: StepFailed) -> str:
+def _failure_report(failure: api.StepFailed) -> str:
     statement = "\n".join(f"    {line}" for line in failure.statement.splitlines()[:12])
     return (
         f"snowgen: SG408 step {failure.step.id} failed ({failure.step.file}):\n"

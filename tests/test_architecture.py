@@ -4,7 +4,8 @@
     dialect's name (``==``, ``in``, ``match``, lookup tables keyed by dialect names).
     Everything else asks the dialect object a question (a capability flag or a hook).
 (b) The registries are complete: every dialect answers every capability of
-    :class:`snowgen.dialects.base.Dialect`, and every step kind a plan can hold has a builder.
+    :class:`snowgen.dialects.base.Dialect`, every step kind has a builder, every strategy
+    its SQL, every generated model its query builder.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ import sqlglot
 from sqlglot import exp
 
 import snowgen
-from snowgen.compiler.build import BUILDERS
-from snowgen.compiler.planner import plan_project
+from snowgen.build.steps import BUILDERS
 from snowgen.dialects import DIALECTS
 from snowgen.dialects.base import GENERIC_TYPES, Dialect, UpsertStrategy
+from snowgen.plan.data import StepKind
+from snowgen.plan.planner import plan_project
 from snowgen.spec.loader import discover_projects, load_project
 from snowgen.spec.models import ModelSpec
 
@@ -134,7 +136,7 @@ def test_no_module_outside_dialects_branches_on_a_dialect_name():
 
 def test_the_scan_covers_the_compiler():
     scanned = {p.relative_to(PACKAGE).as_posix() for p in _modules_outside_dialects()}
-    assert {"compiler/planner.py", "compiler/build.py", "compiler/materialize.py", "emit.py", "cli.py"} <= scanned
+    assert {"plan/planner.py", "build/steps.py", "build/materialize.py", "emit/render.py", "cli.py"} <= scanned
     assert not any(name.startswith("dialects/") for name in scanned)
 
 
@@ -259,59 +261,14 @@ def test_dialect_has_a_type_for_every_logical_type(name):
         assert data_type.sql(dialect=dialect.sqlglot_dialect)
 
 
-def test_every_materialization_and_the_setup_step_have_a_builder():
+def test_every_step_kind_has_a_builder_and_every_builder_a_kind():
+    assert set(BUILDERS) == set(StepKind)
+    assert all(callable(builder) for builder in BUILDERS.values())
+
+
+def test_every_materialization_is_a_step_kind():
     materializations = typing.get_args(ModelSpec.model_fields["materialization"].annotation)
-    assert {"schemas", *materializations} <= set(BUILDERS)
-
-
-def _module_string_constants() -> dict[str, str]:
-    """Every module-level ``NAME = "text"`` of snowgen (the names step kinds are spelled with)."""
-    constants: dict[str, str] = {}
-    for path in PACKAGE.rglob("*.py"):
-        for node in ast.parse(path.read_text(encoding="utf-8")).body:
-            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
-                constants.update(dict.fromkeys(_target_names(node), node.value.value))
-    return constants
-
-
-def _kind_values(node: ast.expr, constants: dict[str, str]) -> set[str] | None:
-    """The step kinds an expression can hold, or None when the scan cannot tell."""
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return {node.value}
-    name = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else None
-    if name == "materialization":  # kind=model.materialization: the model kinds
-        return set(typing.get_args(ModelSpec.model_fields["materialization"].annotation))
-    if name in constants:
-        return {constants[name]}
-    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == "kinds":
-        return set()  # a ``kinds`` table: its values are collected below
-    return None
-
-
-def _step_kind_constants() -> set[str]:
-    """Every kind a ``Step(kind=...)`` in snowgen can hold: literals, module constants (also
-    imported ones), model kinds, and the values of ``kinds = {...}`` tables. A kind the scan
-    cannot resolve fails the test, so a new way of spelling one cannot hide from it."""
-    constants, kinds, unresolved = _module_string_constants(), set(), []
-    for path in PACKAGE.rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Step":
-                for keyword in (k for k in node.keywords if k.arg == "kind"):
-                    values = _kind_values(keyword.value, constants)
-                    if values is None:
-                        unresolved.append(f"{path.name}:{node.lineno}")
-                    kinds |= values or set()
-            if isinstance(node, ast.Assign) and _target_names(node) == ["kinds"] and isinstance(node.value, ast.Dict):
-                for value in node.value.values:
-                    kinds |= _kind_values(value, constants) or set()
-    assert unresolved == [], f"Step(kind=...) the architecture test cannot resolve: {unresolved}"
-    return kinds
-
-
-def test_the_step_kind_scan_finds_every_kind_the_shipped_plans_hold():
-    """The scan below is complete enough to trust: it sees every kind a real plan has."""
-    held = {step.kind for plan in _example_plans() for step in plan.steps}
-    assert held <= _step_kind_constants()
+    assert {StepKind(m) for m in materializations} <= set(StepKind)
 
 
 def _example_plans():
@@ -320,23 +277,76 @@ def _example_plans():
     return plans
 
 
-def test_every_step_kind_a_plan_holds_has_a_builder():
-    missing = set()
-    for plan in _example_plans():
-        builders = {**BUILDERS, **plan.strategy.builders()}
-        missing |= {f"{plan.project}:{step.kind}" for step in plan.steps if step.kind not in builders}
-    assert missing == set()
+def test_every_step_of_the_shipped_plans_has_a_step_kind():
+    kinds = [step.kind for plan in _example_plans() for step in plan.steps]
+    assert kinds and all(isinstance(kind, StepKind) for kind in kinds)
 
 
-def test_every_step_kind_in_the_source_is_built_somewhere():
-    known = set(BUILDERS)
-    for plan in _example_plans():
-        known |= set(plan.strategy.builders())
-    assert _step_kind_constants() - known == set()
+def _step_kind_arguments() -> list[tuple[str, ast.expr]]:
+    """Every ``kind=`` given to ``Step(...)`` in snowgen, with where it is."""
+    found = []
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Step":
+                found += [(f"{path.name}:{node.lineno}", k.value) for k in node.keywords if k.arg == "kind"]
+    return found
+
+
+def _is_step_kind(node: ast.expr, tables: set[str]) -> bool:
+    """``StepKind.X``, ``StepKind(...)``, or a lookup in a table whose values are all StepKind.X."""
+    if isinstance(node, ast.Attribute):
+        return isinstance(node.value, ast.Name) and node.value.id == "StepKind"
+    if isinstance(node, ast.Call):
+        return getattr(node.func, "id", None) == "StepKind"
+    return isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id in tables
+
+
+def _step_kind_tables() -> set[str]:
+    """Names bound to a dict literal whose values are all ``StepKind.X``."""
+    names = set()
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict) and node.value.values:
+                if all(_is_step_kind(v, set()) for v in node.value.values):
+                    names.update(_target_names(node))
+    return names
+
+
+def test_every_step_the_source_makes_has_a_step_kind():
+    """A step kind spelled as a string would escape the registry: every ``Step(kind=...)``
+    passes a StepKind member."""
+    arguments = _step_kind_arguments()
+    assert len(arguments) >= 8, arguments  # the scan sees the steps the planner and strategies make
+    tables = _step_kind_tables()
+    assert [where for where, node in arguments if not _is_step_kind(node, tables)] == []
+
+
+def test_the_step_kind_scan_catches_a_string_kind():
+    planted = ast.parse('Step(id="x", kind="schemas")').body[0].value
+    assert not _is_step_kind(planted.keywords[1].value, set())
+
+
+def test_every_generated_model_has_a_query_builder_and_every_builder_is_used():
+    from snowgen.build.strategies import GENERATED_QUERIES
+
+    used = {m.generated for plan in _example_plans() for m in plan.models.values() if m.generated}
+    assert used == set(GENERATED_QUERIES)
+
+
+def test_every_strategy_has_its_sql_registered():
+    from snowgen.build.strategies import STRATEGY_SQL
+    from snowgen.plan.data import StrategyPlan
+    from snowgen.plan.sessions import SessionsPlan
+    from snowgen.plan.strategies import STRATEGIES
+    from snowgen.plan.watermark import WatermarkPlan
+
+    kinds = {StrategyPlan.kind, SessionsPlan.kind, WatermarkPlan.kind}
+    assert set(STRATEGY_SQL) == kinds == {"none", *STRATEGIES}
+    assert {plan.strategy.kind for plan in _example_plans()} == set(STRATEGIES)
 
 
 def test_every_incremental_strategy_has_a_registered_builder():
-    from snowgen.compiler.strategies import STRATEGIES
+    from snowgen.plan.strategies import STRATEGIES
     from snowgen.spec.models import IncrementalSpec
 
     union = typing.get_args(IncrementalSpec)[0]
@@ -345,7 +355,7 @@ def test_every_incremental_strategy_has_a_registered_builder():
 
 
 def test_every_upsert_strategy_has_a_builder_and_every_dialect_answers_it():
-    from snowgen.compiler.materialize import UPSERTS
+    from snowgen.build.materialize import UPSERTS
     from snowgen.spec.models import ModelSpec as Model
 
     asked = {a for a in typing.get_args(Model.model_fields["upsert"].annotation) if a is not type(None)}
@@ -357,8 +367,8 @@ def test_every_upsert_strategy_has_a_builder_and_every_dialect_answers_it():
 
 
 def test_every_body_macro_a_body_may_call_has_an_expansion():
-    from snowgen.compiler.filters import EXPANSIONS
-    from snowgen.compiler.sqlbody import MACROS
+    from snowgen.build.filters import EXPANSIONS
+    from snowgen.plan.sqlbody import MACROS
 
     assert set(MACROS) == set(EXPANSIONS)
 
@@ -372,3 +382,12 @@ def test_the_layout_keys_are_one_list():
     assert tuple(LayoutOverride.model_fields) == LAYOUT_KEYS
     assert set(LayoutSpec.model_fields) == {*LAYOUT_KEYS, "dialects"}
     assert tuple(f.name for f in dataclasses.fields(Layout)) == (*LAYOUT_KEYS, "unique_key")
+
+
+def test_the_dialect_names_are_the_registry():
+    from snowgen.dialects import BODY_DIALECTS, NAMES
+
+    assert NAMES == tuple(DIALECTS)
+    assert {cls.sqlglot_dialect for cls in DIALECTS.values()} <= set(BODY_DIALECTS)
+    for name in BODY_DIALECTS:
+        sqlglot.Dialect.get_or_raise(name)

@@ -108,11 +108,11 @@ def test_schema_describes_both_spec_files(workdir):
 
 
 def test_parallel_and_serial_compiles_write_the_same_bytes(workdir):
-    from snowgen.api import compile_project
+    from snowgen.api import CompileOptions, compile_project
 
     project = workdir / "model_specs/snowplow_web"
-    serial = {c.dialect: c.files for c in compile_project(project, ["postgres", "bigquery", "snowflake"], jobs=1)}
-    parallel = {c.dialect: c.files for c in compile_project(project, ["postgres", "bigquery", "snowflake"], jobs=2)}
+    serial = {c.dialect: c.files for c in compile_project(project, ["postgres", "bigquery", "snowflake"], CompileOptions(jobs=1))}
+    parallel = {c.dialect: c.files for c in compile_project(project, ["postgres", "bigquery", "snowflake"], CompileOptions(jobs=2))}
     assert serial == parallel
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from snowgen.compiler.dag import downstream, reachable
+from snowgen.plan.dag import downstream, reachable
 
 EDGES = {"page_views": ["events"], "sessions": ["page_views"], "users": ["sessions"], "seed": []}
 

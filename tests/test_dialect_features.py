@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 from sqlglot import exp
 
-from snowgen.compiler import ddl
-from snowgen.compiler.filters import app_filter, bot_filter
+from snowgen.build import ddl
+from snowgen.build.filters import app_filter, bot_filter
 from snowgen.dialects import DIALECTS, get_dialect
 from snowgen.dialects.base import Layout, Partition, TableShape, Unsupported
 from snowgen.spec.models import AppFilterSpec, BotFilterSpec

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlglot import exp
 
-from snowgen.compiler.filters import app_filter, bot_filter
+from snowgen.build.filters import app_filter, bot_filter
 from snowgen.dialects import get_dialect
 from snowgen.spec.models import AppFilterSpec, BotFilterSpec
 

@@ -19,8 +19,8 @@ from support.generator import GeneratorConfig
 from support.projects import compile_files, write_project
 from support.runs import run_compiled
 
-from snowgen.api import compile_loaded
-from snowgen.compiler.sources import source_ddl
+from snowgen.api import CompileOptions, compile_loaded
+from snowgen.build.sources import source_ddl
 from snowgen.dialects import get_dialect
 from snowgen.spec.loader import load_project
 
@@ -53,7 +53,7 @@ def compiled(dialect: str) -> tuple[list[str], dict[str, str]]:
     """The source DDL and the setup and base modules' files."""
     loaded = load_project(generator.SHIPPED_PROJECT)
     d = get_dialect(dialect)
-    [project] = compile_loaded(loaded, [dialect], cli_vars=VARS)
+    [project] = compile_loaded(loaded, [dialect], CompileOptions(vars=VARS))
     plan = json.loads(project.files["plan.json"])
     plan["steps"] = [s for s in plan["steps"] if s["module"] in ("setup", "base")]
     files = {s["file"]: project.files[s["file"]] for s in plan["steps"]}

@@ -17,7 +17,7 @@ from support.deals import deal, project_for
 from support.runs import run_compiled
 
 from snowgen.api import compile_loaded
-from snowgen.compiler.sources import source_ddl
+from snowgen.build.sources import source_ddl
 from snowgen.dialects import get_dialect
 from snowgen.spec.loader import load_project
 

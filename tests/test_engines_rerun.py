@@ -7,7 +7,7 @@ import pytest
 from support.data import insert_rows
 from support.projects import compile_files, write_project
 
-from snowgen.compiler.sources import source_ddl
+from snowgen.build.sources import source_ddl
 from snowgen.dialects import get_dialect
 from snowgen.runner.execute import read_plan, run_steps
 from snowgen.spec.loader import load_project

@@ -17,8 +17,8 @@ import yaml
 from support.runs import run_compiled
 
 from snowgen.api import compile_project
-from snowgen.compiler import seed_load
-from snowgen.compiler.materialize import STAGE_SUFFIX
+from snowgen.build import seed_load
+from snowgen.build.materialize import STAGE_SUFFIX
 from snowgen.dialects import get_dialect
 
 ENGINES = ["postgres", "duckdb", "snowflake", "bigquery", "databricks"]

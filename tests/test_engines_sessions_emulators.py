@@ -21,8 +21,8 @@ from support import generator
 from support.generator import GeneratorConfig
 from support.runs import run_compiled
 
-from snowgen.api import compile_loaded
-from snowgen.compiler.sources import source_ddl
+from snowgen.api import CompileOptions, compile_loaded
+from snowgen.build.sources import source_ddl
 from snowgen.dialects import get_dialect
 from snowgen.spec.loader import load_project
 
@@ -57,7 +57,7 @@ def compiled(dialect: str, modules: tuple[str, ...] | None = None) -> tuple[list
     """(source DDL, files of the plan) for one dialect; only the steps of ``modules`` if given."""
     loaded = load_project(PROJECT)
     d = get_dialect(dialect)
-    [project] = compile_loaded(loaded, [dialect], cli_vars=VARS)
+    [project] = compile_loaded(loaded, [dialect], CompileOptions(vars=VARS))
     plan = json.loads(project.files["plan.json"])
     plan["steps"] = [step for step in plan["steps"] if modules is None or step["module"] in modules]
     files = {step["file"]: project.files[step["file"]] for step in plan["steps"]}

@@ -19,8 +19,8 @@ import pytest
 from support import snowplow_dataset as ds
 from support.data import insert_rows
 
-from snowgen.api import compile_loaded
-from snowgen.compiler.sources import source_ddl
+from snowgen.api import CompileOptions, compile_loaded
+from snowgen.build.sources import source_ddl
 from snowgen.dialects import get_dialect
 from snowgen.runner.execute import read_plan, run_steps
 from snowgen.spec.loader import load_project
@@ -49,7 +49,7 @@ def compiled(dialect: str):
     loaded = load_project(PROJECT)
     d = get_dialect(dialect)
     ddl = [d.render(statement) for statement in source_ddl(loaded.spec, d)]
-    [project] = compile_loaded(loaded, [dialect], cli_vars=ds.VARS)
+    [project] = compile_loaded(loaded, [dialect], CompileOptions(vars=ds.VARS))
     return ddl, read_plan(project.files, dialect), list(loaded.spec.sources["events"].columns)
 
 

@@ -12,7 +12,7 @@ from support.data import insert_rows
 from support.projects import compile_files, write_project
 from support.runs import run_compiled
 
-from snowgen.compiler.sources import source_ddl
+from snowgen.build.sources import source_ddl
 from snowgen.dialects import get_dialect
 from snowgen.spec.loader import load_project
 
@@ -45,7 +45,7 @@ class StagedProject:
             self.engine.execute(statement)
 
     def run(self, *select: str, **options) -> dict:
-        files = compile_files(self.root, self.engine.name, select=list(select) or None, **options)
+        files = compile_files(self.root, self.engine.name, select=select, **options)
         run_compiled(self.engine, files)
         return json.loads(files["plan.json"])
 

@@ -16,7 +16,7 @@ from support.data import insert_rows
 from support.projects import compile_files, write_project
 from support.runs import run_compiled
 
-from snowgen.compiler.sources import source_ddl
+from snowgen.build.sources import source_ddl
 from snowgen.dialects import get_dialect
 from snowgen.spec.loader import load_project
 

@@ -7,7 +7,7 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from snowgen.compiler.run_limits import BoundLimits, LimitsRelation
+from snowgen.build.run_limits import BoundLimits, LimitsRelation
 
 LIMITS = exp.to_table("scratch.limits")
 REFS = {"lower_limit": exp.var("v_lower"), "upper_limit": exp.var("v_upper")}

@@ -16,10 +16,10 @@ import yaml
 from support import scenarios as sc
 from support.generator import GeneratorConfig, generate
 
-from snowgen.api import compile_loaded
-from snowgen.compiler.manifest_ops import rewind_models
-from snowgen.compiler.planner import plan_project
+from snowgen.api import CompileOptions, compile_loaded
+from snowgen.build.manifest_ops import rewind_models
 from snowgen.dialects import get_dialect
+from snowgen.plan.planner import plan_project
 from snowgen.runner.execute import read_plan
 from snowgen.spec.loader import load_project
 
@@ -48,7 +48,7 @@ def project_with_custom_module(root):
 
 
 def steps(root, dialect: str, *select: str):
-    [compiled] = compile_loaded(load_project(root), [dialect], cli_vars=VARS, select=list(select) or None)
+    [compiled] = compile_loaded(load_project(root), [dialect], CompileOptions(vars=VARS, select=tuple(list(select) or None or ())))
     return read_plan(compiled.files, dialect)
 
 

@@ -12,8 +12,8 @@ import sqlglot
 import yaml
 from sqlglot import exp
 
-from snowgen.api import compile_project
-from snowgen.compiler import seed_load
+from snowgen.api import CompileOptions, compile_project
+from snowgen.build import seed_load
 from snowgen.dialects import DIALECTS, get_dialect
 from snowgen.runner.statements import split_statements
 
@@ -71,9 +71,9 @@ def test_a_seed_is_a_setup_step_before_the_models_that_read_it(tmp_path):
 
 def test_select_keeps_the_seeds_the_chosen_models_read(tmp_path):
     root = project(tmp_path / "p", [["NA", "Namibia", "1"]], [READER, OTHER])
-    [chosen] = compile_project(root, ["duckdb"], select=["plain"])
+    [chosen] = compile_project(root, ["duckdb"], CompileOptions(select=tuple(["plain"])))
     assert "codes" not in [s["id"] for s in plan_of(chosen.files)["steps"]]
-    [reader] = compile_project(root, ["duckdb"], select=["labelled"])
+    [reader] = compile_project(root, ["duckdb"], CompileOptions(select=tuple(["labelled"])))
     assert "codes" in [s["id"] for s in plan_of(reader.files)["steps"]]
 
 

@@ -17,10 +17,10 @@ from sqlglot import exp
 from support.deals import SHIPPED
 from support.projects import step_statements
 
-from snowgen.api import compile_loaded
+from snowgen.api import CompileOptions, compile_loaded
 from snowgen.cli import main
-from snowgen.compiler.backfill import Backfill
 from snowgen.dialects import DIALECTS, get_dialect
+from snowgen.plan.backfill import Backfill
 from snowgen.spec.loader import load_project
 
 BACKFILL = Backfill("p1", dt.datetime(2024, 3, 2), dt.datetime(2024, 3, 5))
@@ -34,7 +34,7 @@ def covers_every_dialect(table: dict) -> dict:
 
 @cache
 def compiled(dialect: str, backfill: Backfill | None = None, select: tuple[str, ...] | None = None) -> dict[str, str]:
-    [result] = compile_loaded(load_project(SHIPPED), [dialect], backfill=backfill, select=list(select) if select else None)
+    [result] = compile_loaded(load_project(SHIPPED), [dialect], CompileOptions(backfill=backfill, select=tuple(list(select) if select else None or ())))
     return result.files
 
 

@@ -40,24 +40,23 @@ class PlannedCheck:
     statement: str
 
 
-def read_plan(files: dict[str, str] | Path, dialect: str) -> list[PlannedStep]:
-    """The steps of a compiled plan, from an output folder or compiled files in memory."""
+def read_compiled(files: dict[str, str] | Path, dialect: str) -> tuple[list[PlannedStep], list[PlannedCheck]]:
+    """The steps and the health checks of a compiled plan, from an output folder or compiled
+    files in memory (each check file is one SELECT)."""
     files = _files(files)
     plan = json.loads(files["plan.json"])
     sqlglot_dialect = get_dialect(dialect).sqlglot_dialect
-    return [PlannedStep(s["id"], s["file"], split_statements(files[s["file"]], sqlglot_dialect)) for s in plan["steps"]]
-
-
-def read_checks(files: dict[str, str] | Path, dialect: str) -> list[PlannedCheck]:
-    """The health checks of a compiled plan (each file is one SELECT)."""
-    files = _files(files)
-    plan = json.loads(files["plan.json"])
-    sqlglot_dialect = get_dialect(dialect).sqlglot_dialect
+    steps = [PlannedStep(s["id"], s["file"], split_statements(files[s["file"]], sqlglot_dialect)) for s in plan["steps"]]
     checks = []
     for check in plan.get("checks", []):
         [statement] = split_statements(files[check["file"]], sqlglot_dialect)
         checks.append(PlannedCheck(check["id"], check["description"], statement))
-    return checks
+    return steps, checks
+
+
+def read_plan(files: dict[str, str] | Path, dialect: str) -> list[PlannedStep]:
+    """The steps of a compiled plan."""
+    return read_compiled(files, dialect)[0]
 
 
 def _files(files: dict[str, str] | Path) -> dict[str, str]:

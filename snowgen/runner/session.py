@@ -1,45 +1,24 @@
-"""``snowgen run``: compile a project for the database it runs on, then execute the plan.
+"""``snowgen run``: execute a compiled plan on one connection, then read its health checks.
 
 The database is ``--db URL``, else the target's ``db``, else a DuckDB file in the project
-(``<project dir>/snowgen.duckdb``). The plan is compiled in memory for that database's
-dialect, exactly as ``snowgen compile`` would write it.
+(``<project dir>/snowgen.duckdb``). :func:`snowgen.api.prepare_run` compiles the plan in
+memory for that database's dialect, exactly as ``snowgen compile`` would write it; this
+module runs it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from snowgen.api import compile_loaded
-from snowgen.compiler.backfill import Backfill
 from snowgen.errors import SnowgenError
-from snowgen.runner.connections import connected, dialect_for_url, statement_failed
-from snowgen.runner.execute import (
-    PlannedCheck,
-    PlannedStep,
-    StepResult,
-    check_warnings,
-    read_checks,
-    read_plan,
-    run_steps,
-)
+from snowgen.runner.connections import Connection, connected, statement_failed
+from snowgen.runner.execute import PlannedCheck, PlannedStep, StepResult, check_warnings, run_steps
 from snowgen.spec.loader import LoadedProject
 
 DEFAULT_DATABASE = "snowgen.duckdb"
-
-
-@dataclass(frozen=True)
-class RunRequest:
-    loaded: LoadedProject
-    target: str | None = None
-    db: str | None = None
-    select: list[str] = field(default_factory=list)
-    cli_vars: dict[str, Any] = field(default_factory=dict)
-    full_refresh: bool = False
-    allow_refresh: bool = False
-    backfill: Backfill | None = None
 
 
 def database_url(loaded: LoadedProject, target: str | None, db: str | None) -> str:
@@ -57,63 +36,33 @@ def database_url(loaded: LoadedProject, target: str | None, db: str | None) -> s
 @dataclass(frozen=True)
 class PreparedRun:
     url: str
+    base: Path  # a relative DuckDB path is relative to it (the project)
     steps: list[PlannedStep]
     checks: list[PlannedCheck]  # read after the last step: each row is a warning
 
 
-def prepare_run(request: RunRequest) -> PreparedRun:
-    """The database URL, and the compiled steps and health checks for its dialect."""
-    url, files, dialect = _compile_for_database(request)
-    return PreparedRun(url, read_plan(files, dialect), read_checks(files, dialect))
+class RunSession:
+    """One connection for the whole run: the steps, then the health checks."""
 
+    def __init__(self, prepared: PreparedRun, connection: Connection):
+        self.prepared, self.connection = prepared, connection
 
-def prepare(request: RunRequest) -> tuple[str, list[PlannedStep]]:
-    """The database URL and the compiled steps for its dialect."""
-    run = prepare_run(request)
-    return run.url, run.steps
+    def steps(self, starting: Callable[[PlannedStep, int], None] | None = None) -> Iterator[StepResult]:
+        """Run the steps; yields each finished step (raises StepFailed at the first failure)."""
+        yield from run_steps(self.prepared.steps, self.connection.execute, self.connection.recover, starting)
 
-
-def _compile_for_database(request: RunRequest) -> tuple[str, dict[str, str], str]:
-    loaded = request.loaded
-    url = database_url(loaded, request.target, request.db)
-    dialect = dialect_for_url(url)
-    if request.target is not None and loaded.spec.targets[request.target].dialect != dialect.name:
-        declared = loaded.spec.targets[request.target].dialect
-        raise SnowgenError.at(
-            "SG403",
-            f"target '{request.target}' is {declared} but {url} is a {dialect.name} database",
-            loaded.doc.location(("targets", request.target, "dialect")),
-        )
-    [compiled] = compile_loaded(
-        loaded,
-        [dialect.name],
-        target=request.target,
-        cli_vars=request.cli_vars,
-        select=request.select or None,
-        full_refresh=request.full_refresh,
-        allow_refresh=request.allow_refresh,
-        backfill=request.backfill,
-    )
-    return url, compiled.files, dialect.name
-
-
-def execute(
-    url: str, base: Path, steps: list[PlannedStep], starting: Callable[[PlannedStep, int], None] | None = None
-) -> Iterator[StepResult]:
-    """Run the steps on ``url``; yields each finished step (raises StepFailed, or
-    SnowgenError when the database cannot be opened or closed)."""
-    with connected(url, base) as connection:
-        yield from run_steps(steps, connection.execute, connection.recover, starting)
-
-
-def warnings_after_run(url: str, base: Path, checks: list[PlannedCheck]) -> list[str]:
-    """What the plan's health checks report after a run (compiler.checks)."""
-    if not checks:
-        return []
-    with connected(url, base) as connection:
+    def warnings(self) -> list[str]:
+        """What the plan's health checks report (snowgen.build.checks)."""
+        if not self.prepared.checks:
+            return []
         try:
-            return check_warnings(checks, connection.query)
-        except connection.errors as exc:
-            raise statement_failed(url, "a health check", exc) from None
+            return check_warnings(self.prepared.checks, self.connection.query)
+        except self.connection.errors as exc:
+            raise statement_failed(self.prepared.url, "a health check", exc) from None
 
 
+@contextmanager
+def run_session(prepared: PreparedRun) -> Iterator[RunSession]:
+    """Open the database (SnowgenError when it cannot be opened or closed) for one run."""
+    with connected(prepared.url, prepared.base) as connection:
+        yield RunSession(prepared, connection)

@@ -24,11 +24,11 @@ WORKER_MEMORY_BYTES = 3 * 1024**3
 
 def compile_outcome(root: Path, dialect: str) -> dict[str, Any]:
     """Compile ``root`` for ``dialect`` in this process and classify what happened."""
-    from snowgen.api import compile_project
+    from snowgen.api import CompileOptions, compile_project
     from snowgen.errors import SnowgenError
 
     try:
-        compile_project(root, [dialect], jobs=1)
+        compile_project(root, [dialect], CompileOptions(jobs=1))
     except SnowgenError as exc:
         try:
             return {"kind": "error", "diagnostics": [_diagnostic(d) for d in exc.diagnostics]}

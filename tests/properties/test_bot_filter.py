@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlglot import exp
 
-from snowgen.compiler.filters import bot_regex
+from snowgen.build.filters import bot_regex
 from snowgen.dialects import DIALECTS, get_dialect
 from snowgen.spec.models import BotFilterSpec
 

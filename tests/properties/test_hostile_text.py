@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from sqlglot import exp
 
 from snowgen.api import compile_project, plan_loaded
-from snowgen.compiler.build import BuiltStep
+from snowgen.build.steps import BuiltStep
 from snowgen.dialects import DIALECTS, get_dialect
-from snowgen.emit import render_step
+from snowgen.emit.render import render_step
 from snowgen.errors import SnowgenError
 from snowgen.runner.statements import split_statements
 from snowgen.spec.loader import load_project

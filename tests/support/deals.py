@@ -16,12 +16,12 @@ from pathlib import Path
 import sqlglot
 import yaml
 
-from snowgen.api import compile_loaded
-from snowgen.compiler.backfill import Backfill
-from snowgen.compiler.manifest_ops import rewind_models
-from snowgen.compiler.planner import plan_project
-from snowgen.compiler.sources import source_ddl
+from snowgen.api import CompileOptions, compile_loaded
+from snowgen.build.manifest_ops import rewind_models
+from snowgen.build.sources import source_ddl
 from snowgen.dialects import get_dialect
+from snowgen.plan.backfill import Backfill
+from snowgen.plan.planner import plan_project
 from snowgen.spec.loader import LoadedProject, load_project
 from support.data import insert_rows
 from support.runs import run_compiled
@@ -67,12 +67,12 @@ class DealsOnEngine:
 
     # -- the plans ---------------------------------------------------------------------------
     def run(self, *, full_refresh: bool = False) -> None:
-        [compiled] = compile_loaded(self.loaded, [self.engine.name], full_refresh=full_refresh, allow_refresh=full_refresh)
+        [compiled] = compile_loaded(self.loaded, [self.engine.name], CompileOptions(full_refresh=full_refresh, allow_refresh=full_refresh))
         run_compiled(self.engine, compiled.files)
 
     def backfill(self, source: str, start: str, end: str) -> None:
         backfill = Backfill(source, dt.datetime.fromisoformat(start), dt.datetime.fromisoformat(end))
-        [compiled] = compile_loaded(self.loaded, [self.engine.name], backfill=backfill)
+        [compiled] = compile_loaded(self.loaded, [self.engine.name], CompileOptions(backfill=backfill))
         run_compiled(self.engine, compiled.files)
 
     def rewind(self, model: str, to: str) -> None:

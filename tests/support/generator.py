@@ -516,7 +516,7 @@ def _source_columns(dialect: str) -> list[str]:
     """The columns of atomic.events as the shipped project creates it in this dialect."""
     from sqlglot import exp
 
-    from snowgen.compiler.sources import source_ddl
+    from snowgen.build.sources import source_ddl
     from snowgen.dialects import get_dialect
     from snowgen.spec.loader import load_project
 

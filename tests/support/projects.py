@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from snowgen.api import compile_project
+from snowgen.api import CompileOptions, compile_project
 from snowgen.dialects import get_dialect
 from snowgen.runner.statements import split_statements
 
@@ -38,7 +38,8 @@ def write_project(root: Path, models: list[dict[str, Any]], **project: Any) -> P
 
 
 def compile_files(root: Path, dialect: str, **options: Any) -> dict[str, str]:
-    [compiled] = compile_project(root, [dialect], **options)
+    """``options``: those of :class:`snowgen.api.CompileOptions`."""
+    [compiled] = compile_project(root, [dialect], CompileOptions(**options))
     return compiled.files
 
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from snowgen.api import compile_loaded
-from snowgen.compiler.sources import source_ddl
+from snowgen.api import CompileOptions, compile_loaded
+from snowgen.build.sources import source_ddl
 from snowgen.dialects import get_dialect
 from snowgen.runner.execute import PlannedStep, read_plan, run_steps
 from snowgen.spec.loader import load_project
@@ -51,7 +51,7 @@ UPSERTS = {
 
 @lru_cache(maxsize=None)
 def _plan(project: Path, dialect: str, cli_vars: tuple) -> tuple[PlannedStep, ...]:
-    [compiled] = compile_loaded(load_project(project), [dialect], cli_vars=dict(cli_vars))
+    [compiled] = compile_loaded(load_project(project), [dialect], CompileOptions(vars=dict(cli_vars)))
     return tuple(read_plan(compiled.files, dialect))
 
 

@@ -1,0 +1,85 @@
+"""One-off statements on the incremental manifest: remove models, rewind models.
+
+- Remove (upstream's ``models_to_remove``): the models leave the manifest, so the next run
+  sees them as new and backfills them from ``start_date`` while the others wait.
+- Rewind: the models' ``last_success`` goes back to a date (never forward), so the next
+  runs reprocess from there without a full refresh; the others wait until they catch up
+  ("out of sync" state, reference §1.3).
+
+Both are plain SQL for the project's dialect, inside a transaction where the warehouse has
+them, to be run once by hand or by ``snowgen manifest ... --db``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from snowgen.plan.data import Plan
+from snowgen.dialects.base import Dialect
+from snowgen.errors import SnowgenError
+from snowgen.names import canonical
+
+
+@dataclass(frozen=True)
+class ManifestChange:
+    statements: list[exp.Expr]
+    warnings: list[str]
+
+
+def _manifest(plan: Plan) -> exp.Table:
+    manifest = plan.strategy.manifest
+    if manifest is None:
+        raise SnowgenError.at("SG403", f"project {plan.project} has no incremental manifest (incremental: {{strategy: sessions}})")
+    return manifest
+
+
+def _models(plan: Plan, names: list[str]) -> list[str]:
+    known = set(plan.strategy.tracked)
+    chosen = [canonical(n) for n in names]
+    unknown = [n for n in chosen if n not in known]
+    if unknown or not chosen:
+        listed = ", ".join(sorted(known)) or "none"
+        raise SnowgenError.at("SG402", f"not a model of the manifest: {', '.join(unknown) or '(none given)'}; its models: {listed}")
+    return list(dict.fromkeys(chosen))
+
+
+def remove_models(plan: Plan, dialect: Dialect, names: list[str]) -> ManifestChange:
+    manifest, models = _manifest(plan), _models(plan, names)
+    delete = exp.Delete(
+        this=manifest.copy(),
+        where=exp.Where(this=exp.In(this=exp.column("model"), expressions=[exp.Literal.string(m) for m in models])),
+    )
+    return ManifestChange(dialect.in_transaction([delete]), [])
+
+
+def rewind_models(plan: Plan, dialect: Dialect, names: list[str], to: dt.datetime, today: dt.datetime) -> ManifestChange:
+    manifest, models = _manifest(plan), _models(plan, names)
+    when = dialect.timestamp_literal(to.isoformat(sep=" "))
+    column = plan.strategy.manifest_column
+    update = exp.Update(
+        this=manifest.copy(),
+        expressions=[exp.EQ(this=exp.column(column), expression=when.copy())],
+        where=exp.Where(
+            this=exp.and_(
+                exp.In(this=exp.column("model"), expressions=[exp.Literal.string(m) for m in models]),
+                exp.GT(this=exp.column(column), expression=when.copy()),
+            )
+        ),
+    )
+    return ManifestChange(dialect.in_transaction([update]), _catch_up_warning(plan, to, today))
+
+
+def _catch_up_warning(plan: Plan, to: dt.datetime, today: dt.datetime) -> list[str]:
+    days = plan.vars.get("backfill_limit_days")  # none: no window limit (the watermark strategy)
+    runs = math.ceil(max((today - to).total_seconds(), 0) / (days * 86400)) if days else 0
+    if runs <= 1:
+        return []
+    return [
+        f"catching up from {to:%Y-%m-%d} to {today:%Y-%m-%d} takes about {runs} runs with backfill_limit_days {days}; "
+        f"other models write nothing meanwhile. A larger backfill_limit_days (e.g. --vars '{{backfill_limit_days: {runs * days}}}') "
+        "finishes in one run"
+    ]

@@ -1,0 +1,158 @@
+"""The events the sessions strategy reads: the source, which of its rows count, and
+``base_events_this_run`` with its contexts, as Snowplow's packages build it.
+
+:mod:`snowgen.build.sessions_sql` builds the run window and the session state from the
+same :class:`EventSource`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlglot import exp
+
+from snowgen.build.filters import all_of, app_filter
+from snowgen.build.row_order import whole_row_order
+from snowgen.dialects.base import Dialect
+from snowgen.plan.events import EventSource, events_this_run_columns, first_column
+from snowgen.spec.models import SessionContextSpec
+
+
+def late_filter(d: Dialect, table: str, days_late_allowed: int) -> exp.Expr:
+    """§1.5: drop events the device sent more than days_late_allowed after creating them."""
+    sent, created = exp.column("dvce_sent_tstamp", table=table), exp.column("dvce_created_tstamp", table=table)
+    limit = d.add_interval(created, exp.Literal.number(days_late_allowed), "DAY")
+    return exp.LTE(this=sent, expression=limit)
+
+
+# -- events this run ------------------------------------------------------------------------------
+
+
+def events_this_run_query(d: Dialect, events: EventSource, variables: dict[str, Any], sessions: exp.Table) -> exp.Query:
+    """§1.7: every event of the run's sessions, one row per event id."""
+    select = _events_of_run_sessions(events, sessions)
+    for index, context in enumerate(events.config.contexts):
+        select = _attach_context(select, d, events, context, index)
+    select = select.where(_event_in_window(d, events, variables), copy=False)
+    session_limits = exp.Select(
+        expressions=[
+            exp.alias_(exp.Min(this=exp.column("start_tstamp")), "lower_limit"),
+            exp.alias_(exp.Max(this=exp.column("end_tstamp")), "upper_limit"),
+        ]
+    ).from_(sessions.copy(), copy=False)
+    columns = list(events_this_run_columns(events))
+    order = [exp.Ordered(this=exp.column(c, table="snowgen_src")) for c in _dedupe_order(events)]
+    order = whole_row_order(d, order, _column_types(events), "snowgen_src", (events.config.event_id,))
+    deduped = d.keep_first_row(select, [exp.column(events.config.event_id, table="snowgen_src")], order, columns)
+    return deduped.with_("session_limits", as_=session_limits, copy=False)
+
+
+def _events_of_run_sessions(events: EventSource, sessions: exp.Table) -> exp.Select:
+    """The source's events joined to their session, with the session and user ids the
+    lifecycle settled on (the ids as sent are kept as ``original_*``)."""
+    session_col, user_col = first_column(events.config.session_id), first_column(events.config.user_id)
+    projection: list[exp.Expr] = []
+    for column in events.source.columns:
+        if column == session_col:
+            projection.append(exp.alias_(exp.column("session_identifier", table="b"), column))
+        elif column == user_col:
+            projection.append(exp.alias_(exp.column("user_identifier", table="b"), column))
+        else:
+            projection.append(exp.column(column, table="e"))
+    projection += [
+        exp.alias_(exp.column(user_col, table="e"), f"original_{user_col}"),
+        exp.alias_(exp.column(session_col, table="e"), f"original_{session_col}"),
+    ]
+    return (
+        exp.Select(expressions=projection)
+        .from_(exp.alias_(events.table(), "e", table=True), copy=False)
+        .join(
+            exp.alias_(sessions, "b", table=True),
+            on=exp.EQ(this=events.session_expr("e"), expression=exp.column("session_identifier", table="b")),
+            join_type="INNER",
+            copy=False,
+        )
+        .join(exp.alias_(exp.Table(this=exp.to_identifier("session_limits")), "lim", table=True), join_type="CROSS", copy=False)
+    )
+
+
+def _event_in_window(d: Dialect, events: EventSource, variables: dict[str, Any]) -> exp.Expr:
+    """An event of the run: within its session's max_session_days, not late, in the window."""
+    event_ts = exp.column(events.config.session_timestamp, table="e")
+    session_cap = d.add_interval(exp.column("start_tstamp", table="b"), exp.Literal.number(variables["max_session_days"]), "DAY")
+    return all_of(
+        exp.LTE(this=event_ts.copy(), expression=session_cap),
+        late_filter(d, "e", variables["days_late_allowed"]),
+        exp.Between(this=event_ts.copy(), low=exp.column("lower_limit", table="lim"), high=exp.column("upper_limit", table="lim")),
+        exp.GTE(this=event_ts.copy(), expression=exp.column("start_tstamp", table="b")),
+        app_filter(events.app_filter, "e"),
+    )
+
+
+def _column_types(events: EventSource) -> dict[str, str | None]:
+    """The logical type of each column of the events of the run (context fields are text)."""
+    declared = {name: column.type for name, column in events.source.columns.items()}
+    session_col, user_col = first_column(events.config.session_id), first_column(events.config.user_id)
+    originals = {f"original_{user_col}": user_col, f"original_{session_col}": session_col}
+    return {c: declared.get(originals.get(c, c), "string") for c in events_this_run_columns(events)}
+
+
+def _dedupe_order(events: EventSource) -> list[str]:
+    """§7.1: the earliest session timestamp, then the earliest device time; the further
+    keys, and then the rest of the row (compiler.row_order), make the choice deterministic
+    where Snowplow's is arbitrary."""
+    wanted = [events.config.session_timestamp, "dvce_created_tstamp", "dvce_sent_tstamp", "derived_tstamp", "etl_tstamp", "event_fingerprint"]
+    present = set(events_this_run_columns(events))
+    return [c for c in dict.fromkeys(wanted) if c in present]
+
+
+def _attach_context(
+    select: exp.Select, d: Dialect, events: EventSource, context: SessionContextSpec, index: int
+) -> exp.Select:
+    """Add a context's fields to the events: the first entity's, from the events' context
+    column or joined from the context table (entities ordered by time, then by value)."""
+    vendor, name, version = iglu_parts(context.schema_)
+    fields = list(context.fields.items())
+    if d.context_storage == "column":
+        column = exp.column(d.context_column(vendor, name, version), table="e")
+        extra = [exp.alias_(d.first_context_field(column.copy(), f, "string"), alias) for f, alias in fields]
+        select.set("expressions", [*select.expressions, *extra])
+        return select
+    alias = f"ctx{index}"
+    numbered = _numbered_context_rows(events.context_table(d.context_table(vendor, name, version)), fields)
+    on = [
+        exp.EQ(this=exp.column("root_id", table=alias), expression=exp.column(events.config.event_id, table="e")),
+        exp.EQ(this=exp.column("root_tstamp", table=alias), expression=exp.column(events.config.session_timestamp, table="e")),
+        exp.EQ(this=exp.column("entity_index", table=alias), expression=exp.Literal.number(1)),
+    ]
+    select = select.join(numbered.subquery(alias, copy=False), on=exp.and_(*on), join_type="LEFT", copy=False)
+    select.set("expressions", [*select.expressions, *(exp.column(a, table=alias) for _, a in fields)])
+    return select
+
+
+def _numbered_context_rows(table: exp.Table, fields: list[tuple[str, str]]) -> exp.Select:
+    """The context rows of the sessions' time span, each entity numbered within its event."""
+    order = exp.Order(expressions=[exp.Ordered(this=exp.column("root_tstamp", table="c")), *(exp.Ordered(this=exp.column(f, table="c")) for f, _ in fields)])
+    return (
+        exp.Select(
+            expressions=[
+                exp.column("root_id", table="c"),
+                exp.column("root_tstamp", table="c"),
+                *(exp.alias_(exp.column(f, table="c"), a) for f, a in fields),
+                exp.alias_(exp.Window(this=exp.RowNumber(), partition_by=[exp.column("root_id", table="c")], order=order), "entity_index"),
+            ]
+        )
+        .from_(exp.alias_(table, "c", table=True), copy=False)
+        .join(exp.alias_(exp.Table(this=exp.to_identifier("session_limits")), "cl", table=True), join_type="CROSS", copy=False)
+        .where(exp.Between(this=exp.column("root_tstamp", table="c"), low=exp.column("lower_limit", table="cl"), high=exp.column("upper_limit", table="cl")), copy=False)
+    )
+
+
+# -- helpers --------------------------------------------------------------------------------------
+
+
+def iglu_parts(uri: str) -> tuple[str, str, str]:
+    """(vendor, name, version) of an ``iglu:vendor/name/jsonschema/version`` URI."""
+    vendor, name, _, version = uri[len("iglu:") :].split("/")
+    return vendor, name, version

@@ -1,0 +1,58 @@
+"""DDL for a project's declared sources (and Snowplow context tables or columns).
+
+Not part of a compiled plan: sources belong to the loaders. This creates empty source
+tables for local development and for tests that execute a plan on a real engine.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from snowgen.build import ddl
+from snowgen.plan.references import source_tables
+from snowgen.build.sessions_events import iglu_parts
+from snowgen.dialects.base import Dialect, Layout, TableShape
+from snowgen.spec.models import ProjectSpec, SessionsStrategySpec
+
+
+def source_ddl(spec: ProjectSpec, dialect: Dialect) -> list[exp.Expr]:
+    """CREATE SCHEMA / CREATE TABLE IF NOT EXISTS for every source with declared columns."""
+    statements: list[exp.Expr] = []
+    contexts = _contexts(spec)
+    for name, source in spec.sources.items():
+        if not source.columns:
+            continue
+        columns = [(c, dialect.data_type(col.type)) for c, col in source.columns.items()]
+        if dialect.context_storage == "column":
+            columns += [_context_column(dialect, context) for context in contexts.get(name, [])]
+        tables = source_tables(spec, source)
+        if dialect.context_storage == "table":
+            tables_of_contexts = [_context_table(dialect, context, tables[0]) for context in contexts.get(name, [])]
+        else:
+            tables_of_contexts = []
+        for table in tables:
+            statements.append(ddl.create_schema(table.db, table.catalog or None))
+            properties = dialect.table_properties(TableShape(table, Layout()), scratch=False)
+            statements.append(ddl.create_table_columns(table, columns, properties))
+        statements += [ddl.create_table_columns(table, typed, []) for table, typed in tables_of_contexts]
+    return list({statement.sql(): statement for statement in statements}.values())
+
+
+def _context_column(dialect: Dialect, context) -> tuple[str, exp.DataType]:
+    vendor, name, version = iglu_parts(context.schema_)
+    return dialect.context_column(vendor, name, version), dialect.context_column_type(list(context.fields))
+
+
+def _context_table(dialect: Dialect, context, events: exp.Table) -> tuple[exp.Table, list[tuple[str, exp.DataType]]]:
+    """A shredded context table beside the events table: root_id, root_tstamp, fields."""
+    vendor, name, version = iglu_parts(context.schema_)
+    table = events.copy()
+    table.set("this", exp.to_identifier(dialect.context_table(vendor, name, version)))
+    typed = [("root_id", dialect.data_type("string")), ("root_tstamp", dialect.data_type("timestamp"))]
+    return table, typed + [(field, dialect.data_type("string")) for field in context.fields]
+
+
+def _contexts(spec: ProjectSpec) -> dict[str, list]:
+    """Snowplow contexts of the sessions strategy's events source (other strategies have none)."""
+    incremental = spec.incremental
+    return {incremental.source: list(incremental.contexts)} if isinstance(incremental, SessionsStrategySpec) else {}

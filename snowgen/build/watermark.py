@@ -1,0 +1,85 @@
+"""The watermark strategy's SQL, built from the frozen
+:class:`~snowgen.plan.watermark.WatermarkPlan`: each watermark model's bound watermark, a
+backfill's replaced rows, the manifest table, the update and the health view.
+:mod:`snowgen.build.watermark_sql` holds the queries.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from snowgen.build import ddl
+from snowgen.build.clock import not_after
+from snowgen.build.strategy import StrategySql
+from snowgen.build.watermark_sql import bind_since, health_query, update_query
+from snowgen.dialects.base import Dialect, Layout, Script, TableShape
+from snowgen.plan.data import ModelPlan, Plan, Step
+from snowgen.plan.references import source_tables
+from snowgen.plan.watermark import MANIFEST_COLUMNS, NOT_AFTER, SINCE, WatermarkPlan, in_range
+
+
+class WatermarkSql(StrategySql):
+    def inputs(self, plan: Plan, model: ModelPlan, dialect: Dialect, script: Script) -> dict[str, exp.Expr]:
+        """A watermark model's watermark (minus the lookback), bound the dialect's way, and
+        the latest time it reads (now plus the clock skew allowance)."""
+        strategy = _strategy(plan)
+        read = strategy.reads.get(model.name)
+        if read is None or strategy.backfill is not None:
+            return {}
+        config = strategy.config
+        since = bind_since(dialect, script, strategy.table("manifest"), read, config.lookback_hours)
+        return {SINCE: since, NOT_AFTER: not_after(dialect, config.clock_skew_minutes, read.logical_type)}
+
+    def replace_where(self, plan: Plan, model: ModelPlan) -> exp.Expr | None:
+        """Backfill: the model's rows of the backfilled instance in [from, to)."""
+        strategy = _strategy(plan)
+        if model.name not in strategy.replaced:
+            return None
+        key = model.spec.upsert_date_key
+        logical = model.column_types.get(key, "timestamp")
+        condition = in_range(exp.column(key), strategy.backfill.start, strategy.backfill.end, logical)
+        instance = strategy.target[1]
+        if instance is None:
+            return condition
+        column = exp.column(model.spec.backfill.instance_column)
+        return exp.and_(exp.EQ(this=column, expression=exp.Literal.string(instance)), *condition.flatten())
+
+
+def _strategy(plan: Plan) -> WatermarkPlan:
+    assert isinstance(plan.strategy, WatermarkPlan)
+    return plan.strategy
+
+
+# -- the generated models' queries (snowgen.build.strategies.GENERATED_QUERIES) ----------------------
+def health_view_query(plan: Plan, model: ModelPlan, d: Dialect) -> exp.Query:
+    """Every watermark of the project, also under --select."""
+    s = _strategy(plan)
+    reads = list(s.reads.values())
+    return health_query(d, reads, s.table("manifest"), s.config.stale_after_hours, _source_tables(plan), s.config.clock_skew_minutes)
+
+
+def update_manifest_query(plan: Plan, model: ModelPlan, d: Dialect) -> exp.Query:
+    """The watermarks this plan advances (``tracked``)."""
+    s = _strategy(plan)
+    tables = {name: plan.models[name].table for name in s.tracked}
+    return update_query(d, [s.reads[n] for n in s.tracked], tables, s.table("manifest"))
+
+
+def _source_tables(plan: Plan) -> dict[str, exp.Table]:
+    """The source table each watermark model reads (its instance's, for a for_each model)."""
+    tables = {}
+    for name, read in _strategy(plan).reads.items():
+        source = plan.spec.sources[read.source]
+        by_instance = dict(zip(source.instances or (None,), source_tables(plan.spec, source)))
+        tables[name] = by_instance[read.instance]
+    return tables
+
+
+# -- steps that are not models (snowgen.build.steps.BUILDERS) ----------------------------------------
+def build_manifest_table(plan: Plan, step: Step, d: Dialect) -> Script:
+    """The manifest, keyed like the update step upserts it (a Postgres index on the key)."""
+    table = _strategy(plan).table("manifest")
+    columns = [(name, d.data_type(logical)) for name, logical in MANIFEST_COLUMNS.items()]
+    shape = TableShape(table, Layout(unique_key=("model", "source")))
+    create = ddl.create_table_columns(table, columns, d.table_properties(shape, scratch=False))
+    return Script(statements=[create, *d.after_create(shape)])

@@ -1,0 +1,117 @@
+"""The only code that writes compile output: whole dialect folders, replaced at once."""
+
+from __future__ import annotations
+
+import difflib
+import errno
+import shutil
+import tempfile
+from pathlib import Path
+
+from snowgen.emit.render import CompiledProject
+from snowgen.errors import SnowgenError
+from snowgen.folders import make_missing_dirs, remove_dirs
+
+
+def output_dir(root: Path, compiled: CompiledProject) -> Path:
+    return root / compiled.project / compiled.folder
+
+
+def write(root: Path, results: list[CompiledProject]) -> list[Path]:
+    """Write each project/dialect folder, replacing what was there (stale files go too).
+
+    Every folder is written to a staging folder beside it first; only when all of them are
+    written do they replace the old folders. So a path that is not a folder, a missing
+    permission or a full disk raises SG407 before any output changes, and leaves nothing behind."""
+    finals = [output_dir(root, compiled) for compiled in results]
+    created: list[Path] = []
+    staged: list[Path] = []
+    try:
+        for compiled, final in zip(results, finals):
+            _check_replaceable(final)
+            make_missing_dirs(final.parent, created)
+            staged.append(_stage(final, compiled.files))
+        for staging, final in zip(staged, finals):
+            _replace(final, staging)
+    except BaseException as exc:  # an interrupt, too, must not leave staging folders behind
+        for staging in staged:
+            shutil.rmtree(staging, ignore_errors=True)
+        remove_dirs(created)
+        if isinstance(exc, OSError):
+            raise _cannot_write(root, exc) from None
+        raise
+    return finals
+
+
+def _check_replaceable(final: Path) -> None:
+    """Only a real folder is replaced: a file or a link there is not snowgen's output."""
+    if final.is_symlink():
+        raise OSError(errno.EEXIST, "a symbolic link, not a folder snowgen wrote", str(final))
+    if final.exists() and not final.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "a file, not a folder snowgen wrote", str(final))
+
+
+def _stage(final: Path, files: dict[str, str]) -> Path:
+    """A hidden folder next to ``final`` holding ``files``."""
+    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+    try:
+        for relative, text in files.items():
+            path = staging / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8", newline="\n")
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return staging
+
+
+def _replace(final: Path, staging: Path) -> None:
+    """Swap ``staging`` in for ``final`` by renames; the old folder comes back if the swap fails."""
+    backup = final.with_name(f".{final.name}.old")
+    if backup.exists():
+        shutil.rmtree(backup)
+    if final.exists():
+        final.rename(backup)
+    try:
+        staging.rename(final)
+    except OSError:
+        if backup.exists():
+            backup.rename(final)
+        raise
+    if backup.exists():
+        shutil.rmtree(backup)
+
+
+def _cannot_write(root: Path, error: OSError, verb: str = "write") -> SnowgenError:
+    where = f"{error.filename}: " if error.filename else ""
+    reason = error.strerror or str(error)
+    return SnowgenError.at("SG407", f"cannot {verb} the output under {root}: {where}{reason}")
+
+
+def stale_diff(root: Path, results: list[CompiledProject]) -> str:
+    """A unified diff between what is on disk and what the specs compile to ('' if none)."""
+    try:
+        return "".join(chunk for compiled in results for chunk in _diff_one(output_dir(root, compiled), compiled))
+    except OSError as exc:
+        raise _cannot_write(root, exc, "read") from None
+
+
+def _diff_one(folder: Path, compiled: CompiledProject) -> list[str]:
+    on_disk = {p.relative_to(folder).as_posix(): p for p in folder.rglob("*") if p.is_file()} if folder.exists() else {}
+    chunks: list[str] = []
+    for relative in sorted(set(on_disk) | set(compiled.files)):
+        shown = (folder / relative).as_posix()
+        # a file that is not UTF-8 is stale anyway; the diff shows it with replacement characters
+        old = on_disk[relative].read_text(encoding="utf-8", errors="replace") if relative in on_disk else ""
+        new = compiled.files.get(relative, "")
+        if old == new:
+            continue
+        chunks.extend(
+            difflib.unified_diff(
+                old.splitlines(keepends=True),
+                new.splitlines(keepends=True),
+                fromfile=shown if relative in on_disk else "/dev/null",
+                tofile=shown if relative in compiled.files else "/dev/null",
+            )
+        )
+    return chunks

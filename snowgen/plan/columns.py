@@ -1,0 +1,215 @@
+"""Output columns for the planner: what each model's body produces, and checks against it.
+
+Columns are found in dependency order, so that ``*`` over a source with declared columns
+or over an upstream model expands to named columns; the spec's keys and layout columns
+must then name output columns.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import replace
+
+from sqlglot import exp
+
+from snowgen.errors import SnowgenError
+from snowgen.plan.data import ModelPlan
+from snowgen.plan.references import source_tables
+from snowgen.plan.seeds import seed_table
+from snowgen.plan.staged import staged_table
+from snowgen.spec.loader import LoadedModel, LoadedProject
+
+KnownColumns = dict[tuple[str, str], tuple[str, ...]]  # (schema, table), lower case -> columns
+
+
+def with_output_columns(loaded: LoadedProject, models: dict[str, ModelPlan], ordered: list[str]) -> dict[str, ModelPlan]:
+    """Find each model's output columns in dependency order, expanding ``*`` where the
+    columns of the relation it reads are known (declared source columns, upstream models)."""
+    known: KnownColumns = {}
+    for name, source in loaded.spec.sources.items():
+        if source.columns:
+            for table in source_tables(loaded.spec, source):
+                known[_table_key(table)] = tuple(source.columns)
+    for seed in loaded.seeds:
+        known[_table_key(seed_table(loaded, seed.name, seed.spec))] = tuple(seed.spec.columns)
+    result = dict(models)
+    for name in ordered:
+        model = result.get(name)
+        if model is None:
+            continue
+        if model.query is not None:
+            expand_stars(model.query, known)
+        body_output = _output_columns(model.query) if model.query is not None else None
+        output = model.output_columns or body_output
+        model = replace(model, output_columns=output)
+        if model.doc is not loaded.doc:
+            _check_columns(LoadedModel(model.spec, model.doc), output, body_output)
+            _check_watermark_column(loaded, LoadedModel(model.spec, model.doc), output)
+        result[name] = model
+        if output is not None:
+            known[_table_key(model.table)] = output
+            if model.spec.staged:
+                known[_table_key(staged_table(name, loaded))] = output
+    return result
+
+
+def drop_positions(models: dict[str, ModelPlan]) -> None:
+    """Parse positions were for error messages; every dialect copies each body, and the
+    position dicts make those copies several times slower."""
+    for model in models.values():
+        if model.query is not None:
+            for node in model.query.walk():
+                node._meta = None
+
+
+def _table_key(table: exp.Table) -> tuple[str, str]:
+    return (table.db.lower(), table.name.lower())
+
+
+def expand_stars(query: exp.Query, known: KnownColumns) -> None:
+    """Replace ``*`` and ``alias.*`` in the outer SELECT by the columns they stand for."""
+    if not isinstance(query, exp.Select):
+        return
+    relations = _from_relations(query, known)
+    projections: list[exp.Expr] = []
+    for item in query.expressions:
+        star = item if isinstance(item, exp.Star) else item.this if isinstance(item, exp.Column) else None
+        if isinstance(star, exp.Star) and any(star.args.get(k) for k in ("except_", "replace", "rename", "ilike")):
+            projections.append(item)  # * EXCEPT (...) / REPLACE (...): left as written
+            continue
+        if isinstance(item, exp.Star) and len(relations) == 1:
+            alias, columns = next(iter(relations.items()))
+        elif isinstance(item, exp.Column) and isinstance(item.this, exp.Star) and item.table in relations:
+            alias, columns = item.table, relations[item.table]
+        else:
+            projections.append(item)
+            continue
+        if columns is None:
+            projections.append(item)
+            continue
+        projections.extend(exp.column(c, table=alias) for c in columns)
+    query.set("expressions", projections)
+
+
+def _from_relations(select: exp.Select, known: KnownColumns) -> dict[str, tuple[str, ...] | None]:
+    """alias -> columns (None if unknown) for every relation in FROM and JOINs."""
+    nodes = [select.args["from_"].this] if select.args.get("from_") else []
+    nodes += [join.this for join in select.args.get("joins") or []]
+    relations: dict[str, tuple[str, ...] | None] = {}
+    for node in nodes:
+        alias = node.alias_or_name
+        if isinstance(node, exp.Table):
+            relations[alias] = known.get(_table_key(node))
+        elif isinstance(node, exp.Subquery):
+            inner = node.this
+            while isinstance(inner, exp.SetOperation):
+                inner = inner.this
+            relations[alias] = _output_columns(inner) if isinstance(inner, exp.Select) else None
+            if relations[alias] is None and isinstance(inner, exp.Select) and inner.args.get("from_"):
+                first = inner.args["from_"].this
+                if isinstance(first, exp.Table) and _is_star_only(inner):
+                    relations[alias] = known.get(_table_key(first))
+        else:
+            relations[alias] = None
+    return relations
+
+
+def _is_star_only(select: exp.Select) -> bool:
+    return len(select.expressions) == 1 and isinstance(select.expressions[0], exp.Star)
+
+
+def _output_columns(query: exp.Query) -> tuple[str, ...] | None:
+    """The names of the outer SELECT's columns; None if any is ``*`` or unnamed."""
+    select = query
+    while isinstance(select, exp.SetOperation):
+        select = select.this
+    if not isinstance(select, exp.Select):
+        return None
+    if any(isinstance(e, exp.Star) or (isinstance(e, exp.Column) and isinstance(e.this, exp.Star)) for e in select.expressions):
+        return None
+    names = tuple(select.named_selects)
+    if len(names) != len(select.expressions) or any(not n for n in names):
+        return None
+    return names
+
+
+def _check_columns(model: LoadedModel, output: tuple[str, ...] | None, body_output: tuple[str, ...] | None) -> None:
+    spec = model.spec
+    if spec.materialization == "incremental" and output is None:
+        raise SnowgenError.at(
+            "SG211",
+            "an incremental model needs explicit output columns: name every column of the outer SELECT "
+            "(no '*') or declare 'columns'",
+            model.doc.location(("sql",)),
+        )
+    if spec.columns and body_output is not None:
+        # Declared columns must be exactly what the body produces: they are selected by name
+        # and typed one by one, so a column left out would be dropped without a word.
+        for column in spec.columns:
+            _require_column(model, ("columns", column), column, body_output, "the SQL body's output", key=True)
+        undeclared = [c for c in body_output if c not in spec.columns]
+        if undeclared:
+            raise SnowgenError.at(
+                "SG207",
+                f"the SQL body's output has columns that 'columns' does not declare: {', '.join(undeclared)}; "
+                "declare every column (or none)",
+                model.doc.location(("columns",), key=True),
+            )
+    if output is None:
+        return
+    for path, column in _columns_named_by_spec(model):
+        _require_column(model, path, column, output, f"an output column of model '{spec.name}'")
+
+
+def _columns_named_by_spec(model: LoadedModel) -> list[tuple[tuple, str]]:
+    """(YAML path, column) for every key and layout setting that names an output column."""
+    spec = model.spec
+    keys = spec.unique_key_columns
+    checks: list[tuple[tuple, str]] = [
+        (("unique_key", i) if isinstance(spec.unique_key, list) else ("unique_key",), c) for i, c in enumerate(keys)
+    ]
+    if spec.upsert_date_key:
+        checks.append((("upsert_date_key",), spec.upsert_date_key))
+    layout = spec.layout
+    if layout.partition:
+        checks.append((("layout", "partition", "column"), layout.partition.column))
+    checks += [(("layout", "cluster", i), c) for i, c in enumerate(layout.cluster or [])]
+    checks += [(("layout", "sort", i), c) for i, c in enumerate(layout.sort or [])]
+    if layout.dist:
+        checks.append((("layout", "dist"), layout.dist))
+    checks += [(("dedupe_order_by", i), item.column) for i, item in enumerate(spec.dedupe_order_by)]
+    if spec.backfill is not None and spec.backfill.instance_column:
+        checks.append((("backfill", "instance_column"), spec.backfill.instance_column))
+    return checks
+
+
+def _check_watermark_column(loaded: LoadedProject, model: LoadedModel, output: tuple[str, ...] | None) -> None:
+    """A watermark model outputs its source's timestamp: the watermark advances from it."""
+    source = loaded.spec.sources.get(model.spec.watermark) if model.spec.watermark else None
+    if source is None or source.timestamp is None or output is None:
+        return  # no watermark, or the strategy has reported the source already
+    what = f"an output column of model '{model.spec.name}'; a watermark model outputs the timestamp of its source '{model.spec.watermark}'"
+    _require_column(model, ("watermark",), source.timestamp, output, what)
+
+
+def _require_column(model: LoadedModel, path: tuple, column: str, available: tuple[str, ...], what: str, key: bool = False) -> None:
+    """``column`` must be one of ``available``; names compare as snowgen stores them."""
+    if column in available:
+        return
+    message = f"column '{column}' is not {what}"
+    same_letters = [c for c in available if c.lower() == column.lower()]
+    if same_letters:
+        message += (
+            f": the SQL has the exact-case name '{same_letters[0]}'; write it in double quotes "
+            f"in the spec ('\"{same_letters[0]}\"') to keep its case"
+        )
+    else:
+        hint = difflib.get_close_matches(column, list(available), n=1)
+        message += f" (did you mean '{hint[0]}'?)" if hint else ""
+    raise SnowgenError.at("SG207", message, model.doc.location(path, key=key))
+
+
+def require_output_column(model: LoadedModel, path: tuple, column: str, owner: str, available: tuple[str, ...]) -> None:
+    """SG207 at ``path`` of ``model``'s file unless ``column`` is an output column of the
+    model named ``owner`` (``available``: its output columns)."""
+    _require_column(model, path, column, available, f"an output column of model '{owner}'")

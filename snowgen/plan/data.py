@@ -1,0 +1,125 @@
+"""The plan: a dialect-neutral description of everything a compile will emit."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from sqlglot import exp
+
+from snowgen.spec.models import AppFilterSpec, BotFilterSpec, ModelSpec, ProjectSpec
+from snowgen.spec.yaml_source import YamlDocument
+
+if TYPE_CHECKING:
+    from snowgen.plan.seeds import SeedPlan
+    from snowgen.plan.staged import StagedTable
+
+#: the first step of every plan: it creates the schemas every later step writes to
+SETUP_STEP = "create_schemas"
+
+
+class StepKind(StrEnum):
+    """What a step does; snowgen.build.steps.BUILDERS has one builder for each."""
+
+    SCHEMAS = "schemas"  # the schemas every later step writes to
+    FULL_REFRESH = "full_refresh"  # drops the incremental state (snowgen.plan.refresh)
+    START_RUN = "start_run"  # the run's id for run metadata (snowgen.plan.run_metadata)
+    VIEW = "view"  # a model, by its materialization
+    TABLE = "table"
+    INCREMENTAL = "incremental"
+    CONSUME_STAGED = "consume_staged"  # empties a staged table its readers have read
+    SEED = "seed"  # loads a seed's rows
+    MANIFEST_TABLE = "manifest_table"  # the sessions strategy's manifest and quarantine tables
+    QUARANTINE = "quarantine"  # sessions that reached max_session_days join the quarantine
+    WATERMARK_TABLE = "watermark_table"  # the watermark strategy's manifest table
+
+
+@dataclass(frozen=True)
+class ModelPlan:
+    """One table or view to build, with its body already resolved to qualified tables."""
+
+    name: str
+    module: str
+    materialization: str  # view | table | incremental
+    table: exp.Table
+    query: exp.Query | None  # the parsed body; None for generated models (see ``generated``)
+    spec: ModelSpec
+    doc: YamlDocument
+    depends_on: tuple[str, ...]
+    output_columns: tuple[str, ...] | None
+    column_types: dict[str, str]
+    scratch: bool
+    bot_filter: BotFilterSpec | None
+    app_filter: AppFilterSpec | None
+    upsert_lookback_days: int
+    #: a generated model's query (incremental strategies): the key of its builder in
+    #: snowgen.build.strategies.GENERATED_QUERIES, which builds it per dialect
+    generated: str | None = None
+
+
+@dataclass(frozen=True)
+class Step:
+    """One file of the output: what it does, for which model, after which steps."""
+
+    id: str
+    module: str
+    kind: StepKind
+    spec_file: str  # path of the spec file it comes from, relative to the project
+    depends_on: tuple[str, ...] = ()
+    model: str | None = None
+
+
+@dataclass(frozen=True)
+class Check:
+    """A health check a run ends with: rows of ``table`` whose ``when`` column is above 0
+    (``columns`` of them), each a warning (snowgen.build.checks builds the query). The file is
+    listed in plan.json under ``checks``, so a scheduler can run it and alert too."""
+
+    id: str
+    description: str
+    table: exp.Table
+    columns: tuple[str, ...]
+    when: str
+    after: str  # the step whose run the check reads: a plan without it has no such check
+
+
+@dataclass(frozen=True)
+class StrategyPlan:
+    """A project's incremental strategy, as decided in planning: what it generated and which
+    models it tracks (after ``--select``). This base is a project without one; each strategy
+    subclasses it with its own fields, and snowgen.build.strategies holds its SQL."""
+
+    kind: ClassVar[str] = "none"
+    #: tables the strategy generates, by name
+    tables: Mapping[str, exp.Table] = field(default_factory=dict)
+    #: module -> the step that completes it (advances its models' incremental state)
+    complete_steps: Mapping[str, str] = field(default_factory=dict)
+    #: schema keys its tables live in (they must exist before it runs)
+    schema_keys: frozenset[str] = frozenset()
+    #: models whose incremental state this plan advances
+    tracked: tuple[str, ...] = ()
+    #: the manifest's table and time column, for ``snowgen manifest`` (None: no manifest)
+    manifest: exp.Table | None = None
+    manifest_column: str = "last_success"
+
+
+@dataclass(frozen=True)
+class Plan:
+    project: str
+    root: Path
+    spec: ProjectSpec
+    doc: YamlDocument
+    vars: dict[str, Any]
+    schemas: dict[str, str]  # key (derived/scratch/manifest) -> schema name
+    database: str | None
+    modules: tuple[str, ...]
+    steps: tuple[Step, ...]
+    models: dict[str, ModelPlan] = field(default_factory=dict)
+    selected: frozenset[str] | None = None  # models chosen with --select (None: all)
+    strategy: StrategyPlan = field(default_factory=StrategyPlan)
+    staged: dict[str, StagedTable] = field(default_factory=dict)  # by producer model
+    seeds: dict[str, SeedPlan] = field(default_factory=dict)  # by seed name
+    checks: tuple[Check, ...] = ()
