@@ -18,10 +18,10 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
-from snowgen.plan.data import Plan
 from snowgen.dialects.base import Dialect
 from snowgen.errors import SnowgenError
 from snowgen.names import canonical
+from snowgen.plan.data import Plan
 
 
 @dataclass(frozen=True)

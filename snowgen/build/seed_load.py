@@ -27,14 +27,14 @@ from typing import Any
 from sqlglot import exp
 
 from snowgen.build import ddl
-from snowgen.plan import seed_values
 from snowgen.build.materialize import STAGE_SUFFIX
+from snowgen.dialects.base import Dialect, Layout, Script, TableShape
+from snowgen.errors import SnowgenError
+from snowgen.plan import seed_values
 from snowgen.plan.data import Plan, Step
 from snowgen.plan.references import qualified
 from snowgen.plan.seeds import SeedPlan, SeedRow
 from snowgen.plan.sqlbody import literal as neutral_literal
-from snowgen.dialects.base import Dialect, Layout, Script, TableShape
-from snowgen.errors import SnowgenError
 
 BATCH_ROWS = 500
 BATCH_CHARS = 200_000

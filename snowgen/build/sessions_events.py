@@ -7,7 +7,6 @@ same :class:`EventSource`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from sqlglot import exp

@@ -21,8 +21,6 @@ from snowgen.dialects.base import Dialect
 from snowgen.plan.events import EventSource
 from snowgen.plan.sessions import LIFECYCLE_COLUMNS
 
-
-
 # -- run limits ---------------------------------------------------------------------------------
 
 

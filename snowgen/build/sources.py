@@ -9,9 +9,9 @@ from __future__ import annotations
 from sqlglot import exp
 
 from snowgen.build import ddl
-from snowgen.plan.references import source_tables
 from snowgen.build.sessions_events import iglu_parts
 from snowgen.dialects.base import Dialect, Layout, TableShape
+from snowgen.plan.references import source_tables
 from snowgen.spec.models import ProjectSpec, SessionsStrategySpec
 
 

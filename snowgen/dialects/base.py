@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
@@ -149,9 +150,11 @@ def parameterized(kind: exp.DataType.Type, *numbers: int) -> exp.DataType:
 
 def rewrite_nodes(statement: exp.Expr, node_types: tuple[type, ...], rewrite) -> exp.Expr:
     """Replace each node of ``node_types`` by ``rewrite(node)`` (which may return the node
-    itself). Visits only those nodes, unlike ``Expression.transform``, which calls back for
-    every node of the tree: the lowerings run on every emitted statement."""
-    for node in list(statement.find_all(*node_types)):
+    itself), innermost first (a reversed breadth-first walk): a rewrite that copies its
+    operands copies them already rewritten. Visits only those nodes, unlike
+    ``Expression.transform``, which calls back for every node of the tree: the lowerings run
+    on every emitted statement."""
+    for node in reversed(list(statement.find_all(*node_types))):
         replacement = rewrite(node)
         if replacement is not node:
             if node is statement:
@@ -176,6 +179,10 @@ def _name_kind(identifier: exp.Identifier) -> NameKind:
 def _type_cache(dialect_class: type, logical: str) -> exp.DataType:
     # Building a DataType parses a string; a compile asks for the same few types thousands of times.
     return dialect_class().build_data_type(logical)
+
+
+#: a rewrite of one node for a warehouse; returns the node itself to leave it alone
+Lowering = Callable[[exp.Expr], exp.Expr]
 
 
 class Dialect:
@@ -236,6 +243,9 @@ class Dialect:
     #: the longest name of each kind: (limit, "bytes" of UTF-8 or "characters"); a kind
     #: missing has no documented limit
     name_limits: ClassVar[dict[NameKind, tuple[int, Literal["bytes", "characters"]]]] = {}
+    #: what sqlglot would print wrongly for this warehouse: node type -> its rewrite
+    #: (sqlglot's TRANSFORMS habit), applied innermost first by :meth:`lower`
+    lowerings: ClassVar[dict[type[exp.Expr], Lowering]] = {}
 
     # -- types ----------------------------------------------------------------------------
     def data_type(self, logical: str) -> exp.DataType:
@@ -468,8 +478,17 @@ class Dialect:
             raise Unsupported("has no SIMILAR TO; write the condition with LIKE or a regular expression")
 
     def lower(self, statement: exp.Expr) -> exp.Expr:
-        """Rewrite what sqlglot would print wrongly for this warehouse (identity by default)."""
-        return statement
+        """Rewrite what sqlglot would print wrongly for this warehouse (:attr:`lowerings`)."""
+        if not self.lowerings:
+            return statement
+        return rewrite_nodes(statement, tuple(self.lowerings), self._lowered)
+
+    def _lowered(self, node: exp.Expr) -> exp.Expr:
+        for cls in type(node).__mro__:  # a subclass of a listed type (DataType's) is lowered like it
+            rewrite = self.lowerings.get(cls)
+            if rewrite is not None:
+                return rewrite(node)
+        return node
 
     def render(self, statement: exp.Expr) -> str:
         """Print an already lowered statement (see build.build_steps); raises

@@ -14,11 +14,52 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from snowgen.dialects.base import Dialect, TableShape, Unsupported, _snake, parameterized, rewrite_nodes
-from snowgen.dialects.shared import case_insensitive_pattern, epoch_seconds, set_each
+from snowgen.dialects.base import Dialect, TableShape, Unsupported, _snake, parameterized
+from snowgen.dialects.shared import epoch_as_seconds, regexp_ilike_as_flag, set_each
 
 _MAX_NUMERIC_INTEGER_DIGITS = 29
 _MAX_NUMERIC_SCALE = 9
+
+
+def _instant(node: exp.DataType) -> exp.Expr:
+    # sqlglot's generic TIMESTAMP prints as DATETIME here; snowgen's timestamps are instants.
+    if node.this == exp.DataType.Type.TIMESTAMP:
+        node.set("this", exp.DataType.Type.TIMESTAMPTZ)
+    return node
+
+
+def _least_greatest(node: exp.Least | exp.Greatest) -> exp.Expr:
+    return _ignoring_nulls(node) if node.args.get("ignore_nulls") and node.expressions else node
+
+
+def _ignoring_nulls(node: exp.Least | exp.Greatest) -> exp.Expr:
+    """Postgres' LEAST/GREATEST skip NULLs; BigQuery's return NULL if any argument is NULL.
+    Pairwise: coalesce(least(a, b), a, b) is the NULL-skipping least of a and b."""
+    kind = type(node)
+    values = [node.this, *node.expressions]
+    result = values[0]
+    for value in values[1:]:
+        plain = kind(this=result.copy(), expressions=[value.copy()])
+        result = exp.Coalesce(this=plain, expressions=[result.copy(), value.copy()])
+    return result
+
+
+def _split_part(node: exp.SplitPart) -> exp.Expr:
+    """Postgres split_part(s, d, n) -> '' past the last part; BigQuery: SPLIT(s, d)[SAFE_ORDINAL(n)]."""
+    delimiter, index = node.args.get("delimiter"), node.args.get("part_index")
+    if not (isinstance(delimiter, exp.Literal) and delimiter.is_string and delimiter.this):
+        raise Unsupported("cannot print split_part without a non-empty literal delimiter")
+    if not (isinstance(index, exp.Literal) and index.is_int and int(index.this) > 0):
+        raise Unsupported("cannot print split_part without a positive literal part number")
+    value = node.this
+    part = exp.Bracket(
+        this=exp.Split(this=value.copy(), expression=delimiter.copy()),
+        expressions=[index.copy()],
+        offset=1,
+        safe=True,
+    )
+    found = exp.Coalesce(this=part, expressions=[exp.Literal.string("")])
+    return exp.Case(ifs=[exp.If(this=exp.Is(this=value.copy(), expression=exp.Null()), true=exp.Null())], default=found)
 
 
 class BigQuery(Dialect):
@@ -55,6 +96,14 @@ class BigQuery(Dialect):
     run_limits_in_variables = True  # docs["pruning"]
     json_is_orderable = False  # docs["orderable"]: TO_JSON_STRING orders it instead
     supports_similar_to = False
+    lowerings = {
+        exp.DataType: _instant,
+        exp.Extract: epoch_as_seconds,
+        exp.Least: _least_greatest,
+        exp.Greatest: _least_greatest,
+        exp.SplitPart: _split_part,
+        exp.RegexpILike: regexp_ilike_as_flag,
+    }
 
     def build_data_type(self, logical: str) -> exp.DataType:
         result = super().build_data_type(logical)
@@ -124,52 +173,3 @@ class BigQuery(Dialect):
             )
         script.add(*set_each(names, values, source))
         return {key: exp.var(name) for key, name in zip(values, names)}
-
-    def lower(self, statement: exp.Expr) -> exp.Expr:
-        # sqlglot's generic TIMESTAMP prints as DATETIME here; snowgen's timestamps are instants.
-        for data_type in statement.find_all(exp.DataType):
-            if data_type.this == exp.DataType.Type.TIMESTAMP:
-                data_type.set("this", exp.DataType.Type.TIMESTAMPTZ)
-        return rewrite_nodes(statement, (exp.Extract, exp.Least, exp.Greatest, exp.SplitPart, exp.RegexpILike), _lower_node)
-
-
-def _lower_node(node: exp.Expr) -> exp.Expr:
-    if isinstance(node, exp.Extract) and node.this.name.upper() == "EPOCH":
-        return epoch_seconds(node.expression)
-    if isinstance(node, (exp.Least, exp.Greatest)) and node.args.get("ignore_nulls") and node.expressions:
-        return _ignoring_nulls(node)
-    if isinstance(node, exp.SplitPart):
-        return _split_part(node)
-    if isinstance(node, exp.RegexpILike):  # sqlglot prints REGEXP_I_LIKE, which does not exist
-        return exp.RegexpLike(this=node.this, expression=case_insensitive_pattern(node.expression))
-    return node
-
-
-def _ignoring_nulls(node: exp.Least | exp.Greatest) -> exp.Expr:
-    """Postgres' LEAST/GREATEST skip NULLs; BigQuery's return NULL if any argument is NULL.
-    Pairwise: coalesce(least(a, b), a, b) is the NULL-skipping least of a and b."""
-    kind = type(node)
-    values = [node.this, *node.expressions]
-    result = values[0]
-    for value in values[1:]:
-        plain = kind(this=result.copy(), expressions=[value.copy()])
-        result = exp.Coalesce(this=plain, expressions=[result.copy(), value.copy()])
-    return result
-
-
-def _split_part(node: exp.SplitPart) -> exp.Expr:
-    """Postgres split_part(s, d, n) -> '' past the last part; BigQuery: SPLIT(s, d)[SAFE_ORDINAL(n)]."""
-    delimiter, index = node.args.get("delimiter"), node.args.get("part_index")
-    if not (isinstance(delimiter, exp.Literal) and delimiter.is_string and delimiter.this):
-        raise Unsupported("cannot print split_part without a non-empty literal delimiter")
-    if not (isinstance(index, exp.Literal) and index.is_int and int(index.this) > 0):
-        raise Unsupported("cannot print split_part without a positive literal part number")
-    value = node.this
-    part = exp.Bracket(
-        this=exp.Split(this=value.copy(), expression=delimiter.copy()),
-        expressions=[index.copy()],
-        offset=1,
-        safe=True,
-    )
-    found = exp.Coalesce(this=part, expressions=[exp.Literal.string("")])
-    return exp.Case(ifs=[exp.If(this=exp.Is(this=value.copy(), expression=exp.Null()), true=exp.Null())], default=found)

@@ -15,8 +15,12 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from snowgen.dialects.base import Dialect, Layout, Script, TableShape, Unsupported, rewrite_nodes
-from snowgen.dialects.shared import case_insensitive_pattern, epoch_seconds, set_each
+from snowgen.dialects.base import Dialect, Layout, Script, TableShape, Unsupported
+from snowgen.dialects.shared import (
+    epoch_as_seconds,
+    regexp_ilike_as_flag,
+    set_each,
+)
 
 AUTO_OPTIMIZE = {"delta.autoOptimize.optimizeWrite": "true", "delta.autoOptimize.autoCompact": "true"}
 
@@ -62,6 +66,7 @@ class Databricks(Dialect):
     context_storage = "column"
     max_cluster_columns = 4  # liquid clustering keys
     run_limits_in_variables = True  # docs["pruning"]
+    lowerings = {exp.Extract: epoch_as_seconds, exp.RegexpILike: regexp_ilike_as_flag}
 
     def sized_string(self, length: int) -> exp.DataType:
         return exp.DataType.build("STRING")
@@ -132,17 +137,6 @@ class Databricks(Dialect):
             props.append(exp.PartitionedByProperty(this=partition))
         props += [exp.Property(this=exp.Literal.string(k), value=exp.Literal.string(v)) for k, v in AUTO_OPTIMIZE.items()]
         return props
-
-    def lower(self, statement: exp.Expr) -> exp.Expr:
-        def lower_node(node: exp.Expr) -> exp.Expr:
-            # EXTRACT(EPOCH FROM ts) is not a Databricks field (sqlglot prints it as is).
-            if isinstance(node, exp.Extract) and node.this.name.upper() == "EPOCH":
-                return epoch_seconds(node.expression)
-            if isinstance(node, exp.RegexpILike):  # sqlglot prints REGEXP_I_LIKE, which does not exist
-                return exp.RegexpLike(this=node.this, expression=case_insensitive_pattern(node.expression))
-            return node
-
-        return rewrite_nodes(statement, (exp.Extract, exp.RegexpILike), lower_node)
 
     def replace_rows(self, target: exp.Table, source: exp.Table, columns: list[str], condition: exp.Expr) -> list[exp.Expr]:
         """Delta's selective overwrite, ``INSERT INTO t REPLACE WHERE cond SELECT ...``: one

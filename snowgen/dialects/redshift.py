@@ -6,7 +6,7 @@
 - Upserts: delete+insert in one transaction, the delete with USING (Redshift's documented
   form). Redshift's MERGE is refused: it accepts no target alias and no conditional WHEN.
 - CREATE TABLE AS has no IF NOT EXISTS: a missing table is created ``(LIKE stage)``.
-- No ``IS [NOT] DISTINCT FROM`` (sqlglot prints it anyway): :meth:`lower` spells it with
+- No ``IS [NOT] DISTINCT FROM`` (sqlglot prints it anyway): its lowering spells it with
   plain comparisons and IS NULL.
 """
 
@@ -15,10 +15,26 @@ from __future__ import annotations
 from sqlglot import exp
 
 from snowgen.dialects.base import Dialect, Layout, TableShape
-from snowgen.dialects.postgres import Postgres
 
 
-class Redshift(Postgres):
+def null_safe_comparison(node: exp.NullSafeNEQ | exp.NullSafeEQ) -> exp.Expr:
+    """``a IS DISTINCT FROM b`` as ``(a <> b OR a IS NULL OR b IS NULL) AND NOT (a IS NULL
+    AND b IS NULL)``: true or false, never NULL, like the operator it replaces (two NULLs are
+    not distinct; one NULL is). ``IS NOT DISTINCT FROM`` is its negation."""
+    left, right = node.this, node.expression
+
+    def is_null(value: exp.Expr) -> exp.Expr:
+        return exp.Is(this=value.copy(), expression=exp.Null())
+
+    differ = exp.or_(exp.NEQ(this=left.copy(), expression=right.copy()), is_null(left), is_null(right))
+    both_null = exp.and_(is_null(left), is_null(right))
+    distinct = exp.and_(differ, exp.Not(this=exp.Paren(this=both_null)))
+    if isinstance(node, exp.NullSafeNEQ):
+        return exp.Paren(this=distinct)
+    return exp.Not(this=exp.Paren(this=distinct))
+
+
+class Redshift(Dialect):
     name = "redshift"
     sqlglot_dialect = "redshift"
     docs = {
@@ -36,6 +52,7 @@ class Redshift(Postgres):
         "super_limits": "https://docs.aws.amazon.com/redshift/latest/dg/limitations-super.html",
         "json_serialize": "https://docs.aws.amazon.com/redshift/latest/dg/JSON_SERIALIZE.html",
         "names": "https://docs.aws.amazon.com/redshift/latest/dg/r_names.html",
+        "drop_table": "https://docs.aws.amazon.com/redshift/latest/dg/r_DROP_TABLE.html",
     }
     types = {**Dialect.types, "string": "VARCHAR(MAX)", "json": "SUPER", "double": "DOUBLE PRECISION"}
     upsert_strategies = {
@@ -43,13 +60,16 @@ class Redshift(Postgres):
         "merge": "Redshift's MERGE accepts neither a target alias nor conditional WHEN clauses; "
         "snowgen runs delete+insert in one transaction instead",
     }
+    default_upsert = "delete_insert"
     delete_using = True
+    supports_qualify = False
+    create_or_replace_table = False
+    drop_cascades = True  # docs["drop_table"]
     string_length_in_bytes = True  # VARCHAR(n) holds n bytes: docs["varchar"]
     analyzes_new_tables = False  # Redshift analyzes a CREATE TABLE AS table itself: docs["analyze"]
     name_limits = {kind: (127, "bytes") for kind in ("schema", "table", "column")}  # docs["names"]
     json_is_orderable = False  # SUPER values sort only as their text: docs["super_limits"]
-    url_schemes = ()  # no connector yet (psycopg speaks to Redshift, but not for snowgen run)
-    connector = None
+    lowerings = {exp.NullSafeNEQ: null_safe_comparison, exp.NullSafeEQ: null_safe_comparison}
 
     def json_text(self, value: exp.Expr) -> exp.Expr:
         return exp.Anonymous(this="JSON_SERIALIZE", expressions=[value])  # docs["json_serialize"]
@@ -59,23 +79,9 @@ class Redshift(Postgres):
             return exp.DataType.build("SUPER", dialect="redshift")
         return super().build_data_type(logical)
 
-    def lower(self, statement: exp.Expr) -> exp.Expr:
-        # Redshift's comparison operators have no IS [NOT] DISTINCT FROM (docs["comparison"]).
-        # Innermost first (a reversed breadth-first walk), so an operand that holds another
-        # null-safe comparison is already rewritten when it is copied.
-        for node in reversed(list(statement.find_all(exp.NullSafeNEQ, exp.NullSafeEQ))):
-            replacement = null_safe_comparison(node)
-            if node is statement:
-                return replacement
-            node.replace(replacement)
-        return statement
-
     def now_utc(self) -> exp.Expr:
         # GETDATE() is the current UTC time as a timestamp without time zone.
         return exp.CurrentTimestamp()
-
-    def after_create(self, shape: TableShape) -> list[exp.Expr]:
-        return []
 
     def table_properties(self, shape: TableShape, *, scratch: bool) -> list[exp.Expr]:
         layout = shape.layout
@@ -111,20 +117,3 @@ class Redshift(Postgres):
             exists=True,
             properties=exp.Properties(expressions=properties) if properties else None,
         )
-
-
-def null_safe_comparison(node: exp.NullSafeNEQ | exp.NullSafeEQ) -> exp.Expr:
-    """``a IS DISTINCT FROM b`` as ``(a <> b OR a IS NULL OR b IS NULL) AND NOT (a IS NULL
-    AND b IS NULL)``: true or false, never NULL, like the operator it replaces (two NULLs are
-    not distinct; one NULL is). ``IS NOT DISTINCT FROM`` is its negation."""
-    left, right = node.this, node.expression
-
-    def is_null(value: exp.Expr) -> exp.Expr:
-        return exp.Is(this=value.copy(), expression=exp.Null())
-
-    differ = exp.or_(exp.NEQ(this=left.copy(), expression=right.copy()), is_null(left), is_null(right))
-    both_null = exp.and_(is_null(left), is_null(right))
-    distinct = exp.and_(differ, exp.Not(this=exp.Paren(this=both_null)))
-    if isinstance(node, exp.NullSafeNEQ):
-        return exp.Paren(this=distinct)
-    return exp.Not(this=exp.Paren(this=distinct))

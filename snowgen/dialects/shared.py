@@ -20,6 +20,18 @@ def epoch_seconds(value: exp.Expr) -> exp.Expr:
     return exp.Paren(this=exp.Div(this=micros, expression=exp.Literal.number(1000000)))
 
 
+def epoch_as_seconds(node: exp.Extract) -> exp.Expr:
+    """A lowering of ``EXTRACT(EPOCH FROM ts)``, not a field on BigQuery or Databricks
+    (sqlglot prints it as is); other EXTRACTs stay."""
+    return epoch_seconds(node.expression) if node.this.name.upper() == "EPOCH" else node
+
+
+def regexp_ilike_as_flag(node: exp.RegexpILike) -> exp.Expr:
+    """A lowering of the case-insensitive match, which sqlglot prints as REGEXP_I_LIKE, a
+    function BigQuery and Databricks do not have: a plain match with the ``(?i)`` flag."""
+    return exp.RegexpLike(this=node.this, expression=case_insensitive_pattern(node.expression))
+
+
 def set_each(names: list[str], values: dict, source: exp.Expr | None, kind: str | None = None) -> list[exp.Set]:
     """``SET name = (SELECT value FROM source)``, one variable per statement: the form
     every warehouse documents (a tuple of variables from one query is not portable)."""

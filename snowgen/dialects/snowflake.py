@@ -14,8 +14,44 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from snowgen.dialects.base import Dialect, Script, TableShape, rewrite_nodes
+from snowgen.dialects.base import Dialect, Script, TableShape
 from snowgen.dialects.shared import set_each
+
+
+def _timestamp_ntz() -> exp.DataType:
+    # Spelled TIMESTAMP_NTZ, the documented name (sqlglot prints the alias TIMESTAMPNTZ).
+    return exp.DataType(this=exp.DataType.Type.USERDEFINED, kind="TIMESTAMP_NTZ")
+
+
+def _ntz(node: exp.DataType) -> exp.Expr:
+    # A plain TIMESTAMP follows the account's TIMESTAMP_TYPE_MAPPING; snowgen's is NTZ.
+    if node.this in (exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPNTZ):
+        return _timestamp_ntz()
+    return node
+
+
+def _epoch(node: exp.Extract) -> exp.Expr:
+    if node.this.name.upper() != "EPOCH":
+        return node
+    # DATE_PART(EPOCH, ts) drops the fraction; Postgres' epoch keeps it.
+    micros = exp.Extract(this=exp.var("EPOCH_MICROSECOND"), expression=node.expression)
+    return exp.Paren(this=exp.Div(this=micros, expression=exp.Literal.number(1000000)))
+
+
+def _regexp_like(node: exp.RegexpLike) -> exp.Expr:
+    return _substring_match(node.this, node.expression)
+
+
+def _regexp_ilike(node: exp.RegexpILike) -> exp.Expr:
+    return _substring_match(node.this, node.expression, case_insensitive=True)
+
+
+def _substring_match(value: exp.Expr, pattern: exp.Expr, case_insensitive: bool = False) -> exp.Expr:
+    """REGEXP_INSTR(value, pattern [, 1, 1, 0, 'i']) > 0: found anywhere in the value."""
+    args = {"this": value, "expression": pattern}
+    if case_insensitive:
+        args.update(position=exp.Literal.number(1), occurrence=exp.Literal.number(1), option=exp.Literal.number(0), parameters=exp.Literal.string("i"))
+    return exp.GT(this=exp.RegexpInstr(**args), expression=exp.Literal.number(0))
 
 
 class Snowflake(Dialect):
@@ -43,6 +79,12 @@ class Snowflake(Dialect):
     folds_to_upper_case = True  # https://docs.snowflake.com/en/sql-reference/identifiers-syntax
     context_storage = "column"
     run_limits_in_variables = True  # docs["pruning"]
+    lowerings = {
+        exp.DataType: _ntz,
+        exp.Extract: _epoch,
+        exp.RegexpLike: _regexp_like,
+        exp.RegexpILike: _regexp_ilike,
+    }
 
     def build_data_type(self, logical: str) -> exp.DataType:
         if logical == "timestamp":
@@ -93,35 +135,3 @@ class Snowflake(Dialect):
         names = [f"{prefix}_{name}" for name in values]
         script.add(*set_each(names, values, source))
         return {key: exp.Parameter(this=exp.var(name)) for key, name in zip(values, names)}
-
-    def lower(self, statement: exp.Expr) -> exp.Expr:
-        # A plain TIMESTAMP follows the account's TIMESTAMP_TYPE_MAPPING; snowgen's is NTZ.
-        for data_type in list(statement.find_all(exp.DataType)):
-            if data_type.this in (exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPNTZ):
-                data_type.replace(_timestamp_ntz())
-        return rewrite_nodes(statement, (exp.RegexpLike, exp.RegexpILike, exp.Extract), _lower_node)
-
-
-def _timestamp_ntz() -> exp.DataType:
-    # Spelled TIMESTAMP_NTZ, the documented name (sqlglot prints the alias TIMESTAMPNTZ).
-    return exp.DataType(this=exp.DataType.Type.USERDEFINED, kind="TIMESTAMP_NTZ")
-
-
-def _lower_node(node: exp.Expr) -> exp.Expr:
-    if isinstance(node, exp.RegexpLike):
-        return _substring_match(node.this, node.expression)
-    if isinstance(node, exp.RegexpILike):
-        return _substring_match(node.this, node.expression, case_insensitive=True)
-    if isinstance(node, exp.Extract) and node.this.name.upper() == "EPOCH":
-        # DATE_PART(EPOCH, ts) drops the fraction; Postgres' epoch keeps it.
-        micros = exp.Extract(this=exp.var("EPOCH_MICROSECOND"), expression=node.expression)
-        return exp.Paren(this=exp.Div(this=micros, expression=exp.Literal.number(1000000)))
-    return node
-
-
-def _substring_match(value: exp.Expr, pattern: exp.Expr, case_insensitive: bool = False) -> exp.Expr:
-    """REGEXP_INSTR(value, pattern [, 1, 1, 0, 'i']) > 0: found anywhere in the value."""
-    args = {"this": value, "expression": pattern}
-    if case_insensitive:
-        args.update(position=exp.Literal.number(1), occurrence=exp.Literal.number(1), option=exp.Literal.number(0), parameters=exp.Literal.string("i"))
-    return exp.GT(this=exp.RegexpInstr(**args), expression=exp.Literal.number(0))

@@ -27,23 +27,67 @@ WITH `maxima` AS (
     MAX(`ev`.`br_viewwidth`) AS `br_viewwidth`,
     MAX(`ev`.`br_viewheight`) AS `br_viewheight`,
     COALESCE(
-      LEAST(GREATEST(MIN(COALESCE(`ev`.`pp_xoffset_min`, 0)), 0), MAX(`ev`.`doc_width`)),
-      GREATEST(MIN(COALESCE(`ev`.`pp_xoffset_min`, 0)), 0),
+      LEAST(
+        COALESCE(
+          GREATEST(MIN(COALESCE(`ev`.`pp_xoffset_min`, 0)), 0),
+          MIN(COALESCE(`ev`.`pp_xoffset_min`, 0)),
+          0
+        ),
+        MAX(`ev`.`doc_width`)
+      ),
+      COALESCE(
+        GREATEST(MIN(COALESCE(`ev`.`pp_xoffset_min`, 0)), 0),
+        MIN(COALESCE(`ev`.`pp_xoffset_min`, 0)),
+        0
+      ),
       MAX(`ev`.`doc_width`)
     ) AS `hmin`, /* The LEAST/GREATEST arguments of hmin/hmax/vmin/vmax are never NULL (offsets are coalesced, */ /* doc sizes filtered > 0), so they mean the same on every warehouse. */
     COALESCE(
-      LEAST(GREATEST(MAX(COALESCE(`ev`.`pp_xoffset_max`, 0)), 0), MAX(`ev`.`doc_width`)),
-      GREATEST(MAX(COALESCE(`ev`.`pp_xoffset_max`, 0)), 0),
+      LEAST(
+        COALESCE(
+          GREATEST(MAX(COALESCE(`ev`.`pp_xoffset_max`, 0)), 0),
+          MAX(COALESCE(`ev`.`pp_xoffset_max`, 0)),
+          0
+        ),
+        MAX(`ev`.`doc_width`)
+      ),
+      COALESCE(
+        GREATEST(MAX(COALESCE(`ev`.`pp_xoffset_max`, 0)), 0),
+        MAX(COALESCE(`ev`.`pp_xoffset_max`, 0)),
+        0
+      ),
       MAX(`ev`.`doc_width`)
     ) AS `hmax`,
     COALESCE(
-      LEAST(GREATEST(MIN(COALESCE(`ev`.`pp_yoffset_min`, 0)), 0), MAX(`ev`.`doc_height`)),
-      GREATEST(MIN(COALESCE(`ev`.`pp_yoffset_min`, 0)), 0),
+      LEAST(
+        COALESCE(
+          GREATEST(MIN(COALESCE(`ev`.`pp_yoffset_min`, 0)), 0),
+          MIN(COALESCE(`ev`.`pp_yoffset_min`, 0)),
+          0
+        ),
+        MAX(`ev`.`doc_height`)
+      ),
+      COALESCE(
+        GREATEST(MIN(COALESCE(`ev`.`pp_yoffset_min`, 0)), 0),
+        MIN(COALESCE(`ev`.`pp_yoffset_min`, 0)),
+        0
+      ),
       MAX(`ev`.`doc_height`)
     ) AS `vmin`,
     COALESCE(
-      LEAST(GREATEST(MAX(COALESCE(`ev`.`pp_yoffset_max`, 0)), 0), MAX(`ev`.`doc_height`)),
-      GREATEST(MAX(COALESCE(`ev`.`pp_yoffset_max`, 0)), 0),
+      LEAST(
+        COALESCE(
+          GREATEST(MAX(COALESCE(`ev`.`pp_yoffset_max`, 0)), 0),
+          MAX(COALESCE(`ev`.`pp_yoffset_max`, 0)),
+          0
+        ),
+        MAX(`ev`.`doc_height`)
+      ),
+      COALESCE(
+        GREATEST(MAX(COALESCE(`ev`.`pp_yoffset_max`, 0)), 0),
+        MAX(COALESCE(`ev`.`pp_yoffset_max`, 0)),
+        0
+      ),
       MAX(`ev`.`doc_height`)
     ) AS `vmax`
   FROM `scratch`.`snowplow_web_base_events_this_run` AS `ev`

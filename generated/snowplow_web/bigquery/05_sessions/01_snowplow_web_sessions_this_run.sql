@@ -259,27 +259,71 @@ SELECT
   CASE
     WHEN INSTR(`s`.`page_urlquery`, 'utm_source_platform=') > 0
     THEN CASE
-      WHEN SPLIT_PART(
-        SPLIT_PART(
-          SUBSTRING(`s`.`page_urlquery`, INSTR(`s`.`page_urlquery`, 'utm_source_platform=') + 20),
-          '&',
-          1
-        ),
-        '#',
-        1
-      ) IS NULL
+      WHEN CASE
+        WHEN CASE
+          WHEN SUBSTRING(`s`.`page_urlquery`, INSTR(`s`.`page_urlquery`, 'utm_source_platform=') + 20) IS NULL
+          THEN NULL
+          ELSE COALESCE(
+            SPLIT(
+              SUBSTRING(`s`.`page_urlquery`, INSTR(`s`.`page_urlquery`, 'utm_source_platform=') + 20),
+              '&'
+            )[SAFE_ORDINAL(1)],
+            ''
+          )
+        END IS NULL
+        THEN NULL
+        ELSE COALESCE(
+          SPLIT(
+            CASE
+              WHEN SUBSTRING(`s`.`page_urlquery`, INSTR(`s`.`page_urlquery`, 'utm_source_platform=') + 20) IS NULL
+              THEN NULL
+              ELSE COALESCE(
+                SPLIT(
+                  SUBSTRING(`s`.`page_urlquery`, INSTR(`s`.`page_urlquery`, 'utm_source_platform=') + 20),
+                  '&'
+                )[SAFE_ORDINAL(1)],
+                ''
+              )
+            END,
+            '#'
+          )[SAFE_ORDINAL(1)],
+          ''
+        )
+      END IS NULL
       THEN NULL
       ELSE COALESCE(
         SPLIT(
-          SPLIT_PART(
-            SPLIT_PART(
-              SUBSTRING(`s`.`page_urlquery`, INSTR(`s`.`page_urlquery`, 'utm_source_platform=') + 20),
-              '&',
-              1
-            ),
-            '#',
-            1
-          ),
+          CASE
+            WHEN CASE
+              WHEN SUBSTRING(`s`.`page_urlquery`, INSTR(`s`.`page_urlquery`, 'utm_source_platform=') + 20) IS NULL
+              THEN NULL
+              ELSE COALESCE(
+                SPLIT(
+                  SUBSTRING(`s`.`page_urlquery`, INSTR(`s`.`page_urlquery`, 'utm_source_platform=') + 20),
+                  '&'
+                )[SAFE_ORDINAL(1)],
+                ''
+              )
+            END IS NULL
+            THEN NULL
+            ELSE COALESCE(
+              SPLIT(
+                CASE
+                  WHEN SUBSTRING(`s`.`page_urlquery`, INSTR(`s`.`page_urlquery`, 'utm_source_platform=') + 20) IS NULL
+                  THEN NULL
+                  ELSE COALESCE(
+                    SPLIT(
+                      SUBSTRING(`s`.`page_urlquery`, INSTR(`s`.`page_urlquery`, 'utm_source_platform=') + 20),
+                      '&'
+                    )[SAFE_ORDINAL(1)],
+                    ''
+                  )
+                END,
+                '#'
+              )[SAFE_ORDINAL(1)],
+              ''
+            )
+          END,
           '?'
         )[SAFE_ORDINAL(1)],
         ''
