@@ -31,9 +31,8 @@ from snowgen.build.materialize import STAGE_SUFFIX
 from snowgen.dialects.base import Dialect, Layout, Script, TableShape
 from snowgen.errors import SnowgenError
 from snowgen.plan import seed_values
-from snowgen.plan.data import Plan, Step
+from snowgen.plan.data import Plan, SeedPlan, SeedRow, Step
 from snowgen.plan.references import qualified
-from snowgen.plan.seeds import SeedPlan, SeedRow
 from snowgen.plan.sqlbody import literal as neutral_literal
 
 BATCH_ROWS = 500

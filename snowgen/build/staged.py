@@ -9,8 +9,7 @@ from sqlglot import exp
 
 from snowgen.build.strategies import strategy_sql
 from snowgen.dialects.base import Dialect, Layout, Script, TableShape
-from snowgen.plan.data import Plan, Step
-from snowgen.plan.staged import StagedTable
+from snowgen.plan.data import Plan, StagedTable, Step
 
 
 def consumed_by(plan: Plan, step: Step) -> StagedTable:

@@ -14,8 +14,7 @@ from snowgen.spec.models import AppFilterSpec, BotFilterSpec, ModelSpec, Project
 from snowgen.spec.yaml_source import YamlDocument
 
 if TYPE_CHECKING:
-    from snowgen.plan.seeds import SeedPlan
-    from snowgen.plan.staged import StagedTable
+    from snowgen.spec.loader import LoadedSeed
 
 #: the first step of every plan: it creates the schemas every later step writes to
 SETUP_STEP = "create_schemas"
@@ -84,6 +83,38 @@ class Check:
     columns: tuple[str, ...]
     when: str
     after: str  # the step whose run the check reads: a plan without it has no such check
+
+
+@dataclass(frozen=True)
+class SeedRow:
+    line: int  # where the record starts in the CSV
+    cols: tuple[int, ...]  # the CSV column of each value
+    values: tuple[Any, ...]  # in the seed's column order; None is NULL
+
+
+@dataclass(frozen=True)
+class SeedPlan:
+    """A seed's rows, converted to their logical types (snowgen.plan.seeds)."""
+
+    name: str
+    table: exp.Table
+    schema_key: str  # derived | scratch | manifest
+    columns: tuple[tuple[str, str], ...]  # (column, logical type), in the table's order
+    rows: tuple[SeedRow, ...]
+    spec_file: str  # the CSV, relative to the project
+    seed: LoadedSeed
+
+
+@dataclass(frozen=True)
+class StagedTable:
+    producer: str  # the model that fills it
+    table: exp.Table
+    readers: tuple[str, ...]  # the models that read it, all of one module
+    module: str  # the readers' module, whose last step empties it
+
+    @property
+    def consume_step(self) -> str:
+        return f"{self.table.name}_consumed"
 
 
 @dataclass(frozen=True)

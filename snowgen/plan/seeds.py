@@ -8,15 +8,12 @@ module, before every model that reads it; compiler.seed_load builds its statemen
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 from sqlglot import exp
 
 from snowgen.errors import Diagnostic, SnowgenError
 from snowgen.names import canonical
 from snowgen.plan import seed_values
-from snowgen.plan.data import SETUP_STEP, Step, StepKind
+from snowgen.plan.data import SETUP_STEP, SeedPlan, SeedRow, Step, StepKind
 from snowgen.plan.references import Relation, instance_name, qualified
 from snowgen.plan.strategy import StrategyPlanner
 from snowgen.spec.csv_source import CsvField
@@ -27,24 +24,6 @@ from snowgen.spec.models import SeedSpec
 RESERVED_STEP_IDS = (SETUP_STEP, "full_refresh", "start_run")
 #: a CSV with a systematic mistake (a wrong type) would report every row: the first ones do
 MAX_ERRORS_PER_SEED = 20
-
-
-@dataclass(frozen=True)
-class SeedRow:
-    line: int  # where the record starts in the CSV
-    cols: tuple[int, ...]  # the CSV column of each value
-    values: tuple[Any, ...]  # in the seed's column order; None is NULL
-
-
-@dataclass(frozen=True)
-class SeedPlan:
-    name: str
-    table: exp.Table
-    schema_key: str  # derived | scratch | manifest
-    columns: tuple[tuple[str, str], ...]  # (column, logical type), in the table's order
-    rows: tuple[SeedRow, ...]
-    spec_file: str  # the CSV, relative to the project
-    seed: LoadedSeed
 
 
 def seed_table(loaded: LoadedProject, name: str, spec: SeedSpec) -> exp.Table:

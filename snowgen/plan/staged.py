@@ -21,28 +21,14 @@ reader upserts, so reading them twice changes nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sqlglot import exp
 
 from snowgen.errors import SnowgenError
-from snowgen.plan.data import ModelPlan, Step, StepKind
+from snowgen.plan.data import ModelPlan, StagedTable, Step, StepKind
 from snowgen.plan.references import Relation, qualified
 from snowgen.spec.loader import LoadedModel, LoadedProject
 
 SUFFIX = "_staged"
-
-
-@dataclass(frozen=True)
-class StagedTable:
-    producer: str  # the model that fills it
-    table: exp.Table
-    readers: tuple[str, ...]  # the models that read it, all of one module
-    module: str  # the readers' module, whose last step empties it
-
-    @property
-    def consume_step(self) -> str:
-        return f"{self.table.name}_consumed"
 
 
 def staged_table(name: str, loaded: LoadedProject) -> exp.Table:
