@@ -66,7 +66,7 @@ sg: Any = None
 def import_snowgen() -> SimpleNamespace:
     global sg
     if sg is None:
-        from snowgen.api import compile_loaded, compile_planned, plan_loaded
+        from snowgen.api import CompileOptions, compile_loaded, compile_planned, plan_loaded
         from snowgen.dialects import DIALECTS, get_dialect
         from snowgen.emit.render import emit
         from snowgen.errors import SnowgenError
@@ -74,6 +74,7 @@ def import_snowgen() -> SimpleNamespace:
         from snowgen.spec.loader import is_project_dir, load_project
 
         sg = SimpleNamespace(
+            CompileOptions=CompileOptions,
             compile_loaded=compile_loaded,
             compile_planned=compile_planned,
             plan_loaded=plan_loaded,
