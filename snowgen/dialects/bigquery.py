@@ -17,6 +17,8 @@ from sqlglot import exp
 from snowgen.dialects.base import Dialect, TableShape, Unsupported, _snake, parameterized
 from snowgen.dialects.shared import epoch_as_seconds, regexp_ilike_as_flag, set_each
 
+# NUMERIC holds 29 digits before the point and 9 after; wider decimals are BIGNUMERIC
+# (BigQuery.docs["types"])
 _MAX_NUMERIC_INTEGER_DIGITS = 29
 _MAX_NUMERIC_SCALE = 9
 
@@ -81,6 +83,7 @@ class BigQuery(Dialect):
         "table_names": "https://cloud.google.com/bigquery/docs/tables#table_naming",
         "column_names": "https://cloud.google.com/bigquery/docs/schemas#column_names",
     }
+    # TIMESTAMP is an instant, DATETIME a wall-clock time: docs["types"]
     types = {
         **Dialect.types,
         "string": "STRING",
@@ -88,11 +91,13 @@ class BigQuery(Dialect):
         "timestamptz": "TIMESTAMPTZ",
         "double": "DOUBLE",
     }
-    default_upsert = "merge"
+    # DELETE has no USING (docs["delete"]): delete+insert, when asked for, deletes with a
+    # correlated EXISTS (the inherited delete_using = False)
+    default_upsert = "merge"  # docs["merge"]
     # docs["dataset_names"], docs["table_names"], docs["column_names"]
     name_limits = {"schema": (1024, "characters"), "table": (1024, "bytes"), "column": (300, "characters")}
     context_storage = "column"
-    max_cluster_columns = 4
+    max_cluster_columns = 4  # docs["clustering"]
     run_limits_in_variables = True  # docs["pruning"]
     json_is_orderable = False  # docs["orderable"]: TO_JSON_STRING orders it instead
     supports_similar_to = False
@@ -102,6 +107,8 @@ class BigQuery(Dialect):
         exp.Least: _least_greatest,
         exp.Greatest: _least_greatest,
         exp.SplitPart: _split_part,
+        # regex_contains prints REGEXP_CONTAINS, a match anywhere in the value (RE2, which
+        # reads the (?i) flag): docs["regexp_contains"]
         exp.RegexpILike: regexp_ilike_as_flag,
     }
 
@@ -132,7 +139,7 @@ class BigQuery(Dialect):
         return exp.Dot(this=first, expression=exp.to_identifier(field))
 
     def in_transaction(self, statements: list[exp.Expr]) -> list[exp.Expr]:
-        return [exp.Transaction(), *statements, exp.Commit()]  # BEGIN/COMMIT TRANSACTION
+        return [exp.Transaction(), *statements, exp.Commit()]  # BEGIN/COMMIT TRANSACTION: docs["transactions"]
 
     def table_properties(self, shape: TableShape, *, scratch: bool) -> list[exp.Expr]:
         layout = shape.layout
@@ -146,6 +153,8 @@ class BigQuery(Dialect):
 
     @staticmethod
     def _partition_expression(partition, column_type: str) -> exp.Expr:
+        # A DATE column partitions by day, month or year; a TIMESTAMP column by hour too:
+        # docs["partitioning"]
         column = exp.column(partition.column)
         if column_type == "date":
             if partition.by == "day":
@@ -158,14 +167,16 @@ class BigQuery(Dialect):
         return exp.TimestampTrunc(this=column, unit=exp.var(partition.by.upper()))
 
     def qualify_fixup(self, select: exp.Select) -> exp.Select:
-        # BigQuery has rejected QUALIFY without a WHERE, GROUP BY or HAVING clause
+        # First-row dedupes use QUALIFY (docs["qualify"]), but BigQuery has rejected it
+        # without a WHERE, GROUP BY or HAVING clause
         # ("QUALIFY clause must be used in conjunction with WHERE or GROUP BY or HAVING").
         if not (select.args.get("where") or select.args.get("group") or select.args.get("having")):
             select = select.where(exp.true(), copy=False)
         return select
 
     def bind_values(self, script, prefix, values, source):
-        """DECLARE the variables (hoisted to the top of the script), then SET each one."""
+        """DECLARE the variables (hoisted to the top of the script: declarations come first),
+        then SET each one: docs["scripting"]."""
         names = [f"{prefix}_{name}" for name in values]
         for name, (logical, _) in zip(names, values.values()):
             script.declarations.append(

@@ -22,6 +22,7 @@ from snowgen.dialects.shared import (
     set_each,
 )
 
+# Optimized writes and auto compaction, as table properties: Databricks.docs["auto_optimize"]
 AUTO_OPTIMIZE = {"delta.autoOptimize.optimizeWrite": "true", "delta.autoOptimize.autoCompact": "true"}
 
 
@@ -47,6 +48,8 @@ class Databricks(Dialect):
         "is_distinct": "https://docs.databricks.com/en/sql/language-manual/functions/isdistinct.html",
     }
     types = {**Dialect.types, "string": "STRING", "json": "STRING", "double": "DOUBLE"}
+    # A Delta MERGE is one atomic statement (docs["merge"]); by default every statement is a
+    # transaction of its own, on one table (docs["transactions"])
     upsert_strategies = {
         "merge": None,
         "delete_insert": "Databricks has no multi-statement transactions, so delete+insert "
@@ -56,7 +59,7 @@ class Databricks(Dialect):
     supports_similar_to = False
     # Unity Catalog object names; column names have no documented limit (docs["names"])
     name_limits = {"schema": (255, "characters"), "table": (255, "characters")}
-    transactional = False
+    transactional = False  # docs["transactions"]
     # Delta's UPDATE has no FROM clause (docs["update"]): a row set from another table is a
     # MERGE ... WHEN MATCHED THEN UPDATE, the form Snowplow's Databricks package uses too.
     update_from = False
@@ -64,14 +67,18 @@ class Databricks(Dialect):
     # open-source Spark (the Snowplow packages' Spark variant does the same).
     supports_qualify = False
     context_storage = "column"
-    max_cluster_columns = 4  # liquid clustering keys
+    max_cluster_columns = 4  # liquid clustering keys: docs["liquid"]
     run_limits_in_variables = True  # docs["pruning"]
+    # EXTRACT(EPOCH ...) as UNIX_MICROS(ts) / 1e6 (docs["unix_micros"]); a case-insensitive
+    # match as REGEXP_LIKE, a synonym of RLIKE, with (?i) (docs["rlike"]). IS [NOT] DISTINCT
+    # FROM prints as it is (docs["is_distinct"]).
     lowerings = {exp.Extract: epoch_as_seconds, exp.RegexpILike: regexp_ilike_as_flag}
 
     def sized_string(self, length: int) -> exp.DataType:
         return exp.DataType.build("STRING")
 
     def add_interval(self, value: exp.Expr, amount: exp.Expr, unit: str, logical_type: str = "timestamp") -> exp.Expr:
+        # TIMESTAMPADD(unit, n, ts): docs["timestampadd"]
         return exp.Anonymous(this="TIMESTAMPADD", expressions=[exp.var(unit.upper()), amount, value])
 
     def context_column_type(self, fields: list[str]) -> exp.DataType:
@@ -79,7 +86,8 @@ class Databricks(Dialect):
 
     def first_context_field(self, column: exp.Expr, field: str, logical: str) -> exp.Expr:
         # An ARRAY<STRUCT<...>> column. `col[0]` fails on an empty array under ANSI mode
-        # (the Databricks SQL default); try_element_at (1-based) returns NULL instead.
+        # (the Databricks SQL default); try_element_at (1-based) returns NULL instead
+        # (docs["try_element_at"]).
         first = exp.Anonymous(this="TRY_ELEMENT_AT", expressions=[column, exp.Literal.number(1)])
         return exp.Dot(this=first, expression=exp.to_identifier(field))
 
@@ -91,6 +99,7 @@ class Databricks(Dialect):
     def check_layout(self, layout: Layout) -> None:
         super().check_layout(layout)
         mode = self.clustering_mode(layout)
+        # Liquid clustering is not compatible with partitioning: docs["liquid"]
         if mode == "partition" and layout.cluster:
             raise Unsupported(
                 "cannot partition and cluster one Delta table; set "
@@ -99,6 +108,7 @@ class Databricks(Dialect):
             )
 
     def partition_granularities(self) -> tuple[str, ...]:
+        # No hour: each partition should hold at least a gigabyte (docs["partitions"])
         return ("day", "month")
 
     def cluster_columns(self, layout: Layout) -> tuple[str, ...]:
@@ -111,6 +121,8 @@ class Databricks(Dialect):
 
     @staticmethod
     def partition_column(layout: Layout) -> str:
+        # PARTITIONED BY names columns: a DATE column derived from the partition column
+        # (docs["create_table"])
         suffix = "date" if layout.partition.by == "day" else layout.partition.by
         return f"{layout.partition.column}_{suffix}"
 
@@ -127,6 +139,7 @@ class Databricks(Dialect):
 
     def table_properties(self, shape: TableShape, *, scratch: bool) -> list[exp.Expr]:
         layout = shape.layout
+        # USING DELTA, CLUSTER BY or PARTITIONED BY, TBLPROPERTIES: docs["create_table"]
         props: list[exp.Expr] = [exp.FileFormatProperty(this=exp.var("DELTA"))]
         if self.clustering_mode(layout) == "liquid":
             keys = self.liquid_keys(layout)
@@ -143,12 +156,14 @@ class Databricks(Dialect):
         atomic statement where delete+insert would be two (no transactions here). It takes
         no column list, so the columns are selected in the table's order (snowgen creates
         the target with the stage's columns, in this order). Delta checks that every
-        inserted row matches the condition; the SELECT filters by the same condition."""
+        inserted row matches the condition; the SELECT filters by the same condition
+        (docs["replace_where"])."""
         rows = exp.Select(expressions=[exp.column(c) for c in columns]).from_(source.copy(), copy=False)
         rows = rows.where(condition.copy(), copy=False)
         return [exp.Insert(this=target.copy(), where=condition.copy(), expression=rows)]
 
     def bind_values(self, script: Script, prefix, values, source):
+        # DECLARE OR REPLACE name type, then SET VARIABLE name = (SELECT ...): docs["variables"]
         names = [f"{prefix}_{name}" for name in values]
         for name, (logical, _) in zip(names, values.values()):
             script.add(

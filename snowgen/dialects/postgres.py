@@ -32,7 +32,10 @@ class Postgres(Dialect):
     types = {**Dialect.types, "json": "JSONB", "double": "DOUBLE PRECISION"}
     # Longer names are truncated with only a NOTICE: two tables would become one (docs["identifier_length"])
     name_limits = {kind: (_MAX_IDENTIFIER_BYTES, "bytes") for kind in ("schema", "table", "column")}
-    default_upsert = "delete_insert"
+    default_upsert = "delete_insert"  # MERGE (docs["merge"]) is there on request
+    # Inherited as they are: regex_contains prints ``~``, a POSIX match anywhere in the
+    # string, and escape_regex leaves letters alone, a backslash before one being an escape
+    # (``\b`` a backspace): docs["regex"]
     supports_qualify = False
     create_or_replace_table = False
     drop_cascades = True  # https://www.postgresql.org/docs/15/sql-droptable.html
@@ -49,10 +52,11 @@ class Postgres(Dialect):
 
     def now_utc(self) -> exp.Expr:
         # current_timestamp is timestamptz; AT TIME ZONE 'UTC' gives the UTC wall clock
-        # as timestamp without time zone, whatever the session's TimeZone is.
+        # as timestamp without time zone, whatever the session's TimeZone is (docs["at_time_zone"]).
         return exp.AtTimeZone(this=exp.CurrentTimestamp(), zone=exp.Literal.string("UTC"))
 
     def after_create(self, shape: TableShape) -> list[exp.Expr]:
+        # CREATE INDEX IF NOT EXISTS name ON table (cols), a b-tree by default: docs["create_index"]
         return [_create_index(shape.table, columns) for columns in self.index_columns(shape.layout)]
 
     def index_columns(self, layout: Layout) -> list[tuple[str, ...]]:
@@ -78,7 +82,7 @@ def index_name(table: str, columns: tuple[str, ...]) -> str:
 
 
 def _create_index(table: exp.Table, columns: tuple[str, ...]) -> exp.Create:
-    # An index lives in its table's schema; its name is unqualified.
+    # An index lives in its table's schema; its name is unqualified (Postgres.docs["create_index"]).
     return exp.Create(
         kind="INDEX",
         exists=True,

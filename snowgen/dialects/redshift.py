@@ -20,7 +20,8 @@ from snowgen.dialects.base import Dialect, Layout, TableShape
 def null_safe_comparison(node: exp.NullSafeNEQ | exp.NullSafeEQ) -> exp.Expr:
     """``a IS DISTINCT FROM b`` as ``(a <> b OR a IS NULL OR b IS NULL) AND NOT (a IS NULL
     AND b IS NULL)``: true or false, never NULL, like the operator it replaces (two NULLs are
-    not distinct; one NULL is). ``IS NOT DISTINCT FROM`` is its negation."""
+    not distinct; one NULL is). ``IS NOT DISTINCT FROM`` is its negation. Redshift's
+    comparison conditions have no IS [NOT] DISTINCT FROM: docs["comparison"]."""
     left, right = node.this, node.expression
 
     def is_null(value: exp.Expr) -> exp.Expr:
@@ -54,14 +55,15 @@ class Redshift(Dialect):
         "names": "https://docs.aws.amazon.com/redshift/latest/dg/r_names.html",
         "drop_table": "https://docs.aws.amazon.com/redshift/latest/dg/r_DROP_TABLE.html",
     }
-    types = {**Dialect.types, "string": "VARCHAR(MAX)", "json": "SUPER", "double": "DOUBLE PRECISION"}
+    types = {**Dialect.types, "string": "VARCHAR(MAX)", "json": "SUPER", "double": "DOUBLE PRECISION"}  # docs["super"]
+    # MERGE INTO takes an alias for the source only, and WHEN clauses without conditions: docs["merge"]
     upsert_strategies = {
         "delete_insert": None,
         "merge": "Redshift's MERGE accepts neither a target alias nor conditional WHEN clauses; "
         "snowgen runs delete+insert in one transaction instead",
     }
     default_upsert = "delete_insert"
-    delete_using = True
+    delete_using = True  # DELETE ... USING: docs["delete"]
     supports_qualify = False
     create_or_replace_table = False
     drop_cascades = True  # docs["drop_table"]
@@ -70,6 +72,9 @@ class Redshift(Dialect):
     name_limits = {kind: (127, "bytes") for kind in ("schema", "table", "column")}  # docs["names"]
     json_is_orderable = False  # SUPER values sort only as their text: docs["super_limits"]
     lowerings = {exp.NullSafeNEQ: null_safe_comparison, exp.NullSafeEQ: null_safe_comparison}
+    # Inherited as they are: regex_contains prints the POSIX ``~`` (a match anywhere in the
+    # string): docs["regex"]; UPDATE ... FROM (update_from), its SET column unqualified:
+    # docs["update"].
 
     def json_text(self, value: exp.Expr) -> exp.Expr:
         return exp.Anonymous(this="JSON_SERIALIZE", expressions=[value])  # docs["json_serialize"]
@@ -80,7 +85,8 @@ class Redshift(Dialect):
         return super().build_data_type(logical)
 
     def now_utc(self) -> exp.Expr:
-        # GETDATE() is the current UTC time as a timestamp without time zone.
+        # sqlglot prints this as GETDATE(): a TIMESTAMP (without time zone) in the session's
+        # time zone, UTC by default: docs["getdate"].
         return exp.CurrentTimestamp()
 
     def table_properties(self, shape: TableShape, *, scratch: bool) -> list[exp.Expr]:
@@ -97,7 +103,8 @@ class Redshift(Dialect):
     @staticmethod
     def dist_key(layout: Layout) -> str | None:
         # Only a single-column key spreads rows evenly; with a composite key the first
-        # column alone may have a handful of values. Then Redshift chooses (DISTSTYLE AUTO).
+        # column alone may have a handful of values. Then Redshift chooses (DISTSTYLE AUTO,
+        # the default of docs["create_table"]).
         if layout.dist:
             return layout.dist
         return layout.unique_key[0] if len(layout.unique_key) == 1 else None
@@ -109,7 +116,8 @@ class Redshift(Dialect):
         return (layout.partition.column,) if layout.partition else ()
 
     def create_table_like(self, table: exp.Table, stage: exp.Table, columns: list[str], properties: list[exp.Expr]) -> exp.Expr:
-        # CREATE TABLE AS has no IF NOT EXISTS on Redshift; CREATE TABLE (LIKE ...) has.
+        # CREATE TABLE AS has no IF NOT EXISTS on Redshift (docs["ctas"]); CREATE TABLE
+        # (LIKE ...) has (docs["create_table"]).
         schema = exp.Schema(this=table.copy(), expressions=[exp.LikeProperty(this=stage.copy())])
         return exp.Create(
             kind="TABLE",

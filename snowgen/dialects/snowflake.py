@@ -19,12 +19,14 @@ from snowgen.dialects.shared import set_each
 
 
 def _timestamp_ntz() -> exp.DataType:
-    # Spelled TIMESTAMP_NTZ, the documented name (sqlglot prints the alias TIMESTAMPNTZ).
+    # Spelled TIMESTAMP_NTZ, the documented name (sqlglot prints the alias TIMESTAMPNTZ):
+    # Snowflake.docs["timestamp_ntz"].
     return exp.DataType(this=exp.DataType.Type.USERDEFINED, kind="TIMESTAMP_NTZ")
 
 
 def _ntz(node: exp.DataType) -> exp.Expr:
-    # A plain TIMESTAMP follows the account's TIMESTAMP_TYPE_MAPPING; snowgen's is NTZ.
+    # A plain TIMESTAMP follows the account's TIMESTAMP_TYPE_MAPPING; snowgen's is NTZ
+    # (Snowflake.docs["timestamp_ntz"]).
     if node.this in (exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPNTZ):
         return _timestamp_ntz()
     return node
@@ -39,6 +41,7 @@ def _epoch(node: exp.Extract) -> exp.Expr:
 
 
 def _regexp_like(node: exp.RegexpLike) -> exp.Expr:
+    # REGEXP_LIKE/RLIKE anchor the pattern at both ends (Snowflake.docs["rlike"]).
     return _substring_match(node.this, node.expression)
 
 
@@ -47,7 +50,8 @@ def _regexp_ilike(node: exp.RegexpILike) -> exp.Expr:
 
 
 def _substring_match(value: exp.Expr, pattern: exp.Expr, case_insensitive: bool = False) -> exp.Expr:
-    """REGEXP_INSTR(value, pattern [, 1, 1, 0, 'i']) > 0: found anywhere in the value."""
+    """REGEXP_INSTR(value, pattern [, 1, 1, 0, 'i']) > 0: found anywhere in the value
+    (position, occurrence, option, parameters: Snowflake.docs["regexp_instr"])."""
     args = {"this": value, "expression": pattern}
     if case_insensitive:
         args.update(position=exp.Literal.number(1), occurrence=exp.Literal.number(1), option=exp.Literal.number(0), parameters=exp.Literal.string("i"))
@@ -72,6 +76,8 @@ class Snowflake(Dialect):
         "identifiers": "https://docs.snowflake.com/en/sql-reference/identifiers-syntax",
     }
     types = {**Dialect.types, "string": "VARCHAR", "timestamp": "TIMESTAMPNTZ", "json": "VARIANT", "double": "DOUBLE"}
+    # MERGE (docs["merge"]) from a stage with one row per key: a target row never joins two
+    # source rows, the case docs["nondeterministic_merge"] warns of
     default_upsert = "merge"
     supports_similar_to = False
     name_limits = {kind: (255, "characters") for kind in ("schema", "table", "column")}  # docs["identifiers"]
@@ -92,6 +98,7 @@ class Snowflake(Dialect):
         return super().build_data_type(logical)
 
     def now_utc(self) -> exp.Expr:
+        # CONVERT_TIMEZONE('UTC', ts) gives a TIMESTAMP_TZ in UTC: docs["convert_timezone"]
         utc = exp.ConvertTimezone(target_tz=exp.Literal.string("UTC"), timestamp=exp.CurrentTimestamp())
         return exp.Cast(this=utc, to=_timestamp_ntz())
 
@@ -109,10 +116,12 @@ class Snowflake(Dialect):
         return exp.Cast(this=value, to=self.data_type(logical))
 
     def in_transaction(self, statements: list[exp.Expr]) -> list[exp.Expr]:
-        # Bare BEGIN also opens a Snowflake Scripting block; BEGIN TRANSACTION is unambiguous.
+        # Bare BEGIN also opens a Snowflake Scripting block; BEGIN TRANSACTION is unambiguous
+        # (docs["transactions"]).
         return [exp.Transaction(modes=[exp.var("TRANSACTION")]), *statements, exp.Commit()]
 
     def table_properties(self, shape: TableShape, *, scratch: bool) -> list[exp.Expr]:
+        # Scratch tables are TRANSIENT, without Fail-safe: docs["transient"]
         props: list[exp.Expr] = [exp.TransientProperty()] if scratch else []
         keys = self.clustering_keys(shape)
         if keys:
@@ -120,6 +129,7 @@ class Snowflake(Dialect):
         return props
 
     def clustering_keys(self, shape: TableShape) -> list[exp.Expr]:
+        # Clustering keys may be expressions, e.g. TO_DATE of a timestamp: docs["clustering"]
         layout = shape.layout
         keys: list[exp.Expr] = []
         if layout.partition:
@@ -132,6 +142,7 @@ class Snowflake(Dialect):
         return keys
 
     def bind_values(self, script: Script, prefix, values, source):
+        # Session variables: SET name = (SELECT ...), read as $name: docs["variables"]
         names = [f"{prefix}_{name}" for name in values]
         script.add(*set_each(names, values, source))
         return {key: exp.Parameter(this=exp.var(name)) for key, name in zip(values, names)}
