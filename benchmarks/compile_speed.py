@@ -200,7 +200,9 @@ def cross_check(root: Path, dialects: list[str]) -> list[str]:
     problems: list[str] = []
     emitted: dict[str, dict[str, str]] = {}
     compile_phased(root, dialects, keep=emitted)
-    reference = {c.dialect: c.files for c in sg.compile_loaded(sg.load_project(root), dialects, sg.CompileOptions(jobs=1))}
+    reference = {
+        c.dialect: c.files for c in sg.compile_loaded(sg.load_project(root), dialects, sg.CompileOptions(jobs=1))
+    }
     for name in dialects:
         if reference.get(name) != emitted[name]:
             problems.append(f"{name}: staged compile differs from a serial compile_loaded")
@@ -239,7 +241,9 @@ def bench_shipped(repeat: int, dialects: list[str], log) -> dict[str, Any]:
             log(f"  {root.name}: FAILED to compile, skipped ({describe_error(exc).splitlines()[0]})")
             continue
         first_total += first.total_s
-        projects.append({**_run_dict(best), "first_run_s": first.total_s, "all_runs_s": all_totals, "check_problems": problems})
+        projects.append(
+            {**_run_dict(best), "first_run_s": first.total_s, "all_runs_s": all_totals, "check_problems": problems}
+        )
         log(f"  {root.name}: best {best.total_s:.3f}s, {best.statements} statements")
     total = _sum_runs(projects)
     total["first_run_s"] = first_total
@@ -278,7 +282,9 @@ def bench_cold(repeat: int, log) -> dict[str, Any]:
         child["process_wall_s"] = wall
         results.append(child)
     best = min(results, key=lambda r: r["process_wall_s"])
-    log(f"  fresh process: {best['process_wall_s']:.3f}s wall (imports {best['import_s']:.3f}s, compile {best['compile_s']:.3f}s)")
+    log(
+        f"  fresh process: {best['process_wall_s']:.3f}s wall (imports {best['import_s']:.3f}s, compile {best['compile_s']:.3f}s)"
+    )
     return best
 
 
@@ -294,7 +300,13 @@ def cold_child() -> None:
             failed.append(root.name)
     done = time.perf_counter()
     json.dump(
-        {"import_s": imported - start, "compile_s": done - imported, "in_process_s": done - start, "statements": statements, "failed": failed},
+        {
+            "import_s": imported - start,
+            "compile_s": done - imported,
+            "in_process_s": done - start,
+            "statements": statements,
+            "failed": failed,
+        },
         sys.stdout,
     )
 
@@ -337,7 +349,13 @@ COLUMNS: dict[str, str] = {
     "max_price": "decimal(18,4)",
     "min_price": "decimal(18,4)",
 }
-CUSTOMER_COLUMNS = {"customer_id": "bigint", "country": "string(2)", "segment": "string(32)", "signup_ts": "timestamp", "is_test": "boolean"}
+CUSTOMER_COLUMNS = {
+    "customer_id": "bigint",
+    "country": "string(2)",
+    "segment": "string(32)",
+    "signup_ts": "timestamp",
+    "is_test": "boolean",
+}
 LAYERS = 10  # models are spread over modules layer_0 .. layer_9 in index order
 
 
@@ -386,13 +404,19 @@ def model_yaml(i: int, n: int, rng: random.Random) -> str:
     use_jinja = rng.random() < 0.5
     declared = rng.random() < 0.5
     key = ["order_id"] if rng.random() < 0.7 else ["order_id", "customer_id"]
-    partition = rng.choice(["{column: order_ts, by: day}", "{column: order_date, by: day}", "{column: order_date, by: month}"])
+    partition = rng.choice(
+        ["{column: order_ts, by: day}", "{column: order_date, by: day}", "{column: order_date, by: month}"]
+    )
     cluster = rng.choice([["customer_id"], ["country", "channel"], ["segment"]])
     databricks_partition = rng.random() < 0.2
 
     filters = ["c.is_test = false"]
     if use_jinja:
-        filters += ["u.order_ts >= cast({{ var('start_date') }} as timestamp)", "u.status <> {{ var('excluded_status') }}", "u.channel in ({{ var('channels') }})"]
+        filters += [
+            "u.order_ts >= cast({{ var('start_date') }} as timestamp)",
+            "u.status <> {{ var('excluded_status') }}",
+            "u.channel in ({{ var('channels') }})",
+        ]
     else:
         filters += ["u.order_ts >= cast('2024-01-01' as timestamp)", "u.status <> 'cancelled'"]
     if rng.random() < 0.5:
@@ -423,7 +447,7 @@ def model_yaml(i: int, n: int, rng: random.Random) -> str:
     min(u.min_price) as min_price
   from {upstream} as u
   {join} customers as c on c.customer_id = u.customer_id{extra_join}
-  where {' and '.join(filters)}
+  where {" and ".join(filters)}
   group by u.order_id, u.customer_id, u.status, {channel}, c.country, c.segment
 """
     lines = [
@@ -461,15 +485,14 @@ def synthetic_sizes(n: int) -> list[int]:
     return sorted({max(1, n // 4), max(1, n // 2), n})
 
 
-def bench_synthetic(sizes: list[int], repeat: int, seed: int, dialects: list[str], workdir: Path, log) -> dict[str, Any]:
+def bench_synthetic(
+    sizes: list[int], repeat: int, seed: int, dialects: list[str], workdir: Path, log
+) -> dict[str, Any]:
     results = []
     for n in sizes:
         root = write_synthetic_project(workdir / f"synthetic_{n}", n, seed)
         try:
-            if n == sizes[0]:
-                problems = cross_check(root, dialects)
-            else:
-                problems = None
+            problems = cross_check(root, dialects) if n == sizes[0] else None
             best, all_totals = timed_runs(root, dialects, repeat)
         except Exception as exc:
             results.append({"models": n, "error": describe_error(exc)})
@@ -523,7 +546,10 @@ def profile_synthetic(n: int, seed: int, dialects: list[str], workdir: Path, top
     stats = pstats.Stats(profiler, stream=out)
     stats.sort_stats(sort)
     print(f"cProfile of the N={n} synthetic compile, six dialects: {_phase_line(run)}", file=out)
-    print("(cProfile cannot see inside sqlglot's compiled functions and inflates pure-Python code such as copy.deepcopy;", file=out)
+    print(
+        "(cProfile cannot see inside sqlglot's compiled functions and inflates pure-Python code such as copy.deepcopy;",
+        file=out,
+    )
     print(" compare with --profile-with pyinstrument and with the unprofiled phase timings.)", file=out)
     print(f"Top {top} snowgen and sqlglot functions, sorted by {sort}:", file=out)
     stats.print_stats(r"snowgen/|sqlglot/", top)
@@ -545,9 +571,15 @@ def _phase_line(run: Run) -> str:
 def git_revision() -> str | None:
     """The commit measured, with '+dirty' when snowgen/ or model_specs/ have uncommitted changes."""
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True)
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
+        )
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "snowgen", "model_specs"], cwd=REPO, capture_output=True, text=True, check=True
+            ["git", "status", "--porcelain", "--", "snowgen", "model_specs"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
         )
     except (OSError, subprocess.CalledProcessError):
         return None
@@ -561,7 +593,13 @@ def sqlglot_build() -> dict[str, Any]:
     import sqlglot
 
     modules = {}
-    for name in ("sqlglot.generator", "sqlglot.parser", "sqlglot.tokenizer_core", "sqlglot.expressions.core", "sqlglot.optimizer.qualify_columns"):
+    for name in (
+        "sqlglot.generator",
+        "sqlglot.parser",
+        "sqlglot.tokenizer_core",
+        "sqlglot.expressions.core",
+        "sqlglot.optimizer.qualify_columns",
+    ):
         try:
             module = importlib.import_module(name)
             modules[name] = getattr(module, "__file__", "") or ""
@@ -596,11 +634,15 @@ def print_table(results: dict[str, Any]) -> None:
         f"{env['cpus']} CPUs  |  best of {repeat}  |  dialects: {', '.join(results['dialects'])}"
     )
     load = env.get("load_average")
-    print(f"    snowgen at {env.get('git') or 'unknown revision'}; load average at start: {', '.join(f'{x:.2f}' for x in load) if load else 'n/a'}")
+    print(
+        f"    snowgen at {env.get('git') or 'unknown revision'}; load average at start: {', '.join(f'{x:.2f}' for x in load) if load else 'n/a'}"
+    )
     if build["compiled"]:
         print(f"(c) sqlglot compiled build: ACTIVE (sqlglotc {build['sqlglotc_version']}; sqlglot.generator is a .so)")
     else:
-        print(f"(c) sqlglot compiled build: NOT active (pure Python; sqlglotc {build['sqlglotc_version'] or 'not installed'})")
+        print(
+            f"(c) sqlglot compiled build: NOT active (pure Python; sqlglotc {build['sqlglotc_version'] or 'not installed'})"
+        )
     print("    stmts = sqlglot statements built for the .sql files (len(BuiltStep.statements)), summed over dialects;")
     print("    stmt/s = stmts / wall s; load..emit = wall seconds per stage; cpu s = process CPU time; gc s = time in")
     print(f"    Python's cyclic garbage collector (gc: {results['gc_mode']}); goals compare wall seconds")
@@ -620,20 +662,42 @@ def print_table(results: dict[str, Any]) -> None:
             print(_row(item["project"], item))
         total = shipped["total"]
         if shipped["projects"]:
-            print(_row("all shipped, warm", total, goal=f"< {GOAL_SHIPPED_S:g} s: {_verdict(total['total_s'], GOAL_SHIPPED_S)}"))
+            print(
+                _row(
+                    "all shipped, warm",
+                    total,
+                    goal=f"< {GOAL_SHIPPED_S:g} s: {_verdict(total['total_s'], GOAL_SHIPPED_S)}",
+                )
+            )
             print(_row("all shipped, first compile each", {**total, "total_s": total["first_run_s"]}, phases=False))
         cold = results.get("cold")
         if cold and "error" not in cold:
             fresh = {"total_s": cold["process_wall_s"], "statements": cold["statements"]}
-            print(_row("fresh interpreter incl. imports", fresh, phases=False, goal=f"< {GOAL_SHIPPED_S:g} s: {_verdict(cold['process_wall_s'], GOAL_SHIPPED_S)}"))
-            print(f"{'':36}(imports {cold['import_s']:.3f} s, compile {cold['compile_s']:.3f} s, interpreter start + exit the rest)")
+            print(
+                _row(
+                    "fresh interpreter incl. imports",
+                    fresh,
+                    phases=False,
+                    goal=f"< {GOAL_SHIPPED_S:g} s: {_verdict(cold['process_wall_s'], GOAL_SHIPPED_S)}",
+                )
+            )
+            print(
+                f"{'':36}(imports {cold['import_s']:.3f} s, compile {cold['compile_s']:.3f} s, interpreter start + exit the rest)"
+            )
             if cold.get("failed"):
                 print(f"{'':36}(projects that failed in the fresh interpreter: {', '.join(cold['failed'])})")
         elif cold:
             print(f"  fresh interpreter: failed: {cold['error'][:300]}")
         cli = results.get("cli")
         if cli:
-            print(_row("CLI compile --all (writes files)", {"total_s": cli["wall_s"]}, phases=False, goal=f"exit {cli['exit_code']}"))
+            print(
+                _row(
+                    "CLI compile --all (writes files)",
+                    {"total_s": cli["wall_s"]},
+                    phases=False,
+                    goal=f"exit {cli['exit_code']}",
+                )
+            )
             if cli["exit_code"] != 0:
                 print(f"{'':36}(CLI failed: {(cli.get('stderr') or '').splitlines()[-1:] or ['no output']})")
         for item in shipped["failed"]:
@@ -693,20 +757,50 @@ def _row(label: str, item: dict[str, Any], *, phases: bool = True, per_model: bo
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", type=int, default=DEFAULT_MODELS, help="largest synthetic project (also runs N/4 and N/2); default %(default)s")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per figure, the best is reported; default %(default)s")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the synthetic project; default %(default)s")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--models",
+        type=int,
+        default=DEFAULT_MODELS,
+        help="largest synthetic project (also runs N/4 and N/2); default %(default)s",
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs per figure, the best is reported; default %(default)s"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=DEFAULT_SEED, help="seed of the synthetic project; default %(default)s"
+    )
     parser.add_argument("--json", action="store_true", help="print the results as JSON (progress goes to stderr)")
     parser.add_argument("--json-out", type=Path, metavar="FILE", help="also write the JSON results to FILE")
     parser.add_argument("--skip-shipped", action="store_true", help="skip (a), the shipped projects")
     parser.add_argument("--skip-synthetic", action="store_true", help="skip (b), the synthetic project")
     parser.add_argument("--profile", action="store_true", help="also cProfile one compile of the N-model project")
-    parser.add_argument("--profile-with", choices=["cprofile", "pyinstrument"], default="cprofile", help="profiler for --profile; default %(default)s")
-    parser.add_argument("--profile-top", type=int, default=15, help="functions to show per profile listing; default %(default)s")
-    parser.add_argument("--profile-sort", default="cumulative", help="pstats sort key (cumulative, tottime...); default %(default)s")
-    parser.add_argument("--jobs", type=int, default=None, help="worker processes for build + emit (default: snowgen decides by plan size and cores)")
-    parser.add_argument("--gc", choices=["on", "off"], default="on", help="'off' disables the cyclic garbage collector during each timed compile (diagnostic); default %(default)s")
+    parser.add_argument(
+        "--profile-with",
+        choices=["cprofile", "pyinstrument"],
+        default="cprofile",
+        help="profiler for --profile; default %(default)s",
+    )
+    parser.add_argument(
+        "--profile-top", type=int, default=15, help="functions to show per profile listing; default %(default)s"
+    )
+    parser.add_argument(
+        "--profile-sort", default="cumulative", help="pstats sort key (cumulative, tottime...); default %(default)s"
+    )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        help="worker processes for build + emit (default: snowgen decides by plan size and cores)",
+    )
+    parser.add_argument(
+        "--gc",
+        choices=["on", "off"],
+        default="on",
+        help="'off' disables the cyclic garbage collector during each timed compile (diagnostic); default %(default)s",
+    )
     parser.add_argument("--keep", type=Path, help="write the synthetic projects here instead of a temporary directory")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     parser.add_argument("--_cold-child", action="store_true", dest="cold_child", help=argparse.SUPPRESS)
@@ -761,7 +855,9 @@ def main(argv: list[str] | None = None) -> int:
             workdir = args.keep or Path(tmp)
             if not args.skip_synthetic:
                 log(f"(b) synthetic project, N in {synthetic_sizes(args.models)}")
-                results["synthetic"] = bench_synthetic(synthetic_sizes(args.models), args.repeat, args.seed, dialects, workdir, log)
+                results["synthetic"] = bench_synthetic(
+                    synthetic_sizes(args.models), args.repeat, args.seed, dialects, workdir, log
+                )
             if args.profile:
                 log(f"profiling N={args.models}")
                 results["profile"] = profile_synthetic(

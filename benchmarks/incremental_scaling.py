@@ -197,7 +197,7 @@ class DuckDBDatabases:
     def copy(self, url: str, label: str) -> str:
         """A copy of the closed database ``url``."""
         copy = self.create(label)
-        for source, target in zip(self.files(url), self.files(copy)):
+        for source, target in zip(self.files(url), self.files(copy), strict=True):
             if source.exists():
                 shutil.copyfile(source, target)
         return copy
@@ -473,7 +473,9 @@ def on_a_copy(databases, snapshot: str, work: Callable[[str], None]) -> None:
 
 def measure(databases, history: History, options: argparse.Namespace) -> Measurement:
     """Build the snapshot, then time the incremental run, the full refresh and the floor."""
-    m = Measurement(databases.name, history.days, history.history_events, len(history.new_day), floor_sql(history, databases.name))
+    m = Measurement(
+        databases.name, history.days, history.history_events, len(history.new_day), floor_sql(history, databases.name)
+    )
     progress(f"{databases.name} {history.days} days: loading and processing the history")
     snapshot = build_snapshot(databases, history, options.build_days_per_run, m)
     progress(f"{databases.name} {history.days} days: history built by {m.build_runs} runs in {m.build_s:.1f} s")

@@ -159,7 +159,11 @@ def plan_loaded(loaded: LoadedProject, options: CompileOptions | None = None) ->
     steps when they apply."""
     options = options or CompileOptions()
     plan = plan_project(
-        loaded, target=options.target, cli_vars=dict(options.vars), select=options.select or None, backfill=options.backfill
+        loaded,
+        target=options.target,
+        cli_vars=dict(options.vars),
+        select=options.select or None,
+        backfill=options.backfill,
     )  # located errors first
     if options.full_refresh:
         refresh.check_refresh_allowed(loaded, options.target, options.allow_refresh)
@@ -169,7 +173,9 @@ def plan_loaded(loaded: LoadedProject, options: CompileOptions | None = None) ->
     return plan
 
 
-def compile_loaded(loaded: LoadedProject, dialects: Iterable[str], options: CompileOptions | None = None) -> list[CompiledProject]:
+def compile_loaded(
+    loaded: LoadedProject, dialects: Iterable[str], options: CompileOptions | None = None
+) -> list[CompiledProject]:
     """Plan once, then compile each dialect (in parallel processes for big plans); a
     backfill or full-refresh plan is written beside the regular one (``CompiledProject.folder``)."""
     options = options or CompileOptions()
@@ -178,7 +184,9 @@ def compile_loaded(loaded: LoadedProject, dialects: Iterable[str], options: Comp
     return [replace(c, variant=options.variant) for c in compiled] if options.variant else compiled
 
 
-def compile_project(path: Path, dialects: Iterable[str], options: CompileOptions | None = None) -> list[CompiledProject]:
+def compile_project(
+    path: Path, dialects: Iterable[str], options: CompileOptions | None = None
+) -> list[CompiledProject]:
     return compile_loaded(load_project(path), dialects, options)
 
 
@@ -229,7 +237,9 @@ def compile_planned(plan: Plan, names: list[str], *, jobs: int | None = None) ->
 # -- sources and the manifest ---------------------------------------------------------------------------
 
 
-def dialect_for(loaded: LoadedProject, *, dialect: str | None = None, target: str | None = None, db: str | None = None) -> Dialect:
+def dialect_for(
+    loaded: LoadedProject, *, dialect: str | None = None, target: str | None = None, db: str | None = None
+) -> Dialect:
     """The dialect a command speaks: the database's, else the one named, else the target's."""
     if db is not None:
         return dialect_for_url(db)
@@ -253,7 +263,9 @@ class ManifestChange:
     warnings: list[str]
 
 
-def manifest_remove(loaded: LoadedProject, dialect: Dialect, models: list[str], target: str | None = None) -> ManifestChange:
+def manifest_remove(
+    loaded: LoadedProject, dialect: Dialect, models: list[str], target: str | None = None
+) -> ManifestChange:
     """Remove ``models`` from the manifest: the next run backfills them from start_date."""
     change = manifest_ops.remove_models(plan_project(loaded, target=target), dialect, models)
     return ManifestChange([dialect.render(s) for s in change.statements], change.warnings)
@@ -263,7 +275,7 @@ def manifest_rewind(
     loaded: LoadedProject, dialect: Dialect, models: list[str], to: dt.datetime, target: str | None = None
 ) -> ManifestChange:
     """Set ``models`` back to ``to``: the next runs reprocess from there."""
-    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     change = manifest_ops.rewind_models(plan_project(loaded, target=target), dialect, models, to, now)
     return ManifestChange([dialect.render(s) for s in change.statements], change.warnings)
 

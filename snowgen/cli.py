@@ -43,7 +43,7 @@ def parse_vars(text: str | None) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         raise SnowgenError.at("SG401", f"--vars is not valid JSON or YAML: {exc}") from None
     if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
-        raise SnowgenError.at("SG401", "--vars must be a mapping such as '{\"start_date\": \"2024-01-01\"}'")
+        raise SnowgenError.at("SG401", '--vars must be a mapping such as \'{"start_date": "2024-01-01"}\'')
     return value
 
 
@@ -53,7 +53,9 @@ def output_root(out: str) -> Path:
     return Path(out)
 
 
-def compile_options(target, vars_text, select, backfill=None, full_refresh=False, allow_refresh=False) -> CompileOptions:
+def compile_options(
+    target, vars_text, select, backfill=None, full_refresh=False, allow_refresh=False
+) -> CompileOptions:
     return CompileOptions(
         target=target, vars=parse_vars(vars_text), select=tuple(select), full_refresh=full_refresh,
         allow_refresh=allow_refresh, backfill=backfill,
@@ -87,17 +89,25 @@ def backfill_options(command):
 @main.command("compile")
 @click.option("--dialect", "-d", "dialect_names", multiple=True, help=f"one of: {', '.join(NAMES)} (repeatable)")
 @click.option("--all", "all_dialects", is_flag=True, help="compile for every dialect")
-@click.option("--project", type=click.Path(path_type=Path, file_okay=False), help="a project directory (default: ./ or ./model_specs/*)")
+@click.option(
+    "--project",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="a project directory (default: ./ or ./model_specs/*)",
+)
 @click.option("--out", type=click.Path(), default="generated", show_default=True, help="the folder to write to")
 @click.option("--select", multiple=True, help="models to compile (and what they need); 'module:NAME' selects a module")
 @click.option("--vars", "vars_text", help="override project vars, as JSON or YAML")
 @click.option("--target", help="a target of the project file (gives the dialect and vars)")
 @click.option("--check", is_flag=True, help="write nothing; exit 1 with a diff if the output on disk is stale")
-@click.option("--full-refresh", is_flag=True, help="a plan that drops the incremental state and rebuilds from the start date")
+@click.option(
+    "--full-refresh", is_flag=True, help="a plan that drops the incremental state and rebuilds from the start date"
+)
 @click.option("--allow-refresh", is_flag=True, help="allow --full-refresh for a target that does not allow refresh")
 @reports_errors
 @backfill_options
-def compile_command(dialect_names, all_dialects, project, out, select, vars_text, target, check, full_refresh, allow_refresh, backfill) -> None:
+def compile_command(
+    dialect_names, all_dialects, project, out, select, vars_text, target, check, full_refresh, allow_refresh, backfill
+) -> None:
     """Compile the projects into OUT/<project>/<dialect>/ (a backfill: OUT/<project>/<dialect>-backfill-.../,
     a full refresh: OUT/<project>/<dialect>-full-refresh/)."""
     if dialect_names and all_dialects:
@@ -139,7 +149,11 @@ def schema_command(kind: str) -> None:
 
 
 @main.command("run")
-@click.option("--project", type=click.Path(path_type=Path, file_okay=False), help="the project (default: ./ or the only one under ./model_specs)")
+@click.option(
+    "--project",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="the project (default: ./ or the only one under ./model_specs)",
+)
 @click.option("--target", help="a target of the project file (its db, dialect and vars)")
 @click.option("--db", help="duckdb:///file.duckdb or postgresql://user@host:port/database")
 @click.option("--select", multiple=True, help="models to run (and what they need)")
@@ -209,7 +223,9 @@ def _manifest_options(command):
 @reports_errors
 def manifest_remove(models, project, dialect_name, target, db) -> None:
     """Remove MODELS from the manifest: the next run backfills them from start_date."""
-    _manifest_change(project, dialect_name, target, db, lambda loaded, d: api.manifest_remove(loaded, d, list(models), target))
+    _manifest_change(
+        project, dialect_name, target, db, lambda loaded, d: api.manifest_remove(loaded, d, list(models), target)
+    )
 
 
 @manifest_group.command("rewind")
@@ -220,7 +236,9 @@ def manifest_remove(models, project, dialect_name, target, db) -> None:
 def manifest_rewind(models, to_date, project, dialect_name, target, db) -> None:
     """Set MODELS back to a date: the next runs reprocess from there."""
     to = parse_timestamp("--to", to_date)
-    _manifest_change(project, dialect_name, target, db, lambda loaded, d: api.manifest_rewind(loaded, d, list(models), to, target))
+    _manifest_change(
+        project, dialect_name, target, db, lambda loaded, d: api.manifest_rewind(loaded, d, list(models), to, target)
+    )
 
 
 def _manifest_change(project, dialect_name, target, db, change) -> None:

@@ -104,9 +104,13 @@ def dialect_branches(source: str, filename: str = "<string>") -> list[str]:
         elif isinstance(node, ast.Subscript):
             if _names_in_literal(node.value) or _ref_name(node.value) in tables:
                 report(node, "looks up a table keyed by dialect names")
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get":
-            if _names_in_literal(node.func.value) or _ref_name(node.func.value) in tables:
-                report(node, "looks up a table keyed by dialect names")
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "get"
+            and (_names_in_literal(node.func.value) or _ref_name(node.func.value) in tables)
+        ):
+            report(node, "looks up a table keyed by dialect names")
     return sorted(set(found))
 
 
@@ -122,7 +126,9 @@ def test_no_module_outside_dialects_holds_per_dialect_data():
         found += [
             f"{path.relative_to(REPO)}:{node.lineno}"
             for node in ast.walk(tree)
-            if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None and _names_in_literal(node.value)
+            if isinstance(node, (ast.Assign, ast.AnnAssign))
+            and node.value is not None
+            and _names_in_literal(node.value)
         ]
     assert found == []
 
@@ -225,16 +231,31 @@ def _conforms(value: typing.Any, declared: typing.Any) -> bool:
 
 
 def test_the_capability_list_is_what_the_base_class_declares():
-    assert {"name", "sqlglot_dialect", "upsert_strategies", "default_upsert", "transactional", "supports_qualify",
-            "delete_using", "create_or_replace_table", "max_cluster_columns", "types", "run_limits_in_variables", "analyzes_new_tables"} <= set(_capabilities())
+    assert {
+        "name",
+        "sqlglot_dialect",
+        "upsert_strategies",
+        "default_upsert",
+        "transactional",
+        "supports_qualify",
+        "delete_using",
+        "create_or_replace_table",
+        "max_cluster_columns",
+        "types",
+        "run_limits_in_variables",
+        "analyzes_new_tables",
+    } <= set(_capabilities())
 
 
 @pytest.mark.parametrize("name", list(DIALECTS))
 def test_dialect_answers_every_capability(name):
     cls = DIALECTS[name]
     assert issubclass(cls, Dialect) and cls.name == name
-    wrong = {cap: getattr(cls, cap, "<missing>") for cap, declared in _capabilities().items()
-             if not _conforms(getattr(cls, cap, _Missing), declared)}
+    wrong = {
+        cap: getattr(cls, cap, "<missing>")
+        for cap, declared in _capabilities().items()
+        if not _conforms(getattr(cls, cap, _Missing), declared)
+    }
     assert wrong == {}
     sqlglot.Dialect.get_or_raise(cls.sqlglot_dialect)
 
@@ -306,9 +327,9 @@ def _step_kind_tables() -> set[str]:
     names = set()
     for path in PACKAGE.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict) and node.value.values:
-                if all(_is_step_kind(v, set()) for v in node.value.values):
-                    names.update(_target_names(node))
+            is_table = isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict) and node.value.values
+            if is_table and all(_is_step_kind(v, set()) for v in node.value.values):
+                names.update(_target_names(node))
     return names
 
 
@@ -387,7 +408,7 @@ def test_the_layout_keys_are_one_list():
 def test_the_dialect_names_are_the_registry():
     from snowgen.dialects import BODY_DIALECTS, NAMES
 
-    assert NAMES == tuple(DIALECTS)
+    assert tuple(DIALECTS) == NAMES
     assert {cls.sqlglot_dialect for cls in DIALECTS.values()} <= set(BODY_DIALECTS)
     for name in BODY_DIALECTS:
         sqlglot.Dialect.get_or_raise(name)

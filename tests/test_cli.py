@@ -53,7 +53,9 @@ def test_check_passes_on_fresh_output_and_fails_after_a_spec_change(workdir):
     assert run("compile", "--all").exit_code == 0
     assert run("compile", "--all", "--check").exit_code == 0
     model = workdir / "model_specs/multi_source_deals/models/inter_deals.yml"
-    model.write_text(model.read_text().replace("upsert_date_key: timemsc", "upsert_date_key: timemsc\nupsert_lookback_days: 3"))
+    model.write_text(
+        model.read_text().replace("upsert_date_key: timemsc", "upsert_date_key: timemsc\nupsert_lookback_days: 3")
+    )
     result = run("compile", "--all", "--check")
     assert result.exit_code == 1
     assert "INTERVAL '-3 DAY'" in result.stdout and "INTERVAL '-7 DAY'" in result.stdout
@@ -111,8 +113,14 @@ def test_parallel_and_serial_compiles_write_the_same_bytes(workdir):
     from snowgen.api import CompileOptions, compile_project
 
     project = workdir / "model_specs/snowplow_web"
-    serial = {c.dialect: c.files for c in compile_project(project, ["postgres", "bigquery", "snowflake"], CompileOptions(jobs=1))}
-    parallel = {c.dialect: c.files for c in compile_project(project, ["postgres", "bigquery", "snowflake"], CompileOptions(jobs=2))}
+    serial = {
+        c.dialect: c.files
+        for c in compile_project(project, ["postgres", "bigquery", "snowflake"], CompileOptions(jobs=1))
+    }
+    parallel = {
+        c.dialect: c.files
+        for c in compile_project(project, ["postgres", "bigquery", "snowflake"], CompileOptions(jobs=2))
+    }
     assert serial == parallel
 
 
@@ -124,7 +132,9 @@ def test_compile_full_refresh_is_refused_unless_allowed_and_writes_nothing(workd
 
 
 def test_compile_full_refresh_writes_a_plan_of_its_own_that_drops_the_state_first(workdir):
-    result = run("compile", "--project", "model_specs/snowplow_web", "--dialect", "postgres", "--full-refresh", "--allow-refresh")
+    result = run(
+        "compile", "--project", "model_specs/snowplow_web", "--dialect", "postgres", "--full-refresh", "--allow-refresh"
+    )
     assert result.exit_code == 0, result.output
     assert [p.name for p in (workdir / "generated/snowplow_web").iterdir()] == ["postgres-full-refresh"]
     steps = [step["id"] for step in plan_of(workdir / "generated/snowplow_web/postgres-full-refresh")["steps"]]
@@ -133,8 +143,14 @@ def test_compile_full_refresh_writes_a_plan_of_its_own_that_drops_the_state_firs
 
 @pytest.mark.parametrize("command", ["compile", "run"])
 def test_allow_refresh_alone_is_refused(workdir, command):
-    result = run(command, "--project", "model_specs/snowplow_web", "--dialect" if command == "compile" else "--db",
-                 "postgres" if command == "compile" else "duckdb:///x.duckdb", "--allow-refresh")
+    result = run(
+        command,
+        "--project",
+        "model_specs/snowplow_web",
+        "--dialect" if command == "compile" else "--db",
+        "postgres" if command == "compile" else "duckdb:///x.duckdb",
+        "--allow-refresh",
+    )
     assert result.exit_code == 2
     assert "SG403 --allow-refresh only goes with --full-refresh" in result.output
     assert not (workdir / "generated").exists() and not (workdir / "x.duckdb").exists()

@@ -23,7 +23,7 @@ def test_star_is_expanded_from_the_declared_source_columns(tmp_path):
 def test_model_switches_on_a_filter_the_project_switched_off(tmp_path):
     model = {"bot_filter": {"patterns": ["crawler"]}, "sql": "select id from events as ev where bot_filter(ev)"}
     sql = model_sql(tmp_path, model, bot_filter={"enabled": False})
-    assert "LOWER(\"ev\".\"useragent\") ~ 'crawler'" in sql
+    assert 'LOWER("ev"."useragent") ~ \'crawler\'' in sql
 
 
 def test_model_switches_off_the_project_filter(tmp_path):
@@ -38,7 +38,9 @@ def test_var_date_time_with_an_offset_becomes_utc(tmp_path):
     assert "'2024-01-01T10:00:00+02:00'" in sql
     root = tmp_path / "q"
     write_project(root, [{"name": "m", **model}])
-    (root / "snowgen.yml").write_text((root / "snowgen.yml").read_text() + "vars:\n  since: 2024-01-01 10:00:00+02:00\n")
+    (root / "snowgen.yml").write_text(
+        (root / "snowgen.yml").read_text() + "vars:\n  since: 2024-01-01 10:00:00+02:00\n"
+    )
     sql = "\n".join(step_statements(compile_files(root, "bigquery"), "m", "bigquery"))
     assert "CAST('2024-01-01 08:00:00' AS TIMESTAMP)" in sql
 

@@ -48,11 +48,11 @@ def test_docs_urls_are_https_without_whitespace(name):
 
 
 def test_checker_reports_uncited_and_missing_keys():
-    planted = '''
+    planted = """
 class Planted:
     docs = {"kept": "https://example.com/kept", "orphan": "https://example.com/orphan"}
     flag = True  # docs["kept"]
     other = False  # docs["ghost"]
-'''
+"""
     docs = {"kept": "https://example.com/kept", "orphan": "https://example.com/orphan"}
     assert citation_problems(planted, docs) == (["orphan"], ["ghost"])

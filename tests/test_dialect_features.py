@@ -22,7 +22,19 @@ def covers_every_dialect(table: dict) -> dict:
     return table
 
 
-LOGICAL_TYPES = ["string", "string(64)", "int", "bigint", "decimal(38,10)", "double", "boolean", "date", "timestamp", "timestamptz", "json"]
+LOGICAL_TYPES = [
+    "string",
+    "string(64)",
+    "int",
+    "bigint",
+    "decimal(38,10)",
+    "double",
+    "boolean",
+    "date",
+    "timestamp",
+    "timestamptz",
+    "json",
+]
 TYPES = covers_every_dialect({
     "redshift": ["VARCHAR(MAX)", "VARCHAR(64)", "INTEGER", "BIGINT", "DECIMAL(38, 10)", "DOUBLE PRECISION", "BOOLEAN", "DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "SUPER"],
     "bigquery": ["STRING", "STRING(64)", "INT64", "INT64", "BIGNUMERIC(38, 10)", "FLOAT64", "BOOL", "DATE", "TIMESTAMP", "TIMESTAMP", "JSON"],
@@ -232,7 +244,9 @@ SIMILAR_TO = covers_every_dialect({
 @pytest.mark.parametrize("dialect", DIALECTS)
 def test_similar_to_renders_where_the_warehouse_has_it_and_is_refused_elsewhere(dialect):
     d = get_dialect(dialect)
-    statement = exp.select("a").from_("t").where(exp.SimilarTo(this=exp.column("a"), expression=exp.Literal.string("%x%")))
+    statement = (
+        exp.select("a").from_("t").where(exp.SimilarTo(this=exp.column("a"), expression=exp.Literal.string("%x%")))
+    )
     if SIMILAR_TO[dialect] is None:
         with pytest.raises(Unsupported, match="has no SIMILAR TO"):
             d.refuse_unsupported(statement)

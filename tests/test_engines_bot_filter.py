@@ -30,9 +30,19 @@ def survivors(engine, predicate: exp.Expr, rows: dict[str, str | None]) -> list[
     ]
     union = None
     for row in values:
-        select = exp.Select(expressions=[exp.alias_(row.expressions[0], "name"), exp.alias_(exp.Cast(this=row.expressions[1], to=d.data_type("string")), "useragent")])
+        select = exp.Select(
+            expressions=[
+                exp.alias_(row.expressions[0], "name"),
+                exp.alias_(exp.Cast(this=row.expressions[1], to=d.data_type("string")), "useragent"),
+            ]
+        )
         union = select if union is None else exp.Union(this=union, expression=select, distinct=False)
-    query = exp.Select(expressions=[exp.column("name", table="ev")]).from_(union.subquery("ev")).where(predicate).order_by(exp.column("name", table="ev"))
+    query = (
+        exp.Select(expressions=[exp.column("name", table="ev")])
+        .from_(union.subquery("ev"))
+        .where(predicate)
+        .order_by(exp.column("name", table="ev"))
+    )
     return [row[0] for row in engine.query(d.render(query))]
 
 

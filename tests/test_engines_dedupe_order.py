@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache
 
 import pytest
 import sqlglot
@@ -35,10 +35,12 @@ VARIANTS = [
 KEPT = "SELECT event_id, page_title, br_viewwidth FROM scratch.snowplow_web_base_events_this_run"
 
 
-@lru_cache(maxsize=None)
+@cache
 def events() -> tuple[list[generator.Event], str]:
     """One day of events and three copies of one page view that tie on every timestamp."""
-    data = generator.generate(GeneratorConfig(seed=5, days=1, users=2, duplicates_same_tstamp=0, duplicates_other_tstamp=0))
+    data = generator.generate(
+        GeneratorConfig(seed=5, days=1, users=2, duplicates_same_tstamp=0, duplicates_other_tstamp=0)
+    )
     original = next(e for e in data.events if e.row["event"] == "page_view" and not e.tags)
     copies = [
         generator.Event({**original.row, "event_fingerprint": None, **variant}, original.page_view_id, original.batch)
@@ -48,7 +50,7 @@ def events() -> tuple[list[generator.Event], str]:
     return others + copies, original.event_id
 
 
-@lru_cache(maxsize=None)
+@cache
 def compiled(dialect: str) -> tuple[list[str], dict[str, str]]:
     """The source DDL and the setup and base modules' files."""
     loaded = load_project(generator.SHIPPED_PROJECT)

@@ -42,7 +42,9 @@ def load(engine, server: str, rows: list[dict]) -> None:
 
 def table(engine) -> list[tuple]:
     d = get_dialect(engine.name)
-    query = sqlglot.parse_one("SELECT server_source, deal, comment FROM deals.inter_deals ORDER BY 1, 2", read="postgres")
+    query = sqlglot.parse_one(
+        "SELECT server_source, deal, comment FROM deals.inter_deals ORDER BY 1, 2", read="postgres"
+    )
     rows = engine.query(d.render(query))
     return [tuple(row) for row in rows]
 

@@ -188,4 +188,6 @@ def test_the_shipped_snowplow_seeds_load(engine):
     languages = "scratch.snowplow_web_dim_rfc_5646_language_mapping"
     assert rows(engine, f"select name from {languages} where lang_tag = 'mic'") == [("Mi'kmaw",)]
     sources = "scratch.snowplow_web_dim_ga4_source_categories"
-    assert rows(engine, f"select source_category from {sources} where source = 'google'") == [("SOURCE_CATEGORY_SEARCH",)]
+    assert rows(engine, f"select source_category from {sources} where source = 'google'") == [
+        ("SOURCE_CATEGORY_SEARCH",)
+    ]

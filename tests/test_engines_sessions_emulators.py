@@ -13,7 +13,7 @@ import datetime as dt
 import json
 from collections.abc import Iterator
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache
 
 import pytest
 import sqlglot
@@ -47,12 +47,12 @@ DERIVED_TABLES = {
 }  # fmt: skip
 
 
-@lru_cache(maxsize=None)
+@cache
 def batches() -> list[list[generator.Event]]:
     return generator.generate(GeneratorConfig(seed=7, days=3, users=4)).batches()
 
 
-@lru_cache(maxsize=None)
+@cache
 def compiled(dialect: str, modules: tuple[str, ...] | None = None) -> tuple[list[str], dict[str, str]]:
     """(source DDL, files of the plan) for one dialect; only the steps of ``modules`` if given."""
     loaded = load_project(PROJECT)
@@ -74,7 +74,7 @@ def rows(engine, query: str) -> list[tuple]:
 def _plain(value):
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:
-            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
         return value.isoformat(sep=" ", timespec="milliseconds")
     if isinstance(value, (float, Decimal)):
         return round(float(value), 6)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,7 @@ USERS_AGGS = "scratch.snowplow_web_users_aggs"
 
 
 # -- running the project ---------------------------------------------------------------------------
-@lru_cache(maxsize=None)
+@cache
 def compiled(dialect: str):
     """(source DDL, plan steps, atomic.events columns) of the project for one dialect."""
     loaded = load_project(PROJECT)
@@ -122,7 +122,7 @@ def fetch(engine, table: str, key: str, columns: list[str]) -> dict[Any, dict[st
     rows = engine.query(f"SELECT {', '.join([key, *columns])} FROM {table}")
     keys = [row[0] for row in rows]
     assert len(keys) == len(set(keys)), f"{table}: duplicate keys {sorted(k for k in keys if keys.count(k) > 1)}"
-    return {row[0]: dict(zip(columns, row[1:])) for row in rows}
+    return {row[0]: dict(zip(columns, row[1:], strict=True)) for row in rows}
 
 
 def check(engine, table: str, columns: list[str], expected=ds.EXPECTED) -> None:
@@ -196,7 +196,7 @@ def test_final_table_column_count(first_run, table):
 
 
 def test_model_tstamp_is_the_current_utc_time(first_run):
-    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     for table in (PAGE_VIEWS, SESSIONS, USERS):
         [(low, high)] = first_run.query(f"SELECT min(model_tstamp), max(model_tstamp) FROM {table}")
         for value in (low, high):

@@ -40,7 +40,9 @@ class StagedProject:
 
     def add(self, *ids: int) -> None:
         # every column: Sail inserts only whole rows
-        rows = [{"id": i, "ts": dt.datetime(2024, 1, 1, 10, i), "useragent": None, "app_id": None, "amount": i} for i in ids]
+        rows = [
+            {"id": i, "ts": dt.datetime(2024, 1, 1, 10, i), "useragent": None, "app_id": None, "amount": i} for i in ids
+        ]
         for statement in insert_rows(self.engine.name, "raw", "events", rows):
             self.engine.execute(statement)
 
@@ -84,7 +86,12 @@ def test_plan_json_says_which_step_empties_the_staged_table(project):
     assert steps.index("doubled") < steps.index("orders_staged_consumed")
     [ingest] = [m for m in plan["modules"] if m["name"] == "ingest"]
     assert ingest["staged"] == [
-        {"table": "scratch.orders_staged", "filled_by": "orders", "read_by": ["doubled"], "emptied_by": "orders_staged_consumed"}
+        {
+            "table": "scratch.orders_staged",
+            "filled_by": "orders",
+            "read_by": ["doubled"],
+            "emptied_by": "orders_staged_consumed",
+        }
     ]
     [rollup] = [m for m in plan["modules"] if m["name"] == "rollup"]
     assert rollup["steps"] == ["doubled", "orders_staged_consumed"]

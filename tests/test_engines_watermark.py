@@ -54,7 +54,10 @@ def test_late_rows_within_the_lookback_are_read_and_older_ones_are_not(deals):
     deals.load("p1", [deal(1, "2024-03-01 10:00")])
     deals.run()
     # lookback_hours: 1, so the next run reads p1's rows after 09:00.
-    deals.load("p1", [deal(2, "2024-03-01 09:30", "late"), deal(3, "2024-03-01 08:30", "too late"), deal(4, "2024-03-01 11:00")])
+    deals.load(
+        "p1",
+        [deal(2, "2024-03-01 09:30", "late"), deal(3, "2024-03-01 08:30", "too late"), deal(4, "2024-03-01 11:00")],
+    )
     deals.run()
     assert deals.deals() == [("p1", 1, "ok"), ("p1", 2, "late"), ("p1", 4, "ok")]
     assert deals.watermarks() == {"p1": dt.datetime(2024, 3, 1, 11)}
@@ -107,7 +110,15 @@ def test_a_full_refresh_drops_the_watermarks_and_reads_every_row_again(deals):
 
 
 def load_three_servers(deals: DealsOnEngine) -> None:
-    deals.load("p1", [deal(1, "2024-03-01 10:00"), deal(2, "2024-03-02 10:00"), deal(3, "2024-03-03 10:00"), deal(4, "2024-03-06 10:00")])
+    deals.load(
+        "p1",
+        [
+            deal(1, "2024-03-01 10:00"),
+            deal(2, "2024-03-02 10:00"),
+            deal(3, "2024-03-03 10:00"),
+            deal(4, "2024-03-06 10:00"),
+        ],
+    )
     deals.load("p2", [deal(1, "2024-03-02 10:00")])
     deals.load("p3", [deal(1, "2024-03-03 12:00")])
 

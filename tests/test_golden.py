@@ -47,7 +47,9 @@ def golden_statements():
     for folder in OUTPUTS:
         dialect = folder.name
         for path in sorted(folder.rglob("*.sql")):
-            for index, text in enumerate(split_statements(path.read_text(encoding="utf-8"), get_dialect(dialect).sqlglot_dialect)):
+            for index, text in enumerate(
+                split_statements(path.read_text(encoding="utf-8"), get_dialect(dialect).sqlglot_dialect)
+            ):
                 yield pytest.param(dialect, text, id=f"{path.relative_to(GENERATED)}#{index + 1}")
 
 

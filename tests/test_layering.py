@@ -54,7 +54,9 @@ def imported_modules(path: Path) -> set[str]:
 def allows(rules: set[str], name: str) -> bool:
     if name in SHARED:
         return True
-    return any(name == rule[1:] if rule.startswith("=") else name == rule or name.startswith(rule + ".") for rule in rules)
+    return any(
+        name == rule[1:] if rule.startswith("=") else name == rule or name.startswith(rule + ".") for rule in rules
+    )
 
 
 def violations(package: str, root: Path = PACKAGE) -> list[str]:

@@ -58,7 +58,9 @@ def test_run_on_the_default_duckdb_file(deals):
     add_deal(deals / "snowgen.duckdb", "p1", 1)
     result = cli("run")
     assert result.exit_code == 0, result.output
-    assert re.search(r"\[\d+/\d+\] \|#+-*\| inter_deals +\d+\.\d\d s", result.stderr) and re.search(r"done: \d+ steps", result.stderr)
+    assert re.search(r"\[\d+/\d+\] \|#+-*\| inter_deals +\d+\.\d\d s", result.stderr) and re.search(
+        r"done: \d+ steps", result.stderr
+    )
     assert deals_in(deals / "snowgen.duckdb") == [("p1", 1, "ok")]
 
 
@@ -119,7 +121,7 @@ def test_run_on_postgres(deals, postgres_db):
         postgres_db.execute(statement)
     result = cli("run", "--db", url)
     assert result.exit_code == 0, result.output
-    assert postgres_db.query('select server_source, deal, comment from deals.inter_deals') == [("p3", 5, "pg")]
+    assert postgres_db.query("select server_source, deal, comment from deals.inter_deals") == [("p3", 5, "pg")]
 
 
 def test_manifest_remove_prints_the_sql(tmp_path, monkeypatch):
@@ -140,7 +142,9 @@ def test_manifest_rewind_warns_when_catching_up_takes_several_runs(monkeypatch):
     result = cli("manifest", "rewind", "snowplow_web_users", "--to", "2000-01-01", "--dialect", "postgres")
     assert result.exit_code == 0
     assert "CAST('2000-01-01 00:00:00' AS TIMESTAMP)" in result.stdout
-    assert "snowgen: warning: catching up from 2000-01-01" in result.stderr and "backfill_limit_days 30" in result.stderr
+    assert (
+        "snowgen: warning: catching up from 2000-01-01" in result.stderr and "backfill_limit_days 30" in result.stderr
+    )
 
 
 def test_manifest_remove_rejects_a_model_the_manifest_does_not_track(monkeypatch):
@@ -165,7 +169,10 @@ def test_run_backfill_replaces_one_server_in_the_range(deals):
     assert "watermarks_update" not in result.stderr  # a backfill never moves the watermarks
     assert deals_in(db) == [("p1", 1, "fixed"), ("p2", 2, "first")]
     with duckdb.connect(str(db)) as con:
-        assert con.execute("select * from deals_manifest.multi_source_deals_watermarks order by all").fetchall() == watermarks
+        assert (
+            con.execute("select * from deals_manifest.multi_source_deals_watermarks order by all").fetchall()
+            == watermarks
+        )
 
 
 def test_run_backfill_needs_its_range(deals):
@@ -259,7 +266,9 @@ def test_a_statement_timeout_from_the_url_or_pgoptions_stops_a_blocked_run(deals
     ],
     ids=["url", "pgoptions", "url-over-pgoptions", "utc-wins"],
 )
-def test_the_runner_session_merges_the_user_options_with_utc(postgres_db, monkeypatch, url_options, pgoptions, expected):
+def test_the_runner_session_merges_the_user_options_with_utc(
+    postgres_db, monkeypatch, url_options, pgoptions, expected
+):
     from snowgen.runner.connections import connected
 
     if pgoptions is None:
@@ -268,7 +277,9 @@ def test_the_runner_session_merges_the_user_options_with_utc(postgres_db, monkey
         monkeypatch.setenv("PGOPTIONS", pgoptions)
     url = pg_url(postgres_db, "" if url_options is None else "?options=" + quote(url_options))
     with connected(url, Path.cwd()) as connection:
-        shown = tuple(connection.query(f"SHOW {name}")[0][0] for name in ("statement_timeout", "lock_timeout", "TimeZone"))
+        shown = tuple(
+            connection.query(f"SHOW {name}")[0][0] for name in ("statement_timeout", "lock_timeout", "TimeZone")
+        )
     assert shown == expected
 
 

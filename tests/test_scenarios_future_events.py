@@ -16,7 +16,14 @@ from support.snowplow_rules import last_processed
 
 FUTURE = dt.datetime(2099, 1, 1, 12, 0)
 DAYS = GeneratorConfig(
-    seed=3, days=2, users=3, long_bot_sessions=0, late_within=0, late_beyond=0, midnight_sessions=0, late_loaded_events=0
+    seed=3,
+    days=2,
+    users=3,
+    long_bot_sessions=0,
+    late_within=0,
+    late_beyond=0,
+    midnight_sessions=0,
+    late_loaded_events=0,
 )
 
 
@@ -34,7 +41,9 @@ def future_copy(event: Event) -> Event:
     row = dict(event.row)
     for column in ("collector_tstamp", "dvce_created_tstamp", "dvce_sent_tstamp", "derived_tstamp", "etl_tstamp"):
         row[column] = row[column] + shift
-    row.update(event_id="f" * 8 + event.row["event_id"][8:], domain_sessionid="f" * 8 + event.row["domain_sessionid"][8:])
+    row.update(
+        event_id="f" * 8 + event.row["event_id"][8:], domain_sessionid="f" * 8 + event.row["domain_sessionid"][8:]
+    )
     return dataclasses.replace(event, row=row, page_view_id="f" * 8 + event.page_view_id[8:])
 
 
@@ -70,7 +79,9 @@ def test_an_event_within_the_clock_skew_allowance_is_read(engine):
     shift = soon - stray.row["collector_tstamp"]
     row = {c: (v + shift if isinstance(v, dt.datetime) else v) for c, v in stray.row.items()}
     early = dataclasses.replace(stray, row=row)
-    w = sc.Warehouse(engine, sc.plan(engine.name, start_date="2024-02-29", backfill_limit_days=30, clock_skew_minutes=60))
+    w = sc.Warehouse(
+        engine, sc.plan(engine.name, start_date="2024-02-29", backfill_limit_days=30, clock_skew_minutes=60)
+    )
     w.load([*data.events, early])
     w.run_until_stable(max_runs=8)
     assert early.page_view_id in w.keys(sc.PAGE_VIEWS, "page_view_id")

@@ -94,9 +94,9 @@ def test_users_of_a_duplicated_session_count_it_twice_and_keep_their_old_row(his
     # of the batch, no lookback, §6.5), so it stays too.
     [user] = duplicated_sessions(history).values()
     sessions, full_sessions = history.comparable(sc.SESSIONS)
-    [stale_session] = [dict(zip(sessions.columns, r)) for r in stale_rows(sessions, full_sessions)]
+    [stale_session] = [dict(zip(sessions.columns, r, strict=True)) for r in stale_rows(sessions, full_sessions)]
     inc, full = history.comparable(sc.USERS)
-    rows = [dict(zip(inc.columns, r)) for r in inc.rows]
+    rows = [dict(zip(inc.columns, r, strict=True)) for r in inc.rows]
     current, old = sorted((r for r in rows if r["domain_userid"] == user), key=lambda r: r["start_tstamp"])
     expected = full.by_key("domain_userid")[user]
     assert history.missed_by_an_upsert_window(sc.USERS, user, old["start_tstamp"])
@@ -317,7 +317,7 @@ def test_the_new_model_catches_up_then_every_model_is_in_step(new_model):
     others = max(new_model.runs[0].manifest_before.values())
     lasts = [run.manifest_before.get(NEW_MODEL) for run in new_model.runs[1:]]
     assert len(lasts) >= 3 and lasts == sorted(lasts) and lasts[-1] == others
-    for run, last in zip(new_model.runs[1:-1], lasts):
+    for run, last in zip(new_model.runs[1:-1], lasts, strict=False):
         if last != others:
             assert run.limits == (last - dt.timedelta(hours=6), min(others, last + dt.timedelta(days=1)))
     final = new_model.runs[-1]
@@ -423,7 +423,7 @@ def test_runs_cross_a_gap_in_the_data_longer_than_backfill_limit_days(engine):
 
 # -- 6. seed lookups ----------------------------------------------------------------------------------------
 def rows_of(table: sc.Table) -> list[dict]:
-    return [dict(zip(table.columns, row)) for row in table.rows]
+    return [dict(zip(table.columns, row, strict=True)) for row in table.rows]
 
 
 @pytest.mark.parametrize("run", ["inc", "full"])

@@ -43,12 +43,19 @@ def project_with_custom_module(root):
     (root / "models" / f"{CUSTOM}.yml").write_text(yaml.safe_dump(CUSTOM_SPEC, sort_keys=False))
     project = root / "snowgen.yml"
     text = project.read_text()
-    project.write_text(text.replace("modules: [base, user_mapping, page_views, sessions, users]", "modules: [base, user_mapping, page_views, sessions, users, custom]"))
+    project.write_text(
+        text.replace(
+            "modules: [base, user_mapping, page_views, sessions, users]",
+            "modules: [base, user_mapping, page_views, sessions, users, custom]",
+        )
+    )
     return root
 
 
 def steps(root, dialect: str, *select: str):
-    [compiled] = compile_loaded(load_project(root), [dialect], CompileOptions(vars=VARS, select=tuple(list(select) or None or ())))
+    [compiled] = compile_loaded(
+        load_project(root), [dialect], CompileOptions(vars=VARS, select=tuple(list(select) or None or ()))
+    )
     return read_plan(compiled.files, dialect)
 
 
@@ -92,7 +99,13 @@ def test_a_reader_that_skips_the_run_leaves_the_staged_rows(warehouse):
     assert rows(w, f"derived.{CUSTOM}") == rows(w, sc.PAGE_VIEWS)
     dialect = get_dialect(w.engine.name)
     loaded = load_project(w.root)
-    rewind = rewind_models(plan_project(loaded, cli_vars=VARS), dialect, ["snowplow_web_page_views"], dt.datetime(2024, 3, 2), dt.datetime(2024, 3, 10))
+    rewind = rewind_models(
+        plan_project(loaded, cli_vars=VARS),
+        dialect,
+        ["snowplow_web_page_views"],
+        dt.datetime(2024, 3, 2),
+        dt.datetime(2024, 3, 10),
+    )
     for statement in rewind.statements:
         w.engine.execute(dialect.render(dialect.lower(statement)))
     w.run()  # page views redo 2024-03-02 on; the custom module has consumed that window

@@ -100,7 +100,11 @@ def test_the_seed_is_swapped_in_from_a_stage_in_one_statement_or_transaction(tmp
     [compiled] = compile_project(project(tmp_path / "p", [["NA", "Namibia", "1"]]), [dialect])
     kinds = [type(s).__name__ for s in seed_statements(compiled.files, dialect)]
     assert kinds[:3] == ["Drop", "Create", "Insert"]  # the stage and its rows
-    swaps = (["Create"], ["Transaction", "Drop", "Create", "Commit"], ["Transaction", "Drop", "Create", "Analyze", "Commit"])
+    swaps = (
+        ["Create"],
+        ["Transaction", "Drop", "Create", "Commit"],
+        ["Transaction", "Drop", "Create", "Analyze", "Commit"],
+    )
     assert kinds[3:-1] in swaps, kinds  # the swap (Postgres also analyzes the new table)
     assert kinds[-1] == "Drop"  # the stage again
 

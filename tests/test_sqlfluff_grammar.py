@@ -11,7 +11,12 @@ from pathlib import Path
 import pytest
 
 GENERATED = Path(__file__).resolve().parents[1] / "generated"
-SQLFLUFF_DIALECTS = {"redshift": "redshift", "bigquery": "bigquery", "snowflake": "snowflake", "databricks": "databricks"}
+SQLFLUFF_DIALECTS = {
+    "redshift": "redshift",
+    "bigquery": "bigquery",
+    "snowflake": "snowflake",
+    "databricks": "databricks",
+}
 FILES = [
     pytest.param(dialect, path, id=str(path.relative_to(GENERATED)))
     for dialect in SQLFLUFF_DIALECTS
@@ -37,7 +42,9 @@ def sqlfluff_text(dialect: str, text: str) -> str:
     know; inside each literal, \\' is rewritten to the equivalent ''."""
     if dialect != "redshift":
         return text
-    return _REDSHIFT_STRING.sub(lambda m: re.sub(r"\\(.)", lambda e: "''" if e.group(1) == "'" else e.group(0), m.group(0)), text)
+    return _REDSHIFT_STRING.sub(
+        lambda m: re.sub(r"\\(.)", lambda e: "''" if e.group(1) == "'" else e.group(0), m.group(0)), text
+    )
 
 
 @pytest.mark.parametrize("dialect,path", FILES)

@@ -34,7 +34,11 @@ def covers_every_dialect(table: dict) -> dict:
 
 @cache
 def compiled(dialect: str, backfill: Backfill | None = None, select: tuple[str, ...] | None = None) -> dict[str, str]:
-    [result] = compile_loaded(load_project(SHIPPED), [dialect], CompileOptions(backfill=backfill, select=tuple(list(select) if select else None or ())))
+    [result] = compile_loaded(
+        load_project(SHIPPED),
+        [dialect],
+        CompileOptions(backfill=backfill, select=tuple(list(select) if select else None or ())),
+    )
     return result.files
 
 
@@ -120,7 +124,10 @@ def test_a_backfill_plan_has_no_update_and_no_watermark_read():
     files = compiled("postgres", BACKFILL)
     assert "multi_source_deals_watermarks_update" not in step_ids(files)
     [p1] = [s for s in statements(files, "stg_deals__p1", "postgres") if s.startswith("CREATE")]
-    assert "\"timemsc\" >= CAST('2024-03-02 00:00:00' AS TIMESTAMP)\n    AND \"deals\".\"timemsc\" < CAST('2024-03-05 00:00:00' AS TIMESTAMP)" in p1
+    assert (
+        '"timemsc" >= CAST(\'2024-03-02 00:00:00\' AS TIMESTAMP)\n    AND "deals"."timemsc" < CAST(\'2024-03-05 00:00:00\' AS TIMESTAMP)'
+        in p1
+    )
     assert "watermark" not in p1
     [p2] = [s for s in statements(files, "stg_deals__p2", "postgres") if s.startswith("CREATE")]
     assert "WHERE\n    FALSE\n" in p2

@@ -14,7 +14,12 @@ def create_schema(name: str, database: str | None) -> exp.Create:
 
 
 def create_table_as(
-    table: exp.Table, query: exp.Query, properties: list[exp.Expr], *, replace: bool = False, if_not_exists: bool = False
+    table: exp.Table,
+    query: exp.Query,
+    properties: list[exp.Expr],
+    *,
+    replace: bool = False,
+    if_not_exists: bool = False,
 ) -> exp.Create:
     return exp.Create(
         kind="TABLE",
@@ -26,7 +31,9 @@ def create_table_as(
     )
 
 
-def create_table_columns(table: exp.Table, columns: list[tuple[str, exp.DataType]], properties: list[exp.Expr]) -> exp.Create:
+def create_table_columns(
+    table: exp.Table, columns: list[tuple[str, exp.DataType]], properties: list[exp.Expr]
+) -> exp.Create:
     schema = exp.Schema(
         this=table.copy(),
         expressions=[exp.ColumnDef(this=exp.to_identifier(name), kind=kind) for name, kind in columns],

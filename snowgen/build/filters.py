@@ -45,7 +45,9 @@ def bot_filter(spec: BotFilterSpec | None, dialect: Dialect, table: str | None =
         return exp.true()
     column = exp.column(spec.column, table=table)
     is_bot = dialect.regex_contains(exp.Lower(this=column), bot_regex(spec, dialect))
-    return exp.and_(exp.Not(this=exp.Is(this=column.copy(), expression=exp.Null())), exp.Not(this=exp.Paren(this=is_bot)))
+    return exp.and_(
+        exp.Not(this=exp.Is(this=column.copy(), expression=exp.Null())), exp.Not(this=exp.Paren(this=is_bot))
+    )
 
 
 def app_filter(spec: AppFilterSpec | None, table: str | None = None) -> exp.Expr:
@@ -79,7 +81,9 @@ EXPANSIONS: dict[str, Callable[[MacroContext, str | None], exp.Expr]] = {
 }
 
 
-def expand_macros(query: exp.Query, bot: BotFilterSpec | None, app: AppFilterSpec | None, dialect: Dialect) -> exp.Query:
+def expand_macros(
+    query: exp.Query, bot: BotFilterSpec | None, app: AppFilterSpec | None, dialect: Dialect
+) -> exp.Query:
     """Replace each body macro (``bot_filter([alias])``, ``app_filter([alias])``, ``now_utc()``)."""
     ctx = MacroContext(bot, app, dialect)
 

@@ -33,7 +33,9 @@ class ManifestChange:
 def _manifest(plan: Plan) -> exp.Table:
     manifest = plan.strategy.manifest
     if manifest is None:
-        raise SnowgenError.at("SG403", f"project {plan.project} has no incremental manifest (incremental: {{strategy: sessions}})")
+        raise SnowgenError.at(
+            "SG403", f"project {plan.project} has no incremental manifest (incremental: {{strategy: sessions}})"
+        )
     return manifest
 
 
@@ -43,7 +45,9 @@ def _models(plan: Plan, names: list[str]) -> list[str]:
     unknown = [n for n in chosen if n not in known]
     if unknown or not chosen:
         listed = ", ".join(sorted(known)) or "none"
-        raise SnowgenError.at("SG402", f"not a model of the manifest: {', '.join(unknown) or '(none given)'}; its models: {listed}")
+        raise SnowgenError.at(
+            "SG402", f"not a model of the manifest: {', '.join(unknown) or '(none given)'}; its models: {listed}"
+        )
     return list(dict.fromkeys(chosen))
 
 
@@ -56,7 +60,9 @@ def remove_models(plan: Plan, dialect: Dialect, names: list[str]) -> ManifestCha
     return ManifestChange(dialect.in_transaction([delete]), [])
 
 
-def rewind_models(plan: Plan, dialect: Dialect, names: list[str], to: dt.datetime, today: dt.datetime) -> ManifestChange:
+def rewind_models(
+    plan: Plan, dialect: Dialect, names: list[str], to: dt.datetime, today: dt.datetime
+) -> ManifestChange:
     manifest, models = _manifest(plan), _models(plan, names)
     when = dialect.timestamp_literal(to.isoformat(sep=" "))
     column = plan.strategy.manifest_column

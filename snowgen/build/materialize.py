@@ -70,9 +70,8 @@ class ModelContext:
             query = exp.Select(expressions=casts).from_(query.subquery("snowgen_body", copy=False), copy=False)
         extra = self.layout_columns()
         if extra:
-            query = (
-                exp.Select(expressions=[exp.Star(), *(exp.alias_(value, name) for name, value, _ in extra)])
-                .from_(query.subquery("snowgen_body", copy=False), copy=False)
+            query = exp.Select(expressions=[exp.Star(), *(exp.alias_(value, name) for name, value, _ in extra)]).from_(
+                query.subquery("snowgen_body", copy=False), copy=False
             )
         return query
 
@@ -141,18 +140,24 @@ def build_incremental(ctx: ModelContext, project_choice: str | None, scratch_sch
     return script
 
 
-def upsert(ctx: ModelContext, strategy: str, stage: exp.Table, columns: list[str], window: UpsertWindow | None) -> list[exp.Expr]:
+def upsert(
+    ctx: ModelContext, strategy: str, stage: exp.Table, columns: list[str], window: UpsertWindow | None
+) -> list[exp.Expr]:
     """The stage into the model's table, as one transaction, the way ``strategy`` does it."""
     return ctx.dialect.in_transaction(UPSERTS[strategy](ctx, stage, columns, window))
 
 
-def _merge_upsert(ctx: ModelContext, stage: exp.Table, columns: list[str], window: UpsertWindow | None) -> list[exp.Expr]:
+def _merge_upsert(
+    ctx: ModelContext, stage: exp.Table, columns: list[str], window: UpsertWindow | None
+) -> list[exp.Expr]:
     """MERGE on the unique key, after a MERGE that leaves one row per key in the window."""
     table, keys = ctx.model.table, ctx.model.spec.unique_key_columns
     return [merge_away_duplicates(table, stage, keys, window), merge(table, stage, columns, keys, window)]
 
 
-def _delete_insert_upsert(ctx: ModelContext, stage: exp.Table, columns: list[str], window: UpsertWindow | None) -> list[exp.Expr]:
+def _delete_insert_upsert(
+    ctx: ModelContext, stage: exp.Table, columns: list[str], window: UpsertWindow | None
+) -> list[exp.Expr]:
     return delete_insert(ctx, stage, columns, window)
 
 
@@ -191,7 +196,10 @@ def dedupe_order(model: ModelPlan) -> list[exp.Ordered]:
     ``upsert_date_key``, else the key itself; the rest of the row breaks ties
     (compiler.row_order)."""
     spec = model.spec
-    order = [exp.Ordered(this=exp.column(item.column, table="snowgen_src"), desc=item.descending) for item in spec.dedupe_order_by]
+    order = [
+        exp.Ordered(this=exp.column(item.column, table="snowgen_src"), desc=item.descending)
+        for item in spec.dedupe_order_by
+    ]
     if not order and spec.upsert_date_key:
         order.append(exp.Ordered(this=exp.column(spec.upsert_date_key, table="snowgen_src"), desc=True))
     if not order:
@@ -242,7 +250,9 @@ def upsert_window(ctx: ModelContext, script: Script, stage: exp.Table) -> Upsert
     return UpsertWindow(key, bounds["lower"], bounds["upper"])
 
 
-def merge(target: exp.Table, stage: exp.Table, columns: list[str], keys: tuple[str, ...], window: UpsertWindow | None) -> exp.Merge:
+def merge(
+    target: exp.Table, stage: exp.Table, columns: list[str], keys: tuple[str, ...], window: UpsertWindow | None
+) -> exp.Merge:
     on = [exp.EQ(this=exp.column(k, table="target"), expression=exp.column(k, table="source")) for k in keys]
     if window is not None:
         on.append(window.on("target"))
@@ -265,7 +275,9 @@ def merge(target: exp.Table, stage: exp.Table, columns: list[str], keys: tuple[s
     )
 
 
-def merge_away_duplicates(target: exp.Table, stage: exp.Table, keys: tuple[str, ...], window: UpsertWindow | None) -> exp.Merge:
+def merge_away_duplicates(
+    target: exp.Table, stage: exp.Table, keys: tuple[str, ...], window: UpsertWindow | None
+) -> exp.Merge:
     """Delete every copy of a staged key that the target holds more than once in the window.
 
     A MERGE updates each target row its key matches, so duplicates the target already holds
@@ -295,7 +307,9 @@ def merge_away_duplicates(target: exp.Table, stage: exp.Table, keys: tuple[str, 
     )
 
 
-def delete_insert(ctx: ModelContext, stage: exp.Table, columns: list[str], window: UpsertWindow | None) -> list[exp.Expr]:
+def delete_insert(
+    ctx: ModelContext, stage: exp.Table, columns: list[str], window: UpsertWindow | None
+) -> list[exp.Expr]:
     """Delete the target rows whose key is staged (inside the window), then insert the stage.
 
     The key match is a per-column equality on both sides, so composite keys are unambiguous."""
@@ -304,12 +318,20 @@ def delete_insert(ctx: ModelContext, stage: exp.Table, columns: list[str], windo
     if dialect.delete_using:
         # DELETE ... USING: the target cannot be aliased; columns are qualified by table name.
         target_name, stage_name = model.table.name, stage.name
-        match = [exp.EQ(this=exp.column(k, table=target_name), expression=exp.column(k, table=stage_name)) for k in keys]
+        match = [
+            exp.EQ(this=exp.column(k, table=target_name), expression=exp.column(k, table=stage_name)) for k in keys
+        ]
         in_window = [window.on(target_name)] if window is not None else []
-        delete = exp.Delete(this=model.table.copy(), using=[stage.copy()], where=exp.Where(this=exp.and_(*match, *in_window)))
+        delete = exp.Delete(
+            this=model.table.copy(), using=[stage.copy()], where=exp.Where(this=exp.and_(*match, *in_window))
+        )
     else:
         match = [exp.EQ(this=exp.column(k, table="source"), expression=exp.column(k, table="target")) for k in keys]
-        exists = exp.Exists(this=exp.Select(expressions=[exp.Literal.number(1)]).from_(exp.alias_(stage.copy(), "source", table=True), copy=False).where(exp.and_(*match), copy=False))
+        exists = exp.Exists(
+            this=exp.Select(expressions=[exp.Literal.number(1)])
+            .from_(exp.alias_(stage.copy(), "source", table=True), copy=False)
+            .where(exp.and_(*match), copy=False)
+        )
         condition = exp.and_(exists, *([window.on("target")] if window is not None else []))
         delete = exp.Delete(this=exp.alias_(model.table.copy(), "target", table=True), where=exp.Where(this=condition))
     insert = exp.Insert(

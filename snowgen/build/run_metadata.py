@@ -23,7 +23,14 @@ from snowgen.dialects.base import Dialect, Layout, Script, TableShape
 from snowgen.plan.data import Plan, Step, StepKind
 from snowgen.plan.references import qualified
 
-COLUMNS = {"run_id": "timestamp", "module": "string", "step": "string", "event": "string", "at": "timestamp", "row_count": "bigint"}
+COLUMNS = {
+    "run_id": "timestamp",
+    "module": "string",
+    "step": "string",
+    "event": "string",
+    "at": "timestamp",
+    "row_count": "bigint",
+}
 
 
 def metadata_table(plan: Plan) -> exp.Table:
@@ -45,7 +52,9 @@ def steps_view(plan: Plan) -> exp.Table:
 def build_start_run(plan: Plan, step: Step, d: Dialect) -> Script:
     """The metadata table and its view (if missing), then this run's id."""
     columns = [(name, d.data_type(logical)) for name, logical in COLUMNS.items()]
-    table = ddl.create_table_columns(metadata_table(plan), columns, d.table_properties(_plain(metadata_table(plan)), scratch=False))
+    table = ddl.create_table_columns(
+        metadata_table(plan), columns, d.table_properties(_plain(metadata_table(plan)), scratch=False)
+    )
     run = exp.Select(expressions=[exp.alias_(d.cast(d.now_utc(), "timestamp"), "run_id")])
     run_props = d.table_properties(_plain(run_table(plan)), scratch=True)
     statements = [table, _steps_view(plan), *ddl.replace_table(run_table(plan), run, run_props, d)]

@@ -69,7 +69,10 @@ def batches(rows: tuple[SeedRow, ...]) -> Iterator[list[SeedRow]]:
 
 def _insert(stage: exp.Table, seed: SeedPlan, rows: list[SeedRow], dialect: Dialect) -> exp.Insert:
     logical = [t for _, t in seed.columns]
-    tuples = [exp.Tuple(expressions=[literal(v, t, dialect) for v, t in zip(row.values, logical)]) for row in rows]
+    tuples = [
+        exp.Tuple(expressions=[literal(v, t, dialect) for v, t in zip(row.values, logical, strict=True)])
+        for row in rows
+    ]
     target = exp.Schema(this=stage.copy(), expressions=[exp.to_identifier(name) for name, _ in seed.columns])
     return exp.Insert(this=target, expression=exp.Values(expressions=tuples))
 

@@ -32,7 +32,9 @@ class SessionsSql(StrategySql):
             .where(
                 exp.and_(
                     exp.EQ(this=exp.column("model", table="m"), expression=exp.Literal.string(model.name)),
-                    exp.LTE(this=exp.column("upper_limit", table="l"), expression=exp.column("last_success", table="m")),
+                    exp.LTE(
+                        this=exp.column("upper_limit", table="l"), expression=exp.column("last_success", table="m")
+                    ),
                 ),
                 copy=False,
             )
@@ -49,7 +51,10 @@ class SessionsSql(StrategySql):
         if model.name in window_readers:
             return LimitsRelation(strategy.table("limits"), {c: exp.column(c) for c in LIMIT_COLUMNS})
         if model.name == strategy.names["events"]:
-            span = {"lower_limit": exp.Min(this=exp.column("start_tstamp")), "upper_limit": exp.Max(this=exp.column("end_tstamp"))}
+            span = {
+                "lower_limit": exp.Min(this=exp.column("start_tstamp")),
+                "upper_limit": exp.Max(this=exp.column("end_tstamp")),
+            }
             return LimitsRelation(strategy.table("sessions"), span, aliases=("lim", "cl"), cte="session_limits")
         return None
 

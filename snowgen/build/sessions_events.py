@@ -72,18 +72,28 @@ def _events_of_run_sessions(events: EventSource, sessions: exp.Table) -> exp.Sel
             join_type="INNER",
             copy=False,
         )
-        .join(exp.alias_(exp.Table(this=exp.to_identifier("session_limits")), "lim", table=True), join_type="CROSS", copy=False)
+        .join(
+            exp.alias_(exp.Table(this=exp.to_identifier("session_limits")), "lim", table=True),
+            join_type="CROSS",
+            copy=False,
+        )
     )
 
 
 def _event_in_window(d: Dialect, events: EventSource, variables: dict[str, Any]) -> exp.Expr:
     """An event of the run: within its session's max_session_days, not late, in the window."""
     event_ts = exp.column(events.config.session_timestamp, table="e")
-    session_cap = d.add_interval(exp.column("start_tstamp", table="b"), exp.Literal.number(variables["max_session_days"]), "DAY")
+    session_cap = d.add_interval(
+        exp.column("start_tstamp", table="b"), exp.Literal.number(variables["max_session_days"]), "DAY"
+    )
     return all_of(
         exp.LTE(this=event_ts.copy(), expression=session_cap),
         late_filter(d, "e", variables["days_late_allowed"]),
-        exp.Between(this=event_ts.copy(), low=exp.column("lower_limit", table="lim"), high=exp.column("upper_limit", table="lim")),
+        exp.Between(
+            this=event_ts.copy(),
+            low=exp.column("lower_limit", table="lim"),
+            high=exp.column("upper_limit", table="lim"),
+        ),
         exp.GTE(this=event_ts.copy(), expression=exp.column("start_tstamp", table="b")),
         app_filter(events.app_filter, "e"),
     )
@@ -101,7 +111,14 @@ def _dedupe_order(events: EventSource) -> list[str]:
     """§7.1: the earliest session timestamp, then the earliest device time; the further
     keys, and then the rest of the row (compiler.row_order), make the choice deterministic
     where Snowplow's is arbitrary."""
-    wanted = [events.config.session_timestamp, "dvce_created_tstamp", "dvce_sent_tstamp", "derived_tstamp", "etl_tstamp", "event_fingerprint"]
+    wanted = [
+        events.config.session_timestamp,
+        "dvce_created_tstamp",
+        "dvce_sent_tstamp",
+        "derived_tstamp",
+        "etl_tstamp",
+        "event_fingerprint",
+    ]
     present = set(events_this_run_columns(events))
     return [c for c in dict.fromkeys(wanted) if c in present]
 
@@ -122,7 +139,10 @@ def _attach_context(
     numbered = _numbered_context_rows(events.context_table(d.context_table(vendor, name, version)), fields)
     on = [
         exp.EQ(this=exp.column("root_id", table=alias), expression=exp.column(events.config.event_id, table="e")),
-        exp.EQ(this=exp.column("root_tstamp", table=alias), expression=exp.column(events.config.session_timestamp, table="e")),
+        exp.EQ(
+            this=exp.column("root_tstamp", table=alias),
+            expression=exp.column(events.config.session_timestamp, table="e"),
+        ),
         exp.EQ(this=exp.column("entity_index", table=alias), expression=exp.Literal.number(1)),
     ]
     select = select.join(numbered.subquery(alias, copy=False), on=exp.and_(*on), join_type="LEFT", copy=False)
@@ -132,19 +152,38 @@ def _attach_context(
 
 def _numbered_context_rows(table: exp.Table, fields: list[tuple[str, str]]) -> exp.Select:
     """The context rows of the sessions' time span, each entity numbered within its event."""
-    order = exp.Order(expressions=[exp.Ordered(this=exp.column("root_tstamp", table="c")), *(exp.Ordered(this=exp.column(f, table="c")) for f, _ in fields)])
+    order = exp.Order(
+        expressions=[
+            exp.Ordered(this=exp.column("root_tstamp", table="c")),
+            *(exp.Ordered(this=exp.column(f, table="c")) for f, _ in fields),
+        ]
+    )
     return (
         exp.Select(
             expressions=[
                 exp.column("root_id", table="c"),
                 exp.column("root_tstamp", table="c"),
                 *(exp.alias_(exp.column(f, table="c"), a) for f, a in fields),
-                exp.alias_(exp.Window(this=exp.RowNumber(), partition_by=[exp.column("root_id", table="c")], order=order), "entity_index"),
+                exp.alias_(
+                    exp.Window(this=exp.RowNumber(), partition_by=[exp.column("root_id", table="c")], order=order),
+                    "entity_index",
+                ),
             ]
         )
         .from_(exp.alias_(table, "c", table=True), copy=False)
-        .join(exp.alias_(exp.Table(this=exp.to_identifier("session_limits")), "cl", table=True), join_type="CROSS", copy=False)
-        .where(exp.Between(this=exp.column("root_tstamp", table="c"), low=exp.column("lower_limit", table="cl"), high=exp.column("upper_limit", table="cl")), copy=False)
+        .join(
+            exp.alias_(exp.Table(this=exp.to_identifier("session_limits")), "cl", table=True),
+            join_type="CROSS",
+            copy=False,
+        )
+        .where(
+            exp.Between(
+                this=exp.column("root_tstamp", table="c"),
+                low=exp.column("lower_limit", table="cl"),
+                high=exp.column("upper_limit", table="cl"),
+            ),
+            copy=False,
+        )
     )
 
 

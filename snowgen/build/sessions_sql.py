@@ -33,14 +33,21 @@ def latest_read(d: Dialect, variables: dict[str, Any]) -> exp.Expr:
 
 
 def run_limits_query(
-    d: Dialect, variables: dict[str, Any], manifest: exp.Table, tracked: tuple[str, ...], events: exp.Table, session_timestamp: str
+    d: Dialect,
+    variables: dict[str, Any],
+    manifest: exp.Table,
+    tracked: tuple[str, ...],
+    events: exp.Table,
+    session_timestamp: str,
 ) -> exp.Query:
     """§1.3: one row (lower_limit, upper_limit) from the manifest rows of the run's models,
     the upper limit never after :func:`latest_read`; and how many events wait beyond it
     (``future_events``, for health checks: they are not read)."""
     start = d.timestamp_literal(variables["start_date"])
     backfill, lookback = variables["backfill_limit_days"], variables["lookback_window_hours"]
-    min_ls, max_ls, matched = (exp.column(c, table="s") for c in ("min_last_success", "max_last_success", "models_matched"))
+    min_ls, max_ls, matched = (
+        exp.column(c, table="s") for c in ("min_last_success", "max_last_success", "models_matched")
+    )
     days = lambda value, n: d.add_interval(value, exp.Literal.number(n), "DAY")  # noqa: E731
     no_data = exp.EQ(this=matched.copy(), expression=exp.Literal.number(0))
     new_model = exp.LT(this=matched.copy(), expression=exp.Literal.number(len(tracked)))
@@ -90,7 +97,12 @@ def _manifest_status(manifest: exp.Table, tracked: tuple[str, ...]) -> exp.Selec
 
 
 def lifecycle_query(
-    d: Dialect, events: EventSource, variables: dict[str, Any], limits: exp.Table, lifecycle: exp.Table, quarantine: exp.Table
+    d: Dialect,
+    events: EventSource,
+    variables: dict[str, Any],
+    limits: exp.Table,
+    lifecycle: exp.Table,
+    quarantine: exp.Table,
 ) -> exp.Query:
     """§1.5: one row per session of the window's events, merged with the manifest's rows."""
     max_days = variables["max_session_days"]
@@ -100,7 +112,12 @@ def lifecycle_query(
     previous = _previous_sessions(d, lifecycle, limits, variables["session_lookback_days"])
     merged = _merged_lifecycle(d, max_days)
     final = _capped_lifecycle(d, max_days)
-    for name, query in (("new_events", new_events), ("new_sessions", new_sessions), ("previous_sessions", previous), ("session_lifecycle", merged)):
+    for name, query in (
+        ("new_events", new_events),
+        ("new_sessions", new_sessions),
+        ("previous_sessions", previous),
+        ("session_lifecycle", merged),
+    ):
         final = final.with_(name, as_=query, copy=False)
     return final
 
@@ -110,8 +127,14 @@ def _lifecycle_gate(d: Dialect, lifecycle: exp.Table) -> exp.Expr:
     return exp.GT(
         this=exp.column("upper_limit", table="lim"),
         expression=exp.Select(
-            expressions=[exp.Coalesce(this=exp.Max(this=exp.column("start_tstamp")), expressions=[d.timestamp_literal("1970-01-01")])]
-        ).from_(lifecycle.copy(), copy=False).subquery(copy=False),
+            expressions=[
+                exp.Coalesce(
+                    this=exp.Max(this=exp.column("start_tstamp")), expressions=[d.timestamp_literal("1970-01-01")]
+                )
+            ]
+        )
+        .from_(lifecycle.copy(), copy=False)
+        .subquery(copy=False),
     )
 
 
@@ -134,7 +157,11 @@ def _new_events(
         .where(
             all_of(
                 late_filter(d, "e", days_late_allowed),
-                exp.Between(this=exp.column(ts, table="e"), low=exp.column("lower_limit", table="lim"), high=exp.column("upper_limit", table="lim")),
+                exp.Between(
+                    this=exp.column(ts, table="e"),
+                    low=exp.column("lower_limit", table="lim"),
+                    high=exp.column("upper_limit", table="lim"),
+                ),
                 app_filter(events.app_filter, "e"),
                 gate,
             ),
@@ -149,7 +176,12 @@ def _new_sessions(quarantine: exp.Table) -> exp.Select:
     quarantined = (
         exp.Select(expressions=[exp.Literal.number(1)])
         .from_(exp.alias_(quarantine, "q", table=True), copy=False)
-        .where(exp.EQ(this=exp.column("session_identifier", table="q"), expression=exp.column("session_identifier", table="n")), copy=False)
+        .where(
+            exp.EQ(
+                this=exp.column("session_identifier", table="q"), expression=exp.column("session_identifier", table="n")
+            ),
+            copy=False,
+        )
     )
     return (
         exp.Select(expressions=[exp.Star()])
@@ -183,15 +215,29 @@ def _merged_lifecycle(d: Dialect, max_days: int) -> exp.Select:
         exp.Select(
             expressions=[
                 exp.column("session_identifier", table=ns),
-                exp.alias_(exp.Coalesce(this=exp.column("user_identifier", table=ps), expressions=[exp.column("user_identifier", table=ns)]), "user_identifier"),
-                exp.alias_(_least_of_known(exp.column("start_tstamp", table=ns), exp.column("start_tstamp", table=ps)), "start_tstamp"),
-                exp.alias_(_greatest_of_known(exp.column("end_tstamp", table=ns), exp.column("end_tstamp", table=ps)), "end_tstamp"),
+                exp.alias_(
+                    exp.Coalesce(
+                        this=exp.column("user_identifier", table=ps),
+                        expressions=[exp.column("user_identifier", table=ns)],
+                    ),
+                    "user_identifier",
+                ),
+                exp.alias_(
+                    _least_of_known(exp.column("start_tstamp", table=ns), exp.column("start_tstamp", table=ps)),
+                    "start_tstamp",
+                ),
+                exp.alias_(
+                    _greatest_of_known(exp.column("end_tstamp", table=ns), exp.column("end_tstamp", table=ps)),
+                    "end_tstamp",
+                ),
             ]
         )
         .from_(exp.alias_(exp.Table(this=exp.to_identifier("new_sessions")), ns, table=True), copy=False)
         .join(
             exp.alias_(exp.Table(this=exp.to_identifier("previous_sessions")), ps, table=True),
-            on=exp.EQ(this=exp.column("session_identifier", table=ns), expression=exp.column("session_identifier", table=ps)),
+            on=exp.EQ(
+                this=exp.column("session_identifier", table=ns), expression=exp.column("session_identifier", table=ps)
+            ),
             join_type="LEFT",
             copy=False,
         )
@@ -200,7 +246,9 @@ def _merged_lifecycle(d: Dialect, max_days: int) -> exp.Select:
                 exp.Is(this=exp.column("session_identifier", table=ps), expression=exp.Null()),
                 exp.LT(
                     this=exp.column("end_tstamp", table=ps),
-                    expression=d.add_interval(exp.column("start_tstamp", table=ps), exp.Literal.number(max_days), "DAY"),
+                    expression=d.add_interval(
+                        exp.column("start_tstamp", table=ps), exp.Literal.number(max_days), "DAY"
+                    ),
                 ),
             ),
             copy=False,
@@ -232,7 +280,9 @@ def sessions_this_run_query(d: Dialect, lifecycle: exp.Table, limits: exp.Table,
     s, lim = "s", "lim"
     start, end = exp.column("start_tstamp", table=s), exp.column("end_tstamp", table=s)
     lower, upper = exp.column("lower_limit", table=lim), exp.column("upper_limit", table=lim)
-    capped = exp.Case(ifs=[exp.If(this=exp.GT(this=end.copy(), expression=upper.copy()), true=upper.copy())], default=end.copy())
+    capped = exp.Case(
+        ifs=[exp.If(this=exp.GT(this=end.copy(), expression=upper.copy()), true=upper.copy())], default=end.copy()
+    )
     earliest = d.add_interval(lower.copy(), exp.Literal.number(-max_session_days), "DAY")
     return (
         exp.Select(
@@ -249,7 +299,14 @@ def sessions_this_run_query(d: Dialect, lifecycle: exp.Table, limits: exp.Table,
             exp.and_(
                 exp.GTE(this=start.copy(), expression=earliest),
                 exp.LTE(this=start.copy(), expression=upper.copy()),
-                exp.Not(this=exp.Paren(this=exp.or_(exp.GT(this=start.copy(), expression=upper.copy()), exp.LT(this=end.copy(), expression=lower.copy())))),
+                exp.Not(
+                    this=exp.Paren(
+                        this=exp.or_(
+                            exp.GT(this=start.copy(), expression=upper.copy()),
+                            exp.LT(this=end.copy(), expression=lower.copy()),
+                        )
+                    )
+                ),
             ),
             copy=False,
         )
@@ -260,7 +317,11 @@ def sessions_this_run_query(d: Dialect, lifecycle: exp.Table, limits: exp.Table,
 
 
 def manifest_update_query(
-    d: Dialect, variables: dict[str, Any], session_timestamp: str, tables: dict[str, exp.Table], tracked: tuple[str, ...]
+    d: Dialect,
+    variables: dict[str, Any],
+    session_timestamp: str,
+    tables: dict[str, exp.Table],
+    tracked: tuple[str, ...],
 ) -> exp.Query:
     """§1.9: last_success = greatest(old, max(session timestamp of the run)) for each
     model of the run.
@@ -275,14 +336,18 @@ def manifest_update_query(
     whose window stopped at its last_success (it is ahead of the others) stays, and so does
     one with no later event, waiting for data. Events after :func:`latest_read` do not count:
     one event from a broken clock would otherwise move the manifest years ahead."""
-    processed = exp.Select(expressions=[exp.Max(this=exp.column(session_timestamp))]).from_(tables["events"], copy=False)
+    processed = exp.Select(expressions=[exp.Max(this=exp.column(session_timestamp))]).from_(
+        tables["events"], copy=False
+    )
     after_window = (
         exp.Select(expressions=[exp.Min(this=exp.column(session_timestamp, table="e"))])
         .from_(exp.alias_(tables["source"], "e", table=True), copy=False)
         .join(exp.alias_(tables["limits"], "lim", table=True), join_type="CROSS", copy=False)
         .where(
             exp.and_(
-                exp.GT(this=exp.column(session_timestamp, table="e"), expression=exp.column("upper_limit", table="lim")),
+                exp.GT(
+                    this=exp.column(session_timestamp, table="e"), expression=exp.column("upper_limit", table="lim")
+                ),
                 exp.LTE(this=exp.column(session_timestamp, table="e"), expression=latest_read(d, variables)),
             ),
             copy=False,
@@ -306,11 +371,16 @@ def manifest_update_query(
             exp.If(this=exp.GT(this=reached.copy(), expression=old.copy()), true=reached.copy()),
             # the window went past last_success and found nothing newer: (old, upper] is
             # empty, so the next events are the first after the window
-            exp.If(this=exp.GT(this=upper_limit.copy(), expression=old.copy()), true=exp.Coalesce(this=after.copy(), expressions=[reached.copy()])),
+            exp.If(
+                this=exp.GT(this=upper_limit.copy(), expression=old.copy()),
+                true=exp.Coalesce(this=after.copy(), expressions=[reached.copy()]),
+            ),
         ],
         default=reached.copy(),
     )
-    greatest = exp.Case(ifs=[exp.If(this=exp.GT(this=old.copy(), expression=new.copy()), true=old.copy())], default=new.copy())
+    greatest = exp.Case(
+        ifs=[exp.If(this=exp.GT(this=old.copy(), expression=new.copy()), true=old.copy())], default=new.copy()
+    )
     return (
         exp.Select(expressions=[exp.column("model", table="r"), exp.alias_(greatest, "last_success")])
         .from_(_tracked_model_rows(d, tracked).subquery("r", copy=False), copy=False)
@@ -343,15 +413,27 @@ def quarantine_insert(d: Dialect, quarantine: exp.Table, sessions: exp.Table, ma
     present = (
         exp.Select(expressions=[exp.Literal.number(1)])
         .from_(exp.alias_(quarantine.copy(), "q", table=True), copy=False)
-        .where(exp.EQ(this=exp.column("session_identifier", table="q"), expression=exp.column("session_identifier", table="s")), copy=False)
+        .where(
+            exp.EQ(
+                this=exp.column("session_identifier", table="q"), expression=exp.column("session_identifier", table="s")
+            ),
+            copy=False,
+        )
     )
     cap = d.add_interval(exp.column("start_tstamp", table="s"), exp.Literal.number(max_session_days), "DAY")
     select = (
         exp.Select(expressions=[exp.column("session_identifier", table="s")])
         .from_(exp.alias_(sessions, "s", table=True), copy=False)
-        .where(exp.and_(exp.EQ(this=exp.column("end_tstamp", table="s"), expression=cap), exp.Not(this=exp.Exists(this=present))), copy=False)
+        .where(
+            exp.and_(
+                exp.EQ(this=exp.column("end_tstamp", table="s"), expression=cap), exp.Not(this=exp.Exists(this=present))
+            ),
+            copy=False,
+        )
     )
-    return exp.Insert(this=exp.Schema(this=quarantine, expressions=[exp.to_identifier("session_identifier")]), expression=select)
+    return exp.Insert(
+        this=exp.Schema(this=quarantine, expressions=[exp.to_identifier("session_identifier")]), expression=select
+    )
 
 
 # -- helpers --------------------------------------------------------------------------------------

@@ -30,7 +30,9 @@ Builder = Callable[[Plan, Step, Dialect], Script]
 
 
 def _schemas(plan: Plan, step: Step, dialect: Dialect) -> Script:
-    used = {"derived"} | {"scratch" if m.scratch or m.materialization == "incremental" else "derived" for m in plan.models.values()}
+    used = {"derived"} | {
+        "scratch" if m.scratch or m.materialization == "incremental" else "derived" for m in plan.models.values()
+    }
     used |= {m.spec.schema_ for m in plan.models.values() if m.spec.schema_}
     used |= plan.strategy.schema_keys
     if any(s.kind == StepKind.START_RUN for s in plan.steps):

@@ -55,7 +55,9 @@ def health_view_query(plan: Plan, model: ModelPlan, d: Dialect) -> exp.Query:
     """Every watermark of the project, also under --select."""
     s = _strategy(plan)
     reads = list(s.reads.values())
-    return health_query(d, reads, s.table("manifest"), s.config.stale_after_hours, _source_tables(plan), s.config.clock_skew_minutes)
+    return health_query(
+        d, reads, s.table("manifest"), s.config.stale_after_hours, _source_tables(plan), s.config.clock_skew_minutes
+    )
 
 
 def update_manifest_query(plan: Plan, model: ModelPlan, d: Dialect) -> exp.Query:
@@ -70,7 +72,7 @@ def _source_tables(plan: Plan) -> dict[str, exp.Table]:
     tables = {}
     for name, read in _strategy(plan).reads.items():
         source = plan.spec.sources[read.source]
-        by_instance = dict(zip(source.instances or (None,), source_tables(plan.spec, source)))
+        by_instance = dict(zip(source.instances or (None,), source_tables(plan.spec, source), strict=True))
         tables[name] = by_instance[read.instance]
     return tables
 

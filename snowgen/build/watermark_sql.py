@@ -41,8 +41,9 @@ def update_query(
     arrive later; it is read again next run, and upserted again, which changes nothing. Never
     backwards; no row (the watermark stays) when the model read no row."""
     new = [
-        _literal_row(d, read, at_most(exp.Max(this=exp.column(read.timestamp)), now(d, read.logical_type)))
-        .from_(tables[read.model].copy(), copy=False)
+        _literal_row(d, read, at_most(exp.Max(this=exp.column(read.timestamp)), now(d, read.logical_type))).from_(
+            tables[read.model].copy(), copy=False
+        )
         for read in reads
     ]
     old, latest = exp.column("watermark", table="m"), exp.column("watermark", table="n")
@@ -58,14 +59,21 @@ def update_query(
 
 
 def health_query(
-    d: Dialect, reads: list[WatermarkRead], manifest: exp.Table, stale_after_hours: int, sources: dict[str, exp.Table], skew_minutes: int
+    d: Dialect,
+    reads: list[WatermarkRead],
+    manifest: exp.Table,
+    stale_after_hours: int,
+    sources: dict[str, exp.Table],
+    skew_minutes: int,
 ) -> exp.Query:
     """Every watermark the project keeps, stale when older than ``stale_after_hours`` (or
     never set), and how many rows of its source wait because they are stamped after now
     plus the clock skew allowance (``future_rows``). A view: ``now`` is the time of the
     query, so a scheduler's ``select * from ... where is_stale or future_rows > 0`` alerts
     even when runs have stopped altogether. ``sources``: model -> the table it reads."""
-    expected = [_with_future_rows(d, _literal_row(d, read, None), read, sources[read.model], skew_minutes) for read in reads]
+    expected = [
+        _with_future_rows(d, _literal_row(d, read, None), read, sources[read.model], skew_minutes) for read in reads
+    ]
     watermark = exp.column("watermark", table="m")
     threshold = d.add_interval(d.now_utc(), exp.Literal.number(-stale_after_hours), "HOUR")
     never = exp.Is(this=watermark.copy(), expression=exp.Null())
@@ -91,13 +99,15 @@ def _literal_row(d: Dialect, read: WatermarkRead, watermark: exp.Expr | None) ->
     """SELECT 'model' AS model, 'source' AS source, 'instance' AS instance [, watermark]."""
     instance = exp.Literal.string(read.instance) if read.instance is not None else d.cast(exp.Null(), "string")
     values = [exp.Literal.string(read.model), exp.Literal.string(read.source), instance]
-    columns = [exp.alias_(v, name) for v, name in zip(values, ("model", "source", "instance"))]
+    columns = [exp.alias_(v, name) for v, name in zip(values, ("model", "source", "instance"), strict=True)]
     if watermark is not None:
         columns.append(exp.alias_(watermark, "watermark"))
     return exp.Select(expressions=columns)
 
 
-def _with_future_rows(d: Dialect, row: exp.Select, read: WatermarkRead, source: exp.Table, skew_minutes: int) -> exp.Select:
+def _with_future_rows(
+    d: Dialect, row: exp.Select, read: WatermarkRead, source: exp.Table, skew_minutes: int
+) -> exp.Select:
     """``row`` and the number of rows of ``source`` stamped after now plus the allowance."""
     count = rows_after(source, read.timestamp, not_after(d, skew_minutes, read.logical_type))
     return row.select(exp.alias_(d.cast(count, "bigint"), "future_rows"), copy=False)

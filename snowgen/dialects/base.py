@@ -128,6 +128,7 @@ GENERIC_TYPES: dict[str, str] = {
     "json": "JSON",
 }
 
+
 def _snake(text: str) -> str:
     """Snowplow's column naming: dots and dashes to underscores, camelCase to snake_case."""
     text = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", text)
@@ -324,7 +325,9 @@ class Dialect:
             return statements
         return [exp.Transaction(), *statements, exp.Commit()]
 
-    def replace_rows(self, target: exp.Table, source: exp.Table, columns: list[str], condition: exp.Expr) -> list[exp.Expr]:
+    def replace_rows(
+        self, target: exp.Table, source: exp.Table, columns: list[str], condition: exp.Expr
+    ) -> list[exp.Expr]:
         """Replace the rows of ``target`` that match ``condition`` by the rows of ``source``
         that match it (a backfill): a DELETE and an INSERT in one transaction. Both sides
         are filtered by the same condition, so nothing outside it is touched, and no
@@ -353,7 +356,9 @@ class Dialect:
         """Extra computed columns a layout needs: (name, value, logical type)."""
         return []
 
-    def create_table_like(self, table: exp.Table, stage: exp.Table, columns: list[str], properties: list[exp.Expr]) -> exp.Expr:
+    def create_table_like(
+        self, table: exp.Table, stage: exp.Table, columns: list[str], properties: list[exp.Expr]
+    ) -> exp.Expr:
         """CREATE TABLE IF NOT EXISTS ``table`` with the columns and types of ``stage``."""
         empty = (
             exp.Select(expressions=[exp.column(c) for c in columns])
@@ -372,8 +377,7 @@ class Dialect:
         """Raise :class:`Unsupported` for a layout this warehouse cannot express."""
         if layout.partition and layout.partition.by not in self.partition_granularities():
             raise Unsupported(
-                f"cannot partition by {layout.partition.by}; "
-                f"supported: {', '.join(self.partition_granularities())}",
+                f"cannot partition by {layout.partition.by}; supported: {', '.join(self.partition_granularities())}",
                 ("layout", "partition", "by"),
             )
         limit = self.max_cluster_columns
@@ -405,13 +409,16 @@ class Dialect:
             )
             select.set("qualify", exp.Qualify(this=exp.EQ(this=window, expression=exp.Literal.number(1))))
             return self.qualify_fixup(select)
-        numbered = exp.Select(
-            expressions=[exp.Star(), exp.alias_(window, "snowgen_row_number")]
-        ).from_(inner, copy=False)
+        numbered = exp.Select(expressions=[exp.Star(), exp.alias_(window, "snowgen_row_number")]).from_(
+            inner, copy=False
+        )
         return (
             exp.Select(expressions=[exp.column(c, table="snowgen_dedup") for c in columns])
             .from_(numbered.subquery("snowgen_dedup", copy=False), copy=False)
-            .where(exp.EQ(this=exp.column("snowgen_row_number", table="snowgen_dedup"), expression=exp.Literal.number(1)), copy=False)
+            .where(
+                exp.EQ(this=exp.column("snowgen_row_number", table="snowgen_dedup"), expression=exp.Literal.number(1)),
+                copy=False,
+            )
         )
 
     def check_name(self, identifier: exp.Identifier) -> None:
@@ -425,7 +432,9 @@ class Dialect:
         length = len(name.encode("utf-8")) if unit == "bytes" else len(name)
         if length > size:
             shown = name if len(name) <= 80 else name[:77] + "..."
-            raise NameTooLong(f"{self.name}: {kind} name '{shown}' is {length} {unit} long; {self.name} allows {size}", name)
+            raise NameTooLong(
+                f"{self.name}: {kind} name '{shown}' is {length} {unit} long; {self.name} allows {size}", name
+            )
 
     def sort_key(self, value: exp.Expr, logical: str) -> exp.Expr:
         """``value`` as an ORDER BY key: as it is, but for a JSON value where the warehouse
@@ -441,7 +450,9 @@ class Dialect:
         return select
 
     # -- carrying run-time values between statements ---------------------------------------
-    def bind_values(self, script: Script, prefix: str, values: dict[str, tuple[str, exp.Expr]], source: exp.Expr | None) -> dict[str, exp.Expr]:
+    def bind_values(
+        self, script: Script, prefix: str, values: dict[str, tuple[str, exp.Expr]], source: exp.Expr | None
+    ) -> dict[str, exp.Expr]:
         """Compute ``values`` (name -> (logical type, expression over ``source``)) once and
         return an expression for each that later statements of the script can use.
 

@@ -178,9 +178,9 @@ class BigQuery(Dialect):
         """DECLARE the variables (hoisted to the top of the script: declarations come first),
         then SET each one: docs["scripting"]."""
         names = [f"{prefix}_{name}" for name in values]
-        for name, (logical, _) in zip(names, values.values()):
+        for name, (logical, _) in zip(names, values.values(), strict=True):
             script.declarations.append(
                 exp.Declare(expressions=[exp.DeclareItem(this=[exp.var(name)], kind=self.data_type(logical))])
             )
         script.add(*set_each(names, values, source))
-        return {key: exp.var(name) for key, name in zip(values, names)}
+        return {key: exp.var(name) for key, name in zip(values, names, strict=True)}

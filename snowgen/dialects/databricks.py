@@ -148,10 +148,14 @@ class Databricks(Dialect):
         elif layout.partition:
             partition = exp.Schema(expressions=[exp.to_identifier(self.partition_column(layout))])
             props.append(exp.PartitionedByProperty(this=partition))
-        props += [exp.Property(this=exp.Literal.string(k), value=exp.Literal.string(v)) for k, v in AUTO_OPTIMIZE.items()]
+        props += [
+            exp.Property(this=exp.Literal.string(k), value=exp.Literal.string(v)) for k, v in AUTO_OPTIMIZE.items()
+        ]
         return props
 
-    def replace_rows(self, target: exp.Table, source: exp.Table, columns: list[str], condition: exp.Expr) -> list[exp.Expr]:
+    def replace_rows(
+        self, target: exp.Table, source: exp.Table, columns: list[str], condition: exp.Expr
+    ) -> list[exp.Expr]:
         """Delta's selective overwrite, ``INSERT INTO t REPLACE WHERE cond SELECT ...``: one
         atomic statement where delete+insert would be two (no transactions here). It takes
         no column list, so the columns are selected in the table's order (snowgen creates
@@ -165,11 +169,11 @@ class Databricks(Dialect):
     def bind_values(self, script: Script, prefix, values, source):
         # DECLARE OR REPLACE name type, then SET VARIABLE name = (SELECT ...): docs["variables"]
         names = [f"{prefix}_{name}" for name in values]
-        for name, (logical, _) in zip(names, values.values()):
+        for name, (logical, _) in zip(names, values.values(), strict=True):
             script.add(
                 exp.Declare(
                     expressions=[exp.DeclareItem(this=[exp.var(name)], kind=self.data_type(logical))], replace=True
                 )
             )
         script.add(*set_each(names, values, source, kind="VARIABLE"))
-        return {key: exp.var(name) for key, name in zip(values, names)}
+        return {key: exp.var(name) for key, name in zip(values, names, strict=True)}

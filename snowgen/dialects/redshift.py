@@ -115,7 +115,9 @@ class Redshift(Dialect):
             return layout.sort
         return (layout.partition.column,) if layout.partition else ()
 
-    def create_table_like(self, table: exp.Table, stage: exp.Table, columns: list[str], properties: list[exp.Expr]) -> exp.Expr:
+    def create_table_like(
+        self, table: exp.Table, stage: exp.Table, columns: list[str], properties: list[exp.Expr]
+    ) -> exp.Expr:
         # CREATE TABLE AS has no IF NOT EXISTS on Redshift (docs["ctas"]); CREATE TABLE
         # (LIKE ...) has (docs["create_table"]).
         schema = exp.Schema(this=table.copy(), expressions=[exp.LikeProperty(this=stage.copy())])

@@ -36,7 +36,7 @@ def set_each(names: list[str], values: dict, source: exp.Expr | None, kind: str 
     """``SET name = (SELECT value FROM source)``, one variable per statement: the form
     every warehouse documents (a tuple of variables from one query is not portable)."""
     statements = []
-    for name, (_, value) in zip(names, values.values()):
+    for name, (_, value) in zip(names, values.values(), strict=True):
         query = exp.Select(expressions=[value])
         if source is not None:
             query = query.from_(source.copy(), copy=False)

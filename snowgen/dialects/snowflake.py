@@ -54,7 +54,12 @@ def _substring_match(value: exp.Expr, pattern: exp.Expr, case_insensitive: bool 
     (position, occurrence, option, parameters: Snowflake.docs["regexp_instr"])."""
     args = {"this": value, "expression": pattern}
     if case_insensitive:
-        args.update(position=exp.Literal.number(1), occurrence=exp.Literal.number(1), option=exp.Literal.number(0), parameters=exp.Literal.string("i"))
+        args.update(
+            position=exp.Literal.number(1),
+            occurrence=exp.Literal.number(1),
+            option=exp.Literal.number(0),
+            parameters=exp.Literal.string("i"),
+        )
     return exp.GT(this=exp.RegexpInstr(**args), expression=exp.Literal.number(0))
 
 
@@ -145,4 +150,4 @@ class Snowflake(Dialect):
         # Session variables: SET name = (SELECT ...), read as $name: docs["variables"]
         names = [f"{prefix}_{name}" for name in values]
         script.add(*set_each(names, values, source))
-        return {key: exp.Parameter(this=exp.var(name)) for key, name in zip(values, names)}
+        return {key: exp.Parameter(this=exp.var(name)) for key, name in zip(values, names, strict=True)}

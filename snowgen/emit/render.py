@@ -38,7 +38,9 @@ def step_files(plan: Plan) -> dict[str, str]:
     paths = {}
     for step in plan.steps:
         counters[step.module] = counters.get(step.module, 0) + 1
-        paths[step.id] = f"{module_numbers[step.module]:02d}_{step.module}/{counters[step.module]:02d}_{_file_safe(step.id)}.sql"
+        paths[step.id] = (
+            f"{module_numbers[step.module]:02d}_{step.module}/{counters[step.module]:02d}_{_file_safe(step.id)}.sql"
+        )
     return paths
 
 
@@ -114,7 +116,9 @@ def _modules(plan: Plan) -> list[dict]:
         entry: dict = {"name": module, "steps": [s.id for s in plan.steps if s.module == module]}
         if module in completes and completes[module] in entry["steps"]:
             entry["complete"] = completes[module]
-        staged = [_staged_entry(plan, item) for item in plan.staged.values() if plan.models[item.producer].module == module]
+        staged = [
+            _staged_entry(plan, item) for item in plan.staged.values() if plan.models[item.producer].module == module
+        ]
         staged = [item for item in staged if item["filled_by"] in entry["steps"]]
         if staged:
             entry["staged"] = staged

@@ -27,11 +27,11 @@ def write(root: Path, results: list[CompiledProject]) -> list[Path]:
     created: list[Path] = []
     staged: list[Path] = []
     try:
-        for compiled, final in zip(results, finals):
+        for compiled, final in zip(results, finals, strict=True):
             _check_replaceable(final)
             make_missing_dirs(final.parent, created)
             staged.append(_stage(final, compiled.files))
-        for staging, final in zip(staged, finals):
+        for staging, final in zip(staged, finals, strict=True):
             _replace(final, staging)
     except BaseException as exc:  # an interrupt, too, must not leave staging folders behind
         for staging in staged:

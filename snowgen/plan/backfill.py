@@ -37,7 +37,8 @@ class Backfill:
             raise SnowgenError.at("SG406", "--backfill: name a source instance, e.g. --backfill p1")
         if self.start >= self.end:
             raise SnowgenError.at(
-                "SG406", f"--from ({_shown(self.start)}) must be before --to ({_shown(self.end)}): the range is [from, to)"
+                "SG406",
+                f"--from ({_shown(self.start)}) must be before --to ({_shown(self.end)}): the range is [from, to)",
             )
 
     @property
@@ -64,7 +65,7 @@ def _timestamp(option: str, text: str) -> dt.datetime:
         expected = "a date YYYY-MM-DD or a timestamp YYYY-MM-DD HH:MM:SS"
         raise SnowgenError.at("SG406", f"{option}: expected {expected}, got '{text}'") from None
     if value.tzinfo is not None:  # snowgen's timestamps are UTC without a zone
-        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
     return value
 
 

@@ -22,11 +22,13 @@ from snowgen.spec.loader import LoadedModel, LoadedProject
 KnownColumns = dict[tuple[str, str], tuple[str, ...]]  # (schema, table), lower case -> columns
 
 
-def with_output_columns(loaded: LoadedProject, models: dict[str, ModelPlan], ordered: list[str]) -> dict[str, ModelPlan]:
+def with_output_columns(
+    loaded: LoadedProject, models: dict[str, ModelPlan], ordered: list[str]
+) -> dict[str, ModelPlan]:
     """Find each model's output columns in dependency order, expanding ``*`` where the
     columns of the relation it reads are known (declared source columns, upstream models)."""
     known: KnownColumns = {}
-    for name, source in loaded.spec.sources.items():
+    for source in loaded.spec.sources.values():
         if source.columns:
             for table in source_tables(loaded.spec, source):
                 known[_table_key(table)] = tuple(source.columns)
@@ -125,7 +127,10 @@ def _output_columns(query: exp.Query) -> tuple[str, ...] | None:
         select = select.this
     if not isinstance(select, exp.Select):
         return None
-    if any(isinstance(e, exp.Star) or (isinstance(e, exp.Column) and isinstance(e.this, exp.Star)) for e in select.expressions):
+    if any(
+        isinstance(e, exp.Star) or (isinstance(e, exp.Column) and isinstance(e.this, exp.Star))
+        for e in select.expressions
+    ):
         return None
     names = tuple(select.named_selects)
     if len(names) != len(select.expressions) or any(not n for n in names):
@@ -192,7 +197,9 @@ def _check_watermark_column(loaded: LoadedProject, model: LoadedModel, output: t
     _require_column(model, ("watermark",), source.timestamp, output, what)
 
 
-def _require_column(model: LoadedModel, path: tuple, column: str, available: tuple[str, ...], what: str, key: bool = False) -> None:
+def _require_column(
+    model: LoadedModel, path: tuple, column: str, available: tuple[str, ...], what: str, key: bool = False
+) -> None:
     """``column`` must be one of ``available``; names compare as snowgen stores them."""
     if column in available:
         return

@@ -46,7 +46,7 @@ def find_cycle(edges: dict[str, set[str]]) -> list[str]:
     while True:
         current = min(d for d in edges[current] if d in edges)
         if current in seen:
-            return path[seen[current] :] + [current]
+            return [*path[seen[current] :], current]
         seen[current] = len(path)
         path.append(current)
 

@@ -100,7 +100,9 @@ def resolve_vars(loaded: LoadedProject, target: str | None, cli_vars: dict[str, 
     values: dict[str, Any] = {**DEFAULT_VARS, **strategies.default_vars(spec), **spec.vars}
     if target is not None:
         if target not in spec.targets:
-            raise SnowgenError.at("SG303", unknown_name("target", target, spec.targets), loaded.doc.location(("targets",), key=True))
+            raise SnowgenError.at(
+                "SG303", unknown_name("target", target, spec.targets), loaded.doc.location(("targets",), key=True)
+            )
         values.update(spec.targets[target].vars)
     for name, value in cli_vars.items():
         if name not in values:
@@ -129,14 +131,22 @@ def _check_dialect_names(loaded: LoadedProject) -> None:
     spec = loaded.spec
     problems: list[Diagnostic] = []
     if spec.sql_dialect not in BODY_DIALECTS:
-        problems.append(Diagnostic("SG302", unknown_dialect_message(spec.sql_dialect), loaded.doc.location(("sql_dialect",))))
+        problems.append(
+            Diagnostic("SG302", unknown_dialect_message(spec.sql_dialect), loaded.doc.location(("sql_dialect",)))
+        )
     for name in spec.dialects:
         if name not in NAMES:
-            problems.append(Diagnostic("SG302", unknown_dialect_message(name), loaded.doc.location(("dialects", name), key=True)))
+            problems.append(
+                Diagnostic("SG302", unknown_dialect_message(name), loaded.doc.location(("dialects", name), key=True))
+            )
     for target_name, target in spec.targets.items():
         if target.dialect not in NAMES:
             problems.append(
-                Diagnostic("SG302", unknown_dialect_message(target.dialect), loaded.doc.location(("targets", target_name, "dialect")))
+                Diagnostic(
+                    "SG302",
+                    unknown_dialect_message(target.dialect),
+                    loaded.doc.location(("targets", target_name, "dialect")),
+                )
             )
     for model in loaded.models:
         for name in model.spec.layout.dialects:
@@ -188,7 +198,11 @@ def _check_name_is_free(plan: ModelPlan, models: dict[str, ModelPlan], generated
 
 
 def _plan_model(
-    loaded: LoadedProject, model: LoadedModel, variables: dict[str, Any], schemas: dict[str, str], relations: dict[str, Relation]
+    loaded: LoadedProject,
+    model: LoadedModel,
+    variables: dict[str, Any],
+    schemas: dict[str, str],
+    relations: dict[str, Relation],
 ) -> list[ModelPlan]:
     spec = model.spec
     _check_model_keys(model)
@@ -226,7 +240,9 @@ def _check_model_keys(model: LoadedModel) -> None:
     spec = model.spec
     if spec.materialization == "incremental":
         if spec.unique_key is None:
-            raise SnowgenError.at("SG103", "an incremental model needs 'unique_key'", model.doc.location(("materialization",)))
+            raise SnowgenError.at(
+                "SG103", "an incremental model needs 'unique_key'", model.doc.location(("materialization",))
+            )
         return
     for key in ("unique_key", "upsert_date_key", "upsert_lookback_days", "upsert", "dedupe_order_by"):
         if getattr(spec, key) not in (None, []):
@@ -234,7 +250,9 @@ def _check_model_keys(model: LoadedModel) -> None:
                 "SG102", f"'{key}' only applies to materialization: incremental", model.doc.location((key,), key=True)
             )
     if spec.materialization == "view" and spec.layout.model_fields_set:
-        raise SnowgenError.at("SG102", "a view has no physical layout; remove 'layout'", model.doc.location(("layout",), key=True))
+        raise SnowgenError.at(
+            "SG102", "a view has no physical layout; remove 'layout'", model.doc.location(("layout",), key=True)
+        )
 
 
 def _filter(model_value, project_value):
@@ -263,7 +281,9 @@ def _lookback(spec: ModelSpec, variables: dict[str, Any]) -> int:
 # -- modules, order, selection, steps -----------------------------------------------------------------
 
 
-def _module_order(loaded: LoadedProject, nodes: dict[str, tuple[str, tuple[str, ...]]], strategy: StrategyPlanner) -> list[str]:
+def _module_order(
+    loaded: LoadedProject, nodes: dict[str, tuple[str, tuple[str, ...]]], strategy: StrategyPlanner
+) -> list[str]:
     declared = list(loaded.spec.modules)
     used = {module for module, _ in nodes.values()}
     trailing = [m for m in strategy.trailing_modules() if m in used]
@@ -339,9 +359,15 @@ def _select(select: Iterable[str], nodes, models: dict[str, ModelPlan]) -> set[s
 
 
 def _steps(
-    loaded: LoadedProject, ordered: list[str], models: dict[str, ModelPlan], strategy: StrategyPlanner, selected: set[str] | None
+    loaded: LoadedProject,
+    ordered: list[str],
+    models: dict[str, ModelPlan],
+    strategy: StrategyPlanner,
+    selected: set[str] | None,
 ) -> list[Step]:
-    setup = Step(id=SETUP_STEP, module=SETUP_MODULE, kind=StepKind.SCHEMAS, spec_file=_relative(loaded, loaded.doc.path))
+    setup = Step(
+        id=SETUP_STEP, module=SETUP_MODULE, kind=StepKind.SCHEMAS, spec_file=_relative(loaded, loaded.doc.path)
+    )
     steps = [setup]
     for name in ordered:
         if selected is not None and name not in selected:

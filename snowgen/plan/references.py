@@ -110,7 +110,12 @@ def project_relations(
 
 
 def resolve_tables(
-    parsed: ParsedBody, ctx: BodyContext, relations: dict[str, Relation], model: str, instance: str | None, for_each: str | None
+    parsed: ParsedBody,
+    ctx: BodyContext,
+    relations: dict[str, Relation],
+    model: str,
+    instance: str | None,
+    for_each: str | None,
 ) -> tuple[str, ...]:
     """Replace each bare table name of the body by what it resolves to; return the models
     it reads, in order of first mention."""
@@ -126,7 +131,11 @@ def resolve_tables(
         relation = relations.get(name)
         if relation is None or model in relation.models:
             line, col = node_position(table, parsed.text)
-            message = f"table '{name}' is neither a model nor a source" if relation is None else f"model '{model}' reads itself"
+            message = (
+                f"table '{name}' is neither a model nor a source"
+                if relation is None
+                else f"model '{model}' reads itself"
+            )
             hint = difflib.get_close_matches(name, list(relations), n=1)
             if relation is None and hint:
                 message += f" (did you mean '{hint[0]}'?)"

@@ -35,6 +35,8 @@ def check_refresh_allowed(loaded: LoadedProject, target: str | None, allow: bool
 def with_full_refresh(plan: Plan) -> Plan:
     """``plan`` with a first step (after the schemas) that drops its incremental state."""
     setup = plan.steps[0]
-    step = Step(id=STEP_ID, module=setup.module, kind=StepKind.FULL_REFRESH, spec_file=setup.spec_file, depends_on=(setup.id,))
+    step = Step(
+        id=STEP_ID, module=setup.module, kind=StepKind.FULL_REFRESH, spec_file=setup.spec_file, depends_on=(setup.id,)
+    )
     later = [replace(s, depends_on=(*s.depends_on, STEP_ID)) if setup.id in s.depends_on else s for s in plan.steps[1:]]
     return replace(plan, steps=(setup, step, *later))

@@ -163,7 +163,7 @@ def _row(
         found.append(Diagnostic("SG213", message, seed.csv.at(record[0].line, record[0].col)))
         return None
     values = []
-    for index, (column, logical) in zip(order, columns):
+    for index, (column, logical) in zip(order, columns, strict=True):
         field = record[index]
         try:
             values.append(seed_values.convert(field.text, logical))

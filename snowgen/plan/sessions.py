@@ -49,7 +49,12 @@ _WHOLE_NUMBER_VARS = tuple(k for k in SESSION_VARS if k != "start_date")
 #: the run's window, as the limits table holds it (snowgen.build.run_limits binds them)
 RUN_LIMIT_COLUMNS = ("lower_limit", "upper_limit")
 LIFECYCLE_COLUMNS = ("session_identifier", "user_identifier", "start_tstamp", "end_tstamp")
-LIFECYCLE_TYPES = {"session_identifier": "string", "user_identifier": "string", "start_tstamp": "timestamp", "end_tstamp": "timestamp"}
+LIFECYCLE_TYPES = {
+    "session_identifier": "string",
+    "user_identifier": "string",
+    "start_tstamp": "timestamp",
+    "end_tstamp": "timestamp",
+}
 
 # Physical layout of the lifecycle manifest (reference §2.2 / §4.1).
 LIFECYCLE_LAYOUT = {
@@ -136,7 +141,9 @@ class SessionsPlanner(StrategyPlanner):
             names["quarantine_run"]: StepKind.QUARANTINE,
         }
         module, depends = self.nodes()[name]
-        return [Step(id=name, module=module, kind=kinds[name], spec_file="snowgen.yml", depends_on=(SETUP_STEP, *depends))]
+        return [
+            Step(id=name, module=module, kind=kinds[name], spec_file="snowgen.yml", depends_on=(SETUP_STEP, *depends))
+        ]
 
     def models(self, user_models: dict[str, ModelPlan]) -> dict[str, ModelPlan]:
         tracked = tuple(sorted(_downstream_incremental(user_models, self.plan.names["events"])))
@@ -154,9 +161,7 @@ class SessionsPlanner(StrategyPlanner):
         }
         lifecycle = {"column_types": LIFECYCLE_TYPES, "spec_extra": {
             "unique_key": "session_identifier", "upsert_date_key": "start_tstamp", "layout": LIFECYCLE_LAYOUT}}  # fmt: skip
-        generated = [
-            self._model(key, columns[key], **(lifecycle if key == "lifecycle" else {})) for key in _GENERATED
-        ]
+        generated = [self._model(key, columns[key], **(lifecycle if key == "lifecycle" else {})) for key in _GENERATED]
         generated += [self._complete_model(module) for module in sorted(by_module)]
         return {m.name: m for m in generated}
 
@@ -179,7 +184,16 @@ class SessionsPlanner(StrategyPlanner):
             "until their time (a broken collector clock? var clock_skew_minutes sets the allowance)"
         )
         prefix, limits = self.plan.prefix, self.plan.names["limits"]
-        return [Check(f"{prefix}future_events", description, self.plan.table("limits"), ("future_events",), "future_events", limits)]
+        return [
+            Check(
+                f"{prefix}future_events",
+                description,
+                self.plan.table("limits"),
+                ("future_events",),
+                "future_events",
+                limits,
+            )
+        ]
 
     # -- generated models ---------------------------------------------------------------------------
     def _model(self, key: str, columns, *, column_types=None, spec_extra=None) -> ModelPlan:
@@ -211,7 +225,9 @@ def _event_source(loaded, config: SessionsStrategySpec) -> EventSource:
     source = loaded.spec.sources.get(config.source)
     if source is None:
         raise SnowgenError.at(
-            "SG201", f"incremental.source: unknown source '{config.source}'", loaded.doc.location(("incremental", "source"))
+            "SG201",
+            f"incremental.source: unknown source '{config.source}'",
+            loaded.doc.location(("incremental", "source")),
         )
     if not source.columns:
         raise SnowgenError.at(
@@ -246,10 +262,14 @@ def _checked_vars(loaded, variables: dict[str, Any]) -> dict[str, Any]:
     _check_skew_within_lookback(loaded, variables)
     start = variables.get("start_date")
     try:
-        checked["start_date"] = start.isoformat() if isinstance(start, dt.date) else dt.date.fromisoformat(str(start)).isoformat()
+        checked["start_date"] = (
+            start.isoformat() if isinstance(start, dt.date) else dt.date.fromisoformat(str(start)).isoformat()
+        )
     except ValueError:
         raise SnowgenError.at(
-            "SG102", f"var start_date must be a date (YYYY-MM-DD), got {start!r}", loaded.doc.location(("vars", "start_date"))
+            "SG102",
+            f"var start_date must be a date (YYYY-MM-DD), got {start!r}",
+            loaded.doc.location(("vars", "start_date")),
         ) from None
     return checked
 

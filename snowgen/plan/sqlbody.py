@@ -182,7 +182,13 @@ def _parse_single_query(text: str, ctx: BodyContext) -> exp.Query:
         # that does not parse, never a traceback
         raise body_error(ctx, "SG204", f"SQL does not parse ({ctx.dialect}): {type(exc).__name__}", 1, 1) from None
     if len(statements) != 1 or not isinstance(statements[0], exp.Query):
-        kind = "no statement" if not statements else f"{len(statements)} statements" if len(statements) > 1 else type(statements[0]).__name__.upper()
+        kind = (
+            "no statement"
+            if not statements
+            else f"{len(statements)} statements"
+            if len(statements) > 1
+            else type(statements[0]).__name__.upper()
+        )
         raise body_error(ctx, "SG208", f"a SQL body must be exactly one SELECT query, got {kind}", 1, 1)
     return statements[0]
 
@@ -245,7 +251,10 @@ def canonicalize_identifiers(query: exp.Expr, dialect: str) -> None:
                 ident.set("this", canonical(name))
             else:  # e.g. a BigQuery table name: case-sensitive even unquoted
                 ident.set("quoted", True)
-        elif PLAIN_NAME.fullmatch(name) and folding.normalize_identifier(exp.Identifier(this=name, quoted=False)).name == name:
+        elif (
+            PLAIN_NAME.fullmatch(name)
+            and folding.normalize_identifier(exp.Identifier(this=name, quoted=False)).name == name
+        ):
             ident.set("this", name.lower())
             ident.set("quoted", False)
 
@@ -277,7 +286,7 @@ def literal(value: Any) -> exp.Expr:
         return exp.Literal.number(repr(value))
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:  # snowgen's timestamps are UTC without a zone
-            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
         return exp.Cast(this=exp.Literal.string(value.isoformat(sep=" ")), to=exp.DataType.build("TIMESTAMP"))
     if isinstance(value, dt.date):
         return exp.Cast(this=exp.Literal.string(value.isoformat()), to=exp.DataType.build("DATE"))
@@ -293,7 +302,11 @@ def _check_macros(query: exp.Query, text: str, ctx: BodyContext) -> None:
         alias_only = all(isinstance(a, exp.Column) and not a.table for a in args)
         if len(args) > MACROS[name] or not alias_only:
             line, col = _position_of(text, str(call.this))
-            usage = f"{name}() takes no argument" if MACROS[name] == 0 else f"{name}() takes no argument or one table alias, e.g. {name}(ev)"
+            usage = (
+                f"{name}() takes no argument"
+                if MACROS[name] == 0
+                else f"{name}() takes no argument or one table alias, e.g. {name}(ev)"
+            )
             raise body_error(ctx, "SG212", usage, line, col)
 
 

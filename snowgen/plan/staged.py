@@ -50,12 +50,18 @@ def staged_relations(loaded: LoadedProject, enabled: list[LoadedModel]) -> dict[
 def _check_producer(model: LoadedModel, taken: set[str]) -> None:
     spec, where = model.spec, model.doc.location(("staged",), key=True)
     if spec.materialization != "incremental":
-        raise SnowgenError.at("SG220", "staged: only an incremental model keeps its runs' rows in a staged table", where)
+        raise SnowgenError.at(
+            "SG220", "staged: only an incremental model keeps its runs' rows in a staged table", where
+        )
     if spec.for_each:
-        raise SnowgenError.at("SG220", "staged: a for_each model cannot be staged; stage a model that reads all its instances", where)
+        raise SnowgenError.at(
+            "SG220", "staged: a for_each model cannot be staged; stage a model that reads all its instances", where
+        )
     name = spec.name + SUFFIX
     if name in taken:
-        raise SnowgenError.at("SG220", f"staged: the staged table '{name}' would have the name of a model or source", where)
+        raise SnowgenError.at(
+            "SG220", f"staged: the staged table '{name}' would have the name of a model or source", where
+        )
 
 
 def find_staged(loaded: LoadedProject, models: dict[str, ModelPlan]) -> dict[str, StagedTable]:

@@ -121,7 +121,6 @@ def _bound(value: dt.datetime, logical_type: str, column: str) -> exp.Expr:
     return exp.Cast(this=exp.Literal.string(value.isoformat(sep=" ")), to=exp.DataType.build("TIMESTAMP"))
 
 
-
 @dataclass(frozen=True, kw_only=True)
 class WatermarkPlan(StrategyPlan):
     """The watermark strategy as planned: each watermark model's row, which of them this
@@ -172,7 +171,11 @@ class WatermarkPlanner(StrategyPlanner):
 
     def steps_for(self, name: str) -> list[Step]:
         module, _ = self.nodes()[name]
-        return [Step(id=name, module=module, kind=StepKind.WATERMARK_TABLE, spec_file="snowgen.yml", depends_on=(SETUP_STEP,))]
+        return [
+            Step(
+                id=name, module=module, kind=StepKind.WATERMARK_TABLE, spec_file="snowgen.yml", depends_on=(SETUP_STEP,)
+            )
+        ]
 
     def relations_for(self, model: LoadedModel) -> dict[str, Relation]:
         """In a watermark model's body, its source is the filtered source (one subquery per
@@ -187,7 +190,7 @@ class WatermarkPlanner(StrategyPlanner):
         column = exp.column(source.timestamp, table=name)
         nodes = tuple(
             filtered_source(table, name, self._condition(name, instance, column.copy(), source))
-            for table, instance in zip(source_tables(self.loaded.spec, source), instances or (None,))
+            for table, instance in zip(source_tables(self.loaded.spec, source), instances or (None,), strict=True)
         )
         return {name: Relation(nodes, (self.plan.names["manifest"],), instances)}
 
@@ -218,7 +221,9 @@ class WatermarkPlanner(StrategyPlanner):
         )
         columns = ("model", "source", "instance", "future_rows")
         health = self.plan.names["health"]
-        return [Check(f"{self.prefix}future_rows", description, self.plan.table("health"), columns, "future_rows", health)]
+        return [
+            Check(f"{self.prefix}future_rows", description, self.plan.table("health"), columns, "future_rows", health)
+        ]
 
     # -- planning helpers ----------------------------------------------------------------------------
     def _advanced(self, selected: set[str]) -> tuple[str, ...]:

@@ -6,7 +6,7 @@ goes away, becomes a coded error (SG405 when opening, SG408 for a statement)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,10 +35,8 @@ class Connection:
     def recover(self) -> None:
         """After a failed statement: end the transaction the script opened, so the
         connection, and a later run, start clean."""
-        try:
+        with suppress(Exception):
             self.driver.execute("ROLLBACK")
-        except Exception:  # noqa: BLE001 - no transaction was open, or the server is gone
-            pass
 
     def close(self) -> None:
         try:
@@ -55,7 +53,9 @@ def dialect_for_url(url: str) -> Dialect:
         if scheme in cls.url_schemes:
             return get_dialect(name)
     schemes = sorted(s for cls in DIALECTS.values() for s in cls.url_schemes)
-    raise SnowgenError.at("SG405", f"cannot run on '{display_url(url)}': use one of the URL schemes {', '.join(schemes)}")
+    raise SnowgenError.at(
+        "SG405", f"cannot run on '{display_url(url)}': use one of the URL schemes {', '.join(schemes)}"
+    )
 
 
 def _scheme(url: str) -> str:
@@ -70,7 +70,9 @@ def connect(url: str, base: Path) -> Connection:
     dialect = dialect_for_url(url)
     connector = CONNECTORS.get(dialect.connector) if dialect.connector else None
     if connector is None:
-        raise SnowgenError.at("SG405", f"{dialect.name} has no connector for snowgen run yet; run the compiled files with your scheduler")
+        raise SnowgenError.at(
+            "SG405", f"{dialect.name} has no connector for snowgen run yet; run the compiled files with your scheduler"
+        )
     opened = connector(url, base)
     return Connection(dialect, url, opened.driver, opened.errors)
 
@@ -83,10 +85,8 @@ def connected(url: str, base: Path) -> Iterator[Connection]:
     try:
         yield connection
     except BaseException:
-        try:
+        with suppress(SnowgenError):
             connection.close()
-        except SnowgenError:
-            pass
         raise
     connection.close()
 

@@ -46,7 +46,9 @@ def read_compiled(files: dict[str, str] | Path, dialect: str) -> tuple[list[Plan
     files = _files(files)
     plan = json.loads(files["plan.json"])
     sqlglot_dialect = get_dialect(dialect).sqlglot_dialect
-    steps = [PlannedStep(s["id"], s["file"], split_statements(files[s["file"]], sqlglot_dialect)) for s in plan["steps"]]
+    steps = [
+        PlannedStep(s["id"], s["file"], split_statements(files[s["file"]], sqlglot_dialect)) for s in plan["steps"]
+    ]
     checks = []
     for check in plan.get("checks", []):
         [statement] = split_statements(files[check["file"]], sqlglot_dialect)
@@ -100,7 +102,7 @@ def run_steps(
                 starting(step, index)
             try:
                 execute(statement)
-            except Exception as exc:  # noqa: BLE001 - any driver error stops the run, with its step
+            except Exception as exc:
                 if recover is not None:
                     recover()
                 raise StepFailed(step, statement, exc) from exc

@@ -196,10 +196,9 @@ def _locate(data: Any, error: dict) -> tuple[YamlPath | None, YamlPath, dict]:
     union_point: YamlPath | None = None
     current = data
     for part in error["loc"]:
-        if isinstance(current, dict) and part in current:
-            current = current[part]
-            path.append(part)
-        elif isinstance(current, list) and isinstance(part, int) and part < len(current):
+        if (isinstance(current, dict) and part in current) or (
+            isinstance(current, list) and isinstance(part, int) and part < len(current)
+        ):
             current = current[part]
             path.append(part)
         elif error["type"] in ("extra_forbidden", "missing") and part == error["loc"][-1]:
@@ -287,9 +286,7 @@ def _step(node: Any, part: Any) -> list[Any]:
             field = _field_by_key(option, part)
             if field is not None:
                 result.append(field.annotation)
-            elif option.__name__ == part:
-                result.append(option)
-            elif _discriminator_matches(option, part):
+            elif option.__name__ == part or _discriminator_matches(option, part):
                 result.append(option)
         else:
             origin = typing.get_origin(option)

@@ -209,7 +209,9 @@ VarValue = Annotated[Any, AfterValidator(_var_value)]
 # -- seeds ---------------------------------------------------------------------------------------
 
 # Logical types a seed column may have: each has a literal every warehouse reads the same way.
-SEED_TYPE_PATTERN = re.compile(r"^(string|string\(\d+\)|int|bigint|decimal\(\d+,\s*\d+\)|double|boolean|date|timestamp)$")
+SEED_TYPE_PATTERN = re.compile(
+    r"^(string|string\(\d+\)|int|bigint|decimal\(\d+,\s*\d+\)|double|boolean|date|timestamp)$"
+)
 
 
 def _project_relative(value: str) -> str:

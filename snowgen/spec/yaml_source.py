@@ -208,9 +208,7 @@ def _build_mapping(node: yaml.MappingNode, path: YamlPath, doc: YamlDocument, co
     result: dict[Any, Any] = {}
     for key_node, value_node in node.value:
         if key_node.tag == "tag:yaml.org,2002:merge":
-            raise SnowgenError.at(
-                "SG102", "YAML merge keys ('<<') are not supported in specs", _mark(doc, key_node)
-            )
+            raise SnowgenError.at("SG102", "YAML merge keys ('<<') are not supported in specs", _mark(doc, key_node))
         if not isinstance(key_node, yaml.ScalarNode):
             raise SnowgenError.at("SG102", "a key must be a name, not a list or a mapping", _mark(doc, key_node))
         # Keys are names: `on:`/`yes:` (booleans under YAML 1.1) and `1:` stay as written.

@@ -217,7 +217,7 @@ class ServerProcess:
     def start(self, ready: str, timeout: float = 60.0) -> int | None:
         started = time.monotonic()
         self.workdir.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "wb")
+        log = open(self.log_path, "wb")  # noqa: SIM115 - the server writes to it until stop() closes it
         try:
             self.proc = subprocess.Popen(
                 self.argv,

@@ -367,7 +367,7 @@ WRONGLY_ACCEPTS = [
 )
 def test_wrongly_accepts(engine, setup, sql):
     """Fidelity gaps: snowgen must not rely on the emulator to catch these."""
-    for statement in setup + [sql]:
+    for statement in [*setup, sql]:
         engine.execute(statement)
 
 

@@ -91,9 +91,7 @@ def test_jinja_syntax_error(proj):
 def test_jinja_runtime_error(proj):
     proj.write("models/page_views.yml", body("select event_id", "from events", "where {{ 1 / 0 }}"))
     assert proj.fail(*COMPILE) == (
-        "models/page_views.yml:5:3: SG205 Jinja error: division by zero\n"
-        " 5 |   where {{ 1 / 0 }}\n"
-        "   |   ^\n"
+        "models/page_views.yml:5:3: SG205 Jinja error: division by zero\n 5 |   where {{ 1 / 0 }}\n   |   ^\n"
     )
 
 
@@ -122,11 +120,7 @@ SG209 = (
 )
 def test_jinja_value_where_it_cannot_stand(proj, line, col):
     proj.write("models/page_views.yml", body("select event_id", "from events", line))
-    assert proj.fail(*COMPILE) == (
-        f"models/page_views.yml:5:{col}: {SG209}\n"
-        f" 5 |   {line}\n"
-        f"   | {' ' * (col - 1)}^\n"
-    )
+    assert proj.fail(*COMPILE) == (f"models/page_views.yml:5:{col}: {SG209}\n 5 |   {line}\n   | {' ' * (col - 1)}^\n")
 
 
 def test_macro_with_wrong_arguments(proj):

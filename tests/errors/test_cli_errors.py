@@ -16,7 +16,7 @@ COMPILE = ("compile", "--dialect", "duckdb")
 @pytest.mark.parametrize(
     ("vars_text", "expected"),
     [
-        ("[1, 2]", "snowgen: SG401 --vars must be a mapping such as '{\"start_date\": \"2024-01-01\"}'\n"),
+        ("[1, 2]", 'snowgen: SG401 --vars must be a mapping such as \'{"start_date": "2024-01-01"}\'\n'),
         ("start_dte: 2024-02-01", "snowgen: SG401 --vars: unknown var 'start_dte' (did you mean 'start_date'?)\n"),
         (
             "{nothing_like_it: 1}",
@@ -238,7 +238,9 @@ def test_a_db_whose_new_folders_cannot_all_be_made_leaves_none_behind(proj):
     """``new`` can be created, the folder inside it cannot (its name is too long): the
     connector takes ``new`` back."""
     long_name = "x" * 300
-    reason = _cannot_open(proj.fail("run", "--db", f"new/{long_name}/x.duckdb"), str(proj.root / f"new/{long_name}/x.duckdb"))
+    reason = _cannot_open(
+        proj.fail("run", "--db", f"new/{long_name}/x.duckdb"), str(proj.root / f"new/{long_name}/x.duckdb")
+    )
     assert reason == f"{proj.root}/new/{long_name}: cannot create this folder (File name too long)"
     assert not (proj.root / "new").exists()
 

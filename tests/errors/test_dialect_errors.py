@@ -60,8 +60,14 @@ INCREMENTAL = "materialization: incremental\nunique_key: event_id\n"
             "   | ^\n",
         ),
     ],
-    ids=["bigquery-cluster", "bigquery-cluster-override", "databricks-hour", "databricks-partition-and-cluster",
-         "redshift-merge", "databricks-delete-insert"],
+    ids=[
+        "bigquery-cluster",
+        "bigquery-cluster-override",
+        "databricks-hour",
+        "databricks-partition-and-cluster",
+        "redshift-merge",
+        "databricks-delete-insert",
+    ],
 )
 def test_layout_or_upsert_a_dialect_cannot_express(proj, dialect, spec, expected):
     proj.write("models/page_views.yml", "name: page_views\n" + spec + SELECT)
@@ -127,15 +133,11 @@ def test_unknown_dialect_in_a_spec(proj, relative, text, expected):
 
 def test_unknown_target(proj):
     assert proj.fail("compile", "--target", "prod") == (
-        "snowgen.yml:8:1: SG303 unknown target 'prod'; known: dev\n"
-        " 8 | targets:\n"
-        "   | ^\n"
+        "snowgen.yml:8:1: SG303 unknown target 'prod'; known: dev\n 8 | targets:\n   | ^\n"
     )
 
 
 def test_unknown_target_with_did_you_mean(proj):
     assert proj.fail("compile", "--dialect", "duckdb", "--target", "dve") == (
-        "snowgen.yml:8:1: SG303 unknown target 'dve' (did you mean 'dev'?)\n"
-        " 8 | targets:\n"
-        "   | ^\n"
+        "snowgen.yml:8:1: SG303 unknown target 'dve' (did you mean 'dev'?)\n 8 | targets:\n   | ^\n"
     )

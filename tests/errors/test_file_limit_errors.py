@@ -104,9 +104,7 @@ def test_seed_bytes_that_are_not_utf8_are_located_in_characters_not_bytes(proj):
     with_seed(proj)
     (proj.root / "seeds/countries.csv").write_bytes("alpha_2,name,population\nΩM,Ωmega C".encode() + b"\xf4te,1\n")
     assert proj.fail(*COMPILE) == (
-        "seeds/countries.csv:2:11: SG005 the seed file is not UTF-8 text\n"
-        " 2 | ΩM,Ωmega C\ufffdte,1\n"
-        "   |           ^\n"
+        "seeds/countries.csv:2:11: SG005 the seed file is not UTF-8 text\n 2 | ΩM,Ωmega C\ufffdte,1\n   |           ^\n"
     )
 
 

@@ -8,7 +8,9 @@ COMPILE = ("compile", "--dialect", "duckdb")
 
 
 def test_model_named_like_an_instance_of_another(proj):
-    with_instances = PROJECT.replace("    table: events\n", "    table: events\n    instances: {eu: {schema: eu}, us: {schema: us}}\n")
+    with_instances = PROJECT.replace(
+        "    table: events\n", "    table: events\n    instances: {eu: {schema: eu}, us: {schema: us}}\n"
+    )
     proj.write("snowgen.yml", with_instances)
     proj.write("models/stg.yml", "name: stg\nfor_each: events\nsql: select event_id from events\n")
     proj.write("models/stg__eu.yml", "name: stg__eu\nsql: select event_id from events\n")
@@ -48,7 +50,10 @@ def test_dedupe_order_by_names_an_output_column(proj):
 
 
 def test_similar_to_on_a_warehouse_without_it(proj):
-    proj.write("models/page_views.yml", "name: page_views\nsql: |\n  select event_id from events\n  where page_url similar to '%shop%'\n")
+    proj.write(
+        "models/page_views.yml",
+        "name: page_views\nsql: |\n  select event_id from events\n  where page_url similar to '%shop%'\n",
+    )
     assert proj.fail(*COMPILE) == (
         "models/page_views.yml:2:1: SG301 duckdb has no SIMILAR TO; write the condition with LIKE or a "
         "regular expression\n"
@@ -58,5 +63,7 @@ def test_similar_to_on_a_warehouse_without_it(proj):
 
 
 def test_function_name_printed_by_jinja(proj):
-    proj.write("models/page_views.yml", "name: page_views\nsql: select {{ var('start_date') }}(page_url) as x from events\n")
+    proj.write(
+        "models/page_views.yml", "name: page_views\nsql: select {{ var('start_date') }}(page_url) as x from events\n"
+    )
     assert proj.fail(*COMPILE).startswith("models/page_views.yml:2:13: SG209 a Jinja value is printed")

@@ -38,7 +38,12 @@ def project(tmp_path: Path, *, schema: str = "derived", column: str = "x", model
     spec = {"project": "demo", "schemas": {"derived": schema}}
     (tmp_path / "snowgen.yml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
     quoted = '"' + column + '"'
-    body = {"name": model, "materialization": "table", "columns": {column: "string"}, "sql": f"select 'v' as {quoted}\n"}
+    body = {
+        "name": model,
+        "materialization": "table",
+        "columns": {column: "string"},
+        "sql": f"select 'v' as {quoted}\n",
+    }
     (tmp_path / "models" / "m.yml").write_text(yaml.safe_dump(body, allow_unicode=True), encoding="utf-8")
     return tmp_path
 
@@ -58,7 +63,7 @@ def test_a_name_at_the_limit_compiles_and_one_unit_over_is_sg105(tmp_path, diale
     [diagnostic] = error.diagnostics
     assert diagnostic.code == "SG105" and f"{size + 1} {unit} long; {dialect} allows {size}" in diagnostic.message
     expected = ("snowgen.yml", "  derived:") if kind == "schema" else ("m.yml", "  " + over[:10])
-    assert (diagnostic.location.file.name, diagnostic.location.source_line()[:len(expected[1])]) == expected
+    assert (diagnostic.location.file.name, diagnostic.location.source_line()[: len(expected[1])]) == expected
 
 
 def test_duckdb_has_no_documented_limit(tmp_path):
@@ -105,10 +110,14 @@ def test_snowgen_sources_refuses_a_source_table_name_over_the_limit(tmp_path, mo
     monkeypatch.chdir(root)
     result = CliRunner().invoke(main, ["sources", "--dialect", "postgres"])
     assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
-    assert "SG105 postgres: table name 'eeee" in result.stderr and "is 64 bytes long; postgres allows 63" in result.stderr
+    assert (
+        "SG105 postgres: table name 'eeee" in result.stderr and "is 64 bytes long; postgres allows 63" in result.stderr
+    )
 
 
-@pytest.mark.parametrize("dialect", [n for n, cls in DIALECTS.items() if all(s >= SPEC_NAME_LIMIT for s, _ in cls.name_limits.values())])
+@pytest.mark.parametrize(
+    "dialect", [n for n, cls in DIALECTS.items() if all(s >= SPEC_NAME_LIMIT for s, _ in cls.name_limits.values())]
+)
 def test_where_every_limit_is_beyond_the_specs_own_a_spec_name_at_255_compiles(tmp_path, dialect):
     # Snowflake, BigQuery and Databricks (and DuckDB, without limits): no spec name reaches them
     compile_project(project(tmp_path, column=name_of(SPEC_NAME_LIMIT, "characters"), schema="s" * 255), [dialect])

@@ -15,9 +15,7 @@ def test_dependency_cycle(proj):
     proj.write("models/a.yml", "name: a\nsql: select x from b\n")
     proj.write("models/b.yml", "name: b\nsql: select x from a\n")
     assert proj.fail(*COMPILE) == (
-        "models/a.yml:1:7: SG202 dependency cycle: a -> b -> a\n"
-        " 1 | name: a\n"
-        "   |       ^\n"
+        "models/a.yml:1:7: SG202 dependency cycle: a -> b -> a\n 1 | name: a\n   |       ^\n"
     )
 
 
@@ -62,11 +60,7 @@ def test_model_names_that_differ_only_in_case(proj):
     ("spec", "line", "col"),
     [
         ("materialization: incremental\nunique_key: id", "unique_key: id", 13),
-        pytest.param(
-            "materialization: incremental\nunique_key: [event_id, id]",
-            "unique_key: [event_id, id]",
-            24
-        ),
+        pytest.param("materialization: incremental\nunique_key: [event_id, id]", "unique_key: [event_id, id]", 24),
         ("layout:\n  cluster: [page_url, id]", "  cluster: [page_url, id]", 23),
         ("layout:\n  partition: {column: id}", "  partition: {column: id}", 23),
     ],
@@ -112,6 +106,7 @@ def test_for_each_of_a_source_without_instances(proj):
 
 
 # -- var values that cannot become SQL literals: located errors, never a crash ----------------------
+
 
 @pytest.mark.parametrize("value", [".nan", ".inf"])
 def test_non_finite_var_in_the_project_file(proj, value):

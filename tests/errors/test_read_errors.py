@@ -29,9 +29,7 @@ def test_unclosed_bracket_points_at_the_bracket(proj):
 def test_yaml_syntax_error_in_the_project_file(proj):
     proj.write("snowgen.yml", "project: demo\nvars: {a: 1\n  b: 2}\n")
     assert proj.fail(*COMPILE) == (
-        "snowgen.yml:3:4: SG001 YAML syntax error: expected ',' or '}', but got ':'\n"
-        " 3 |   b: 2}\n"
-        "   |    ^\n"
+        "snowgen.yml:3:4: SG001 YAML syntax error: expected ',' or '}', but got ':'\n 3 |   b: 2}\n   |    ^\n"
     )
 
 

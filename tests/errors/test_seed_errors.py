@@ -123,12 +123,13 @@ def test_a_seed_file_outside_the_project(proj):
 
 def test_a_string_too_long_in_bytes_for_redshift(proj):
     # Redshift's VARCHAR(n) holds n bytes: 14 characters, 16 bytes in UTF-8. Other warehouses count characters.
-    with_seed(proj, "alpha_2,name,population\nCI,Côte d’Ivoire,1\n", SEEDS.replace("name: string", "name: string(14)"))
+    csv = "alpha_2,name,population\nCI,Côte d’Ivoire,1\n"  # noqa: RUF001 - the country's name, with its apostrophe
+    with_seed(proj, csv, SEEDS.replace("name: string", "name: string(14)"))
     assert proj.run("compile", "--dialect", "postgres").exit_code == 0
     assert proj.fail("compile", "--dialect", "redshift") == (
         "seeds/countries.csv:2:4: SG214 seed 'countries', column 'name': the value is 16 bytes long in UTF-8; "
         "redshift counts the length of string(14) in bytes\n"
-        " 2 | CI,Côte d’Ivoire,1\n"
+        " 2 | CI,Côte d’Ivoire,1\n"  # noqa: RUF001
         "   |    ^\n"
     )
 

@@ -92,7 +92,7 @@ def test_unknown_key(proj, relative, text, expected):
             "models/page_views.yml:2:21: SG102 columns.page_url: unknown type; expected one of string, "
             "string(n), int, bigint, decimal(p,s), double, boolean, date, timestamp, timestamptz, json\n"
             " 2 | columns: {page_url: strin}\n"
-            "   |                     ^\n"
+            "   |                     ^\n",
         ),
     ],
     ids=["materialization", "unique_key", "enabled", "column-type", "column-type-shorthand"],
@@ -114,18 +114,14 @@ def test_key_that_only_applies_to_incremental_models(proj):
 def test_missing_required_key(proj):
     proj.write("models/page_views.yml", "name: page_views\ndescription: no body\n")
     assert proj.fail(*COMPILE) == (
-        "models/page_views.yml:1:1: SG103 missing required key 'sql'\n"
-        " 1 | name: page_views\n"
-        "   | ^\n"
+        "models/page_views.yml:1:1: SG103 missing required key 'sql'\n 1 | name: page_views\n   | ^\n"
     )
 
 
 def test_missing_required_key_in_a_nested_block(proj):
     proj.write("models/page_views.yml", "name: page_views\nlayout:\n  partition: {by: day}\n" + BODY)
     assert proj.fail(*COMPILE) == (
-        "models/page_views.yml:3:3: SG103 missing required key 'column'\n"
-        " 3 |   partition: {by: day}\n"
-        "   |   ^\n"
+        "models/page_views.yml:3:3: SG103 missing required key 'column'\n 3 |   partition: {by: day}\n   |   ^\n"
     )
 
 

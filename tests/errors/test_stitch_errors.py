@@ -76,8 +76,10 @@ def test_mapping_with_a_composite_unique_key(st):
 
 
 def test_mapping_built_for_each_instance(st):
-    with_instances = st.root.joinpath("snowgen.yml").read_text().replace(
-        "    table: events\n", "    table: events\n    instances: {eu: {schema: eu}, us: {schema: us}}\n"
+    with_instances = (
+        st.root.joinpath("snowgen.yml")
+        .read_text()
+        .replace("    table: events\n", "    table: events\n    instances: {eu: {schema: eu}, us: {schema: us}}\n")
     )
     st.write("snowgen.yml", with_instances)
     st.write("models/user_mapping.yml", MAPPING + "for_each: events\n")
@@ -171,8 +173,4 @@ def test_a_mapping_module_that_reads_the_stitched_models_module(st):
 
 def test_a_stitch_without_value(st):
     st.write("models/sessions.yml", SESSIONS.replace("  value: user_id\n", ""))
-    assert st.fail(*COMPILE) == (
-        "models/sessions.yml:4:1: SG103 missing required key 'value'\n"
-        " 4 | stitch:\n"
-        "   | ^\n"
-    )
+    assert st.fail(*COMPILE) == ("models/sessions.yml:4:1: SG103 missing required key 'value'\n 4 | stitch:\n   | ^\n")

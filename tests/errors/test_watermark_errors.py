@@ -135,7 +135,9 @@ def test_backfill_without_upsert_date_key(wm):
 
 
 def test_backfill_on_a_table_model(wm):
-    wm.write("models/merged.yml", "name: merged\nbackfill: {instance_column: server}\nsql: select server, id, ts from stg\n")
+    wm.write(
+        "models/merged.yml", "name: merged\nbackfill: {instance_column: server}\nsql: select server, id, ts from stg\n"
+    )
     assert wm.fail(*COMPILE) == (
         "models/merged.yml:2:1: SG102 'backfill' only applies to materialization: incremental\n"
         " 2 | backfill: {instance_column: server}\n"
@@ -186,8 +188,14 @@ def test_strategy_block_shape(wm, block, expected):
             ("--backfill", "p4", *BACKFILL),
             "snowgen: SG406 --backfill: no model reads 'p4' with a watermark; choose one of deals.p1, deals.p2\n",
         ),
-        (("--backfill", "deals.p3", *BACKFILL), "snowgen: SG406 --backfill: no model reads 'deals.p3' with a watermark (did you mean 'deals.p2'?)\n"),
-        (("--backfill", "deals", *BACKFILL), "snowgen: SG406 --backfill deals: the source has instances; name one of deals.p1, deals.p2\n"),
+        (
+            ("--backfill", "deals.p3", *BACKFILL),
+            "snowgen: SG406 --backfill: no model reads 'deals.p3' with a watermark (did you mean 'deals.p2'?)\n",
+        ),
+        (
+            ("--backfill", "deals", *BACKFILL),
+            "snowgen: SG406 --backfill deals: the source has instances; name one of deals.p1, deals.p2\n",
+        ),
         (
             ("--backfill", "events", *BACKFILL),
             "snowgen: SG406 --backfill: no model reads 'events' with a watermark; choose one of deals.p1, deals.p2\n",
@@ -204,10 +212,26 @@ def test_strategy_block_shape(wm, block, expected):
             ("--backfill", "p1", "--from", "2024-13-01", "--to", "2024-03-05"),
             "snowgen: SG406 --from: expected a date YYYY-MM-DD or a timestamp YYYY-MM-DD HH:MM:SS, got '2024-13-01'\n",
         ),
-        (("--backfill", "p1", "--from", "2024-03-01"), "snowgen: SG403 --backfill, --from and --to go together; missing --to\n"),
-        (("--to", "2024-03-01"), "snowgen: SG403 --backfill, --from and --to go together; missing --backfill, --from\n"),
+        (
+            ("--backfill", "p1", "--from", "2024-03-01"),
+            "snowgen: SG403 --backfill, --from and --to go together; missing --to\n",
+        ),
+        (
+            ("--to", "2024-03-01"),
+            "snowgen: SG403 --backfill, --from and --to go together; missing --backfill, --from\n",
+        ),
     ],
-    ids=["unknown", "unknown-instance", "source-with-instances", "not-read-with-a-watermark", "reversed", "empty", "bad-date", "no-to", "no-backfill"],
+    ids=[
+        "unknown",
+        "unknown-instance",
+        "source-with-instances",
+        "not-read-with-a-watermark",
+        "reversed",
+        "empty",
+        "bad-date",
+        "no-to",
+        "no-backfill",
+    ],
 )
 def test_bad_backfill_options(wm, args, expected):
     assert wm.fail(*COMPILE, *args) == expected
@@ -240,7 +264,12 @@ def test_backfill_of_instances_into_a_model_that_cannot_tell_them_apart(wm):
 
 
 def test_backfill_range_with_a_time_of_day_on_a_date_column(wm):
-    wm.write("models/merged.yml", MERGED.replace("upsert_date_key: ts", "upsert_date_key: d").replace("server, id, ts from", "server, id, ts, cast(ts as date) as d from").replace("unique_key", "columns: {server: string, id: bigint, ts: timestamp, d: date}\nunique_key"))
+    wm.write(
+        "models/merged.yml",
+        MERGED.replace("upsert_date_key: ts", "upsert_date_key: d")
+        .replace("server, id, ts from", "server, id, ts, cast(ts as date) as d from")
+        .replace("unique_key", "columns: {server: string, id: bigint, ts: timestamp, d: date}\nunique_key"),
+    )
     assert wm.fail(*COMPILE, "--backfill", "p1", "--from", "2024-03-01 06:00", "--to", "2024-03-02") == (
         "snowgen: SG406 --from/--to: column 'd' is a date, so the range takes dates, got 2024-03-01 06:00:00\n"
     )

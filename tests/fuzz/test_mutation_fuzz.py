@@ -132,7 +132,7 @@ def test_mutated_projects_fail_cleanly(tmp_path: Path) -> None:
     mutants = [make_mutant(number, seed, tmp_path) for number in numbers]
     outcomes = compile_all([(m.root, m.dialect) for m in mutants], workers, timeout)
     report = []
-    for mutant, outcome in zip(mutants, outcomes):
+    for mutant, outcome in zip(mutants, outcomes, strict=True):
         found = problems(mutant, outcome)
         if not found:  # a long run writes gigabytes otherwise; failures stay for a look
             shutil.rmtree(mutant.root.parent, ignore_errors=True)

@@ -10,6 +10,7 @@ blow-up) fails one case instead of blocking the suite. The worker answers with p
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import resource
 import time
@@ -90,10 +91,8 @@ class CompileWorker:
         self._start()
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(OSError):
             self.connection.send(None)
-        except OSError:
-            pass
         self._process.join(timeout=5)
         if self._process.is_alive():
             self._process.kill()

@@ -27,6 +27,7 @@ hypothesis.configuration.set_hypothesis_home_dir(os.path.join(tempfile.gettempdi
 hypothesis.settings.register_profile("snowgen-properties", database=None)
 hypothesis.settings.load_profile("snowgen-properties")
 
+
 def examples(default: int) -> int:
     """Hypothesis examples per test: small by default (the suite stays well under a minute);
     SNOWGEN_PROPERTY_EXAMPLES=500 for a deeper run."""

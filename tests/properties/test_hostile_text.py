@@ -114,7 +114,9 @@ def test_a_seed_file_name_with_a_line_break_is_a_located_error(tmp_path):
     web = Path(shutil.copytree(ROOT / "model_specs" / "snowplow_web", tmp_path / "web"))
     (web / "seeds" / "geo_country_mapping.csv").rename(web / "seeds" / "geo\r\nx.csv")
     spec = (web / "snowgen.yml").read_text(encoding="utf-8")
-    (web / "snowgen.yml").write_text(spec.replace("file: seeds/geo_country_mapping.csv", 'file: "seeds/geo\\r\\nx.csv"'), "utf-8")
+    (web / "snowgen.yml").write_text(
+        spec.replace("file: seeds/geo_country_mapping.csv", 'file: "seeds/geo\\r\\nx.csv"'), "utf-8"
+    )
     error = _compile_error(web)
     assert error.code == "SG106" and error.location.file.name == "snowgen.yml"
     assert "geo\\r\\nx.csv" in error.message

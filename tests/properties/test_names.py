@@ -10,10 +10,54 @@ from sqlglot import exp
 
 from .conftest import compile_specs, examples, fresh_duckdb, ordered_sql, parse_back, quote, run_all
 
-RESERVED = ["select", "order", "from", "group", "table", "user", "end", "limit", "where", "default", "case",
-            "column", "all", "primary", "window", "qualify", "merge", "using", "natural", "interval"]
-TRICKY = ["order by", "a b", 'a"b', "a'b", "a.b", "a..b", "x`y", "[x]", "$1", "%s", "{x}", "--x", "/*x*/", "é",
-          "Ünïcödé", "中文", "🙂", "a\\b", "Mixed Case", "UPPER CASE", " lead", "trail ", "a;b", "1st"]
+RESERVED = [
+    "select",
+    "order",
+    "from",
+    "group",
+    "table",
+    "user",
+    "end",
+    "limit",
+    "where",
+    "default",
+    "case",
+    "column",
+    "all",
+    "primary",
+    "window",
+    "qualify",
+    "merge",
+    "using",
+    "natural",
+    "interval",
+]
+TRICKY = [
+    "order by",
+    "a b",
+    'a"b',
+    "a'b",
+    "a.b",
+    "a..b",
+    "x`y",
+    "[x]",
+    "$1",
+    "%s",
+    "{x}",
+    "--x",
+    "/*x*/",
+    "é",
+    "Ünïcödé",
+    "中文",
+    "🙂",
+    "a\\b",
+    "Mixed Case",
+    "UPPER CASE",
+    " lead",
+    "trail ",
+    "a;b",
+    "1st",
+]
 NAME_CHARS = st.characters(exclude_characters="\x00\r\n", exclude_categories=("Cs",))
 NAMES = st.one_of(st.sampled_from(RESERVED + TRICKY), st.text(NAME_CHARS, min_size=1, max_size=12))
 # Model names are identifiers (SG104); reserved words and case still have to be handled.
@@ -40,16 +84,22 @@ def usable(names: list[str]) -> bool:
 
 def spec(column: str, key: str, ts: str, source_schema: str, table: str, derived: str, scratch: str, model: str):
     body = f"select {quote(column)}, {quote(key)}, {quote(ts)}\nfrom events\n"
-    column, key, ts, source_schema, table, derived, scratch = map(yaml_name, (column, key, ts, source_schema, table, derived, scratch))
+    column, key, ts, source_schema, table, derived, scratch = map(
+        yaml_name, (column, key, ts, source_schema, table, derived, scratch)
+    )
     project = {
         "project": "demo",
         "schemas": {"derived": derived, "scratch": scratch},
         "sources": {"events": {"schema": source_schema, "table": table}},
     }
     model_spec = {
-        "name": model, "materialization": "incremental", "unique_key": key, "upsert_date_key": ts,
+        "name": model,
+        "materialization": "incremental",
+        "unique_key": key,
+        "upsert_date_key": ts,
         "columns": {column: "string", key: "int", ts: "timestamp"},
-        "layout": {"partition": {"column": ts}, "cluster": [column]}, "sql": body,
+        "layout": {"partition": {"column": ts}, "cluster": [column]},
+        "sql": body,
     }
     return project, [model_spec]
 

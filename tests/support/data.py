@@ -38,6 +38,8 @@ def insert_rows(dialect: str, schema: str, table: str, rows: list[dict[str, Any]
         groups.setdefault(tuple(row), []).append(row)
     for columns, group in groups.items():
         values = exp.Values(expressions=[exp.Tuple(expressions=[value(r[c], dialect) for c in columns]) for r in group])
-        insert = exp.Insert(this=exp.Schema(this=target.copy(), expressions=[exp.to_identifier(c) for c in columns]), expression=values)
+        insert = exp.Insert(
+            this=exp.Schema(this=target.copy(), expressions=[exp.to_identifier(c) for c in columns]), expression=values
+        )
         statements.append(d.render(insert))
     return statements

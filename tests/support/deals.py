@@ -67,7 +67,9 @@ class DealsOnEngine:
 
     # -- the plans ---------------------------------------------------------------------------
     def run(self, *, full_refresh: bool = False) -> None:
-        [compiled] = compile_loaded(self.loaded, [self.engine.name], CompileOptions(full_refresh=full_refresh, allow_refresh=full_refresh))
+        [compiled] = compile_loaded(
+            self.loaded, [self.engine.name], CompileOptions(full_refresh=full_refresh, allow_refresh=full_refresh)
+        )
         run_compiled(self.engine, compiled.files)
 
     def backfill(self, source: str, start: str, end: str) -> None:
@@ -100,7 +102,10 @@ class DealsOnEngine:
         return {instance: _naive(watermark) for instance, watermark in rows}
 
     def health(self) -> dict[str, bool]:
-        return {instance: bool(stale) for instance, stale in self._rows(f"SELECT instance, is_stale FROM {HEALTH} ORDER BY 1")}
+        return {
+            instance: bool(stale)
+            for instance, stale in self._rows(f"SELECT instance, is_stale FROM {HEALTH} ORDER BY 1")
+        }
 
     def future_rows(self) -> dict[str, int]:
         """instance -> rows of its source stamped after now plus the clock skew allowance."""
@@ -116,9 +121,9 @@ class DealsOnEngine:
 def _naive(value) -> dt.datetime:
     """Timestamps as UTC without a zone (BigQuery's client returns aware datetimes)."""
     if isinstance(value, dt.datetime) and value.tzinfo is not None:
-        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
     return value
 
 
 def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)

@@ -20,7 +20,13 @@ BASE_PROJECT: dict[str, Any] = {
             "schema": "raw",
             "table": "events",
             "timestamp": "ts",
-            "columns": {"id": "bigint", "ts": "timestamp", "useragent": "string", "app_id": "string", "amount": "decimal(18,2)"},
+            "columns": {
+                "id": "bigint",
+                "ts": "timestamp",
+                "useragent": "string",
+                "app_id": "string",
+                "amount": "decimal(18,2)",
+            },
         }
     },
 }

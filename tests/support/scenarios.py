@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from snowgen.api import CompileOptions, compile_loaded
@@ -49,7 +49,7 @@ UPSERTS = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def _plan(project: Path, dialect: str, cli_vars: tuple) -> tuple[PlannedStep, ...]:
     [compiled] = compile_loaded(load_project(project), [dialect], CompileOptions(vars=dict(cli_vars)))
     return tuple(read_plan(compiled.files, dialect))
@@ -77,7 +77,7 @@ class Table:
 
     def by_key(self, key: str) -> dict:
         index = self.columns.index(key)
-        return {row[index]: dict(zip(self.columns, row)) for row in self.rows}
+        return {row[index]: dict(zip(self.columns, row, strict=True)) for row in self.rows}
 
     def column(self, name: str) -> list:
         index = self.columns.index(name)
@@ -181,7 +181,7 @@ def replace_values(table: Table, column: str, mapping: dict) -> Table:
     if column not in table.columns:
         return table
     index = table.columns.index(column)
-    rows = [row[:index] + (mapping.get(row[index], row[index]),) + row[index + 1 :] for row in table.rows]
+    rows = [(*row[:index], mapping.get(row[index], row[index]), *row[index + 1 :]) for row in table.rows]
     return Table(table.name, table.columns, sorted(rows, key=repr))
 
 

@@ -96,9 +96,9 @@ class History:
         translation = self.user_translation()
         for run in self.runs:
             batch = run.batches[table]
-            if batch and run.wrote(table.split(".")[1]) and key in {translation.get(k, k) for k, _ in batch}:
-                if not min(s for _, s in batch) - lookback <= start <= max(s for _, s in batch):
-                    return True
+            written = batch and run.wrote(table.split(".")[1]) and key in {translation.get(k, k) for k, _ in batch}
+            if written and not min(s for _, s in batch) - lookback <= start <= max(s for _, s in batch):
+                return True
         return False
 
 
@@ -106,7 +106,7 @@ def latest_identified(events: list[tuple]) -> dict[str, tuple]:
     """Reference §7.1 over one run's events: domain_userid -> (user_id of its latest identified
     event by collector_tstamp then event_id, max collector_tstamp of its identified events)."""
     out: dict[str, tuple] = {}
-    for event_id, collector, _session, user, user_id in sorted(events, key=lambda e: (e[1], e[0])):
+    for _event_id, collector, _session, user, user_id in sorted(events, key=lambda e: (e[1], e[0])):
         if user_id is not None and user is not None:
             out[user] = (user_id, collector)
     return out
@@ -176,7 +176,10 @@ def channel_group(source: str | None, medium: str | None, campaign: str | None) 
         return "Display"
     rules = [
         ("Organic Shopping", shop),
-        ("Organic Social", category == "SOCIAL" or med in ("social", "social-network", "sm", "social network", "social media")),
+        (
+            "Organic Social",
+            category == "SOCIAL" or med in ("social", "social-network", "sm", "social network", "social media"),
+        ),
         ("Organic Video", category == "VIDEO" or "video" in med_),
         ("Organic Search", category == "SEARCH" or med == "organic"),
         ("Referral", med in ("referral", "app", "link")),
@@ -184,7 +187,10 @@ def channel_group(source: str | None, medium: str | None, campaign: str | None) 
         ("Affiliates", med == "affiliate"),
         ("Audio", med == "audio"),
         ("SMS", src == "sms" or med == "sms"),
-        ("Mobile Push Notifications", med_.endswith("push") or "mobile" in med_ or "notification" in med_ or src == "firebase"),
+        (
+            "Mobile Push Notifications",
+            med_.endswith("push") or "mobile" in med_ or "notification" in med_ or src == "firebase",
+        ),
     ]
     return next((name for name, matches in rules if matches), "Unassigned")
 
