@@ -44,6 +44,9 @@ TRICKY = [
     "$1",
     "%s",
     "{x}",
+    "{%",
+    "{{x}}",
+    "{#",
     "--x",
     "/*x*/",
     "é",
@@ -78,12 +81,20 @@ def usable(names: list[str]) -> bool:
         and len(n.encode("utf-8")) <= 40  # Postgres truncates identifiers at 63 bytes (stage/index names add more)
         and not n.lower().startswith(("snowgen_", "pg_"))  # snowgen's own aliases; Postgres' reserved prefix
         and n.lower() not in ENGINE_SCHEMAS
+        and "endraw" not in n  # would end the raw block a Jinja delimiter in a name is written in
         for n in names
     )
 
 
+def in_body(name: str) -> str:
+    """A quoted name as a body writes it: a body is a Jinja template, so a name holding a
+    Jinja delimiter is written as raw text, as a user would."""
+    quoted = quote(name)
+    return f"{{% raw %}}{quoted}{{% endraw %}}" if any(d in quoted for d in ("{{", "{%", "{#")) else quoted
+
+
 def spec(column: str, key: str, ts: str, source_schema: str, table: str, derived: str, scratch: str, model: str):
-    body = f"select {quote(column)}, {quote(key)}, {quote(ts)}\nfrom events\n"
+    body = f"select {in_body(column)}, {in_body(key)}, {in_body(ts)}\nfrom events\n"
     column, key, ts, source_schema, table, derived, scratch = map(
         yaml_name, (column, key, ts, source_schema, table, derived, scratch)
     )
