@@ -24,7 +24,8 @@ from snowgen.build import manifest_ops
 from snowgen.build.sources import source_ddl as _source_statements
 from snowgen.build.steps import build_steps
 from snowgen.dialects import NAMES, get_dialect, unknown_dialect_message
-from snowgen.dialects.base import Dialect, NameTooLong
+from snowgen.dialects.base import Dialect
+from snowgen.dialects.shapes import NameTooLong
 from snowgen.emit.render import CompiledProject, emit
 from snowgen.emit.writer import stale_diff, write
 from snowgen.errors import SnowgenError

@@ -397,7 +397,7 @@ def test_every_body_macro_a_body_may_call_has_an_expansion():
 def test_the_layout_keys_are_one_list():
     import dataclasses
 
-    from snowgen.dialects.base import LAYOUT_KEYS, Layout
+    from snowgen.dialects.shapes import LAYOUT_KEYS, Layout
     from snowgen.spec.models import LayoutOverride, LayoutSpec
 
     assert tuple(LayoutOverride.model_fields) == LAYOUT_KEYS

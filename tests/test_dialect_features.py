@@ -13,7 +13,7 @@ from sqlglot import exp
 from snowgen.build import ddl
 from snowgen.build.filters import app_filter, bot_filter
 from snowgen.dialects import DIALECTS, get_dialect
-from snowgen.dialects.base import Layout, Partition, TableShape, Unsupported
+from snowgen.dialects.shapes import Layout, Partition, TableShape, Unsupported
 from snowgen.spec.models import AppFilterSpec, BotFilterSpec
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from snowgen.dialects.base import LAYOUT_KEYS, Dialect, Layout, Partition, TableShape, Unsupported
+from snowgen.dialects.base import Dialect
+from snowgen.dialects.shapes import LAYOUT_KEYS, Layout, Partition, TableShape, Unsupported
 from snowgen.spec.models import ModelSpec
 
 

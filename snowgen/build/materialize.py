@@ -15,7 +15,8 @@ from snowgen.build.filters import expand_macros
 from snowgen.build.row_order import whole_row_order
 from snowgen.build.run_limits import BoundLimits
 from snowgen.build.staged import staged_target
-from snowgen.dialects.base import Dialect, Layout, Script, TableShape, Unsupported
+from snowgen.dialects.base import Dialect
+from snowgen.dialects.shapes import Layout, Script, TableShape, Unsupported
 from snowgen.plan.data import ModelPlan
 
 STAGE_SUFFIX = "__snowgen_stage"

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from snowgen.dialects.base import Dialect, Script
+from snowgen.dialects.base import Dialect
+from snowgen.dialects.shapes import Script
 from snowgen.plan.data import Plan, Step
 
 

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
-from snowgen.dialects.base import Dialect, Script
+from snowgen.dialects.base import Dialect
+from snowgen.dialects.shapes import Script
 from snowgen.plan.sessions import RUN_LIMIT_COLUMNS as COLUMNS
 
 VARIABLE_PREFIX = "snowgen_run"

@@ -19,7 +19,8 @@ from sqlglot import exp
 
 from snowgen.build import ddl
 from snowgen.build.materialize import STAGE_SUFFIX
-from snowgen.dialects.base import Dialect, Layout, Script, TableShape
+from snowgen.dialects.base import Dialect
+from snowgen.dialects.shapes import Layout, Script, TableShape
 from snowgen.plan.data import Plan, Step, StepKind
 from snowgen.plan.references import qualified
 

@@ -28,7 +28,8 @@ from sqlglot import exp
 
 from snowgen.build import ddl
 from snowgen.build.materialize import STAGE_SUFFIX
-from snowgen.dialects.base import Dialect, Layout, Script, TableShape
+from snowgen.dialects.base import Dialect
+from snowgen.dialects.shapes import Layout, Script, TableShape
 from snowgen.errors import SnowgenError
 from snowgen.plan import seed_values
 from snowgen.plan.data import Plan, SeedPlan, SeedRow, Step

@@ -13,7 +13,8 @@ from snowgen.build.run_limits import COLUMNS as LIMIT_COLUMNS
 from snowgen.build.run_limits import LimitsRelation
 from snowgen.build.sessions_events import events_this_run_query
 from snowgen.build.strategy import StrategySql
-from snowgen.dialects.base import Dialect, Layout, Script, TableShape
+from snowgen.dialects.base import Dialect
+from snowgen.dialects.shapes import Layout, Script, TableShape
 from snowgen.plan.data import ModelPlan, Plan, Step
 from snowgen.plan.sessions import SessionsPlan
 

@@ -10,7 +10,8 @@ from sqlglot import exp
 
 from snowgen.build import ddl
 from snowgen.build.sessions_events import iglu_parts
-from snowgen.dialects.base import Dialect, Layout, TableShape
+from snowgen.dialects.base import Dialect
+from snowgen.dialects.shapes import Layout, TableShape
 from snowgen.plan.references import source_tables
 from snowgen.spec.models import ProjectSpec, SessionsStrategySpec
 

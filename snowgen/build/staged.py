@@ -8,7 +8,8 @@ from dataclasses import replace
 from sqlglot import exp
 
 from snowgen.build.strategies import strategy_sql
-from snowgen.dialects.base import Dialect, Layout, Script, TableShape
+from snowgen.dialects.base import Dialect
+from snowgen.dialects.shapes import Layout, Script, TableShape
 from snowgen.plan.data import Plan, StagedTable, Step
 
 

@@ -15,7 +15,8 @@ from snowgen.build import ddl, refresh, run_metadata, seed_load, sessions, stage
 from snowgen.build.materialize import ModelContext, build_incremental, build_table, build_view
 from snowgen.build.run_limits import bind_limits
 from snowgen.build.strategies import GENERATED_QUERIES, strategy_sql
-from snowgen.dialects.base import Dialect, NameTooLong, Script, Unsupported
+from snowgen.dialects.base import Dialect
+from snowgen.dialects.shapes import NameTooLong, Script, Unsupported
 from snowgen.errors import SnowgenError
 from snowgen.plan.data import Plan, Step, StepKind
 

@@ -14,7 +14,8 @@ from sqlglot import exp
 
 if TYPE_CHECKING:
     from snowgen.build.run_limits import LimitsRelation
-    from snowgen.dialects.base import Dialect, Script
+    from snowgen.dialects.base import Dialect
+    from snowgen.dialects.shapes import Script
     from snowgen.plan.data import ModelPlan, Plan
 
 

@@ -12,7 +12,8 @@ from snowgen.build import ddl
 from snowgen.build.clock import not_after
 from snowgen.build.strategy import StrategySql
 from snowgen.build.watermark_sql import bind_since, health_query, update_query
-from snowgen.dialects.base import Dialect, Layout, Script, TableShape
+from snowgen.dialects.base import Dialect
+from snowgen.dialects.shapes import Layout, Script, TableShape
 from snowgen.plan.data import ModelPlan, Plan, Step
 from snowgen.plan.references import source_tables
 from snowgen.plan.watermark import MANIFEST_COLUMNS, NOT_AFTER, SINCE, WatermarkPlan, in_range

@@ -10,7 +10,8 @@ from __future__ import annotations
 from sqlglot import exp
 
 from snowgen.build.clock import at_most, not_after, now, rows_after
-from snowgen.dialects.base import Dialect, Script
+from snowgen.dialects.base import Dialect
+from snowgen.dialects.shapes import Script
 from snowgen.plan.watermark import MANIFEST_COLUMNS, WatermarkRead
 
 # -- run time -----------------------------------------------------------------------------------

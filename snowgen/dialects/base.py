@@ -2,7 +2,7 @@
 
 A dialect is data first (capability flags, a type table, links to the vendor docs) and a
 few small hooks that return sqlglot trees where a statement's *shape* differs. Builders in
-``snowgen.compiler`` ask questions of a dialect; they never ask which dialect it is.
+``snowgen.build`` ask questions of a dialect; they never ask which dialect it is.
 
 sqlglot prints several constructs wrongly without warning (see the project's sqlglot notes).
 Each dialect lowers its statements before rendering (:meth:`Dialect.lower`), and rendering
@@ -15,103 +15,21 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, UnsupportedError
 
+from snowgen.dialects.shapes import Layout, NameTooLong, Script, TableShape, Unsupported
 from snowgen.names import is_exact
 
 UpsertStrategy = Literal["merge", "delete_insert"]
-
-
-class Unsupported(Exception):
-    """The warehouse cannot express what the spec asks for.
-
-    ``yaml_path`` names the spec key to blame (relative to the model or project file).
-    """
-
-    def __init__(self, message: str, yaml_path: tuple = ()):
-        super().__init__(message)
-        self.yaml_path = yaml_path
-
-
-class NameTooLong(Unsupported):
-    """A schema, table or column name longer than the warehouse allows (which some
-    warehouses truncate silently, so that two long names become one table)."""
-
-    def __init__(self, message: str, name: str):
-        super().__init__(message)
-        self.name = name
 
 
 #: the kinds of name a warehouse limits; an identifier's kind is where it stands in a statement
 NameKind = Literal["schema", "table", "column"]
 #: no warehouse limits names shorter than this many characters (4 bytes each at most in UTF-8)
 _SHORTEST_LIMIT = 63 // 4
-
-
-@dataclass(frozen=True)
-class Partition:
-    column: str
-    by: Literal["day", "hour", "month"] = "day"
-
-
-#: the keys of a model's ``layout:`` (and of each per-dialect override), in spec order; a
-#: test checks the spec's LayoutOverride and :class:`Layout` have exactly these
-LAYOUT_KEYS = ("partition", "cluster", "sort", "dist", "indexes", "clustering")
-
-
-@dataclass(frozen=True)
-class Layout:
-    """A model's physical layout after the per-dialect override was applied (the keys of
-    ``LAYOUT_KEYS``, and the model's unique key, which some warehouses index)."""
-
-    partition: Partition | None = None
-    cluster: tuple[str, ...] = ()
-    sort: tuple[str, ...] = ()
-    dist: str | None = None
-    indexes: tuple[tuple[str, ...], ...] | None = None
-    clustering: Literal["partition", "liquid"] | None = None
-    unique_key: tuple[str, ...] = ()
-
-    def named_columns(self) -> list[tuple[tuple[str, ...], str]]:
-        """(spec path, column) of every column the layout names."""
-        named: list[tuple[tuple[str, ...], str]] = []
-        if self.partition:
-            named.append((("layout", "partition", "column"), self.partition.column))
-        named += [(("layout", "cluster"), c) for c in self.cluster]
-        named += [(("layout", "sort"), c) for c in self.sort]
-        if self.dist:
-            named.append((("layout", "dist"), self.dist))
-        named += [(("layout", "indexes"), c) for index in self.indexes or () for c in index]
-        return named
-
-
-@dataclass(frozen=True)
-class TableShape:
-    """What a dialect needs to know to create a table: its layout and, if known, its columns."""
-
-    table: exp.Table
-    layout: Layout
-    columns: tuple[str, ...] | None = None
-    column_types: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class Script:
-    """The statements of one step. Declarations are hoisted to the top of the file
-    (BigQuery requires DECLARE to come first in a script)."""
-
-    declarations: list[exp.Expr] = field(default_factory=list)
-    statements: list[exp.Expr] = field(default_factory=list)
-
-    def add(self, *statements: exp.Expr) -> None:
-        self.statements.extend(statements)
-
-    def all(self) -> list[exp.Expr]:
-        return [*self.declarations, *self.statements]
 
 
 # Logical types (the spec's column types) -> sqlglot type names that render correctly

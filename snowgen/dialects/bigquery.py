@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from snowgen.dialects.base import Dialect, TableShape, Unsupported, _snake, parameterized
+from snowgen.dialects.base import Dialect, _snake, parameterized
+from snowgen.dialects.shapes import TableShape, Unsupported
 from snowgen.dialects.shared import epoch_as_seconds, regexp_ilike_as_flag, set_each
 
 # NUMERIC holds 29 digits before the point and 9 after; wider decimals are BIGNUMERIC

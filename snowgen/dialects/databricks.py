@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from snowgen.dialects.base import Dialect, Layout, Script, TableShape, Unsupported
+from snowgen.dialects.base import Dialect
+from snowgen.dialects.shapes import Layout, Script, TableShape, Unsupported
 from snowgen.dialects.shared import (
     epoch_as_seconds,
     regexp_ilike_as_flag,

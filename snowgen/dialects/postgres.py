@@ -13,7 +13,8 @@ import hashlib
 
 from sqlglot import exp
 
-from snowgen.dialects.base import Dialect, Layout, TableShape
+from snowgen.dialects.base import Dialect
+from snowgen.dialects.shapes import Layout, TableShape
 
 _MAX_IDENTIFIER_BYTES = 63  # NAMEDATALEN - 1
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from snowgen.dialects.base import Dialect, Layout, TableShape
+from snowgen.dialects.base import Dialect
+from snowgen.dialects.shapes import Layout, TableShape
 
 
 def null_safe_comparison(node: exp.NullSafeNEQ | exp.NullSafeEQ) -> exp.Expr:

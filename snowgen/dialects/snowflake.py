@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from snowgen.dialects.base import Dialect, Script, TableShape
+from snowgen.dialects.base import Dialect
+from snowgen.dialects.shapes import Script, TableShape
 from snowgen.dialects.shared import set_each
 
 

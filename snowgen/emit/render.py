@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 from snowgen.build import checks
 from snowgen.build.steps import BuiltStep, located_error
-from snowgen.dialects.base import Dialect, Unsupported
+from snowgen.dialects.base import Dialect
+from snowgen.dialects.shapes import Unsupported
 from snowgen.plan.data import Check, Plan
 from snowgen.text import one_line
 
