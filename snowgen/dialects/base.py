@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import ClassVar, Literal
 
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect as SqlglotDialect
 from sqlglot.errors import ErrorLevel, UnsupportedError
 
 from snowgen.dialects.shapes import Layout, NameTooLong, Script, TableShape, Unsupported
@@ -92,6 +93,13 @@ def _name_kind(identifier: exp.Identifier) -> NameKind:
     if isinstance(parent, exp.Index):
         return "table"
     return "column"
+
+
+@functools.cache
+def _sqlglot_dialect(name: str) -> SqlglotDialect:
+    """One sqlglot Dialect object per name (it holds only its settings; each ``generate``
+    still makes a fresh Generator, so no state carries from one statement to the next)."""
+    return SqlglotDialect.get_or_raise(name)
 
 
 @functools.cache
@@ -424,11 +432,12 @@ class Dialect:
         :class:`NameTooLong` for a name over the warehouse's limit."""
         self.fold_and_quote_names(statement)
         try:
-            return statement.sql(
-                dialect=self.sqlglot_dialect,
+            # statement.sql(dialect=NAME) would parse NAME and build a new sqlglot Dialect per call
+            return _sqlglot_dialect(self.sqlglot_dialect).generate(
+                statement,
+                copy=False,
                 pretty=not isinstance(statement, _ONE_LINERS),
                 unsupported_level=ErrorLevel.RAISE,
-                copy=False,
             )
         except UnsupportedError as exc:
             raise Unsupported(f"cannot print this statement: {exc}") from None
