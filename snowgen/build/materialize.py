@@ -65,15 +65,15 @@ class ModelContext:
             query = fill_inputs(query, self.inputs)
         if model.column_types:
             casts = [
-                exp.alias_(self.dialect.cast(exp.column(c, table="snowgen_body"), model.column_types[c]), c)
+                exp.alias_(self.dialect.cast(exp.column(c, table="snowgen_body"), model.column_types[c]), c, copy=False)
                 for c in model.output_columns
             ]
             query = exp.Select(expressions=casts).from_(query.subquery("snowgen_body", copy=False), copy=False)
         extra = self.layout_columns()
         if extra:
-            query = exp.Select(expressions=[exp.Star(), *(exp.alias_(value, name) for name, value, _ in extra)]).from_(
-                query.subquery("snowgen_body", copy=False), copy=False
-            )
+            query = exp.Select(
+                expressions=[exp.Star(), *(exp.alias_(value, name, copy=False) for name, value, _ in extra)]
+            ).from_(query.subquery("snowgen_body", copy=False), copy=False)
         return query
 
 
@@ -269,9 +269,9 @@ def merge(
     )
     whens.append(exp.When(matched=False, source=False, then=insert))
     return exp.Merge(
-        this=exp.alias_(target.copy(), "target", table=True),
-        using=exp.alias_(stage.copy(), "source", table=True),
-        on=exp.and_(*on),
+        this=exp.alias_(target.copy(), "target", table=True, copy=False),
+        using=exp.alias_(stage.copy(), "source", table=True, copy=False),
+        on=exp.and_(*on, copy=False),
         whens=exp.Whens(expressions=whens),
     )
 
@@ -286,12 +286,15 @@ def merge_away_duplicates(
     removes them. Deleting them first (the MERGE that follows inserts the key afresh) gives
     MERGE the same result: one row per key inside the window. A MERGE, not a DELETE with a
     correlated subquery: Delta, BigQuery and Snowflake all run it as one atomic statement."""
-    copies = exp.alias_(target.copy(), "copies", table=True)
+    copies = exp.alias_(target.copy(), "copies", table=True, copy=False)
     on_key = [exp.EQ(this=exp.column(k, table="copies"), expression=exp.column(k, table="staged")) for k in keys]
+    # a Join node built here: Select.join(..., join_type="INNER") would parse "INNER" on every call
+    staged = exp.alias_(stage.copy(), "staged", table=True, copy=False)
+    join = exp.Join(this=staged, on=exp.and_(*on_key, copy=False), kind="INNER")
     duplicated = (
         exp.Select(expressions=[exp.column(k, table="copies") for k in keys])
         .from_(copies, copy=False)
-        .join(exp.alias_(stage.copy(), "staged", table=True), on=exp.and_(*on_key), join_type="INNER", copy=False)
+        .join(join, copy=False)
         .group_by(*[exp.column(k, table="copies") for k in keys], copy=False)
         .having(exp.GT(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(1)), copy=False)
     )
@@ -301,9 +304,9 @@ def merge_away_duplicates(
     if window is not None:
         on.append(window.on("target"))
     return exp.Merge(
-        this=exp.alias_(target.copy(), "target", table=True),
+        this=exp.alias_(target.copy(), "target", table=True, copy=False),
         using=duplicated.subquery("source", copy=False),
-        on=exp.and_(*on),
+        on=exp.and_(*on, copy=False),
         whens=exp.Whens(expressions=[exp.When(matched=True, source=False, then=exp.var("DELETE"))]),
     )
 
@@ -324,17 +327,21 @@ def delete_insert(
         ]
         in_window = [window.on(target_name)] if window is not None else []
         delete = exp.Delete(
-            this=model.table.copy(), using=[stage.copy()], where=exp.Where(this=exp.and_(*match, *in_window))
+            this=model.table.copy(),
+            using=[stage.copy()],
+            where=exp.Where(this=exp.and_(*match, *in_window, copy=False)),
         )
     else:
         match = [exp.EQ(this=exp.column(k, table="source"), expression=exp.column(k, table="target")) for k in keys]
         exists = exp.Exists(
             this=exp.Select(expressions=[exp.Literal.number(1)])
-            .from_(exp.alias_(stage.copy(), "source", table=True), copy=False)
-            .where(exp.and_(*match), copy=False)
+            .from_(exp.alias_(stage.copy(), "source", table=True, copy=False), copy=False)
+            .where(exp.and_(*match, copy=False), copy=False)
         )
-        condition = exp.and_(exists, *([window.on("target")] if window is not None else []))
-        delete = exp.Delete(this=exp.alias_(model.table.copy(), "target", table=True), where=exp.Where(this=condition))
+        condition = exp.and_(exists, *([window.on("target")] if window is not None else []), copy=False)
+        delete = exp.Delete(
+            this=exp.alias_(model.table.copy(), "target", table=True, copy=False), where=exp.Where(this=condition)
+        )
     insert = exp.Insert(
         this=exp.Schema(this=model.table.copy(), expressions=[exp.to_identifier(c) for c in columns]),
         expression=exp.Select(expressions=[exp.column(c) for c in columns]).from_(stage.copy(), copy=False),

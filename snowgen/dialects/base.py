@@ -335,7 +335,7 @@ class Dialect:
             )
             select.set("qualify", exp.Qualify(this=exp.EQ(this=window, expression=exp.Literal.number(1))))
             return self.qualify_fixup(select)
-        numbered = exp.Select(expressions=[exp.Star(), exp.alias_(window, "snowgen_row_number")]).from_(
+        numbered = exp.Select(expressions=[exp.Star(), exp.alias_(window, "snowgen_row_number", copy=False)]).from_(
             inner, copy=False
         )
         return (
