@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import functools
 import math
 import re
 import traceback
@@ -131,15 +132,12 @@ def _render_jinja(text: str, ctx: BodyContext, placeholders: _Placeholders) -> s
             return default
         raise _UnknownVar(name)
 
-    env = SandboxedEnvironment(
-        undefined=jinja2.StrictUndefined,
-        finalize=placeholders.finalize,
-        autoescape=False,
-        keep_trailing_newline=True,
-    )
-    env.globals.update(var=var, ident=Ident, **ctx.extra_globals)
+    env = _environment()
+    _RENDERING.append(placeholders)
     try:
-        template = env.from_string(text)
+        template = env.template_class.from_code(
+            env, _compiled(env, text, placeholders), env.make_globals(dict(var=var, ident=Ident, **ctx.extra_globals))
+        )
         template.name = _TEMPLATE_NAME
         template.filename = _TEMPLATE_NAME
         return template.render()
@@ -153,6 +151,47 @@ def _render_jinja(text: str, ctx: BodyContext, placeholders: _Placeholders) -> s
         raise body_error(ctx, "SG205", f"Jinja error: {exc.message}", _template_line(exc), 1) from None
     except (jinja2.TemplateError, TypeError, ValueError, ArithmeticError) as exc:
         raise body_error(ctx, "SG205", f"Jinja error: {exc}", _template_line(exc), 1) from None
+    finally:
+        _RENDERING.pop()
+
+
+#: the placeholders of the body being rendered (the shared environment's ``finalize`` prints
+#: each value as one of their tokens)
+_RENDERING: list[_Placeholders] = []
+#: body text -> its compiled template code (see _compiled)
+_COMPILED: dict[str, Any] = {}
+
+
+def _finalize(value: Any) -> str:
+    return _RENDERING[-1].finalize(value)
+
+
+@functools.cache
+def _environment() -> SandboxedEnvironment:
+    """One Jinja environment for every body: what differs per body (its vars, its
+    placeholders) is passed at render time, so its compiled templates can be reused."""
+    return SandboxedEnvironment(
+        undefined=jinja2.StrictUndefined,
+        finalize=_finalize,
+        autoescape=False,
+        keep_trailing_newline=True,
+    )
+
+
+def _compiled(env: SandboxedEnvironment, text: str, placeholders: _Placeholders) -> Any:
+    """The template code of ``text``, compiled once per text (a ``for_each`` model renders
+    one body per instance). Jinja prints constant outputs (``{{ 'web' }}``) at compile time,
+    through ``finalize``, into the code: such a code holds this body's tokens, so it is
+    never reused."""
+    code = _COMPILED.get(text)
+    if code is None:
+        printed = len(placeholders.values)
+        code = env.compile(text)
+        if len(placeholders.values) == printed:
+            if len(_COMPILED) >= 4096:  # a long-lived process compiling many projects
+                _COMPILED.clear()
+            _COMPILED[text] = code
+    return code
 
 
 def _template_line(exc: BaseException) -> int:
