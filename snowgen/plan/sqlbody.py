@@ -132,6 +132,9 @@ def _render_jinja(text: str, ctx: BodyContext, placeholders: _Placeholders) -> s
             return default
         raise _UnknownVar(name)
 
+    simple = _render_plain_vars(text, var, placeholders, ctx)
+    if simple is not None:
+        return simple
     env = _environment()
     _RENDERING.append(placeholders)
     try:
@@ -153,6 +156,32 @@ def _render_jinja(text: str, ctx: BodyContext, placeholders: _Placeholders) -> s
         raise body_error(ctx, "SG205", f"Jinja error: {exc}", _template_line(exc), 1) from None
     finally:
         _RENDERING.pop()
+
+
+#: ``{{ var('name') }}`` written the plainest way (what _render_plain_vars renders itself)
+_PLAIN_VAR = re.compile(r"\{\{ *var\( *'([^'\\{}\r\n]*)' *\) *\}\}")
+
+
+def _render_plain_vars(text: str, var: Any, placeholders: _Placeholders, ctx: BodyContext) -> str | None:
+    """What Jinja renders for a body whose only Jinja is ``{{ var('name') }}`` (the most
+    common body), without compiling a template; None for any other body, and for anything
+    that fails (Jinja then renders it, and reports the error as it does)."""
+    if "{%" in text or "{#" in text or "\r" in text or "var" in ctx.extra_globals:
+        return None
+    parts = _PLAIN_VAR.split(text)  # data, name, data, name, ..., data
+    data = parts[0::2]
+    if len(parts) == 1 or any("{{" in d for d in data) or any(d.endswith("{") for d in data[:-1]):
+        return None  # "{{{ var('x') }}" is "{{" + "{ var(...)": not this shape
+    printed = len(placeholders.values)
+    try:
+        out = [data[0]]
+        for name, after in zip(parts[1::2], data[1:]):
+            out.append(str(placeholders.finalize(var(name))))
+            out.append(after)
+    except Exception:
+        del placeholders.values[printed:]
+        return None
+    return "".join(out)
 
 
 #: the placeholders of the body being rendered (the shared environment's ``finalize`` prints
