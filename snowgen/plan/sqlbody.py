@@ -15,6 +15,7 @@ import difflib
 import functools
 import math
 import re
+import threading
 import traceback
 from dataclasses import dataclass, field
 from typing import Any
@@ -136,7 +137,8 @@ def _render_jinja(text: str, ctx: BodyContext, placeholders: _Placeholders) -> s
     if simple is not None:
         return simple
     env = _environment()
-    _RENDERING.append(placeholders)
+    rendering = _rendering()
+    rendering.append(placeholders)
     try:
         template = env.template_class.from_code(
             env, _compiled(env, text, placeholders), env.make_globals(dict(var=var, ident=Ident, **ctx.extra_globals))
@@ -155,7 +157,7 @@ def _render_jinja(text: str, ctx: BodyContext, placeholders: _Placeholders) -> s
     except (jinja2.TemplateError, TypeError, ValueError, ArithmeticError) as exc:
         raise body_error(ctx, "SG205", f"Jinja error: {exc}", _template_line(exc), 1) from None
     finally:
-        _RENDERING.pop()
+        rendering.pop()
 
 
 #: ``{{ var('name') }}`` written the plainest way (what _render_plain_vars renders itself)
@@ -175,7 +177,7 @@ def _render_plain_vars(text: str, var: Any, placeholders: _Placeholders, ctx: Bo
     printed = len(placeholders.values)
     try:
         out = [data[0]]
-        for name, after in zip(parts[1::2], data[1:]):
+        for name, after in zip(parts[1::2], data[1:], strict=True):
             out.append(str(placeholders.finalize(var(name))))
             out.append(after)
     except Exception:
@@ -184,15 +186,23 @@ def _render_plain_vars(text: str, var: Any, placeholders: _Placeholders, ctx: Bo
     return "".join(out)
 
 
-#: the placeholders of the body being rendered (the shared environment's ``finalize`` prints
-#: each value as one of their tokens)
-_RENDERING: list[_Placeholders] = []
+#: per thread, the placeholders of the body being rendered (the shared environment's
+#: ``finalize`` prints each value as one of their tokens)
+_LOCAL = threading.local()
+
+
+def _rendering() -> list[_Placeholders]:
+    if not hasattr(_LOCAL, "rendering"):
+        _LOCAL.rendering = []
+    return _LOCAL.rendering
+
+
 #: body text -> its compiled template code (see _compiled)
 _COMPILED: dict[str, Any] = {}
 
 
 def _finalize(value: Any) -> str:
-    return _RENDERING[-1].finalize(value)
+    return _LOCAL.rendering[-1].finalize(value)
 
 
 @functools.cache
