@@ -314,8 +314,9 @@ def prepare_run(loaded: LoadedProject, options: RunOptions | None = None) -> Pre
 def _quiet_collector() -> Iterator[None]:
     """sqlglot trees link children to parents, so only the cycle collector frees them, and
     every full collection would rescan the whole plan. Freezing what exists once the plan
-    is made keeps those scans short; the objects go back to the collector afterwards."""
-    gc.collect()
+    is made keeps those scans short; the objects go back to the collector afterwards.
+    (No collection before freezing: it would scan the whole plan once more, and the little
+    garbage left from planning is collected after the unfreeze like any other.)"""
     gc.freeze()
     try:
         yield

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime
 import functools
+import gc
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -113,6 +115,7 @@ def compile_command(
     if dialect_names and all_dialects:
         raise SnowgenError.at("SG403", "--dialect and --all exclude each other")
     options = compile_options(target, vars_text, select, backfill, full_refresh, allow_refresh)
+    _short_lived_collector()
     dialects = list(NAMES) if all_dialects else api.check_dialects(dialect_names) or None
     out = output_root(out)
     directories = [single_project(project)] if backfill is not None else api.find_projects(project)
@@ -124,9 +127,11 @@ def compile_command(
             click.echo(f"snowgen: {out} is stale; run 'snowgen compile' without --check", err=True)
             sys.exit(1)
         click.echo(f"{out} is up to date ({len(results)} project/dialect outputs)")
+        _end_process(0)
         return
     for folder in api.write_output(out, results):
         click.echo(f"wrote {folder}")
+    _end_process(0)
 
 
 @main.command("validate")
@@ -270,5 +275,49 @@ def _failure_report(failure: api.StepFailed) -> str:
     )
 
 
-if __name__ == "__main__":  # pragma: no cover
+# -- the console script ------------------------------------------------------------------------
+
+#: set by :func:`entry` (the ``snowgen`` console script): this process ends with the command,
+#: so a command may change process-wide settings and skip the interpreter's teardown. Never
+#: set when ``main`` runs inside another program (tests call it through click's CliRunner).
+_ENDS_PROCESS = False
+
+#: objects allocated between two young-generation collections in a compile (Python's default
+#: is 700): dead sqlglot trees wait longer to be freed, and the collector stops rescanning
+#: the survivors again and again (about a fifth of all CPU at 1,000 models). Measured at
+#: 1,000 models x 3 dialects in one process: 11.5 s CPU at 1M (328 MB), 9.8 s at 3M (534 MB),
+#: 8.8 s at 8M (879 MB).
+COMPILE_GC_THRESHOLD = 3_000_000
+
+
+def entry() -> None:
+    """The ``snowgen`` console script: ``main`` in a process of its own."""
+    global _ENDS_PROCESS
+    _ENDS_PROCESS = True
     main()
+
+
+def _short_lived_collector() -> None:
+    """A compile makes millions of sqlglot nodes linked to their parents, which only the
+    cycle collector frees. In a process that ends with the command, what exists now
+    (modules, specs) is frozen out of every scan and the collector runs rarely (forked
+    workers inherit the setting)."""
+    if not _ENDS_PROCESS:
+        return
+    gc.freeze()
+    gc.set_threshold(COMPILE_GC_THRESHOLD, 1000, 1000)
+
+
+def _end_process(code: int) -> None:
+    """After a command's output is written and flushed: end the process now, skipping the
+    teardown that frees every object one by one (all files are closed by then; the worker
+    processes were joined when their pool closed)."""
+    if not _ENDS_PROCESS:
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    entry()

@@ -88,6 +88,8 @@ def _swap_in(seed: SeedPlan, stage: exp.Table, dialect: Dialect) -> list[exp.Exp
 def literal(value: Any, logical: str, dialect: Dialect) -> exp.Expr:
     """A SQL literal of ``value`` (a value of seed_values.convert) for a column of ``logical``:
     the dialect's own spelling where a neutral literal would load wrong (sqlbody.literal)."""
+    if value.__class__ is str:  # most seed values: what neutral_literal makes of a str
+        return exp.Literal.string(value)
     if isinstance(value, Decimal):
         # A bare 1.5 is a FLOAT64 on BigQuery, which does not coerce to NUMERIC on insert.
         return dialect.cast(exp.Literal.number(str(value)), logical)
