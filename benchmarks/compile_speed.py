@@ -18,6 +18,11 @@ What it measures (all wall-clock, ``time.perf_counter``; best of ``--repeat`` ru
 (b) a generated, deterministic project of N incremental models (and N/4, N/2 to show the
     growth), compiled the same way.
 (c) whether sqlglot's mypyc-compiled build (the ``sqlglotc`` package) is active.
+(d) whole processes, as a user meets them: the ``snowgen`` command on the shipped projects
+    and on the N-model project, against the floor ``python -c "import sqlglot, pydantic,
+    yaml, click, jinja2"``. Wall seconds, and CPU seconds of the process and every worker it
+    forked (``RUSAGE_CHILDREN``): imports, planning, workers, writing files and the
+    interpreter's exit all count. Medians of ``--repeat`` runs, taken in turn.
 
 Statements are counted from the built ASTs: the number of sqlglot statements that
 ``build_plan`` returns for every step (``len(BuiltStep.statements)``), summed over steps
@@ -41,7 +46,9 @@ import os
 import platform
 import pstats
 import random
+import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -57,6 +64,11 @@ DEFAULT_MODELS = 1000
 DEFAULT_SEED = 20240607
 GOAL_SHIPPED_S = 1.0  # (a) every shipped project, six dialects, one process
 GOAL_SYNTHETIC_S = 15.0  # (b) 1000 models, six dialects
+# (d) whole processes: `snowgen compile --all` within this many times the CPU of importing the
+# libraries it stands on; 1,000 models x 6 dialects under this many seconds of wall time
+GOAL_FLOOR_RATIO = 4.0
+GOAL_PROCESS_SYNTHETIC_S = 10.0
+FLOOR_COMMAND = [sys.executable, "-c", "import sqlglot, pydantic, yaml, click, jinja2"]
 GOAL_SYNTHETIC_N = 1000
 
 # snowgen is imported lazily (see import_snowgen) so that the cold child can time imports.
@@ -311,20 +323,57 @@ def cold_child() -> None:
     )
 
 
-def bench_cli(repeat: int, log) -> dict[str, Any]:
-    """The user's command, ``snowgen compile --all`` from the repository root (writes files)."""
-    results = []
-    with tempfile.TemporaryDirectory(prefix="snowgen-bench-cli-") as out:
-        command = [sys.executable, "-m", "snowgen.cli", "compile", "--all", "--out", out]
-        for _ in range(repeat):
-            start = time.perf_counter()
-            proc = subprocess.run(command, capture_output=True, text=True, cwd=REPO)
-            results.append(time.perf_counter() - start)
-    shown = "snowgen compile --all --out TMPDIR  (cwd: repository root)"
-    result = {"command": shown, "wall_s": min(results), "all_runs_s": results, "exit_code": proc.returncode}
-    if proc.returncode != 0:
-        result["stderr"] = proc.stderr.strip()[-2000:]
-    log(f"  CLI: {min(results):.3f}s wall, exit {proc.returncode}")
+def snowgen_command() -> list[str]:
+    """The ``snowgen`` console script installed beside this interpreter (what a user runs)."""
+    script = Path(sys.executable).with_name("snowgen")
+    return [str(script)] if script.exists() else [sys.executable, "-c", "from snowgen.cli import entry; entry()"]
+
+
+def whole_process(command: list[str]) -> dict[str, Any]:
+    """One run of ``command`` from the repository root: wall seconds, and CPU seconds of the
+    process and every process it forked and waited for (imports, workers, writing, exit)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.run(command, capture_output=True, text=True, cwd=REPO)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"wall_s": wall, "cpu_s": cpu, "exit_code": proc.returncode, "stderr": proc.stderr.strip()[-2000:]}
+
+
+def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    failed = [r for r in runs if r["exit_code"] != 0]
+    summary = {key: statistics.median(r[key] for r in runs) for key in ("wall_s", "cpu_s")}
+    summary["runs"] = [{k: round(r[k], 3) for k in ("wall_s", "cpu_s")} for r in runs]
+    summary["exit_code"] = failed[0]["exit_code"] if failed else 0
+    if failed:
+        summary["stderr"] = failed[0]["stderr"]
+    return summary
+
+
+def bench_processes(repeat: int, synthetic: Path | None, log) -> dict[str, Any]:
+    """(d) The import floor and ``snowgen compile --all`` (the shipped projects, and the
+    synthetic project if given), as whole processes, run in turn (floor, shipped, synthetic,
+    floor, ...) so that a busy moment of the machine falls on all of them alike; medians."""
+    runs: dict[str, list] = {"floor": [], "shipped": [], "synthetic": []}
+    for _ in range(repeat):
+        runs["floor"].append(whole_process(FLOOR_COMMAND))
+        with tempfile.TemporaryDirectory(prefix="snowgen-bench-cli-") as out:
+            runs["shipped"].append(whole_process([*snowgen_command(), "compile", "--all", "--out", out]))
+        if synthetic is not None:
+            with tempfile.TemporaryDirectory(prefix="snowgen-bench-cli-") as out:
+                command = [*snowgen_command(), "compile", "--all", "--project", str(synthetic), "--out", out]
+                runs["synthetic"].append(whole_process(command))
+    result = {name: _median(items) for name, items in runs.items() if items}
+    result["commands"] = {
+        "floor": f"python -c '{FLOOR_COMMAND[2]}'",
+        "shipped": "snowgen compile --all --out TMPDIR  (cwd: repository root)",
+        "synthetic": f"snowgen compile --all --project {synthetic.name if synthetic else '-'} --out TMPDIR",
+    }
+    result["ratio"] = result["shipped"]["cpu_s"] / result["floor"]["cpu_s"]
+    log(
+        f"  whole processes: floor {result['floor']['cpu_s']:.3f} s CPU, shipped {result['shipped']['cpu_s']:.3f} s CPU"
+    )
     return result
 
 
@@ -688,18 +737,6 @@ def print_table(results: dict[str, Any]) -> None:
                 print(f"{'':36}(projects that failed in the fresh interpreter: {', '.join(cold['failed'])})")
         elif cold:
             print(f"  fresh interpreter: failed: {cold['error'][:300]}")
-        cli = results.get("cli")
-        if cli:
-            print(
-                _row(
-                    "CLI compile --all (writes files)",
-                    {"total_s": cli["wall_s"]},
-                    phases=False,
-                    goal=f"exit {cli['exit_code']}",
-                )
-            )
-            if cli["exit_code"] != 0:
-                print(f"{'':36}(CLI failed: {(cli.get('stderr') or '').splitlines()[-1:] or ['no output']})")
         for item in shipped["failed"]:
             print(f"  FAILED, skipped: {item['project']}: {item['error'].splitlines()[0][:160]}")
         for item in shipped["projects"]:
@@ -734,8 +771,38 @@ def print_table(results: dict[str, Any]) -> None:
             for problem in item.get("check_problems") or []:
                 print(f"  cross-check N={item['models']}: {problem}")
         print()
+    if "processes" in results:
+        print_processes(results["processes"])
     if "profile" in results:
         print(results["profile"])
+
+
+def print_processes(processes: dict[str, Any]) -> None:
+    """(d) whole processes: medians of wall and CPU seconds (CPU includes forked workers)."""
+    print("(d) whole processes, median of the runs: wall s, and CPU s of the process and its workers")
+    floor = processes["floor"]
+    print(f"    {'':58} {'wall s':>8} {'cpu s':>8}  goal")
+    print(f"    {processes['commands']['floor']:58} {floor['wall_s']:8.3f} {floor['cpu_s']:8.3f}  (the floor)")
+    shipped, ratio = processes["shipped"], processes["ratio"]
+    verdict = "meets goal" if ratio <= GOAL_FLOOR_RATIO else "MISSES goal"
+    print(
+        f"    {'snowgen compile --all (shipped projects)':58} {shipped['wall_s']:8.3f} {shipped['cpu_s']:8.3f}  "
+        f"{ratio:.2f}x the floor's CPU; goal <= {GOAL_FLOOR_RATIO:g}x: {verdict}"
+    )
+    synthetic = processes.get("synthetic")
+    if synthetic:
+        label = f"snowgen compile --all ({processes['commands']['synthetic'].split()[4]})"
+        verdict = _verdict(synthetic["wall_s"], GOAL_PROCESS_SYNTHETIC_S)
+        print(
+            f"    {label:58} {synthetic['wall_s']:8.3f} {synthetic['cpu_s']:8.3f}  "
+            f"< {GOAL_PROCESS_SYNTHETIC_S:g} s wall: {verdict}"
+        )
+    for name in ("floor", "shipped", "synthetic"):
+        if name in processes and processes[name]["exit_code"] != 0:
+            print(
+                f"    {name} FAILED (exit {processes[name]['exit_code']}): {processes[name].get('stderr', '')[-300:]}"
+            )
+    print()
 
 
 def _row(label: str, item: dict[str, Any], *, phases: bool = True, per_model: bool = False, goal: str = "") -> str:
@@ -776,6 +843,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json-out", type=Path, metavar="FILE", help="also write the JSON results to FILE")
     parser.add_argument("--skip-shipped", action="store_true", help="skip (a), the shipped projects")
     parser.add_argument("--skip-synthetic", action="store_true", help="skip (b), the synthetic project")
+    parser.add_argument(
+        "--skip-processes", action="store_true", help="skip (d), the whole-process runs of the snowgen command"
+    )
     parser.add_argument("--profile", action="store_true", help="also cProfile one compile of the N-model project")
     parser.add_argument(
         "--profile-with",
@@ -849,10 +919,15 @@ def main(argv: list[str] | None = None) -> int:
         log("(a) shipped projects")
         results["shipped"] = bench_shipped(args.repeat, dialects, log)
         results["cold"] = bench_cold(args.repeat, log)
-        results["cli"] = bench_cli(args.repeat, log)
-    if not args.skip_synthetic or args.profile:
+    if not args.skip_synthetic or args.profile or not args.skip_processes:
         with tempfile.TemporaryDirectory(prefix="snowgen-bench-") as tmp:
             workdir = args.keep or Path(tmp)
+            if not args.skip_processes:
+                log("(d) whole processes")
+                synthetic = None
+                if not args.skip_synthetic:
+                    synthetic = write_synthetic_project(workdir / f"process_{args.models}", args.models, args.seed)
+                results["processes"] = bench_processes(args.repeat, synthetic, log)
             if not args.skip_synthetic:
                 log(f"(b) synthetic project, N in {synthetic_sizes(args.models)}")
                 results["synthetic"] = bench_synthetic(
