@@ -1,4 +1,4 @@
-"""The one reachability walk the planner and the strategies share (compiler.dag)."""
+"""The one reachability walk the planner and the strategies share (snowgen.plan.dag)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Duplicate event ids whose timestamps are all equal and whose event_fingerprint is NULL:
 the row the events of the run keep does not depend on the order the rows were loaded in,
-on any engine (compiler.row_order: the rest of the row breaks the tie), and here, with ASCII
+on any engine (snowgen.build.row_order: the rest of the row breaks the tie), and here, with ASCII
 values every collation orders alike, every engine keeps the same row. The same for an
 upsert's one row per key."""
 

@@ -2,7 +2,7 @@
 against DuckDB on the same synthetic events, run after run.
 
 On those three warehouses the run limits travel in variables (Snowflake session variables,
-BigQuery script variables, Databricks SQL variables: compiler.run_limits), on DuckDB in a
+BigQuery script variables, Databricks SQL variables: snowgen.build.run_limits), on DuckDB in a
 join to the limits table, and the web_page context is a nested column (VARIANT, ARRAY of
 STRUCT) rather than a table of its own: agreement here is agreement of the two forms.
 """

@@ -1,4 +1,4 @@
-"""compiler.run_limits: the limits join is replaced by bound values only where it is the
+"""snowgen.build.run_limits: the limits join is replaced by bound values only where it is the
 limits relation; anything else under the same alias stays as written."""
 
 from __future__ import annotations

@@ -195,7 +195,7 @@ def staged_source(ctx: ModelContext, columns: list[str]) -> exp.Query:
 def dedupe_order(model: ModelPlan) -> list[exp.Ordered]:
     """Which row wins among source rows with one key: the spec's order, else the latest
     ``upsert_date_key``, else the key itself; the rest of the row breaks ties
-    (compiler.row_order)."""
+    (snowgen.build.row_order)."""
     spec = model.spec
     order = [
         exp.Ordered(this=exp.column(item.column, table="snowgen_src"), desc=item.descending)

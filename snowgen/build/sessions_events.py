@@ -109,7 +109,7 @@ def _column_types(events: EventSource) -> dict[str, str | None]:
 
 def _dedupe_order(events: EventSource) -> list[str]:
     """§7.1: the earliest session timestamp, then the earliest device time; the further
-    keys, and then the rest of the row (compiler.row_order), make the choice deterministic
+    keys, and then the rest of the row (snowgen.build.row_order), make the choice deterministic
     where Snowplow's is arbitrary."""
     wanted = [
         events.config.session_timestamp,

@@ -150,7 +150,7 @@ class Dialect:
     drop_cascades: ClassVar[bool] = False
     #: event scans read the run limits from variables bound once per script, not from a join
     #: to the limits table: the warehouse prunes partitions on the one and not the other
-    #: (compiler.run_limits)
+    #: (snowgen.build.run_limits)
     run_limits_in_variables: ClassVar[bool] = False
     #: a table filled by CREATE TABLE AS gets an ANALYZE, so the next statements of the run are
     #: planned from its statistics (Postgres; Redshift analyzes CTAS tables itself)
@@ -428,7 +428,7 @@ class Dialect:
         return node
 
     def render(self, statement: exp.Expr) -> str:
-        """Print an already lowered statement (see build.build_steps); raises
+        """Print an already lowered statement (see snowgen.build.steps.build_steps); raises
         :class:`NameTooLong` for a name over the warehouse's limit."""
         self.fold_and_quote_names(statement)
         try:

@@ -46,7 +46,7 @@ def plan_project(
     select: Iterable[str] | None = None,
     backfill: Backfill | None = None,
 ) -> Plan:
-    """``backfill``: plan a selective backfill instead of a regular run (see compiler.backfill)."""
+    """``backfill``: plan a selective backfill instead of a regular run (see snowgen.plan.backfill)."""
     spec = loaded.spec
     _check_dialect_names(loaded)
     variables = resolve_vars(loaded, target, cli_vars or {})

@@ -1,9 +1,9 @@
 """Seeds: lookup tables shipped with a project as CSV files (docs/spec.md, "Seeds").
 
 A body reads a seed by its name, as it reads a model. Planning checks each CSV against the
-seed's declared columns and turns every cell into a typed value (compiler.seed_values);
+seed's declared columns and turns every cell into a typed value (snowgen.plan.seed_values);
 errors point at the CSV's own ``file:line:col``. Each seed becomes one step of the setup
-module, before every model that reads it; compiler.seed_load builds its statements.
+module, before every model that reads it; snowgen.build.seed_load builds its statements.
 """
 
 from __future__ import annotations

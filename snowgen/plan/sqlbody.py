@@ -31,7 +31,7 @@ from snowgen.errors import SnowgenError
 from snowgen.names import PLAIN_NAME, canonical
 from snowgen.spec.yaml_source import YamlDocument, YamlPath
 
-#: snowgen functions a body may call; each expands per dialect (see compiler.filters)
+#: snowgen functions a body may call; each expands per dialect (see snowgen.build.filters)
 MACROS = {"bot_filter": 1, "app_filter": 1, "now_utc": 0}  # name -> most arguments
 _TEMPLATE_NAME = "<sql>"
 _MISPLACED_VALUE = (
