@@ -15,7 +15,7 @@ from snowgen.build.watermark_sql import bind_since, health_query, update_query
 from snowgen.dialects.base import Dialect
 from snowgen.dialects.shapes import Layout, Script, TableShape
 from snowgen.plan.data import ModelPlan, Plan, Step
-from snowgen.plan.references import source_tables
+from snowgen.plan.references import tables_by_instance
 from snowgen.plan.watermark import MANIFEST_COLUMNS, NOT_AFTER, SINCE, WatermarkPlan, in_range
 
 
@@ -72,9 +72,7 @@ def _source_tables(plan: Plan) -> dict[str, exp.Table]:
     """The source table each watermark model reads (its instance's, for a for_each model)."""
     tables = {}
     for name, read in _strategy(plan).reads.items():
-        source = plan.spec.sources[read.source]
-        by_instance = dict(zip(source.instances or (None,), source_tables(plan.spec, source), strict=True))
-        tables[name] = by_instance[read.instance]
+        tables[name] = tables_by_instance(plan.spec, plan.spec.sources[read.source])[read.instance]
     return tables
 
 

@@ -60,6 +60,11 @@ def source_tables(spec: ProjectSpec, source: SourceSpec) -> list[exp.Table]:
     ]
 
 
+def tables_by_instance(spec: ProjectSpec, source: SourceSpec) -> dict[str | None, exp.Table]:
+    """:func:`source_tables` by instance name (None for a source without instances)."""
+    return dict(zip(source.instances or (None,), source_tables(spec, source), strict=True))
+
+
 def instance_name(model: str, instance: str) -> str:
     return f"{model}__{instance}"
 

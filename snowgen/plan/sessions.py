@@ -48,13 +48,13 @@ _WHOLE_NUMBER_VARS = tuple(k for k in SESSION_VARS if k != "start_date")
 
 #: the run's window, as the limits table holds it (snowgen.build.run_limits binds them)
 RUN_LIMIT_COLUMNS = ("lower_limit", "upper_limit")
-LIFECYCLE_COLUMNS = ("session_identifier", "user_identifier", "start_tstamp", "end_tstamp")
 LIFECYCLE_TYPES = {
     "session_identifier": "string",
     "user_identifier": "string",
     "start_tstamp": "timestamp",
     "end_tstamp": "timestamp",
 }
+LIFECYCLE_COLUMNS = tuple(LIFECYCLE_TYPES)
 
 # Physical layout of the lifecycle manifest (reference §2.2 / §4.1).
 LIFECYCLE_LAYOUT = {

@@ -57,7 +57,7 @@ from snowgen.errors import SnowgenError
 from snowgen.plan.backfill import Backfill
 from snowgen.plan.dag import downstream
 from snowgen.plan.data import SETUP_STEP, Check, ModelPlan, Step, StepKind, StrategyPlan
-from snowgen.plan.references import Relation, qualified, source_tables, unknown_name
+from snowgen.plan.references import Relation, qualified, tables_by_instance, unknown_name
 from snowgen.plan.strategy import StrategyPlanner, generated_model
 from snowgen.spec.loader import LoadedModel, LoadedProject
 from snowgen.spec.models import SourceSpec, WatermarkStrategySpec
@@ -190,7 +190,7 @@ class WatermarkPlanner(StrategyPlanner):
         column = exp.column(source.timestamp, table=name)
         nodes = tuple(
             filtered_source(table, name, self._condition(name, instance, column.copy(), source))
-            for table, instance in zip(source_tables(self.loaded.spec, source), instances or (None,), strict=True)
+            for instance, table in tables_by_instance(self.loaded.spec, source).items()
         )
         return {name: Relation(nodes, (self.plan.names["manifest"],), instances)}
 
