@@ -26,12 +26,23 @@ from snowgen.build.steps import build_steps
 from snowgen.dialects import NAMES, get_dialect, unknown_dialect_message
 from snowgen.dialects.base import Dialect
 from snowgen.dialects.shapes import NameTooLong
-from snowgen.emit.render import CompiledProject, emit
+from snowgen.emit.cache import (
+    CACHE_FOLDER,
+    DialectWork,
+    PlanKeys,
+    StepStore,
+    build_missing,
+    cache_path,
+    look_up,
+    ordered_texts,
+    plan_keys,
+)
+from snowgen.emit.render import CompiledProject, emit, files_of
 from snowgen.emit.writer import stale_diff, write
 from snowgen.errors import SnowgenError
 from snowgen.plan import refresh, run_metadata
 from snowgen.plan.backfill import Backfill, parse_backfill
-from snowgen.plan.data import Plan
+from snowgen.plan.data import Plan, Step
 from snowgen.plan.planner import plan_project, resolve_vars
 from snowgen.runner.connections import dialect_for_url, execute_statements
 from snowgen.runner.connectors import display_url
@@ -41,6 +52,7 @@ from snowgen.spec.loader import LoadedProject, discover_projects, load_project
 from snowgen.spec.schema import json_schema
 
 __all__ = [
+    "CACHE_FOLDER",
     "Backfill",
     "CompileOptions",
     "CompiledProject",
@@ -90,7 +102,9 @@ class CompileOptions:
     choice, and a full-refresh or backfill plan instead of the regular one.
 
     ``jobs``: worker processes for several dialects; None chooses by the plan's size and
-    the machine's cores (output never depends on it)."""
+    the machine's cores (output never depends on it). ``cache``: reuse the step files of
+    earlier compiles of the project whose inputs are unchanged (snowgen.emit.cache; output
+    never depends on it either)."""
 
     target: str | None = None
     vars: Mapping[str, Any] = field(default_factory=dict)
@@ -99,6 +113,7 @@ class CompileOptions:
     allow_refresh: bool = False
     backfill: Backfill | None = None
     jobs: int | None = None
+    cache: bool = False
 
     def __post_init__(self) -> None:
         for value in self.select:  # one without a name would select everything
@@ -181,7 +196,8 @@ def compile_loaded(
     backfill or full-refresh plan is written beside the regular one (``CompiledProject.folder``)."""
     options = options or CompileOptions()
     names = check_dialects(dialects)
-    compiled = compile_planned(plan_loaded(loaded, options), names, jobs=options.jobs)
+    store = cache_path(loaded.root) if options.cache else None
+    compiled = compile_planned(plan_loaded(loaded, options), names, jobs=options.jobs, cache=store)
     return [replace(c, variant=options.variant) for c in compiled] if options.variant else compiled
 
 
@@ -226,13 +242,37 @@ def compile_plan(plan: Plan, dialect_name: str) -> CompiledProject:
     return CompiledProject(plan.project, dialect_name, emit(plan, dialect, build_steps(plan, dialect)))
 
 
-def compile_planned(plan: Plan, names: list[str], *, jobs: int | None = None) -> list[CompiledProject]:
-    """Build and render ``plan`` for each dialect; the results follow the order of ``names``."""
+def compile_planned(
+    plan: Plan, names: list[str], *, jobs: int | None = None, cache: Path | None = None
+) -> list[CompiledProject]:
+    """Build and render ``plan`` for each dialect; the results follow the order of ``names``.
+    ``cache``: the step store to reuse and fill (snowgen.emit.cache)."""
     with _quiet_collector():
+        if cache is not None:
+            return _compile_cached(plan, names, jobs, StepStore(cache))
         workers = _workers(jobs, len(names), len(plan.steps))
         if workers <= 1:
             return [compile_plan(plan, name) for name in names]
         return list(_compile_in_workers(plan, names, workers))
+
+
+def _compile_cached(plan: Plan, names: list[str], jobs: int | None, store: StepStore) -> list[CompiledProject]:
+    """Each dialect's step texts from the store where their keys match, the rest built (in
+    workers when there are many), then the store updated: only once every dialect compiled."""
+    keys = plan_keys(plan)
+    try:
+        work = [look_up(plan, keys, name, store) for name in names]
+    finally:
+        store.close()
+    built = _build_missing(plan, keys, work, jobs)
+    results = []
+    for item in work:
+        for text in built[item.dialect]:
+            store.add(text.key, text.text)
+        texts = ordered_texts(plan, item.texts, built[item.dialect])
+        results.append(CompiledProject(plan.project, item.dialect, files_of(plan, get_dialect(item.dialect), texts)))
+    store.save()
+    return results
 
 
 # -- sources and the manifest ---------------------------------------------------------------------------
@@ -333,6 +373,7 @@ def _workers(jobs: int | None, dialects: int, steps: int) -> int:
 
 
 _PLAN_FOR_WORKERS: Plan | None = None
+_MISSING_FOR_WORKERS: tuple[PlanKeys, dict[str, list[Step]]] | None = None
 
 
 def _compile_forked(dialect_name: str) -> CompiledProject:
@@ -343,11 +384,32 @@ def _compile_forked(dialect_name: str) -> CompiledProject:
 def _compile_in_workers(plan: Plan, names: list[str], workers: int) -> Iterator[CompiledProject]:
     """Forked workers inherit the plan (nothing to pickle but the results); the results
     come back in the order of ``names``, so output does not depend on scheduling."""
-    global _PLAN_FOR_WORKERS
-    _PLAN_FOR_WORKERS = plan
+    yield from _forked(plan, None, _compile_forked, names, workers)
+
+
+def _build_missing(plan: Plan, keys: PlanKeys, work: list[DialectWork], jobs: int | None) -> dict[str, list]:
+    missing = {item.dialect: item.missing for item in work}
+    workers = _workers(jobs, len(work), max((len(steps) for steps in missing.values()), default=0))
+    if workers <= 1:
+        return {name: build_missing(plan, keys, get_dialect(name), steps) for name, steps in missing.items()}
+    names = [name for name, steps in missing.items() if steps]
+    built = dict(zip(names, _forked(plan, (keys, missing), _build_forked, names, workers), strict=True))
+    return {name: built.get(name, []) for name in missing}
+
+
+def _build_forked(dialect_name: str) -> list:
+    assert _PLAN_FOR_WORKERS is not None and _MISSING_FOR_WORKERS is not None
+    keys, missing = _MISSING_FOR_WORKERS
+    return build_missing(_PLAN_FOR_WORKERS, keys, get_dialect(dialect_name), missing[dialect_name])
+
+
+def _forked(plan: Plan, missing, work, names: list[str], workers: int) -> Iterator:
+    """``work(name)`` for each dialect name in forked processes that inherit ``plan``."""
+    global _PLAN_FOR_WORKERS, _MISSING_FOR_WORKERS
+    _PLAN_FOR_WORKERS, _MISSING_FOR_WORKERS = plan, missing
     try:
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            yield from pool.map(_compile_forked, names)
+            yield from pool.map(work, names)
     finally:
-        _PLAN_FOR_WORKERS = None
+        _PLAN_FOR_WORKERS, _MISSING_FOR_WORKERS = None, None

@@ -56,11 +56,11 @@ def output_root(out: str) -> Path:
 
 
 def compile_options(
-    target, vars_text, select, backfill=None, full_refresh=False, allow_refresh=False
+    target, vars_text, select, backfill=None, full_refresh=False, allow_refresh=False, cache=False
 ) -> CompileOptions:
     return CompileOptions(
         target=target, vars=parse_vars(vars_text), select=tuple(select), full_refresh=full_refresh,
-        allow_refresh=allow_refresh, backfill=backfill,
+        allow_refresh=allow_refresh, backfill=backfill, cache=cache,
     )  # fmt: skip
 
 
@@ -105,16 +105,32 @@ def backfill_options(command):
     "--full-refresh", is_flag=True, help="a plan that drops the incremental state and rebuilds from the start date"
 )
 @click.option("--allow-refresh", is_flag=True, help="allow --full-refresh for a target that does not allow refresh")
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help=f"build every step again instead of reusing unchanged ones from <project>/{api.CACHE_FOLDER}/",
+)
 @reports_errors
 @backfill_options
 def compile_command(
-    dialect_names, all_dialects, project, out, select, vars_text, target, check, full_refresh, allow_refresh, backfill
+    dialect_names,
+    all_dialects,
+    project,
+    out,
+    select,
+    vars_text,
+    target,
+    check,
+    full_refresh,
+    allow_refresh,
+    no_cache,
+    backfill,
 ) -> None:
     """Compile the projects into OUT/<project>/<dialect>/ (a backfill: OUT/<project>/<dialect>-backfill-.../,
     a full refresh: OUT/<project>/<dialect>-full-refresh/)."""
     if dialect_names and all_dialects:
         raise SnowgenError.at("SG403", "--dialect and --all exclude each other")
-    options = compile_options(target, vars_text, select, backfill, full_refresh, allow_refresh)
+    options = compile_options(target, vars_text, select, backfill, full_refresh, allow_refresh, not no_cache)
     _short_lived_collector()
     dialects = list(NAMES) if all_dialects else api.check_dialects(dialect_names) or None
     out = output_root(out)

@@ -34,6 +34,11 @@ COLUMNS = {
 }
 
 
+def is_recorded(plan: Plan) -> bool:
+    """Does every step of ``plan`` record its start and end (the plan starts a run)?"""
+    return any(step.kind == StepKind.START_RUN for step in plan.steps)
+
+
 def metadata_table(plan: Plan) -> exp.Table:
     return qualified(f"{plan.project}_run_metadata", plan.schemas["manifest"], plan.database)
 

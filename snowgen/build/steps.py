@@ -102,21 +102,27 @@ BUILDERS: dict[StepKind, Builder] = {
 
 def build_steps(plan: Plan, dialect: Dialect) -> Iterator[BuiltStep]:
     """Each step's statements, one step at a time (so a big plan never holds every tree)."""
-    recorded = any(step.kind == StepKind.START_RUN for step in plan.steps)
+    recorded = run_metadata.is_recorded(plan)
     for step in plan.steps:
-        try:
-            statements = BUILDERS[step.kind](plan, step, dialect).all()
-            if recorded:
-                statements = run_metadata.wrapped(plan, step, statements, dialect)
-            model = plan.models.get(step.model) if step.model else None
-            if model is not None and model.query is not None:
-                # Only a user's SQL body can hold what a warehouse lacks (snowgen builds none of
-                # it): one walk over the body instead of one over every statement built from it.
-                dialect.refuse_unsupported(model.query)
-            statements = [dialect.lower(s) for s in statements]
-        except Unsupported as exc:
-            raise located_error(plan, step, dialect, exc) from None
-        yield BuiltStep(step, statements)
+        yield build_step(plan, step, dialect, recorded)
+
+
+def build_step(plan: Plan, step: Step, dialect: Dialect, recorded: bool) -> BuiltStep:
+    """One step's statements, lowered for ``dialect``; ``recorded``: the plan records its
+    steps in run metadata (``run_metadata.is_recorded``)."""
+    try:
+        statements = BUILDERS[step.kind](plan, step, dialect).all()
+        if recorded:
+            statements = run_metadata.wrapped(plan, step, statements, dialect)
+        model = plan.models.get(step.model) if step.model else None
+        if model is not None and model.query is not None:
+            # Only a user's SQL body can hold what a warehouse lacks (snowgen builds none of
+            # it): one walk over the body instead of one over every statement built from it.
+            dialect.refuse_unsupported(model.query)
+        statements = [dialect.lower(s) for s in statements]
+    except Unsupported as exc:
+        raise located_error(plan, step, dialect, exc) from None
+    return BuiltStep(step, statements)
 
 
 def build_plan(plan: Plan, dialect: Dialect) -> list[BuiltStep]:

@@ -8,10 +8,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from snowgen.build import checks
-from snowgen.build.steps import BuiltStep, located_error
+from snowgen.build.steps import BuiltStep, build_step, located_error
 from snowgen.dialects.base import Dialect
 from snowgen.dialects.shapes import Unsupported
-from snowgen.plan.data import Check, Plan
+from snowgen.plan.data import Check, Plan, Step
 from snowgen.text import one_line
 
 PLAN_FILE = "plan.json"
@@ -48,14 +48,23 @@ def step_files(plan: Plan) -> dict[str, str]:
 def emit(plan: Plan, dialect: Dialect, built: Iterable[BuiltStep]) -> dict[str, str]:
     """Every output file of one project and dialect, as relative path -> text. ``built``
     may be a generator: each step is rendered and let go before the next is built."""
+    return files_of(plan, dialect, {item.step.id: render_step(plan, dialect, item) for item in built})
+
+
+def files_of(plan: Plan, dialect: Dialect, step_texts: dict[str, str]) -> dict[str, str]:
+    """The output files, given the text of every step's file (by step id): the steps, the
+    checks and plan.json."""
     paths = step_files(plan)
-    files: dict[str, str] = {}
-    for item in built:
-        files[paths[item.step.id]] = render_step(plan, dialect, item)
+    files = {paths[step_id]: text for step_id, text in step_texts.items()}
     for check in plan.checks:
         files[check_file(check)] = render_check(plan, dialect, check)
     files[PLAN_FILE] = render_plan(plan, dialect, paths)
     return files
+
+
+def step_text(plan: Plan, dialect: Dialect, step: Step, recorded: bool) -> str:
+    """One step's file: built, lowered and printed (``recorded``: see build_step)."""
+    return render_step(plan, dialect, build_step(plan, step, dialect, recorded))
 
 
 def render_step(plan: Plan, dialect: Dialect, item: BuiltStep) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import errno
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -22,25 +23,51 @@ def write(root: Path, results: list[CompiledProject]) -> list[Path]:
 
     Every folder is written to a staging folder beside it first; only when all of them are
     written do they replace the old folders. So a path that is not a folder, a missing
-    permission or a full disk raises SG407 before any output changes, and leaves nothing behind."""
+    permission or a full disk raises SG407 before any output changes, and leaves nothing behind.
+    A folder that already holds exactly these files is left alone, and a file whose text is
+    unchanged is linked into the staging folder instead of written again (its time stamp
+    stays, so tools that compare them see only what changed)."""
     finals = [output_dir(root, compiled) for compiled in results]
     created: list[Path] = []
-    staged: list[Path] = []
+    staged: list[tuple[Path, Path]] = []
     try:
         for compiled, final in zip(results, finals, strict=True):
             _check_replaceable(final)
+            unchanged = _unchanged_files(final, compiled.files)
+            if unchanged is None:
+                continue
             make_missing_dirs(final.parent, created)
-            staged.append(_stage(final, compiled.files))
-        for staging, final in zip(staged, finals, strict=True):
+            staged.append((_stage(final, compiled.files, unchanged), final))
+        for staging, final in staged:
             _replace(final, staging)
     except BaseException as exc:  # an interrupt, too, must not leave staging folders behind
-        for staging in staged:
+        for staging, _ in staged:
             shutil.rmtree(staging, ignore_errors=True)
         remove_dirs(created)
         if isinstance(exc, OSError):
             raise _cannot_write(root, exc) from None
         raise
     return finals
+
+
+def _unchanged_files(final: Path, files: dict[str, str]) -> set[str] | None:
+    """The files already in ``final`` with the same text; None when the folder holds
+    exactly ``files`` (nothing to write)."""
+    if not final.is_dir():
+        return set()
+    on_disk = {p.relative_to(final).as_posix() for p in final.rglob("*") if not p.is_dir()}
+    unchanged = set()
+    for relative, text in files.items():
+        if relative in on_disk and _same_text(final / relative, text):
+            unchanged.add(relative)
+    return None if unchanged == on_disk == set(files) else unchanged
+
+
+def _same_text(path: Path, text: str) -> bool:
+    try:
+        return not path.is_symlink() and path.read_bytes() == text.encode("utf-8")
+    except OSError:
+        return False
 
 
 def _check_replaceable(final: Path) -> None:
@@ -51,18 +78,32 @@ def _check_replaceable(final: Path) -> None:
         raise NotADirectoryError(errno.ENOTDIR, "a file, not a folder snowgen wrote", str(final))
 
 
-def _stage(final: Path, files: dict[str, str]) -> Path:
-    """A hidden folder next to ``final`` holding ``files``."""
+def _stage(final: Path, files: dict[str, str], unchanged: set[str]) -> Path:
+    """A hidden folder next to ``final`` holding ``files``: those in ``unchanged`` linked
+    from ``final`` (written where the file system cannot link), the others written."""
     staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
     try:
+        folders: set[Path] = {staging}
         for relative, text in files.items():
             path = staging / relative
-            path.parent.mkdir(parents=True, exist_ok=True)
+            if path.parent not in folders:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                folders.add(path.parent)
+            if relative in unchanged and _linked(final / relative, path):
+                continue
             path.write_text(text, encoding="utf-8", newline="\n")
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return staging
+
+
+def _linked(existing: Path, path: Path) -> bool:
+    try:
+        os.link(existing, path)
+    except OSError:
+        return False
+    return True
 
 
 def _replace(final: Path, staging: Path) -> None:
