@@ -33,16 +33,19 @@ from snowgen.emit.cache import (
     StepStore,
     build_missing,
     cache_path,
+    cached_plan_files,
     look_up,
     ordered_texts,
     plan_keys,
 )
-from snowgen.emit.render import CompiledProject, emit, files_of
+from snowgen.emit.render import CompiledProject, emit, step_files
 from snowgen.emit.writer import stale_diff, write
 from snowgen.errors import SnowgenError
 from snowgen.plan import refresh, run_metadata
 from snowgen.plan.backfill import Backfill, parse_backfill
-from snowgen.plan.data import Plan, Step
+from snowgen.plan.bodies import with_bodies
+from snowgen.plan.data import BodyNotParsed, Plan, Step
+from snowgen.plan.facts import BodyMemo
 from snowgen.plan.planner import plan_project, resolve_vars
 from snowgen.runner.connections import dialect_for_url, execute_statements
 from snowgen.runner.connectors import display_url
@@ -170,9 +173,9 @@ def target_dialects(loaded: LoadedProject, target: str | None) -> list[str]:
     return [loaded.spec.targets[target].dialect]
 
 
-def plan_loaded(loaded: LoadedProject, options: CompileOptions | None = None) -> Plan:
+def plan_loaded(loaded: LoadedProject, options: CompileOptions | None = None, *, memo: BodyMemo | None = None) -> Plan:
     """The plan every dialect compiles: the project's, with the full-refresh and run-metadata
-    steps when they apply."""
+    steps when they apply. ``memo``: body facts from earlier compiles (snowgen.plan.facts)."""
     options = options or CompileOptions()
     plan = plan_project(
         loaded,
@@ -180,6 +183,7 @@ def plan_loaded(loaded: LoadedProject, options: CompileOptions | None = None) ->
         cli_vars=dict(options.vars),
         select=options.select or None,
         backfill=options.backfill,
+        memo=memo,
     )  # located errors first
     if options.full_refresh:
         refresh.check_refresh_allowed(loaded, options.target, options.allow_refresh)
@@ -196,8 +200,11 @@ def compile_loaded(
     backfill or full-refresh plan is written beside the regular one (``CompiledProject.folder``)."""
     options = options or CompileOptions()
     names = check_dialects(dialects)
-    store = cache_path(loaded.root) if options.cache else None
-    compiled = compile_planned(plan_loaded(loaded, options), names, jobs=options.jobs, cache=store)
+    if options.cache:
+        store = StepStore(cache_path(loaded.root))
+        compiled = _compile_cached(plan_loaded(loaded, options, memo=store), names, options.jobs, store)
+    else:
+        compiled = compile_planned(plan_loaded(loaded, options), names, jobs=options.jobs)
     return [replace(c, variant=options.variant) for c in compiled] if options.variant else compiled
 
 
@@ -242,14 +249,9 @@ def compile_plan(plan: Plan, dialect_name: str) -> CompiledProject:
     return CompiledProject(plan.project, dialect_name, emit(plan, dialect, build_steps(plan, dialect)))
 
 
-def compile_planned(
-    plan: Plan, names: list[str], *, jobs: int | None = None, cache: Path | None = None
-) -> list[CompiledProject]:
-    """Build and render ``plan`` for each dialect; the results follow the order of ``names``.
-    ``cache``: the step store to reuse and fill (snowgen.emit.cache)."""
+def compile_planned(plan: Plan, names: list[str], *, jobs: int | None = None) -> list[CompiledProject]:
+    """Build and render ``plan`` for each dialect; the results follow the order of ``names``."""
     with _quiet_collector():
-        if cache is not None:
-            return _compile_cached(plan, names, jobs, StepStore(cache))
         workers = _workers(jobs, len(names), len(plan.steps))
         if workers <= 1:
             return [compile_plan(plan, name) for name in names]
@@ -258,19 +260,32 @@ def compile_planned(
 
 def _compile_cached(plan: Plan, names: list[str], jobs: int | None, store: StepStore) -> list[CompiledProject]:
     """Each dialect's step texts from the store where their keys match, the rest built (in
-    workers when there are many), then the store updated: only once every dialect compiled."""
+    workers when there are many) from bodies parsed for them, then the store updated: only
+    once every dialect compiled."""
+    with _quiet_collector():
+        return _compile_through(plan, names, jobs, store)
+
+
+def _compile_through(plan: Plan, names: list[str], jobs: int | None, store: StepStore) -> list[CompiledProject]:
     keys = plan_keys(plan)
     try:
         work = [look_up(plan, keys, name, store) for name in names]
+        beside = {name: cached_plan_files(plan, keys, get_dialect(name), store) for name in names}
     finally:
-        store.close()
-    built = _build_missing(plan, keys, work, jobs)
+        store.close()  # before any worker is forked
+    needed = [step.model for item in work for step in item.missing if step.model]
+    try:
+        built = _build_missing(with_bodies(plan, needed), keys, work, jobs)
+    except BodyNotParsed:  # a step read another model's body: parse them all
+        built = _build_missing(with_bodies(plan, plan.models), keys, work, jobs)
+    paths = step_files(plan)
     results = []
     for item in work:
         for text in built[item.dialect]:
             store.add(text.key, text.text)
         texts = ordered_texts(plan, item.texts, built[item.dialect])
-        results.append(CompiledProject(plan.project, item.dialect, files_of(plan, get_dialect(item.dialect), texts)))
+        files = {**{paths[step_id]: text for step_id, text in texts.items()}, **beside[item.dialect]}
+        results.append(CompiledProject(plan.project, item.dialect, files))
     store.save()
     return results
 

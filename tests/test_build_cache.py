@@ -19,6 +19,7 @@ from snowgen.api import CompileOptions, compile_project
 from snowgen.dialects import DIALECTS
 from snowgen.emit import cache
 from snowgen.errors import SnowgenError
+from snowgen.plan import bodies
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = sorted(p for p in (REPO / "model_specs").iterdir() if (p / "snowgen.yml").is_file())
@@ -154,7 +155,7 @@ def test_an_edited_body_rebuilds_its_own_steps(tmp_path, built):
     built.clear()
     edit_model(root, "c", "e.amount > 0", "e.amount > 10")
     assert_cache_agrees(root)
-    assert {step for _, step in built} == {"c", "create_schemas"}  # the schemas step reads every model's spec
+    assert {step for _, step in built} == {"c"}
 
 
 def test_a_changed_output_column_reaches_the_models_that_read_it(tmp_path, built):
@@ -164,6 +165,72 @@ def test_a_changed_output_column_reaches_the_models_that_read_it(tmp_path, built
     edit_model(root, "a", "e.amount from", "e.amount as amount_total, e.amount from")
     assert_cache_agrees(root)
     assert {"a", "b"} <= {step for _, step in built}
+
+
+@pytest.fixture
+def parsed(monkeypatch) -> list[str]:
+    """The text of every body a compile parses."""
+    seen: list[str] = []
+    real = bodies.parse_body
+
+    def recording(text, ctx):
+        seen.append(text)
+        return real(text, ctx)
+
+    monkeypatch.setattr(bodies, "parse_body", recording)
+    return seen
+
+
+EXTRA = [{"name": "d", "materialization": "table", "sql": "select a.* from a as a"}]
+
+
+def test_an_unchanged_project_parses_no_body(tmp_path, parsed):
+    root = write_project(tmp_path / "p", [*MODELS, *EXTRA])
+    outcome(root, ALL, cache=True)
+    assert sorted(parsed) == sorted(model["sql"] for model in [*MODELS, *EXTRA])
+    parsed.clear()
+    outcome(root, ALL, cache=True)
+    assert parsed == []
+
+
+def test_an_edit_parses_the_edited_body_and_those_it_reaches(tmp_path, parsed, built):
+    root = write_project(tmp_path / "p", [*MODELS, *EXTRA])
+    outcome(root, ALL, cache=True)
+    parsed.clear()
+    built.clear()
+    edit_model(root, "a", "e.amount from", "e.amount, e.ts from")
+    expected = outcome(root, ALL)
+    parsed.clear()
+    assert outcome(root, ALL, cache=True) == expected
+    # b and d read a, whose columns changed: their steps are built again (so their bodies are
+    # parsed), as is the schemas step, which reads every model; c keeps its step and its
+    # unparsed body
+    assert {step for _, step in built} == {"a", "b", "d", "create_schemas"}
+    assert set(parsed) == {
+        MODELS[0]["sql"].replace("e.amount from", "e.amount, e.ts from"),
+        MODELS[1]["sql"],
+        EXTRA[0]["sql"],
+    }
+
+
+def test_a_new_model_parses_only_itself(tmp_path, parsed):
+    root = write_project(tmp_path / "p", MODELS)
+    outcome(root, ALL, cache=True)
+    parsed.clear()
+    write_project(tmp_path / "p", [*MODELS, *EXTRA])
+    expected = outcome(root, ALL)
+    parsed.clear()
+    assert outcome(root, ALL, cache=True) == expected
+    assert parsed == [EXTRA[0]["sql"]]
+
+
+def test_a_deleted_model_fails_its_readers_as_without_the_cache(tmp_path):
+    root = write_project(tmp_path / "p", MODELS)
+    outcome(root, ALL, cache=True)
+    (root / "models" / "a.yml").unlink()
+    failed = outcome(root, ["postgres"], cache=True)
+    assert isinstance(failed, str) and "SG201" in failed
+    assert failed == outcome(root, ["postgres"])
 
 
 def test_a_project_var_rebuilds_everything(tmp_path, built):
@@ -229,7 +296,7 @@ def test_entries_no_recent_compile_used_are_dropped(tmp_path):
         outcome(root, ["postgres"], cache=True)
     with sqlite3.connect(store) as db:
         last = {key for (key,) in db.execute("SELECT key FROM steps")}
-    assert len(first - last) == 2  # c's step and the schemas step of the first version
+    assert len(first - last) == 1  # c's step of the first version
     assert len(last) == len(first)
 
 

@@ -34,7 +34,7 @@ def _schemas(plan: Plan, step: Step, dialect: Dialect) -> Script:
     used = {"derived"} | {
         "scratch" if m.scratch or m.materialization == "incremental" else "derived" for m in plan.models.values()
     }
-    used |= {m.spec.schema_ for m in plan.models.values() if m.spec.schema_}
+    used |= {m.schema_key for m in plan.models.values()}
     used |= plan.strategy.schema_keys
     if any(s.kind == StepKind.START_RUN for s in plan.steps):
         used |= {"manifest", "scratch"}

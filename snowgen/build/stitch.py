@@ -18,7 +18,7 @@ def stitch_statements(plan: Plan, model: ModelPlan, dialect: Dialect) -> list[ex
     if stitch is None:
         return []
     mapping = plan.models[stitch.mapping]
-    [mapping_key] = mapping.spec.unique_key_columns
+    [mapping_key] = mapping.unique_key
     value: exp.Expr = exp.column(stitch.value, table=MAPPING_ALIAS)
     if stitch.column in model.column_types:  # the mapping's column may be typed differently
         value = dialect.cast(value, model.column_types[stitch.column])

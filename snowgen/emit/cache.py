@@ -4,34 +4,35 @@ A step's file is a pure function of the plan, the step and the dialect (and of t
 builds and prints it). Its key is a hash of those inputs, so a hit returns exactly the text a
 build would print; a compile that changes one model rebuilds only the steps that can see it.
 
-Two keys per step:
+Each step has a key in three tiers, from the narrowest:
 
-* **narrow**: the code, the dialect, the step, the plan-wide data (project file, vars,
-  schemas, steps, strategy, seeds, staged tables, checks, and every model's *interface*: its
-  table, module, dependencies, output columns and types, filters...) and the text of the
-  step's own model file. Everything else in the plan -- every other model's SQL body, spec
-  and file -- is *blinded* while the step builds: reading it raises :class:`BlindRead`
-  (an isinstance test, a truth test, an attribute...). A step that builds blinded read
-  nothing outside its narrow key, so the text is stored under it.
-* **wide**: the narrow key plus the text of every model file. A step whose build reads
-  another model's body or spec (the create-schemas step, a strategy step reading every
-  model) is built with the whole plan and stored under this key.
+* **local**: the code, the dialect, the step, the plan-wide settings (project file, vars,
+  schemas, strategy, seeds, staged tables, checks; not the list of models, steps or
+  modules), the step's own model (its file and its *interface*: table, module, dependencies,
+  output columns and types, filters...) and the interfaces of the models it reads;
+* **narrow**: the same with the interfaces of every model, and the steps and modules;
+* **wide**: the narrow key and the text of every model file.
 
-Errors are never stored: a step that fails blinded is built again with the whole plan,
-which raises the true error (or succeeds, and is stored under the wide key).
+A step is built against a *blinded* plan first: in the local tier every model but its own
+and those it reads is hidden, as are the lists of models, steps and modules; in the narrow
+tier every other model's SQL body, spec and file. Any use of what is hidden raises
+:class:`BlindRead` (an attribute, an isinstance test, a truth test, iterating...). A step
+that builds blinded read nothing outside that tier's key, so its text is stored under it;
+one that reads further is built in the next tier (the wide tier sees the whole plan).
+
+Errors are never stored: a step that fails blinded is built with the whole plan, which
+raises the true error (or succeeds, and is stored under the wide key).
 
 The store is one SQLite file per project (``.snowgen-cache/steps.sqlite`` beside
-``snowgen.yml``; the folder holds a ``.gitignore`` of ``*``). Entries unused for
-:data:`KEEP_COMPILES` compiles are dropped. A store that cannot be opened, read or written is
-ignored: the compile builds everything, as with ``--no-cache``.
+``snowgen.yml``; the folder holds a ``.gitignore`` of ``*``); it also holds the facts of
+parsed bodies (snowgen.plan.facts), so an unchanged body is not even parsed. Entries unused
+for :data:`KEEP_COMPILES` compiles are dropped. A store that cannot be opened, read or
+written is ignored: the compile builds everything, as with ``--no-cache``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-import decimal
-import enum
 import hashlib
 import json
 import sqlite3
@@ -41,16 +42,14 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import pydantic
 import sqlglot
-from sqlglot import exp
 
 from snowgen.build.run_metadata import is_recorded
 from snowgen.dialects.base import Dialect
-from snowgen.emit.render import step_text
-from snowgen.plan.data import ModelPlan, Plan, Step
-from snowgen.spec.csv_source import CsvDocument
-from snowgen.spec.yaml_source import YamlDocument
+from snowgen.emit.render import plan_files, step_files, step_text
+from snowgen.plan.data import BodyFacts, ModelPlan, Plan, Step
+from snowgen.plan.facts import facts_from_json, facts_to_json
+from snowgen.plan.fingerprint import FILE_FIELDS, digest, document_digest, fingerprint
 
 CACHE_FOLDER = ".snowgen-cache"
 STORE_FILE = "steps.sqlite"
@@ -69,102 +68,67 @@ def cache_path(project_root: Path) -> Path:
 def code_fingerprint() -> str:
     """What builds and prints the text: snowgen's own source (every module, so a change in
     development counts, not only a new version), sqlglot's version and build, Python's."""
-    digest = hashlib.sha256()
+    hashed = hashlib.sha256()
     package = Path(__file__).resolve().parent.parent
     for path in sorted(package.rglob("*.py")):
-        digest.update(path.relative_to(package).as_posix().encode())
-        digest.update(path.read_bytes())
+        hashed.update(path.relative_to(package).as_posix().encode())
+        hashed.update(path.read_bytes())
     compiled = getattr(sqlglot.generator, "__file__", "") or ""
-    digest.update(f"sqlglot {sqlglot.__version__} {compiled.endswith('.so')}; python {sys.version}".encode())
-    return digest.hexdigest()
+    hashed.update(f"sqlglot {sqlglot.__version__} {compiled.endswith('.so')}; python {sys.version}".encode())
+    return hashed.hexdigest()
 
 
-def fingerprint(value: Any) -> str:
-    """A text that is equal for equal plan data: every value the plan holds, of a type listed
-    here. Any other type raises TypeError, so a new kind of plan field cannot slip past the
-    key unnoticed (the cache tests compile every shipped project)."""
-    return _fp(value)
-
-
-def _fp(value: Any) -> str:
-    if value is None or isinstance(value, bool | int | float | str | bytes | Path | dt.date | decimal.Decimal):
-        return repr(value)
-    if isinstance(value, enum.Enum):
-        return f"{type(value).__qualname__}.{value.name}"
-    if isinstance(value, tuple | list):
-        return "[" + ",".join(_fp(v) for v in value) + "]"
-    if isinstance(value, set | frozenset):
-        return "{" + ",".join(sorted(_fp(v) for v in value)) + "}"
-    if isinstance(value, Mapping):
-        return "{" + ",".join(sorted(f"{_fp(k)}:{_fp(v)}" for k, v in value.items())) + "}"
-    if isinstance(value, exp.Expr):
-        return repr(value)
-    if isinstance(value, pydantic.BaseModel):
-        return f"{type(value).__qualname__}{value.model_dump_json()}"
-    if isinstance(value, YamlDocument | CsvDocument):
-        return document_digest(value)
-    if isinstance(value, ModelPlan):
-        return _model_interface(value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        fields = ",".join(f"{f.name}={_fp(getattr(value, f.name))}" for f in dataclasses.fields(value))
-        return f"{type(value).__qualname__}({fields})"
-    raise TypeError(f"the build cache has no fingerprint for {type(value).__qualname__}")
-
-
-#: fields of a model that are covered by the text of its file (and blinded for other steps)
-_FILE_FIELDS = ("query", "spec", "doc")
-
-
-def _model_interface(model: ModelPlan) -> str:
-    """What every step may read of any model: all but its body, spec and file."""
-    fields = [f.name for f in dataclasses.fields(model) if f.name not in _FILE_FIELDS]
-    return "ModelPlan(" + ",".join(f"{name}={_fp(getattr(model, name))}" for name in fields) + ")"
-
-
-def document_digest(doc: YamlDocument | CsvDocument) -> str:
-    """The file a spec or seed was read from: its path and text."""
-    digest = hashlib.sha256(str(doc.path).encode())
-    for line in doc.lines:
-        digest.update(b"\n")
-        digest.update(line.encode())
-    return digest.hexdigest()
+#: the tiers of keys, narrowest first: a step is stored under the first whose blinded build it passes
+TIERS = ("local", "narrow", "wide")
 
 
 @dataclasses.dataclass(frozen=True)
 class PlanKeys:
-    """The keys of one plan's steps, less the dialect."""
+    """Each step's key in each tier (see the module's docstring), less the dialect."""
 
-    plan_wide: str
-    narrow_parts: Mapping[str, str]  # step id -> the step and its own model file
-    wide_parts: Mapping[str, str]  # step id -> the step and every model file
+    parts: Mapping[str, Mapping[str, str]]  # tier -> step id -> digest of what the tier covers
+    plan_wide: str  # the narrow tier's plan-wide part
 
-    def narrow(self, dialect: str, step: Step) -> str:
-        return _hash("narrow", self.plan_wide, dialect, self.narrow_parts[step.id])
+    def key(self, tier: str, dialect: str, step: Step) -> str:
+        return digest(tier, dialect, self.parts[tier][step.id])
 
-    def wide(self, dialect: str, step: Step) -> str:
-        return _hash("wide", self.plan_wide, dialect, self.wide_parts[step.id])
+    def plan_files_key(self, dialect: str) -> str:
+        """plan.json and the checks' files: the narrow tier, without a step."""
+        return digest("plan files", dialect, self.plan_wide)
+
+
+#: plan fields a local build may not read (nor its key cover): a new model changes them all
+_WHOLE_PLAN_FIELDS = ("models", "steps", "modules")
 
 
 def plan_keys(plan: Plan) -> PlanKeys:
-    fields = {f.name: getattr(plan, f.name) for f in dataclasses.fields(plan)}
-    plan_wide = _hash(code_fingerprint(), fingerprint(fields))
+    fields = {f.name: getattr(plan, f.name) for f in dataclasses.fields(plan) if f.name not in _WHOLE_PLAN_FIELDS}
+    plan_local = digest(code_fingerprint(), fingerprint(fields), f"recorded={is_recorded(plan)}")
+    interfaces = {name: digest(fingerprint(model)) for name, model in plan.models.items()}
     files = {name: document_digest(model.doc) for name, model in plan.models.items()}
-    all_files = _hash(*(f"{n}={d}" for n, d in sorted(files.items())))
-    steps = {step.id: fingerprint(step) for step in plan.steps}
-    own = {step.id: files.get(step.model, "") if step.model else "" for step in plan.steps}
-    return PlanKeys(
-        plan_wide,
-        {step_id: _hash(text, own[step_id]) for step_id, text in steps.items()},
-        {step_id: _hash(text, all_files) for step_id, text in steps.items()},
+    plan_wide = digest(
+        plan_local, fingerprint([plan.steps, plan.modules]), *(f"{n}={i}" for n, i in sorted(interfaces.items()))
     )
+    all_files = digest(*(f"{n}={d}" for n, d in sorted(files.items())))
+    parts: dict[str, dict[str, str]] = {tier: {} for tier in TIERS}
+    for step in plan.steps:
+        own = files.get(step.model, "") if step.model else ""
+        step_text = fingerprint(step)
+        parts["local"][step.id] = digest(plan_local, step_text, own, *_open_interfaces(plan, step, interfaces))
+        parts["narrow"][step.id] = digest(plan_wide, step_text, own)
+        parts["wide"][step.id] = digest(plan_wide, step_text, all_files)
+    return PlanKeys(parts, plan_wide)
 
 
-def _hash(*parts: str) -> str:
-    digest = hashlib.sha256()
-    for part in parts:
-        digest.update(part.encode())
-        digest.update(b"\0")
-    return digest.hexdigest()
+def _open_interfaces(plan: Plan, step: Step, interfaces: Mapping[str, str]) -> list[str]:
+    """The interfaces a local build may read: the step's model's and those of the models it reads."""
+    return [f"{name}={interfaces[name]}" for name in _open_models(plan, step)]
+
+
+def _open_models(plan: Plan, step: Step) -> tuple[str, ...]:
+    if step.model is None:
+        return ()
+    return (step.model, *(d for d in plan.models[step.model].depends_on if d in plan.models))
 
 
 # -- blinded builds ----------------------------------------------------------------------------------------
@@ -193,15 +157,54 @@ _BLIND = _Blind()
 
 
 def _blinded(model: ModelPlan) -> ModelPlan:
-    query = None if model.query is None else _BLIND  # "is None" stays answerable: it is interface
-    return dataclasses.replace(model, query=query, spec=_BLIND, doc=_BLIND)
+    blind = {name: _BLIND for name in FILE_FIELDS if getattr(model, name) is not None}
+    return dataclasses.replace(model, **blind)  # "is None" stays answerable: generated or not
 
 
-class _OneModelOpen(Mapping[str, ModelPlan]):
-    """The plan's models with every one but ``name`` blinded."""
+class _Blinded(Mapping[str, ModelPlan]):
+    """Every model with its file fields blinded, each made when first asked for."""
 
-    def __init__(self, blinded: Mapping[str, ModelPlan], real: Mapping[str, ModelPlan], name: str | None):
-        self._blinded, self._real, self._name = blinded, real, name
+    def __init__(self, models: Mapping[str, ModelPlan]):
+        self._models = models
+        self._made: dict[str, ModelPlan] = {}
+
+    def __getitem__(self, key: str) -> ModelPlan:
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = _blinded(self._models[key])
+        return made
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._models)
+
+    def __len__(self) -> int:
+        return len(self._models)
+
+
+class _LocalModels(Mapping[str, ModelPlan]):
+    """Tier "local": the step's model, and the interfaces of the models it reads; any other
+    model, or the list of them, is not to be read."""
+
+    def __init__(self, real: Mapping[str, ModelPlan], blinded: Mapping[str, ModelPlan], open_models: tuple[str, ...]):
+        self._models = {name: real[name] if i == 0 else blinded[name] for i, name in enumerate(open_models)}
+
+    def __getitem__(self, key: str) -> ModelPlan:
+        if key not in self._models:
+            raise BlindRead(key)
+        return self._models[key]
+
+    def __iter__(self) -> Iterator[str]:
+        raise BlindRead("the models")
+
+    def __len__(self) -> int:
+        raise BlindRead("the models")
+
+
+class _NarrowModels(Mapping[str, ModelPlan]):
+    """Tier "narrow": every model's interface, and all of the step's own model."""
+
+    def __init__(self, real: Mapping[str, ModelPlan], blinded: Mapping[str, ModelPlan], name: str | None):
+        self._real, self._blinded, self._name = real, blinded, name
 
     def __getitem__(self, key: str) -> ModelPlan:
         return self._real[key] if key == self._name else self._blinded[key]
@@ -219,6 +222,12 @@ class _OneModelOpen(Mapping[str, ModelPlan]):
 #: the keys travel as one JSON array: one statement, whatever their number
 _SELECT_KEYS = "SELECT key, text FROM steps WHERE key IN (SELECT value FROM json_each(?))"
 _MARK_USED = "UPDATE steps SET used = ? WHERE key IN (SELECT value FROM json_each(?))"
+_MARK_FACTS_USED = "UPDATE facts SET used = ? WHERE key IN (SELECT value FROM json_each(?))"
+
+
+def _with_code(key: str) -> str:
+    """A memo key of the plan stage, made specific to this code (the parser is sqlglot's)."""
+    return digest(code_fingerprint(), key)
 
 
 class StepStore:
@@ -229,6 +238,34 @@ class StepStore:
         self._db: sqlite3.Connection | None = None
         self.used: set[str] = set()
         self.added: dict[str, str] = {}
+        self._facts: dict[str, str] | None = None  # every remembered body's facts, as JSON
+        self.facts_used: set[str] = set()
+        self.facts_added: dict[str, str] = {}
+
+    # -- the memo of body facts (snowgen.plan.facts.BodyMemo) ------------------------------------
+
+    def facts(self, key: str) -> BodyFacts | None:
+        if self._facts is None:
+            self._facts = self._all_facts()
+        stored = self._facts.get(_with_code(key))
+        if stored is None:
+            return None
+        self.facts_used.add(_with_code(key))
+        return facts_from_json(stored)
+
+    def remember(self, key: str, facts: BodyFacts) -> None:
+        self.facts_added[_with_code(key)] = facts_to_json(facts)
+
+    def _all_facts(self) -> dict[str, str]:
+        db = self._open()
+        if db is None:
+            return {}
+        try:
+            return dict(db.execute("SELECT key, facts FROM facts").fetchall())
+        except sqlite3.Error:
+            return {}
+
+    # -- step texts ------------------------------------------------------------------------------
 
     def get_many(self, keys: Iterable[str]) -> dict[str, str]:
         keys = list(keys)
@@ -260,6 +297,12 @@ class StepStore:
             )
             db.execute(_MARK_USED, (number, json.dumps(sorted(self.used))))
             db.execute("DELETE FROM steps WHERE used <= ?", (number - KEEP_COMPILES,))
+            db.executemany(
+                "INSERT OR REPLACE INTO facts (key, facts, used) VALUES (?, ?, ?)",
+                [(key, text, number) for key, text in sorted(self.facts_added.items())],
+            )
+            db.execute(_MARK_FACTS_USED, (number, json.dumps(sorted(self.facts_used))))
+            db.execute("DELETE FROM facts WHERE used <= ?", (number - KEEP_COMPILES,))
             db.execute("COMMIT")
         except sqlite3.Error:
             return
@@ -305,6 +348,7 @@ def _connect(path: Path) -> sqlite3.Connection:
         # torn file fails to open and is started again)
         db.execute("PRAGMA synchronous = OFF")
         db.execute("CREATE TABLE IF NOT EXISTS steps (key TEXT PRIMARY KEY, text TEXT NOT NULL, used INTEGER)")
+        db.execute("CREATE TABLE IF NOT EXISTS facts (key TEXT PRIMARY KEY, facts TEXT NOT NULL, used INTEGER)")
         db.execute("CREATE TABLE IF NOT EXISTS compiles (number INTEGER NOT NULL)")
         if db.execute("SELECT count(*) FROM compiles").fetchone()[0] == 0:
             db.execute("INSERT INTO compiles VALUES (0)")
@@ -327,16 +371,21 @@ class DialectWork:
 
 
 def look_up(plan: Plan, keys: PlanKeys, dialect: str, store: StepStore) -> DialectWork:
-    narrow = {step.id: keys.narrow(dialect, step) for step in plan.steps}
-    wide = {step.id: keys.wide(dialect, step) for step in plan.steps}
-    found = store.get_many([*narrow.values(), *wide.values()])
-    texts, missing = {}, []
-    for step in plan.steps:
-        text = found.get(narrow[step.id]) or found.get(wide[step.id])
-        if text is None:
-            missing.append(step)
-        else:
-            texts[step.id] = text
+    """The texts the store holds for ``plan``'s steps: by their local keys first (most steps
+    are stored under them), then the others by their narrow and wide keys."""
+    texts: dict[str, str] = {}
+    missing = list(plan.steps)
+    for tiers in (TIERS[:1], TIERS[1:]):
+        wanted = {(tier, step.id): keys.key(tier, dialect, step) for step in missing for tier in tiers}
+        found = store.get_many(wanted.values()) if wanted else {}
+        still = []
+        for step in missing:
+            text = next((found[k] for tier in tiers if (k := wanted[tier, step.id]) in found), None)
+            if text is None:
+                still.append(step)
+            else:
+                texts[step.id] = text
+        missing = still
     return DialectWork(dialect, texts, missing)
 
 
@@ -348,23 +397,52 @@ class BuiltText:
 
 
 def build_missing(plan: Plan, keys: PlanKeys, dialect: Dialect, steps: list[Step]) -> list[BuiltText]:
-    """Build ``steps`` blinded where they allow it (see the module's docstring)."""
+    """Build each of ``steps`` in the narrowest tier whose blinded plan it does not read past
+    (see the module's docstring)."""
     recorded = is_recorded(plan)
-    blinded = {name: _blinded(model) for name, model in plan.models.items()}
+    blinded = _Blinded(plan.models)
     built = []
     for step in steps:
-        narrow_plan = dataclasses.replace(plan, models=_OneModelOpen(blinded, plan.models, step.model))
-        try:
-            text = step_text(narrow_plan, dialect, step, recorded)
-            key = keys.narrow(dialect.name, step)
-        except (BlindRead, Exception):  # read past its key, or failed: build with the whole plan
-            text = step_text(plan, dialect, step, recorded)
-            key = keys.wide(dialect.name, step)
-        built.append(BuiltText(step.id, key, text))
+        local = dataclasses.replace(
+            plan, models=_LocalModels(plan.models, blinded, _open_models(plan, step)), steps=_BLIND, modules=_BLIND
+        )
+        views = (
+            ("local", local),
+            ("narrow", dataclasses.replace(plan, models=_NarrowModels(plan.models, blinded, step.model))),
+        )
+        tier, text = _narrowest(plan, views, dialect, step, recorded)
+        built.append(BuiltText(step.id, keys.key(tier, dialect.name, step), text))
     return built
+
+
+def _narrowest(plan: Plan, views, dialect: Dialect, step: Step, recorded: bool) -> tuple[str, str]:
+    for tier, blinded_plan in views:
+        try:
+            return tier, step_text(blinded_plan, dialect, step, recorded)
+        except BlindRead:
+            continue
+        except Exception:
+            break  # a step that fails: the whole plan gives its true error (or its text)
+    return "wide", step_text(plan, dialect, step, recorded)
 
 
 def ordered_texts(plan: Plan, found: Mapping[str, str], built: Iterable[BuiltText]) -> dict[str, str]:
     """Every step's text in plan order."""
     texts = {**found, **{item.step_id: item.text for item in built}}
     return {step.id: texts[step.id] for step in plan.steps}
+
+
+def cached_plan_files(plan: Plan, keys: PlanKeys, dialect: Dialect, store: StepStore) -> dict[str, str]:
+    """plan.json and the checks' files, from the store when its key matches."""
+    key = keys.plan_files_key(dialect.name)
+    found = store.get_many([key])
+    if key in found:
+        return json.loads(found[key])
+    paths = step_files(plan)
+    try:
+        narrow = dataclasses.replace(plan, models=_NarrowModels(plan.models, _Blinded(plan.models), None))
+        files = plan_files(narrow, dialect, paths)
+    except BlindRead:
+        return plan_files(plan, dialect, paths)
+    store.add(key, json.dumps(files, sort_keys=True))
+    return files

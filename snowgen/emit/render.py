@@ -56,8 +56,12 @@ def files_of(plan: Plan, dialect: Dialect, step_texts: dict[str, str]) -> dict[s
     checks and plan.json."""
     paths = step_files(plan)
     files = {paths[step_id]: text for step_id, text in step_texts.items()}
-    for check in plan.checks:
-        files[check_file(check)] = render_check(plan, dialect, check)
+    return {**files, **plan_files(plan, dialect, paths)}
+
+
+def plan_files(plan: Plan, dialect: Dialect, paths: dict[str, str]) -> dict[str, str]:
+    """The files beside the steps: each check's, and plan.json (``paths``: step_files)."""
+    files = {check_file(check): render_check(plan, dialect, check) for check in plan.checks}
     files[PLAN_FILE] = render_plan(plan, dialect, paths)
     return files
 

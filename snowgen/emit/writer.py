@@ -52,20 +52,28 @@ def write(root: Path, results: list[CompiledProject]) -> list[Path]:
 
 def _unchanged_files(final: Path, files: dict[str, str]) -> set[str] | None:
     """The files already in ``final`` with the same text; None when the folder holds
-    exactly ``files`` (nothing to write)."""
+    exactly ``files`` (nothing to write). (Plain strings and os calls: a big project has
+    thousands of files, and pathlib's objects cost more than reading them.)"""
     if not final.is_dir():
         return set()
-    on_disk = {p.relative_to(final).as_posix() for p in final.rglob("*") if not p.is_dir()}
-    unchanged = set()
-    for relative, text in files.items():
-        if relative in on_disk and _same_text(final / relative, text):
-            unchanged.add(relative)
+    top = str(final)
+    on_disk = set()
+    for folder, _, names in os.walk(top):
+        prefix = os.path.relpath(folder, top).replace(os.sep, "/")
+        on_disk.update(name if prefix == "." else f"{prefix}/{name}" for name in names)
+    unchanged = {
+        relative for relative, text in files.items() if relative in on_disk and _same_text(top, relative, text)
+    }
     return None if unchanged == on_disk == set(files) else unchanged
 
 
-def _same_text(path: Path, text: str) -> bool:
+def _same_text(top: str, relative: str, text: str) -> bool:
+    path = os.path.join(top, relative)
     try:
-        return not path.is_symlink() and path.read_bytes() == text.encode("utf-8")
+        if os.path.islink(path):
+            return False
+        with open(path, "rb") as handle:
+            return handle.read() == text.encode("utf-8")
     except OSError:
         return False
 
@@ -82,23 +90,26 @@ def _stage(final: Path, files: dict[str, str], unchanged: set[str]) -> Path:
     """A hidden folder next to ``final`` holding ``files``: those in ``unchanged`` linked
     from ``final`` (written where the file system cannot link), the others written."""
     staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+    top, old = str(staging), str(final)
     try:
-        folders: set[Path] = {staging}
+        folders = {top}
         for relative, text in files.items():
-            path = staging / relative
-            if path.parent not in folders:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                folders.add(path.parent)
-            if relative in unchanged and _linked(final / relative, path):
+            path = os.path.join(top, relative)
+            folder = os.path.dirname(path)
+            if folder not in folders:
+                os.makedirs(folder, exist_ok=True)
+                folders.add(folder)
+            if relative in unchanged and _linked(os.path.join(old, relative), path):
                 continue
-            path.write_text(text, encoding="utf-8", newline="\n")
+            with open(path, "w", encoding="utf-8", newline="\n") as handle:
+                handle.write(text)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return staging
 
 
-def _linked(existing: Path, path: Path) -> bool:
+def _linked(existing: str, path: str) -> bool:
     try:
         os.link(existing, path)
     except OSError:

@@ -9,21 +9,25 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from sqlglot import exp
 
 from snowgen.errors import SnowgenError
-from snowgen.plan.data import ModelPlan
+from snowgen.plan.data import UNPARSED, ModelPlan
 from snowgen.plan.references import source_tables
 from snowgen.plan.seeds import seed_table
 from snowgen.plan.staged import staged_table
 from snowgen.spec.loader import LoadedModel, LoadedProject
 
+if TYPE_CHECKING:
+    from snowgen.plan.bodies import BodyPlanner
+
 KnownColumns = dict[tuple[str, str], tuple[str, ...]]  # (schema, table), lower case -> columns
 
 
 def with_output_columns(
-    loaded: LoadedProject, models: dict[str, ModelPlan], ordered: list[str]
+    loaded: LoadedProject, models: dict[str, ModelPlan], ordered: list[str], bodies: BodyPlanner
 ) -> dict[str, ModelPlan]:
     """Find each model's output columns in dependency order, expanding ``*`` where the
     columns of the relation it reads are known (declared source columns, upstream models)."""
@@ -39,9 +43,9 @@ def with_output_columns(
         model = result.get(name)
         if model is None:
             continue
+        body_output = None
         if model.query is not None:
-            expand_stars(model.query, known)
-        body_output = _output_columns(model.query) if model.query is not None else None
+            model, body_output = bodies.output(model, known)
         output = model.output_columns or body_output
         model = replace(model, output_columns=output)
         if model.doc is not loaded.doc:
@@ -59,9 +63,13 @@ def drop_positions(models: dict[str, ModelPlan]) -> None:
     """Parse positions were for error messages; every dialect copies each body, and the
     position dicts make those copies several times slower."""
     for model in models.values():
-        if model.query is not None:
-            for node in model.query.walk():
-                node._meta = None
+        if model.query is not None and model.query is not UNPARSED:
+            drop_positions_of(model.query)
+
+
+def drop_positions_of(query: exp.Expr) -> None:
+    for node in query.walk():
+        node._meta = None
 
 
 def _table_key(table: exp.Table) -> tuple[str, str]:
@@ -70,8 +78,8 @@ def _table_key(table: exp.Table) -> tuple[str, str]:
 
 def expand_stars(query: exp.Query, known: KnownColumns) -> None:
     """Replace ``*`` and ``alias.*`` in the outer SELECT by the columns they stand for."""
-    if not isinstance(query, exp.Select):
-        return
+    if not isinstance(query, exp.Select) or not any(_is_star(item) for item in query.expressions):
+        return  # (no lookups without a star: the body's remembered facts name only what it used)
     relations = _from_relations(query, known)
     projections: list[exp.Expr] = []
     for item in query.expressions:
@@ -93,6 +101,10 @@ def expand_stars(query: exp.Query, known: KnownColumns) -> None:
     query.set("expressions", projections)
 
 
+def _is_star(item: exp.Expr) -> bool:
+    return isinstance(item, exp.Star) or (isinstance(item, exp.Column) and isinstance(item.this, exp.Star))
+
+
 def _from_relations(select: exp.Select, known: KnownColumns) -> dict[str, tuple[str, ...] | None]:
     """alias -> columns (None if unknown) for every relation in FROM and JOINs."""
     nodes = [select.args["from_"].this] if select.args.get("from_") else []
@@ -106,7 +118,7 @@ def _from_relations(select: exp.Select, known: KnownColumns) -> dict[str, tuple[
             inner = node.this
             while isinstance(inner, exp.SetOperation):
                 inner = inner.this
-            relations[alias] = _output_columns(inner) if isinstance(inner, exp.Select) else None
+            relations[alias] = body_output_columns(inner) if isinstance(inner, exp.Select) else None
             if relations[alias] is None and isinstance(inner, exp.Select) and inner.args.get("from_"):
                 first = inner.args["from_"].this
                 if isinstance(first, exp.Table) and _is_star_only(inner):
@@ -120,7 +132,7 @@ def _is_star_only(select: exp.Select) -> bool:
     return len(select.expressions) == 1 and isinstance(select.expressions[0], exp.Star)
 
 
-def _output_columns(query: exp.Query) -> tuple[str, ...] | None:
+def body_output_columns(query: exp.Query) -> tuple[str, ...] | None:
     """The names of the outer SELECT's columns; None if any is ``*`` or unnamed."""
     select = query
     while isinstance(select, exp.SetOperation):

@@ -14,6 +14,8 @@ from snowgen.spec.models import AppFilterSpec, BotFilterSpec, ModelSpec, Project
 from snowgen.spec.yaml_source import YamlDocument
 
 if TYPE_CHECKING:
+    from snowgen.plan.references import Relation
+    from snowgen.plan.sqlbody import BodyContext
     from snowgen.spec.loader import LoadedSeed
 
 #: the first step of every plan: it creates the schemas every later step writes to
@@ -36,6 +38,56 @@ class StepKind(StrEnum):
     WATERMARK_TABLE = "watermark_table"  # the watermark strategy's manifest table
 
 
+class BodyNotParsed(BaseException):  # not an Exception: no `except Exception` may hide it
+    """A model's SQL body was read before it was parsed (snowgen.plan.bodies.with_bodies)."""
+
+
+class _Unparsed:
+    """Stands for a body the planner did not need to parse (its facts were remembered from an
+    earlier compile, snowgen.plan.facts); any use raises BodyNotParsed."""
+
+    __slots__ = ()
+
+    def __getattribute__(self, name: str) -> Any:  # also isinstance(), which reads __class__
+        raise BodyNotParsed(name)
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise BodyNotParsed("use")
+
+    __bool__ = __eq__ = __ne__ = __hash__ = __iter__ = __len__ = __contains__ = __getitem__ = _refuse
+    __repr__ = __str__ = __call__ = _refuse
+
+
+#: a user model's ``query`` until its body is parsed
+UNPARSED: Any = _Unparsed()
+
+
+@dataclass(frozen=True)
+class BodyInputs:
+    """What a model's body is parsed with, kept so that a body planned from remembered facts
+    can be parsed when a step needs it."""
+
+    context: BodyContext
+    relations: Mapping[str, Relation]  # what the body's table names resolve to
+    model: str  # the model (instance) it belongs to
+    instance: str | None
+    for_each: str | None
+    memo_key: str | None = None  # its key in the memo of body facts (None: no memo)
+
+
+@dataclass(frozen=True)
+class BodyFacts:
+    """What planning learns from a parsed body, with what it looked up to learn it: a body
+    whose text and lookups are unchanged has the same facts (snowgen.plan.facts)."""
+
+    depends_on: tuple[str, ...]
+    tables: frozenset[tuple[str, str]]  # (schema, table), lower case, of every table it reads
+    output: tuple[str, ...] | None  # its output columns, stars expanded (None: not all named)
+    relations: Mapping[str, str]  # table name -> digest of what it resolved to
+    #: table -> the columns known for it when a star over it was expanded (None: unknown)
+    known: Mapping[tuple[str, str], tuple[str, ...] | None]
+
+
 @dataclass(frozen=True)
 class ModelPlan:
     """One table or view to build, with its body already resolved to qualified tables."""
@@ -44,7 +96,7 @@ class ModelPlan:
     module: str
     materialization: str  # view | table | incremental
     table: exp.Table
-    query: exp.Query | None  # the parsed body; None for generated models (see ``generated``)
+    query: exp.Query | None  # the parsed body (UNPARSED until needed, see ``facts``); None for generated models
     spec: ModelSpec
     doc: YamlDocument
     depends_on: tuple[str, ...]
@@ -54,9 +106,14 @@ class ModelPlan:
     bot_filter: BotFilterSpec | None
     app_filter: AppFilterSpec | None
     upsert_lookback_days: int
+    schema_key: str  # the key of the project's ``schemas`` its table lives in
+    unique_key: tuple[str, ...]  # its unique key's columns (none for a view or a table)
     #: a generated model's query (incremental strategies): the key of its builder in
     #: snowgen.build.strategies.GENERATED_QUERIES, which builds it per dialect
     generated: str | None = None
+    #: a user model's body: how to parse it, and what planning learned from it
+    body: BodyInputs | None = None
+    facts: BodyFacts | None = None
 
 
 @dataclass(frozen=True)

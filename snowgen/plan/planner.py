@@ -15,9 +15,11 @@ from snowgen.dialects import BODY_DIALECTS, NAMES, unknown_dialect_message
 from snowgen.errors import Diagnostic, SnowgenError
 from snowgen.plan import seeds, staged, stitch, strategies
 from snowgen.plan.backfill import Backfill
+from snowgen.plan.bodies import BodyPlanner
 from snowgen.plan.columns import drop_positions, with_output_columns
 from snowgen.plan.dag import order_nodes, reachable
-from snowgen.plan.data import SETUP_STEP, ModelPlan, Plan, Step, StepKind
+from snowgen.plan.data import SETUP_STEP, BodyInputs, ModelPlan, Plan, Step, StepKind
+from snowgen.plan.facts import BodyMemo
 from snowgen.plan.references import (
     SCHEMA_KEYS,
     Relation,
@@ -26,10 +28,9 @@ from snowgen.plan.references import (
     model_schema_key,
     project_relations,
     qualified,
-    resolve_tables,
     unknown_name,
 )
-from snowgen.plan.sqlbody import BodyContext, parse_body
+from snowgen.plan.sqlbody import BodyContext
 from snowgen.plan.strategy import StrategyPlanner
 from snowgen.spec.loader import LoadedModel, LoadedProject
 from snowgen.spec.models import ModelSpec, check_var_value
@@ -45,15 +46,19 @@ def plan_project(
     cli_vars: dict[str, Any] | None = None,
     select: Iterable[str] | None = None,
     backfill: Backfill | None = None,
+    memo: BodyMemo | None = None,
 ) -> Plan:
-    """``backfill``: plan a selective backfill instead of a regular run (see snowgen.plan.backfill)."""
+    """``backfill``: plan a selective backfill instead of a regular run (see snowgen.plan.backfill).
+    ``memo``: facts of bodies remembered from earlier compiles (snowgen.plan.facts); a body
+    whose facts hold is not parsed."""
     spec = loaded.spec
     _check_dialect_names(loaded)
     variables = resolve_vars(loaded, target, cli_vars or {})
     schemas = {key: getattr(spec.schemas, key) for key in SCHEMA_KEYS}
     strategy = strategies.for_project(loaded, variables, schemas, backfill)
     seed_plans = seeds.plan_seeds(loaded, strategy)
-    models = _plan_models(loaded, variables, schemas, strategy)
+    bodies = BodyPlanner(memo, variables)
+    models = _plan_models(loaded, variables, schemas, strategy, bodies)
     stitch.check_stitches(loaded, models)
     nodes = {name: (m.module, seeds.without_seeds(m.depends_on, seed_plans)) for name, m in models.items()}
     nodes.update(strategy.nodes())
@@ -61,9 +66,10 @@ def plan_project(
     stitch.check_order(loaded, models, nodes)
     modules = _module_order(loaded, nodes, strategy)
     ordered = order_nodes(nodes, modules, lambda name: _locate_node(loaded, name))
-    models = with_output_columns(loaded, models, ordered)
+    models = with_output_columns(loaded, models, ordered, bodies)
     stitch.check_columns(models)
     drop_positions(models)
+    bodies.remember(models)
     selected = _select(select, nodes, models) if select else None
     if selected is not None:
         selected |= strategy.required_steps(selected)
@@ -164,7 +170,11 @@ def _check_dialect_names(loaded: LoadedProject) -> None:
 
 
 def _plan_models(
-    loaded: LoadedProject, variables: dict[str, Any], schemas: dict[str, str], strategy: StrategyPlanner
+    loaded: LoadedProject,
+    variables: dict[str, Any],
+    schemas: dict[str, str],
+    strategy: StrategyPlanner,
+    bodies: BodyPlanner,
 ) -> dict[str, ModelPlan]:
     """The enabled models (one plan per instance), then the strategy's generated models."""
     enabled = [m for m in loaded.models if m.spec.enabled]
@@ -176,7 +186,8 @@ def _plan_models(
     models: dict[str, ModelPlan] = {}
     generated = set(strategy.tables()) | set(strategy.nodes())
     for model in enabled:
-        for plan in _plan_model(loaded, model, variables, schemas, {**relations, **strategy.relations_for(model)}):
+        model_relations = {**relations, **strategy.relations_for(model)}
+        for plan in _plan_model(loaded, model, variables, schemas, model_relations, bodies):
             _check_name_is_free(plan, models, generated)
             models[plan.name] = plan
     models.update(strategy.models(models))
@@ -203,6 +214,7 @@ def _plan_model(
     variables: dict[str, Any],
     schemas: dict[str, str],
     relations: dict[str, Relation],
+    bodies: BodyPlanner,
 ) -> list[ModelPlan]:
     spec = model.spec
     _check_model_keys(model)
@@ -211,9 +223,8 @@ def _plan_model(
     for instance in instances:
         extra = {"instance": instance} if instance is not None else {}
         ctx = BodyContext(model.doc, ("sql",), spec.sql_dialect or loaded.spec.sql_dialect, variables, extra)
-        parsed = parse_body(spec.sql, ctx)
         name = instance_name(spec.name, instance) if instance else spec.name
-        depends = resolve_tables(parsed, ctx, relations, name, instance, spec.for_each)
+        query, facts, inputs = bodies.plan_body(spec.sql, BodyInputs(ctx, relations, name, instance, spec.for_each))
         key = model_schema_key(model)
         plans.append(
             ModelPlan(
@@ -221,16 +232,20 @@ def _plan_model(
                 module=spec.module,
                 materialization=spec.materialization,
                 table=qualified(name, schemas[key], loaded.spec.database),
-                query=parsed.query,
+                query=query,
                 spec=spec,
                 doc=model.doc,
-                depends_on=depends,
+                depends_on=facts.depends_on,
                 output_columns=tuple(spec.columns) if spec.columns else None,
                 column_types={c: col.type for c, col in spec.columns.items()},
                 scratch=key == "scratch",
                 bot_filter=_filter(spec.bot_filter, loaded.spec.bot_filter),
                 app_filter=_filter(spec.app_filter, loaded.spec.app_filter),
                 upsert_lookback_days=_lookback(spec, variables),
+                schema_key=key,
+                unique_key=spec.unique_key_columns,
+                body=inputs,
+                facts=facts,
             )
         )
     return plans

@@ -93,10 +93,9 @@ def find_staged(loaded: LoadedProject, models: dict[str, ModelPlan]) -> dict[str
 
 
 def _reads(model: ModelPlan, table: exp.Table) -> bool:
-    if model.query is None:
+    if model.facts is None:  # a generated model reads no staged table
         return False
-    wanted = (table.db.lower(), table.name.lower())
-    return any((t.db.lower(), t.name.lower()) == wanted for t in model.query.find_all(exp.Table))
+    return (table.db.lower(), table.name.lower()) in model.facts.tables
 
 
 def with_consume_steps(steps: list[Step], staged: dict[str, StagedTable], completes: dict[str, str]) -> list[Step]:

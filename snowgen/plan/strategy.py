@@ -117,5 +117,7 @@ def generated_model(
         bot_filter=None,
         app_filter=None,
         upsert_lookback_days=upsert_lookback_days,
+        schema_key=schema_key,
+        unique_key=spec.unique_key_columns,
         generated=generated,
     )
