@@ -27,18 +27,17 @@ from snowgen.dialects import NAMES, get_dialect, unknown_dialect_message
 from snowgen.dialects.base import Dialect
 from snowgen.dialects.shapes import NameTooLong
 from snowgen.emit.cache import (
-    CACHE_FOLDER,
     DialectWork,
     PlanKeys,
-    StepStore,
     build_missing,
-    cache_path,
     cached_plan_files,
+    code_fingerprint,
     look_up,
     ordered_texts,
     plan_keys,
 )
 from snowgen.emit.render import CompiledProject, emit, step_files
+from snowgen.emit.store import CACHE_FOLDER, StepStore, cache_path
 from snowgen.emit.writer import stale_diff, write
 from snowgen.errors import SnowgenError
 from snowgen.plan import refresh, run_metadata
@@ -201,7 +200,7 @@ def compile_loaded(
     options = options or CompileOptions()
     names = check_dialects(dialects)
     if options.cache:
-        store = StepStore(cache_path(loaded.root))
+        store = StepStore(cache_path(loaded.root), code_fingerprint())
         compiled = _compile_cached(plan_loaded(loaded, options, memo=store), names, options.jobs, store)
     else:
         compiled = compile_planned(plan_loaded(loaded, options), names, jobs=options.jobs)

@@ -18,6 +18,7 @@ from snowgen import api
 from snowgen.api import CompileOptions, compile_project
 from snowgen.dialects import DIALECTS
 from snowgen.emit import cache
+from snowgen.emit import store as step_store
 from snowgen.errors import SnowgenError
 from snowgen.plan import bodies
 
@@ -100,7 +101,7 @@ def bump_a_number(rng: random.Random, root: Path) -> str:
 def fresh_copy(source: Path, root: Path) -> None:
     """``root`` as ``source`` again, its cache kept."""
     for item in root.iterdir():
-        if item.name != cache.CACHE_FOLDER:
+        if item.name != step_store.CACHE_FOLDER:
             shutil.rmtree(item) if item.is_dir() else item.unlink()
     shutil.copytree(source, root, dirs_exist_ok=True)
 
@@ -256,25 +257,25 @@ def test_other_code_never_matches(tmp_path, built, monkeypatch):
 def test_the_store_sits_beside_the_project_file_and_git_ignores_it(tmp_path):
     root = write_project(tmp_path / "p", MODELS)
     outcome(root, ["postgres"], cache=True)
-    assert (root / cache.CACHE_FOLDER / cache.STORE_FILE).is_file()
-    assert (root / cache.CACHE_FOLDER / ".gitignore").read_text(encoding="utf-8").splitlines()[-1] == "*"
+    assert (root / step_store.CACHE_FOLDER / step_store.STORE_FILE).is_file()
+    assert (root / step_store.CACHE_FOLDER / ".gitignore").read_text(encoding="utf-8").splitlines()[-1] == "*"
 
 
 def test_without_the_cache_nothing_is_stored(tmp_path):
     root = write_project(tmp_path / "p", MODELS)
     outcome(root, ["postgres"])
-    assert not (root / cache.CACHE_FOLDER).exists()
+    assert not (root / step_store.CACHE_FOLDER).exists()
 
 
 def test_a_compile_that_fails_stores_nothing(tmp_path):
     root = write_project(tmp_path / "p", [*MODELS, {"name": "bad", "sql": "select nope from"}])
     assert isinstance(outcome(root, ["postgres"], cache=True), str)
-    assert not (root / cache.CACHE_FOLDER).exists()
+    assert not (root / step_store.CACHE_FOLDER).exists()
 
 
 def test_a_broken_store_is_started_again(tmp_path, built):
     root = write_project(tmp_path / "p", MODELS)
-    store = root / cache.CACHE_FOLDER / cache.STORE_FILE
+    store = root / step_store.CACHE_FOLDER / step_store.STORE_FILE
     store.parent.mkdir()
     store.write_bytes(b"not a database at all" * 100)
     assert_cache_agrees(root, ["postgres"])
@@ -282,20 +283,20 @@ def test_a_broken_store_is_started_again(tmp_path, built):
     outcome(root, ["postgres"], cache=True)
     assert built == []
     with sqlite3.connect(store) as db:
-        assert db.execute("SELECT count(*) FROM steps").fetchone()[0] >= 4
+        assert db.execute("SELECT count(*) FROM texts").fetchone()[0] >= 4
 
 
 def test_entries_no_recent_compile_used_are_dropped(tmp_path):
     root = write_project(tmp_path / "p", MODELS)
     outcome(root, ["postgres"], cache=True)
-    store = root / cache.CACHE_FOLDER / cache.STORE_FILE
+    store = root / step_store.CACHE_FOLDER / step_store.STORE_FILE
     with sqlite3.connect(store) as db:
-        first = {key for (key,) in db.execute("SELECT key FROM steps")}
+        first = {key for (key,) in db.execute("SELECT key FROM texts")}
     edit_model(root, "c", "e.amount > 0", "e.amount > 1")
-    for _ in range(cache.KEEP_COMPILES):
+    for _ in range(step_store.KEEP_COMPILES):
         outcome(root, ["postgres"], cache=True)
     with sqlite3.connect(store) as db:
-        last = {key for (key,) in db.execute("SELECT key FROM steps")}
+        last = {key for (key,) in db.execute("SELECT key FROM texts")}
     assert len(first - last) == 1  # c's step of the first version
     assert len(last) == len(first)
 
@@ -334,3 +335,16 @@ def test_any_use_of_a_blinded_field_is_refused(use):
 
 def test_a_blinded_read_is_not_an_exception_a_builder_could_swallow():
     assert not issubclass(cache.BlindRead, Exception)
+
+
+def test_a_store_of_another_layout_is_started_again(tmp_path, built):
+    root = write_project(tmp_path / "p", MODELS)
+    path = root / step_store.CACHE_FOLDER / step_store.STORE_FILE
+    path.parent.mkdir()
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE steps (key TEXT PRIMARY KEY, text TEXT)")
+        db.execute("INSERT INTO steps VALUES ('k', 'select 1')")
+    assert_cache_agrees(root, ["postgres"])
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == step_store.LAYOUT
+        assert "steps" not in {name for (name,) in db.execute("SELECT name FROM sqlite_master")}

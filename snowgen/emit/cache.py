@@ -23,11 +23,8 @@ one that reads further is built in the next tier (the wide tier sees the whole p
 Errors are never stored: a step that fails blinded is built with the whole plan, which
 raises the true error (or succeeds, and is stored under the wide key).
 
-The store is one SQLite file per project (``.snowgen-cache/steps.sqlite`` beside
-``snowgen.yml``; the folder holds a ``.gitignore`` of ``*``); it also holds the facts of
-parsed bodies (snowgen.plan.facts), so an unchanged body is not even parsed. Entries unused
-for :data:`KEEP_COMPILES` compiles are dropped. A store that cannot be opened, read or
-written is ignored: the compile builds everything, as with ``--no-cache``.
+The texts live in a :class:`~snowgen.emit.store.StepStore` beside the project file, with the
+facts of parsed bodies (snowgen.plan.facts), so an unchanged body is not even parsed.
 """
 
 from __future__ import annotations
@@ -35,7 +32,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import sqlite3
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from functools import cache
@@ -47,19 +43,9 @@ import sqlglot
 from snowgen.build.run_metadata import is_recorded
 from snowgen.dialects.base import Dialect
 from snowgen.emit.render import plan_files, step_files, step_text
-from snowgen.plan.data import BodyFacts, ModelPlan, Plan, Step
-from snowgen.plan.facts import facts_from_json, facts_to_json
+from snowgen.emit.store import StepStore
+from snowgen.plan.data import ModelPlan, Plan, Step
 from snowgen.plan.fingerprint import FILE_FIELDS, digest, document_digest, fingerprint
-
-CACHE_FOLDER = ".snowgen-cache"
-STORE_FILE = "steps.sqlite"
-#: entries not used by one of this many compiles of the project are dropped
-KEEP_COMPILES = 8
-
-
-def cache_path(project_root: Path) -> Path:
-    return project_root / CACHE_FOLDER / STORE_FILE
-
 
 # -- keys -------------------------------------------------------------------------------------------------
 
@@ -214,148 +200,6 @@ class _NarrowModels(Mapping[str, ModelPlan]):
 
     def __len__(self) -> int:
         return len(self._blinded)
-
-
-# -- the store ---------------------------------------------------------------------------------------------
-
-
-#: the keys travel as one JSON array: one statement, whatever their number
-_SELECT_KEYS = "SELECT key, text FROM steps WHERE key IN (SELECT value FROM json_each(?))"
-_MARK_USED = "UPDATE steps SET used = ? WHERE key IN (SELECT value FROM json_each(?))"
-_MARK_FACTS_USED = "UPDATE facts SET used = ? WHERE key IN (SELECT value FROM json_each(?))"
-
-
-def _with_code(key: str) -> str:
-    """A memo key of the plan stage, made specific to this code (the parser is sqlglot's)."""
-    return digest(code_fingerprint(), key)
-
-
-class StepStore:
-    """Step texts by key in a SQLite file; every failure of the file reads as a miss."""
-
-    def __init__(self, path: Path | None):
-        self.path = path
-        self._db: sqlite3.Connection | None = None
-        self.used: set[str] = set()
-        self.added: dict[str, str] = {}
-        self._facts: dict[str, str] | None = None  # every remembered body's facts, as JSON
-        self.facts_used: set[str] = set()
-        self.facts_added: dict[str, str] = {}
-
-    # -- the memo of body facts (snowgen.plan.facts.BodyMemo) ------------------------------------
-
-    def facts(self, key: str) -> BodyFacts | None:
-        if self._facts is None:
-            self._facts = self._all_facts()
-        stored = self._facts.get(_with_code(key))
-        if stored is None:
-            return None
-        self.facts_used.add(_with_code(key))
-        return facts_from_json(stored)
-
-    def remember(self, key: str, facts: BodyFacts) -> None:
-        self.facts_added[_with_code(key)] = facts_to_json(facts)
-
-    def _all_facts(self) -> dict[str, str]:
-        db = self._open()
-        if db is None:
-            return {}
-        try:
-            return dict(db.execute("SELECT key, facts FROM facts").fetchall())
-        except sqlite3.Error:
-            return {}
-
-    # -- step texts ------------------------------------------------------------------------------
-
-    def get_many(self, keys: Iterable[str]) -> dict[str, str]:
-        keys = list(keys)
-        db = self._open()
-        if db is None or not keys:
-            return {}
-        try:
-            found = dict(db.execute(_SELECT_KEYS, (json.dumps(keys),)).fetchall())
-        except sqlite3.Error:
-            return {}
-        self.used |= set(found)
-        return found
-
-    def add(self, key: str, text: str) -> None:
-        self.added[key] = text
-        self.used.add(key)
-
-    def save(self) -> None:
-        """Store what this compile built, mark what it used, drop what no recent compile used."""
-        db = self._open(create=True)
-        if db is None:
-            return
-        try:
-            db.execute("BEGIN IMMEDIATE")
-            (number,) = db.execute("UPDATE compiles SET number = number + 1 RETURNING number").fetchone()
-            db.executemany(
-                "INSERT OR REPLACE INTO steps (key, text, used) VALUES (?, ?, ?)",
-                [(key, text, number) for key, text in sorted(self.added.items())],
-            )
-            db.execute(_MARK_USED, (number, json.dumps(sorted(self.used))))
-            db.execute("DELETE FROM steps WHERE used <= ?", (number - KEEP_COMPILES,))
-            db.executemany(
-                "INSERT OR REPLACE INTO facts (key, facts, used) VALUES (?, ?, ?)",
-                [(key, text, number) for key, text in sorted(self.facts_added.items())],
-            )
-            db.execute(_MARK_FACTS_USED, (number, json.dumps(sorted(self.facts_used))))
-            db.execute("DELETE FROM facts WHERE used <= ?", (number - KEEP_COMPILES,))
-            db.execute("COMMIT")
-        except sqlite3.Error:
-            return
-        finally:
-            self.close()
-
-    def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
-
-    def _open(self, create: bool = False) -> sqlite3.Connection | None:
-        if self._db is not None or self.path is None:
-            return self._db
-        if not create and not self.path.exists():
-            return None
-        try:
-            if create:
-                _make_folder(self.path.parent)
-            self._db = _connect(self.path)
-        except sqlite3.DatabaseError:  # not a database (a torn write, another file): start again
-            try:
-                self.path.unlink()
-                self._db = _connect(self.path)
-            except (sqlite3.Error, OSError):
-                return None
-        except (sqlite3.Error, OSError):
-            return None
-        return self._db
-
-
-def _make_folder(folder: Path) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    ignore = folder / ".gitignore"
-    if not ignore.exists():
-        ignore.write_text("# snowgen's build cache: safe to delete\n*\n", encoding="utf-8")
-
-
-def _connect(path: Path) -> sqlite3.Connection:
-    db = sqlite3.connect(path, timeout=10, isolation_level=None)
-    try:
-        # a cache: losing the last write to a crash costs a rebuild, never wrong output (a
-        # torn file fails to open and is started again)
-        db.execute("PRAGMA synchronous = OFF")
-        db.execute("CREATE TABLE IF NOT EXISTS steps (key TEXT PRIMARY KEY, text TEXT NOT NULL, used INTEGER)")
-        db.execute("CREATE TABLE IF NOT EXISTS facts (key TEXT PRIMARY KEY, facts TEXT NOT NULL, used INTEGER)")
-        db.execute("CREATE TABLE IF NOT EXISTS compiles (number INTEGER NOT NULL)")
-        if db.execute("SELECT count(*) FROM compiles").fetchone()[0] == 0:
-            db.execute("INSERT INTO compiles VALUES (0)")
-    except BaseException:
-        db.close()
-        raise
-    return db
 
 
 # -- compiling through the cache ---------------------------------------------------------------------------

@@ -1,0 +1,189 @@
+"""Where the build cache keeps what it learned: one SQLite file per project.
+
+``<project>/.snowgen-cache/steps.sqlite`` (the folder holds a ``.gitignore`` of ``*``):
+step texts (zlib-compressed) and body facts by key, and for every key the number of the
+last compile that used it, in a small table of its own (marking thousands of keys used must
+not rewrite the texts). Entries that none of the last :data:`KEEP_COMPILES` compiles used
+are dropped.
+
+Nothing in it is trusted beyond being text: a key is a hash the compile computes itself,
+and a value is only ever returned for its own key. Every failure of the file (missing,
+locked, torn, another format) reads as an empty store and the compile builds everything;
+a file that is not this store's is replaced.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import zlib
+from collections.abc import Iterable
+from pathlib import Path
+
+from snowgen.plan.data import BodyFacts
+from snowgen.plan.facts import facts_from_json, facts_to_json
+from snowgen.plan.fingerprint import digest
+
+CACHE_FOLDER = ".snowgen-cache"
+STORE_FILE = "steps.sqlite"
+#: entries that none of this many compiles of the project used are dropped
+KEEP_COMPILES = 8
+#: the layout of the file (SQLite's user_version); a file of another layout is started again
+LAYOUT = 2
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS texts (key TEXT PRIMARY KEY, body BLOB NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS facts (key TEXT PRIMARY KEY, facts TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS uses (key TEXT PRIMARY KEY, used INTEGER NOT NULL) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS compiles (number INTEGER NOT NULL)",
+)
+#: the keys travel as one JSON array: one statement, whatever their number
+_SELECT_TEXTS = "SELECT key, body FROM texts WHERE key IN (SELECT value FROM json_each(?))"
+_MARK_USED = "INSERT OR REPLACE INTO uses (key, used) SELECT value, ? FROM json_each(?)"
+_STALE = "SELECT key FROM uses WHERE used <= ?"
+_DROP_STALE = (
+    "DELETE FROM texts WHERE key IN (SELECT value FROM json_each(?))",
+    "DELETE FROM facts WHERE key IN (SELECT value FROM json_each(?))",
+    "DELETE FROM uses WHERE key IN (SELECT value FROM json_each(?))",
+)
+
+
+def cache_path(project_root: Path) -> Path:
+    return project_root / CACHE_FOLDER / STORE_FILE
+
+
+class StepStore:
+    """Step texts and body facts by key; see the module's docstring. Also the memo of body
+    facts that planning consults (snowgen.plan.facts.BodyMemo)."""
+
+    def __init__(self, path: Path | None, code: str):
+        self.path = path
+        self.code = code  # the code's fingerprint: facts are the parser's, so they are keyed by it
+        self._db: sqlite3.Connection | None = None
+        self.used: set[str] = set()
+        self.added: dict[str, str] = {}
+        self._facts: dict[str, str] | None = None
+        self.facts_added: dict[str, str] = {}
+
+    # -- body facts ------------------------------------------------------------------------------
+
+    def facts(self, key: str) -> BodyFacts | None:
+        if self._facts is None:
+            self._facts = self._all_facts()
+        key = digest(self.code, key)
+        stored = self._facts.get(key)
+        if stored is None:
+            return None
+        self.used.add(key)
+        return facts_from_json(stored)
+
+    def remember(self, key: str, facts: BodyFacts) -> None:
+        key = digest(self.code, key)
+        self.facts_added[key] = facts_to_json(facts)
+        self.used.add(key)
+
+    def _all_facts(self) -> dict[str, str]:
+        db = self._open()
+        if db is None:
+            return {}
+        try:
+            return dict(db.execute("SELECT key, facts FROM facts").fetchall())
+        except sqlite3.Error:
+            return {}
+
+    # -- step texts ------------------------------------------------------------------------------
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, str]:
+        keys = list(keys)
+        db = self._open()
+        if db is None or not keys:
+            return {}
+        try:
+            rows = db.execute(_SELECT_TEXTS, (json.dumps(keys),)).fetchall()
+            found = {key: zlib.decompress(body).decode("utf-8") for key, body in rows}
+        except (sqlite3.Error, zlib.error, UnicodeDecodeError):
+            return {}
+        self.used.update(found)
+        return found
+
+    def add(self, key: str, text: str) -> None:
+        self.added[key] = text
+        self.used.add(key)
+
+    def save(self) -> None:
+        """Store what this compile made, mark what it used, drop what no recent compile used."""
+        db = self._open(create=True)
+        if db is None:
+            return
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            (number,) = db.execute("UPDATE compiles SET number = number + 1 RETURNING number").fetchone()
+            db.executemany(
+                "INSERT OR REPLACE INTO texts (key, body) VALUES (?, ?)",
+                [(key, zlib.compress(text.encode("utf-8"), 1)) for key, text in sorted(self.added.items())],
+            )
+            db.executemany("INSERT OR REPLACE INTO facts (key, facts) VALUES (?, ?)", sorted(self.facts_added.items()))
+            db.execute(_MARK_USED, (number, json.dumps(sorted(self.used))))
+            stale = json.dumps([key for (key,) in db.execute(_STALE, (number - KEEP_COMPILES,))])
+            for statement in _DROP_STALE:
+                db.execute(statement, (stale,))
+            db.execute("COMMIT")
+        except sqlite3.Error:
+            return
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def _open(self, create: bool = False) -> sqlite3.Connection | None:
+        if self._db is not None or self.path is None:
+            return self._db
+        if not create and not self.path.exists():
+            return None
+        try:
+            if create:
+                _make_folder(self.path.parent)
+            self._db = _connect(self.path)
+        except sqlite3.DatabaseError:  # not a database, or not this store: start again
+            try:
+                self.path.unlink()
+                self._db = _connect(self.path)
+            except (sqlite3.Error, OSError):
+                return None
+        except OSError:
+            return None
+        return self._db
+
+
+def _make_folder(folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    ignore = folder / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("# snowgen's build cache: safe to delete\n*\n", encoding="utf-8")
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path, timeout=10, isolation_level=None)
+    try:
+        # a cache: losing the last write to a crash costs a rebuild, never wrong output (a
+        # torn file fails to open and is started again)
+        db.execute("PRAGMA synchronous = OFF")
+        (layout,) = db.execute("PRAGMA user_version").fetchone()
+        if layout not in (0, LAYOUT) or (layout == 0 and _has_tables(db)):
+            raise sqlite3.DatabaseError(f"a store of layout {layout}")
+        for statement in _SCHEMA:
+            db.execute(statement)
+        db.execute("PRAGMA user_version = 2")  # LAYOUT
+        if db.execute("SELECT count(*) FROM compiles").fetchone()[0] == 0:
+            db.execute("INSERT INTO compiles VALUES (0)")
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def _has_tables(db: sqlite3.Connection) -> bool:
+    return db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] > 0
