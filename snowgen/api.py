@@ -198,19 +198,15 @@ def compile_loaded(
     """Plan once, then compile each dialect (in parallel processes for big plans); a
     backfill or full-refresh plan is written beside the regular one (``CompiledProject.folder``)."""
     options = options or CompileOptions()
-    names = check_dialects(dialects)
-    if options.cache:
-        store = StepStore(cache_path(loaded.root), code_fingerprint())
-        compiled = _compile_cached(plan_loaded(loaded, options, memo=store), names, options.jobs, store)
-    else:
-        compiled = compile_planned(plan_loaded(loaded, options), names, jobs=options.jobs)
-    return [replace(c, variant=options.variant) for c in compiled] if options.variant else compiled
+    return _compile(loaded, check_dialects(dialects), options, _store(loaded.root, options))
 
 
 def compile_project(
     path: Path, dialects: Iterable[str], options: CompileOptions | None = None
 ) -> list[CompiledProject]:
-    return compile_loaded(load_project(path), dialects, options)
+    options = options or CompileOptions()
+    store = _store(path, options)
+    return _compile(load_project(path, memo=store), check_dialects(dialects), options, store)
 
 
 def compile_projects(
@@ -223,13 +219,30 @@ def compile_projects(
     errors: list = []
     for directory in directories:
         try:
-            loaded = load_project(directory)
-            results += compile_loaded(loaded, dialects or target_dialects(loaded, options.target), options)
+            store = _store(directory, options)
+            loaded = load_project(directory, memo=store)
+            names = check_dialects(dialects or target_dialects(loaded, options.target))
+            results += _compile(loaded, names, options, store)
         except SnowgenError as exc:
             errors += exc.diagnostics
     if errors:
         raise SnowgenError(errors)
     return results
+
+
+def _store(root: Path, options: CompileOptions) -> StepStore | None:
+    """The build cache of the project at ``root``, when ``options`` use it."""
+    return StepStore(cache_path(root), code_fingerprint()) if options.cache else None
+
+
+def _compile(
+    loaded: LoadedProject, names: list[str], options: CompileOptions, store: StepStore | None
+) -> list[CompiledProject]:
+    if store is not None:
+        compiled = _compile_cached(plan_loaded(loaded, options, memo=store), names, options.jobs, store)
+    else:
+        compiled = compile_planned(plan_loaded(loaded, options), names, jobs=options.jobs)
+    return [replace(c, variant=options.variant) for c in compiled] if options.variant else compiled
 
 
 def write_output(out: Path, results: list[CompiledProject]) -> list[Path]:

@@ -1,7 +1,7 @@
 """Where the build cache keeps what it learned: one SQLite file per project.
 
 ``<project>/.snowgen-cache/steps.sqlite`` (the folder holds a ``.gitignore`` of ``*``):
-step texts (zlib-compressed) and body facts by key, and for every key the number of the
+step texts, body facts and parsed spec files by key, and for every key the number of the
 last compile that used it, in a small table of its own (marking thousands of keys used must
 not rewrite the texts). Entries that none of the last :data:`KEEP_COMPILES` compiles used
 are dropped.
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import zlib
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -29,21 +28,23 @@ STORE_FILE = "steps.sqlite"
 #: entries that none of this many compiles of the project used are dropped
 KEEP_COMPILES = 8
 #: the layout of the file (SQLite's user_version); a file of another layout is started again
-LAYOUT = 2
+LAYOUT = 4
 
 _SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS texts (key TEXT PRIMARY KEY, body BLOB NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS texts (key TEXT PRIMARY KEY, text TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS facts (key TEXT PRIMARY KEY, facts TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS documents (key TEXT PRIMARY KEY, document TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS uses (key TEXT PRIMARY KEY, used INTEGER NOT NULL) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS compiles (number INTEGER NOT NULL)",
 )
 #: the keys travel as one JSON array: one statement, whatever their number
-_SELECT_TEXTS = "SELECT key, body FROM texts WHERE key IN (SELECT value FROM json_each(?))"
+_SELECT_TEXTS = "SELECT key, text FROM texts WHERE key IN (SELECT value FROM json_each(?))"
 _MARK_USED = "INSERT OR REPLACE INTO uses (key, used) SELECT value, ? FROM json_each(?)"
 _STALE = "SELECT key FROM uses WHERE used <= ?"
 _DROP_STALE = (
     "DELETE FROM texts WHERE key IN (SELECT value FROM json_each(?))",
     "DELETE FROM facts WHERE key IN (SELECT value FROM json_each(?))",
+    "DELETE FROM documents WHERE key IN (SELECT value FROM json_each(?))",
     "DELETE FROM uses WHERE key IN (SELECT value FROM json_each(?))",
 )
 
@@ -64,12 +65,14 @@ class StepStore:
         self.added: dict[str, str] = {}
         self._facts: dict[str, str] | None = None
         self.facts_added: dict[str, str] = {}
+        self._documents: dict[str, str] | None = None
+        self.documents_added: dict[str, str] = {}
 
     # -- body facts ------------------------------------------------------------------------------
 
     def facts(self, key: str) -> BodyFacts | None:
         if self._facts is None:
-            self._facts = self._all_facts()
+            self._facts = self._all("SELECT key, facts FROM facts")
         key = digest(self.code, key)
         stored = self._facts.get(key)
         if stored is None:
@@ -82,14 +85,30 @@ class StepStore:
         self.facts_added[key] = facts_to_json(facts)
         self.used.add(key)
 
-    def _all_facts(self) -> dict[str, str]:
+    def _all(self, query: str) -> dict[str, str]:
         db = self._open()
         if db is None:
             return {}
         try:
-            return dict(db.execute("SELECT key, facts FROM facts").fetchall())
+            return dict(db.execute(query).fetchall())
         except sqlite3.Error:
             return {}
+
+    # -- spec files (snowgen.spec.document_memo.DocumentMemo) ---------------------------------------
+
+    def document(self, key: str) -> str | None:
+        if self._documents is None:
+            self._documents = self._all("SELECT key, document FROM documents")
+        key = digest(self.code, key)
+        stored = self._documents.get(key)
+        if stored is not None:
+            self.used.add(key)
+        return stored
+
+    def remember_document(self, key: str, text: str) -> None:
+        key = digest(self.code, key)
+        self.documents_added[key] = text
+        self.used.add(key)
 
     # -- step texts ------------------------------------------------------------------------------
 
@@ -100,8 +119,8 @@ class StepStore:
             return {}
         try:
             rows = db.execute(_SELECT_TEXTS, (json.dumps(keys),)).fetchall()
-            found = {key: zlib.decompress(body).decode("utf-8") for key, body in rows}
-        except (sqlite3.Error, zlib.error, UnicodeDecodeError):
+            found = {key: text for key, text in rows if isinstance(text, str)}
+        except sqlite3.Error:
             return {}
         self.used.update(found)
         return found
@@ -118,11 +137,11 @@ class StepStore:
         try:
             db.execute("BEGIN IMMEDIATE")
             (number,) = db.execute("UPDATE compiles SET number = number + 1 RETURNING number").fetchone()
-            db.executemany(
-                "INSERT OR REPLACE INTO texts (key, body) VALUES (?, ?)",
-                [(key, zlib.compress(text.encode("utf-8"), 1)) for key, text in sorted(self.added.items())],
-            )
+            db.executemany("INSERT OR REPLACE INTO texts (key, text) VALUES (?, ?)", sorted(self.added.items()))
             db.executemany("INSERT OR REPLACE INTO facts (key, facts) VALUES (?, ?)", sorted(self.facts_added.items()))
+            db.executemany(
+                "INSERT OR REPLACE INTO documents (key, document) VALUES (?, ?)", sorted(self.documents_added.items())
+            )
             db.execute(_MARK_USED, (number, json.dumps(sorted(self.used))))
             stale = json.dumps([key for (key,) in db.execute(_STALE, (number - KEEP_COMPILES,))])
             for statement in _DROP_STALE:
@@ -176,7 +195,7 @@ def _connect(path: Path) -> sqlite3.Connection:
             raise sqlite3.DatabaseError(f"a store of layout {layout}")
         for statement in _SCHEMA:
             db.execute(statement)
-        db.execute("PRAGMA user_version = 2")  # LAYOUT
+        db.execute("PRAGMA user_version = 4")  # LAYOUT
         if db.execute("SELECT count(*) FROM compiles").fetchone()[0] == 0:
             db.execute("INSERT INTO compiles VALUES (0)")
     except BaseException:

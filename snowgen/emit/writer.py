@@ -1,4 +1,13 @@
-"""The only code that writes compile output: whole dialect folders, replaced at once."""
+"""The only code that writes compile output: dialect folders, changed by renames only.
+
+Everything new is written beside what it replaces first (hidden staging names); only when
+every folder's changes are staged are they swapped in, by renames. So a path that is not a
+folder, a missing permission or a full disk raises SG407 before any output changes, and
+leaves nothing behind. A folder that already holds exactly the output is left alone; in
+one that does not, only the entries that differ are replaced (a module's folder, plan.json),
+and in a replaced module folder the unchanged files are links to the old ones (their time
+stamps stay, so tools that compare them see only what changed).
+"""
 
 from __future__ import annotations
 
@@ -7,42 +16,50 @@ import errno
 import os
 import shutil
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from snowgen.emit.render import CompiledProject
 from snowgen.errors import SnowgenError
 from snowgen.folders import make_missing_dirs, remove_dirs
 
+#: staging entries start with this, so one left by a killed compile is never output
+_STAGING_PREFIX = ".snowgen-"
+
 
 def output_dir(root: Path, compiled: CompiledProject) -> Path:
     return root / compiled.project / compiled.folder
 
 
-def write(root: Path, results: list[CompiledProject]) -> list[Path]:
-    """Write each project/dialect folder, replacing what was there (stale files go too).
+@dataclass
+class _Change:
+    """How one output folder changes: staged entries to rename in, stale ones to remove."""
 
-    Every folder is written to a staging folder beside it first; only when all of them are
-    written do they replace the old folders. So a path that is not a folder, a missing
-    permission or a full disk raises SG407 before any output changes, and leaves nothing behind.
-    A folder that already holds exactly these files is left alone, and a file whose text is
-    unchanged is linked into the staging folder instead of written again (its time stamp
-    stays, so tools that compare them see only what changed)."""
+    final: Path
+    swaps: list[tuple[str, str]] = field(default_factory=list)  # (staged path, final path)
+    stale: list[str] = field(default_factory=list)
+
+    def staged(self) -> list[str]:
+        return [staged for staged, _ in self.swaps]
+
+
+def write(root: Path, results: list[CompiledProject]) -> list[Path]:
+    """Write each project/dialect folder, replacing what was there (stale files go too);
+    see the module's docstring."""
     finals = [output_dir(root, compiled) for compiled in results]
     created: list[Path] = []
-    staged: list[tuple[Path, Path]] = []
+    changes: list[_Change] = []
     try:
         for compiled, final in zip(results, finals, strict=True):
             _check_replaceable(final)
-            unchanged = _unchanged_files(final, compiled.files)
-            if unchanged is None:
-                continue
             make_missing_dirs(final.parent, created)
-            staged.append((_stage(final, compiled.files, unchanged), final))
-        for staging, final in staged:
-            _replace(final, staging)
-    except BaseException as exc:  # an interrupt, too, must not leave staging folders behind
-        for staging, _ in staged:
-            shutil.rmtree(staging, ignore_errors=True)
+            changes.append(_stage_folder(final, compiled.files))
+        for change in changes:
+            _swap_in(change)
+    except BaseException as exc:  # an interrupt, too, must not leave staging entries behind
+        for change in changes:
+            for staged in change.staged():
+                _remove(staged)
         remove_dirs(created)
         if isinstance(exc, OSError):
             raise _cannot_write(root, exc) from None
@@ -50,21 +67,128 @@ def write(root: Path, results: list[CompiledProject]) -> list[Path]:
     return finals
 
 
-def _unchanged_files(final: Path, files: dict[str, str]) -> set[str] | None:
-    """The files already in ``final`` with the same text; None when the folder holds
-    exactly ``files`` (nothing to write). (Plain strings and os calls: a big project has
-    thousands of files, and pathlib's objects cost more than reading them.)"""
+def _stage_folder(final: Path, files: dict[str, str]) -> _Change:
+    """Stage what differs between ``final`` and ``files``: the whole folder when it does not
+    exist yet, else each top-level entry (a module's folder, a file) whose files differ."""
+    change = _Change(final)
     if not final.is_dir():
-        return set()
+        change.swaps.append((_stage_dir(str(final.parent), final.name, files, {}), str(final)))
+        return change
     top = str(final)
-    on_disk = set()
-    for folder, _, names in os.walk(top):
+    on_disk = _files_on_disk(top)
+    unchanged = {rel for rel, text in files.items() if rel in on_disk and _same_text(top, rel, text)}
+    entries: dict[str, dict[str, str]] = {}
+    for relative, text in files.items():
+        entries.setdefault(_entry(relative), {})[relative] = text
+    try:
+        for entry, mine in entries.items():
+            present = {rel for rel in on_disk if _entry(rel) == entry}
+            if present == set(mine) and set(mine) <= unchanged:
+                continue
+            if entry in mine:  # a file at the top of the folder (plan.json, a check)
+                staged = _stage_file(top, entry, mine[entry])
+            else:
+                inside = {rel.split("/", 1)[1]: text for rel, text in mine.items()}
+                kept = {rel.split("/", 1)[1]: os.path.join(top, rel) for rel in mine if rel in unchanged}
+                staged = _stage_dir(top, entry, inside, kept)
+            change.swaps.append((staged, os.path.join(top, entry)))
+    except BaseException:
+        for staged in change.staged():
+            _remove(staged)
+        raise
+    change.stale = sorted(os.path.join(top, entry) for entry in {_entry(rel) for rel in on_disk} - set(entries))
+    return change
+
+
+def _entry(relative: str) -> str:
+    return relative.split("/", 1)[0]
+
+
+def _stage_file(parent: str, name: str, text: str) -> str:
+    handle, staged = tempfile.mkstemp(prefix=f"{_STAGING_PREFIX}{name}.", dir=parent)
+    with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
+        out.write(text)
+    return staged
+
+
+def _stage_dir(parent: str, name: str, files: dict[str, str], kept: dict[str, str]) -> str:
+    """A hidden folder in ``parent`` holding ``files`` (paths inside it); those in ``kept``
+    are linked from the old file it names instead of written, where the file system can."""
+    staged = tempfile.mkdtemp(prefix=f"{_STAGING_PREFIX}{name}.", dir=parent)
+    try:
+        folders = {staged}
+        for inside, text in files.items():
+            path = os.path.join(staged, inside)
+            folder = os.path.dirname(path)
+            if folder not in folders:
+                os.makedirs(folder, exist_ok=True)
+                folders.add(folder)
+            if inside in kept and _linked(kept[inside], path):
+                continue
+            with open(path, "w", encoding="utf-8", newline="\n") as out:
+                out.write(text)
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise
+    return staged
+
+
+def _swap_in(change: _Change) -> None:
+    """Rename each staged entry over its final one (the old one comes back if that fails),
+    then remove the stale entries."""
+    for staged, final in change.swaps:
+        _rename_over(staged, final)
+    for stale in change.stale:
+        _remove(stale, strict=True)
+
+
+def _rename_over(staged: str, final: str) -> None:
+    if not os.path.lexists(final):
+        os.rename(staged, final)
+        return
+    if not os.path.isdir(final) or os.path.islink(final):
+        if os.path.isdir(staged):
+            os.unlink(final)  # a file or a link where the output now has a folder
+            os.rename(staged, final)
+        else:
+            os.replace(staged, final)  # one atomic step for a file
+        return
+    backup = f"{os.path.dirname(final)}/{_STAGING_PREFIX}old.{os.path.basename(final)}"
+    _remove(backup)
+    os.rename(final, backup)
+    try:
+        os.rename(staged, final)
+    except OSError:
+        os.rename(backup, final)
+        raise
+    _remove(backup)
+
+
+def _remove(path: str, strict: bool = False) -> None:
+    """Remove a file, link or folder (``strict``: failing raises; else it is left)."""
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path, ignore_errors=not strict)
+        return
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    except OSError:
+        if strict:
+            raise
+
+
+def _files_on_disk(top: str) -> set[str]:
+    """Every file under ``top`` (links too), by its path from ``top`` with '/' separators.
+    (Plain strings and os calls: a big project has thousands of files.)"""
+    found = set()
+    for folder, dirs, names in os.walk(top):
         prefix = os.path.relpath(folder, top).replace(os.sep, "/")
-        on_disk.update(name if prefix == "." else f"{prefix}/{name}" for name in names)
-    unchanged = {
-        relative for relative, text in files.items() if relative in on_disk and _same_text(top, relative, text)
-    }
-    return None if unchanged == on_disk == set(files) else unchanged
+        found.update(name if prefix == "." else f"{prefix}/{name}" for name in names)
+        found.update(
+            name if prefix == "." else f"{prefix}/{name}" for name in dirs if os.path.islink(os.path.join(folder, name))
+        )
+    return found
 
 
 def _same_text(top: str, relative: str, text: str) -> bool:
@@ -86,52 +210,12 @@ def _check_replaceable(final: Path) -> None:
         raise NotADirectoryError(errno.ENOTDIR, "a file, not a folder snowgen wrote", str(final))
 
 
-def _stage(final: Path, files: dict[str, str], unchanged: set[str]) -> Path:
-    """A hidden folder next to ``final`` holding ``files``: those in ``unchanged`` linked
-    from ``final`` (written where the file system cannot link), the others written."""
-    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
-    top, old = str(staging), str(final)
-    try:
-        folders = {top}
-        for relative, text in files.items():
-            path = os.path.join(top, relative)
-            folder = os.path.dirname(path)
-            if folder not in folders:
-                os.makedirs(folder, exist_ok=True)
-                folders.add(folder)
-            if relative in unchanged and _linked(os.path.join(old, relative), path):
-                continue
-            with open(path, "w", encoding="utf-8", newline="\n") as handle:
-                handle.write(text)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return staging
-
-
 def _linked(existing: str, path: str) -> bool:
     try:
         os.link(existing, path)
     except OSError:
         return False
     return True
-
-
-def _replace(final: Path, staging: Path) -> None:
-    """Swap ``staging`` in for ``final`` by renames; the old folder comes back if the swap fails."""
-    backup = final.with_name(f".{final.name}.old")
-    if backup.exists():
-        shutil.rmtree(backup)
-    if final.exists():
-        final.rename(backup)
-    try:
-        staging.rename(final)
-    except OSError:
-        if backup.exists():
-            backup.rename(final)
-        raise
-    if backup.exists():
-        shutil.rmtree(backup)
 
 
 def _cannot_write(root: Path, error: OSError, verb: str = "write") -> SnowgenError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import types
 import typing
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from snowgen.errors import Diagnostic, Location, SnowgenError
 from snowgen.spec.csv_source import CsvDocument, load_csv
+from snowgen.spec.document_memo import DocumentMemo, load_remembered
 from snowgen.spec.models import SIMPLE_NAME_PATTERN, ModelSpec, ProjectSpec, SeedSpec
 from snowgen.spec.yaml_source import YamlDocument, YamlPath, load_yaml
 from snowgen.text import has_unprintable, one_line
@@ -61,11 +63,13 @@ def discover_projects(path: Path) -> list[Path]:
     )
 
 
-def load_project(root: Path) -> LoadedProject:
-    """Read the project file and every model file; report all shape errors at once."""
+def load_project(root: Path, memo: DocumentMemo | None = None) -> LoadedProject:
+    """Read the project file and every model file; report all shape errors at once.
+    ``memo``: spec files remembered from earlier compiles (snowgen.spec.document_memo)."""
     if not is_project_dir(root):
         raise SnowgenError.at("SG003", f"no {PROJECT_FILE} in {root}")
-    doc = load_yaml(root / PROJECT_FILE)
+    load = load_yaml if memo is None else functools.partial(load_remembered, memo=memo)
+    doc = load(root / PROJECT_FILE)
     diagnostics: list[Diagnostic] = []
     project = _validate(ProjectSpec, doc, diagnostics)
     models: list[LoadedModel] = []
@@ -74,7 +78,7 @@ def load_project(root: Path) -> LoadedProject:
         if _unprintable_name(root, path, diagnostics):
             continue
         try:
-            model_doc = load_yaml(path)
+            model_doc = load(path)
         except SnowgenError as exc:
             diagnostics.extend(exc.diagnostics)
             continue

@@ -94,13 +94,22 @@ class YamlDocument:
 
 def load_yaml(path: Path) -> YamlDocument:
     """Read and parse ``path``; raise SG001-SG004 or SG006-SG008 on failure."""
+    return parse_spec_text(path, read_spec_file(path)[1])
+
+
+def read_spec_file(path: Path) -> tuple[bytes, str]:
+    """The bytes of the spec file at ``path`` and its text (SG003, SG008 on failure)."""
     try:
         data = read_bounded(path, MAX_SPEC_FILE_BYTES, "the spec file")
     except FileNotFoundError:
         raise SnowgenError.at("SG003", f"file not found: {path}") from None
     except OSError as exc:
         raise SnowgenError.at("SG003", f"cannot read {path}: {exc.strerror or exc}") from None
-    text = decode_utf8(path, data, "the spec file", "SG003", YAML_LINE_BREAK)
+    return data, decode_utf8(path, data, "the spec file", "SG003", YAML_LINE_BREAK)
+
+
+def parse_spec_text(path: Path, text: str) -> YamlDocument:
+    """The document of a spec file's text (SG001, SG002, SG004, SG006, SG007 on failure)."""
     _refuse_unprintable(path, text)
     doc = YamlDocument(path=path, data=None, lines=text.splitlines())
     node = _parse(text, doc)
