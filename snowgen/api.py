@@ -10,11 +10,9 @@ same coded errors as the command line.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import gc
-import multiprocessing
-import os
 from collections.abc import Iterable, Iterator, Mapping
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -27,8 +25,6 @@ from snowgen.dialects import NAMES, get_dialect, unknown_dialect_message
 from snowgen.dialects.base import Dialect
 from snowgen.dialects.shapes import NameTooLong
 from snowgen.emit.cache import (
-    DialectWork,
-    PlanKeys,
     build_missing,
     cached_plan_files,
     code_fingerprint,
@@ -36,8 +32,9 @@ from snowgen.emit.cache import (
     ordered_texts,
     plan_keys,
 )
-from snowgen.emit.render import CompiledProject, emit, step_files
+from snowgen.emit.render import CompiledProject, emit, plan_files, step_files, step_ids, step_texts
 from snowgen.emit.store import CACHE_FOLDER, StepStore, cache_path
+from snowgen.emit.workers import build_all
 from snowgen.emit.writer import stale_diff, write
 from snowgen.errors import SnowgenError
 from snowgen.plan import refresh, run_metadata
@@ -90,10 +87,6 @@ __all__ = [
     "source_ddl",
     "write_output",
 ]
-
-#: below this many steps x dialects, starting worker processes costs more than it saves
-PARALLEL_THRESHOLD = 600
-
 
 # -- options ---------------------------------------------------------------------------------------
 
@@ -262,12 +255,19 @@ def compile_plan(plan: Plan, dialect_name: str) -> CompiledProject:
 
 
 def compile_planned(plan: Plan, names: list[str], *, jobs: int | None = None) -> list[CompiledProject]:
-    """Build and render ``plan`` for each dialect; the results follow the order of ``names``."""
+    """Build and render ``plan`` for each dialect (in worker processes for big plans); the
+    results follow the order of ``names``."""
     with _quiet_collector():
-        workers = _workers(jobs, len(names), len(plan.steps))
-        if workers <= 1:
-            return [compile_plan(plan, name) for name in names]
-        return list(_compile_in_workers(plan, names, workers))
+        texts = build_all(plan, {name: plan.steps for name in names}, step_texts, jobs)
+        return [_assembled(plan, name, dict(zip(step_ids(plan), texts[name], strict=True))) for name in names]
+
+
+def _assembled(plan: Plan, name: str, texts: dict[str, str], beside: dict[str, str] | None = None) -> CompiledProject:
+    """One dialect's files: every step's text (by step id), then the checks and plan.json."""
+    paths = step_files(plan)
+    files = {paths[step_id]: text for step_id, text in texts.items()}
+    files.update(beside if beside is not None else plan_files(plan, get_dialect(name), paths))
+    return CompiledProject(plan.project, name, files)
 
 
 def _compile_cached(plan: Plan, names: list[str], jobs: int | None, store: StepStore) -> list[CompiledProject]:
@@ -275,31 +275,30 @@ def _compile_cached(plan: Plan, names: list[str], jobs: int | None, store: StepS
     workers when there are many) from bodies parsed for them, then the store updated: only
     once every dialect compiled."""
     with _quiet_collector():
-        return _compile_through(plan, names, jobs, store)
+        keys = plan_keys(plan)
+        try:
+            work = [look_up(plan, keys, name, store) for name in names]
+            beside = {name: cached_plan_files(plan, keys, get_dialect(name), store) for name in names}
+        finally:
+            store.close()  # before any worker is forked
+        missing = {item.dialect: item.missing for item in work}
+        build = functools.partial(build_missing, keys=keys)
+        try:
+            built = build_all(with_bodies(plan, [s.model for s in _all(missing) if s.model]), missing, build, jobs)
+        except BodyNotParsed:  # a step read another model's body: parse them all
+            built = build_all(with_bodies(plan, plan.models), missing, build, jobs)
+        results = []
+        for item in work:
+            for text in built[item.dialect]:
+                store.add(text.key, text.text)
+            texts = ordered_texts(plan, item.texts, built[item.dialect])
+            results.append(_assembled(plan, item.dialect, texts, beside[item.dialect]))
+        store.save()
+        return results
 
 
-def _compile_through(plan: Plan, names: list[str], jobs: int | None, store: StepStore) -> list[CompiledProject]:
-    keys = plan_keys(plan)
-    try:
-        work = [look_up(plan, keys, name, store) for name in names]
-        beside = {name: cached_plan_files(plan, keys, get_dialect(name), store) for name in names}
-    finally:
-        store.close()  # before any worker is forked
-    needed = [step.model for item in work for step in item.missing if step.model]
-    try:
-        built = _build_missing(with_bodies(plan, needed), keys, work, jobs)
-    except BodyNotParsed:  # a step read another model's body: parse them all
-        built = _build_missing(with_bodies(plan, plan.models), keys, work, jobs)
-    paths = step_files(plan)
-    results = []
-    for item in work:
-        for text in built[item.dialect]:
-            store.add(text.key, text.text)
-        texts = ordered_texts(plan, item.texts, built[item.dialect])
-        files = {**{paths[step_id]: text for step_id, text in texts.items()}, **beside[item.dialect]}
-        results.append(CompiledProject(plan.project, item.dialect, files))
-    store.save()
-    return results
+def _all(missing: dict[str, list[Step]]) -> list[Step]:
+    return [step for steps in missing.values() for step in steps]
 
 
 # -- sources and the manifest ---------------------------------------------------------------------------
@@ -389,54 +388,3 @@ def _quiet_collector() -> Iterator[None]:
         yield
     finally:
         gc.unfreeze()
-
-
-def _workers(jobs: int | None, dialects: int, steps: int) -> int:
-    if jobs is not None:
-        return max(1, min(jobs, dialects))
-    if steps * dialects < PARALLEL_THRESHOLD or "fork" not in multiprocessing.get_all_start_methods():
-        return 1
-    return max(1, min(os.cpu_count() or 1, dialects))
-
-
-_PLAN_FOR_WORKERS: Plan | None = None
-_MISSING_FOR_WORKERS: tuple[PlanKeys, dict[str, list[Step]]] | None = None
-
-
-def _compile_forked(dialect_name: str) -> CompiledProject:
-    assert _PLAN_FOR_WORKERS is not None
-    return compile_plan(_PLAN_FOR_WORKERS, dialect_name)
-
-
-def _compile_in_workers(plan: Plan, names: list[str], workers: int) -> Iterator[CompiledProject]:
-    """Forked workers inherit the plan (nothing to pickle but the results); the results
-    come back in the order of ``names``, so output does not depend on scheduling."""
-    yield from _forked(plan, None, _compile_forked, names, workers)
-
-
-def _build_missing(plan: Plan, keys: PlanKeys, work: list[DialectWork], jobs: int | None) -> dict[str, list]:
-    missing = {item.dialect: item.missing for item in work}
-    workers = _workers(jobs, len(work), max((len(steps) for steps in missing.values()), default=0))
-    if workers <= 1:
-        return {name: build_missing(plan, keys, get_dialect(name), steps) for name, steps in missing.items()}
-    names = [name for name, steps in missing.items() if steps]
-    built = dict(zip(names, _forked(plan, (keys, missing), _build_forked, names, workers), strict=True))
-    return {name: built.get(name, []) for name in missing}
-
-
-def _build_forked(dialect_name: str) -> list:
-    assert _PLAN_FOR_WORKERS is not None and _MISSING_FOR_WORKERS is not None
-    keys, missing = _MISSING_FOR_WORKERS
-    return build_missing(_PLAN_FOR_WORKERS, keys, get_dialect(dialect_name), missing[dialect_name])
-
-
-def _forked(plan: Plan, missing, work, names: list[str], workers: int) -> Iterator:
-    """``work(name)`` for each dialect name in forked processes that inherit ``plan``."""
-    global _PLAN_FOR_WORKERS, _MISSING_FOR_WORKERS
-    _PLAN_FOR_WORKERS, _MISSING_FOR_WORKERS = plan, missing
-    try:
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            yield from pool.map(work, names)
-    finally:
-        _PLAN_FOR_WORKERS, _MISSING_FOR_WORKERS = None, None

@@ -17,7 +17,7 @@ from support.projects import write_project
 from snowgen import api
 from snowgen.api import CompileOptions, compile_project
 from snowgen.dialects import DIALECTS
-from snowgen.emit import cache
+from snowgen.emit import cache, workers
 from snowgen.emit import store as step_store
 from snowgen.errors import SnowgenError
 from snowgen.plan import bodies
@@ -48,12 +48,12 @@ def built(monkeypatch) -> list[tuple[str, str]]:
     seen: list[tuple[str, str]] = []
     real = api.build_missing
 
-    def recording(plan, keys, dialect, steps):
+    def recording(plan, dialect, steps, *, keys):
         seen.extend((dialect.name, step.id) for step in steps)
-        return real(plan, keys, dialect, steps)
+        return real(plan, dialect, steps, keys=keys)
 
     monkeypatch.setattr(api, "build_missing", recording)
-    monkeypatch.setattr(api, "_workers", lambda *args: 1)  # the recording lives in this process
+    monkeypatch.setattr(workers, "worker_count", lambda *args: 1)  # the recording lives in this process
     return seen
 
 

@@ -33,7 +33,7 @@ import dataclasses
 import hashlib
 import json
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -240,7 +240,7 @@ class BuiltText:
     text: str
 
 
-def build_missing(plan: Plan, keys: PlanKeys, dialect: Dialect, steps: list[Step]) -> list[BuiltText]:
+def build_missing(plan: Plan, dialect: Dialect, steps: Sequence[Step], *, keys: PlanKeys) -> list[BuiltText]:
     """Build each of ``steps`` in the narrowest tier whose blinded plan it does not read past
     (see the module's docstring)."""
     recorded = is_recorded(plan)

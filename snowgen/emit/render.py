@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from snowgen.build import checks
+from snowgen.build.run_metadata import is_recorded
 from snowgen.build.steps import BuiltStep, build_step, located_error
 from snowgen.dialects.base import Dialect
 from snowgen.dialects.shapes import Unsupported
@@ -64,6 +65,16 @@ def plan_files(plan: Plan, dialect: Dialect, paths: dict[str, str]) -> dict[str,
     files = {check_file(check): render_check(plan, dialect, check) for check in plan.checks}
     files[PLAN_FILE] = render_plan(plan, dialect, paths)
     return files
+
+
+def step_texts(plan: Plan, dialect: Dialect, steps: Sequence[Step]) -> list[str]:
+    """The files of ``steps``, in their order."""
+    recorded = is_recorded(plan)
+    return [step_text(plan, dialect, step, recorded) for step in steps]
+
+
+def step_ids(plan: Plan) -> list[str]:
+    return [step.id for step in plan.steps]
 
 
 def step_text(plan: Plan, dialect: Dialect, step: Step, recorded: bool) -> str:
