@@ -57,11 +57,15 @@ def with_output_columns(
 
 def drop_positions(models: dict[str, ModelPlan]) -> None:
     """Parse positions were for error messages; every dialect copies each body, and the
-    position dicts make those copies several times slower."""
+    position dicts make those copies several times slower. The parser also gives function
+    nodes an empty comment list, which each copy deep-copies; sqlglot reads an empty list
+    and None alike (no comment), so those become None too."""
     for model in models.values():
         if model.query is not None:
             for node in model.query.walk():
                 node._meta = None
+                if node.comments == []:
+                    node.comments = None
 
 
 def _table_key(table: exp.Table) -> tuple[str, str]:
