@@ -277,35 +277,40 @@ def _substitute(query: exp.Query, placeholders: _Placeholders, text: str, ctx: B
     function name or a date part) is an error, never output."""
     if not placeholders.values:
         return
-    pattern = placeholders.pattern
-    stray = _stray_token(query, pattern, placeholders)
+    stray, placed = _placed_tokens(query, placeholders.pattern)
     if stray is not None:
         line, col = _position_of(text, stray)
         raise body_error(ctx, "SG209", _MISPLACED_VALUE, line, col)
-    for column in list(query.find_all(exp.Column)):
-        match = pattern.fullmatch(column.name)
-        if match and match.group(1) == "v" and not column.table:
-            column.replace(literal(placeholders.values[int(match.group(2))][1]))
-    for ident in list(query.find_all(exp.Identifier)):
-        match = pattern.fullmatch(ident.name)
-        if match and match.group(1) == "i":
-            ident.replace(exp.to_identifier(canonical(placeholders.values[int(match.group(2))][1])))
+    for ident, kind, index in placed:
+        value = placeholders.values[index][1]
+        if kind == "v":
+            ident.parent.replace(literal(value))  # the column the token stands for
+        else:
+            ident.replace(exp.to_identifier(canonical(value)))
 
 
-def _stray_token(query: exp.Query, pattern: re.Pattern, placeholders: _Placeholders) -> str | None:
-    """A token that does not stand where its value can go, before any is replaced."""
+def _placed_tokens(query: exp.Query, pattern: re.Pattern) -> tuple[str | None, list[tuple[exp.Identifier, str, int]]]:
+    """The first token that does not stand where its value can go (None when none does),
+    and each token that does, with its kind and value index: one walk, before any is
+    replaced. A value token stands for an unqualified column; an ``ident()`` token is any
+    unquoted name."""
+    placed: list[tuple[exp.Identifier, str, int]] = []
     for node in query.walk():
-        if isinstance(node, exp.Identifier) and not node.quoted and pattern.fullmatch(node.name):
-            kind = pattern.fullmatch(node.name).group(1)
-            parent = node.parent
-            value_position = kind == "v" and isinstance(parent, exp.Column) and not parent.table and parent.this is node
-            if value_position or kind == "i":
-                continue
+        if isinstance(node, exp.Identifier) and not node.quoted:
+            match = pattern.fullmatch(node.name)
+            if match:
+                kind, parent = match.group(1), node.parent
+                value_position = (
+                    kind == "v" and isinstance(parent, exp.Column) and not parent.table and parent.this is node
+                )
+                if value_position or kind == "i":
+                    placed.append((node, kind, int(match.group(2))))
+                    continue
         for value in node.args.values():
             found = pattern.search(value) if isinstance(value, str) else None
             if found:
-                return found.group(0)
-    return None
+                return found.group(0), placed
+    return None, placed
 
 
 def _readable(description: str) -> str:
