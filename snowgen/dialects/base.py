@@ -108,6 +108,13 @@ def _type_cache(dialect_class: type, logical: str) -> exp.DataType:
     return dialect_class().build_data_type(logical)
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _upper_unless_exact(name: str) -> str:
+    # An upper-casing warehouse's spelling of an unquoted name; depends on the name alone
+    # (a compile asks for the same few thousand names hundreds of thousands of times).
+    return name if is_exact(name) else name.upper()
+
+
 #: a rewrite of one node for a warehouse; returns the node itself to leave it alone
 Lowering = Callable[[exp.Expr], exp.Expr]
 
@@ -405,8 +412,13 @@ class Dialect:
         for ident in statement.find_all(exp.Identifier):
             if limited and len(ident.this) > _SHORTEST_LIMIT:  # the same walk checks the lengths
                 self.check_name(ident)
-            if upper and not (ident.quoted or is_exact(ident.name)):
-                ident.set("this", ident.name.upper())
+            if ident.args.get("quoted") is True:
+                continue  # quoted already (so exact): nothing to fold, nothing to set
+            if upper and not ident.quoted:
+                name = ident.name
+                folded = _upper_unless_exact(name)
+                if folded != name:
+                    ident.set("this", folded)
             ident.set("quoted", True)
 
     def refuse_unsupported(self, statement: exp.Expr) -> None:

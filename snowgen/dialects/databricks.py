@@ -132,10 +132,12 @@ class Databricks(Dialect):
         if not layout.partition or self.clustering_mode(layout) != "partition":
             return []
         column = exp.column(layout.partition.column)
+        # the cached DATE type: building it from text parses it, and a compile asks for it
+        # several times per model
         if layout.partition.by == "day":
-            value: exp.Expr = exp.Cast(this=column, to=exp.DataType.build("DATE"))
+            value: exp.Expr = exp.Cast(this=column, to=self.data_type("date"))
         else:
-            value = exp.Cast(this=exp.TimestampTrunc(this=column, unit=exp.var("MONTH")), to=exp.DataType.build("DATE"))
+            value = exp.Cast(this=exp.TimestampTrunc(this=column, unit=exp.var("MONTH")), to=self.data_type("date"))
         return [(self.partition_column(layout), value, "date")]
 
     def table_properties(self, shape: TableShape, *, scratch: bool) -> list[exp.Expr]:

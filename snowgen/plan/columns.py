@@ -61,7 +61,9 @@ def with_output_columns(
 
 def drop_positions(models: dict[str, ModelPlan]) -> None:
     """Parse positions were for error messages; every dialect copies each body, and the
-    position dicts make those copies several times slower."""
+    position dicts make those copies several times slower. The parser also gives function
+    nodes an empty comment list, which each copy deep-copies; sqlglot reads an empty list
+    and None alike (no comment), so those become None too."""
     for model in models.values():
         if model.query is not None and model.query is not UNPARSED:
             drop_positions_of(model.query)
@@ -70,6 +72,8 @@ def drop_positions(models: dict[str, ModelPlan]) -> None:
 def drop_positions_of(query: exp.Expr) -> None:
     for node in query.walk():
         node._meta = None
+        if node.comments == []:
+            node.comments = None
 
 
 def _table_key(table: exp.Table) -> tuple[str, str]:

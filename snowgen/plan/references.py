@@ -124,10 +124,9 @@ def resolve_tables(
 ) -> tuple[str, ...]:
     """Replace each bare table name of the body by what it resolves to; return the models
     it reads, in order of first mention."""
-    query = parsed.query
-    ctes = {cte.alias_or_name.lower() for cte in query.find_all(exp.CTE)}
+    ctes, bare_tables = _ctes_and_tables(parsed.query)
     depends: list[str] = []
-    for table in list(query.find_all(exp.Table)):
+    for table in bare_tables:
         if table.args.get("db") or not isinstance(table.this, exp.Identifier):
             continue  # qualified names are external tables; table functions stay as written
         name = table.name
@@ -153,10 +152,23 @@ def resolve_tables(
     return tuple(depends)
 
 
+def _ctes_and_tables(query: exp.Expr) -> tuple[set[str], list[exp.Table]]:
+    """The body's CTE names (lower case) and its tables, in the order find_all gives them,
+    from one walk."""
+    ctes: set[str] = set()
+    tables: list[exp.Table] = []
+    for node in query.find_all(exp.CTE, exp.Table):
+        if isinstance(node, exp.CTE):
+            ctes.add(node.alias_or_name.lower())
+        else:
+            tables.append(node)
+    return ctes, tables
+
+
 def _relation_node(tables: tuple[exp.Table | exp.Subquery, ...], alias: str) -> exp.Expr:
     """One table as ``alias``, or several (one per instance) as a UNION ALL subquery."""
     if len(tables) == 1:
-        return exp.alias_(tables[0].copy(), alias, table=True)
+        return exp.alias_(tables[0].copy(), alias, table=True, copy=False)
     selects = [exp.Select(expressions=[exp.Star()]).from_(t.copy(), copy=False) for t in tables]
     union = selects[0]
     for select in selects[1:]:

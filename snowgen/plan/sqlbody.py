@@ -277,35 +277,40 @@ def _substitute(query: exp.Query, placeholders: _Placeholders, text: str, ctx: B
     function name or a date part) is an error, never output."""
     if not placeholders.values:
         return
-    pattern = placeholders.pattern
-    stray = _stray_token(query, pattern, placeholders)
+    stray, placed = _placed_tokens(query, placeholders.pattern)
     if stray is not None:
         line, col = _position_of(text, stray)
         raise body_error(ctx, "SG209", _MISPLACED_VALUE, line, col)
-    for column in list(query.find_all(exp.Column)):
-        match = pattern.fullmatch(column.name)
-        if match and match.group(1) == "v" and not column.table:
-            column.replace(literal(placeholders.values[int(match.group(2))][1]))
-    for ident in list(query.find_all(exp.Identifier)):
-        match = pattern.fullmatch(ident.name)
-        if match and match.group(1) == "i":
-            ident.replace(exp.to_identifier(canonical(placeholders.values[int(match.group(2))][1])))
+    for ident, kind, index in placed:
+        value = placeholders.values[index][1]
+        if kind == "v":
+            ident.parent.replace(literal(value))  # the column the token stands for
+        else:
+            ident.replace(exp.to_identifier(canonical(value)))
 
 
-def _stray_token(query: exp.Query, pattern: re.Pattern, placeholders: _Placeholders) -> str | None:
-    """A token that does not stand where its value can go, before any is replaced."""
+def _placed_tokens(query: exp.Query, pattern: re.Pattern) -> tuple[str | None, list[tuple[exp.Identifier, str, int]]]:
+    """The first token that does not stand where its value can go (None when none does),
+    and each token that does, with its kind and value index: one walk, before any is
+    replaced. A value token stands for an unqualified column; an ``ident()`` token is any
+    unquoted name."""
+    placed: list[tuple[exp.Identifier, str, int]] = []
     for node in query.walk():
-        if isinstance(node, exp.Identifier) and not node.quoted and pattern.fullmatch(node.name):
-            kind = pattern.fullmatch(node.name).group(1)
-            parent = node.parent
-            value_position = kind == "v" and isinstance(parent, exp.Column) and not parent.table and parent.this is node
-            if value_position or kind == "i":
-                continue
+        if isinstance(node, exp.Identifier) and not node.quoted:
+            match = pattern.fullmatch(node.name)
+            if match:
+                kind, parent = match.group(1), node.parent
+                value_position = (
+                    kind == "v" and isinstance(parent, exp.Column) and not parent.table and parent.this is node
+                )
+                if value_position or kind == "i":
+                    placed.append((node, kind, int(match.group(2))))
+                    continue
         for value in node.args.values():
             found = pattern.search(value) if isinstance(value, str) else None
             if found:
-                return found.group(0)
-    return None
+                return found.group(0), placed
+    return None, placed
 
 
 def _readable(description: str) -> str:
@@ -321,20 +326,59 @@ def canonicalize_identifiers(query: exp.Expr, dialect: str) -> None:
     """Store the body's names as snowgen stores spec names (see snowgen.names): unquoted
     names, and quoted names already in the dialect's folded case, become plain lower-case
     names; any other quoted name stays exact."""
-    folding = SqlglotDialect.get_or_raise(dialect)
+    folding = _folding(dialect)
+    by_name_alone = _folds_by_name_alone(folding)
     for ident in query.find_all(exp.Identifier):
         name = ident.name
         if not ident.quoted:
-            if _folds_case(folding, ident):
-                ident.set("this", canonical(name))
-            else:  # e.g. a BigQuery table name: case-sensitive even unquoted
+            stored = _stored_unquoted(dialect, name) if by_name_alone else _stored_where_it_stands(folding, ident)
+            if stored is None:  # e.g. a BigQuery table name: case-sensitive even unquoted
                 ident.set("quoted", True)
-        elif (
-            PLAIN_NAME.fullmatch(name)
-            and folding.normalize_identifier(exp.Identifier(this=name, quoted=False)).name == name
-        ):
+            elif stored != name:
+                ident.set("this", stored)
+        elif _quoted_name_is_plain(dialect, name):
             ident.set("this", name.lower())
             ident.set("quoted", False)
+
+
+@functools.cache
+def _folding(dialect: str) -> SqlglotDialect:
+    """sqlglot's Dialect for a body dialect name (it holds only the settings the name spells)."""
+    return SqlglotDialect.get_or_raise(dialect)
+
+
+def _folds_by_name_alone(folding: SqlglotDialect) -> bool:
+    """sqlglot's own normalize_identifier reads nothing of an unquoted identifier but its
+    text (and the dialect's settings); a dialect that overrides it (BigQuery) also looks at
+    where the name stands, so its answers cannot be remembered by name."""
+    return type(folding).normalize_identifier is SqlglotDialect.normalize_identifier
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _stored_unquoted(dialect: str, name: str) -> str | None:
+    """How snowgen stores an unquoted name of a dialect that folds by the name alone: its
+    canonical form, or None where the dialect keeps the name's case. The key (dialect name,
+    identifier text) is everything the answer depends on; a compile meets the same few
+    hundred names tens of thousands of times."""
+    probe = name.swapcase()
+    if probe != name and _folding(dialect).normalize_identifier(exp.Identifier(this=probe, quoted=False)).name == probe:
+        return None
+    return canonical(name)
+
+
+def _stored_where_it_stands(folding: SqlglotDialect, ident: exp.Identifier) -> str | None:
+    """:func:`_stored_unquoted` for a dialect that also looks at the name's position."""
+    return canonical(ident.name) if _folds_case(folding, ident) else None
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _quoted_name_is_plain(dialect: str, name: str) -> bool:
+    """Is a quoted name plain and already in the dialect's folded case? Asked of a detached
+    identifier, so the answer depends on the dialect name and the text alone (the key)."""
+    return bool(
+        PLAIN_NAME.fullmatch(name)
+        and _folding(dialect).normalize_identifier(exp.Identifier(this=name, quoted=False)).name == name
+    )
 
 
 def _folds_case(folding: SqlglotDialect, ident: exp.Identifier) -> bool:
