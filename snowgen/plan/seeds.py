@@ -73,6 +73,8 @@ def with_seed_steps(steps: list[Step], seeds: dict[str, SeedPlan], selected: set
 def _check_names(loaded: LoadedProject, strategy: StrategyPlanner) -> None:
     """A seed's name is a table name and a step id: no model, source or generated table may
     have it (a body naming it would be ambiguous, or two steps would write one table)."""
+    if not loaded.seeds:
+        return
     taken = _taken_names(loaded, strategy)
     problems = [
         Diagnostic("SG215", f"seed '{seed.name}' has the name of {taken[seed.name]}; rename the seed", loaded.doc.location(("seeds", seed.name), key=True))
@@ -93,15 +95,16 @@ def _taken_names(loaded: LoadedProject, strategy: StrategyPlanner) -> dict[str, 
     )
     sources = loaded.spec.sources
     taken.update({name: f"source '{name}'" for name in sources})
+    seeds = {seed.name for seed in loaded.seeds}
     for model in loaded.models:
         if not model.spec.enabled:
             continue
-        where = model.doc.location(("name",))
-        what = f"model '{model.spec.name}' ({where.display_file()}:{where.line})"
-        taken[model.spec.name] = what
         source = sources.get(model.spec.for_each) if model.spec.for_each else None
-        for instance in source.instances if source is not None else ():
-            taken[instance_name(model.spec.name, instance)] = what
+        names = [model.spec.name, *(instance_name(model.spec.name, i) for i in (source.instances if source else ()))]
+        if seeds.isdisjoint(names):
+            continue  # (the message names the model's file and line: found only for a clash)
+        where = model.doc.location(("name",))
+        taken.update(dict.fromkeys(names, f"model '{model.spec.name}' ({where.display_file()}:{where.line})"))
     return taken
 
 

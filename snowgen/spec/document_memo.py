@@ -74,14 +74,25 @@ def document_to_json(doc: YamlDocument) -> str | None:
 def document_from_json(path: Path, text: str, stored: str) -> YamlDocument:
     """The document :func:`document_to_json` stored, for the file at ``path`` holding ``text``."""
     parts = json.loads(stored)
-    return YamlDocument(
-        path=path,
-        data=_decode(parts["data"]),
-        key_positions={tuple(p): (line, col) for p, line, col in parts["keys"]},
-        value_positions={tuple(p): (line, col) for p, line, col in parts["values"]},
-        texts={tuple(p): BlockText(line, col, indent) for p, line, col, indent in parts["texts"]},
-        lines=text.splitlines(),
-    )
+    return _RememberedDocument(path, _decode(parts["data"]), text.splitlines(), parts)
+
+
+class _RememberedDocument(YamlDocument):
+    """A remembered document whose positions are built when first read: only an error
+    message reads them, and a compile reads thousands of documents."""
+
+    def __init__(self, path: Path, data: Any, lines: list[str], parts: dict[str, Any]):
+        self.path, self.data, self.lines = path, data, lines
+        self._parts = parts
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in ("key_positions", "value_positions", "texts") or "_parts" not in self.__dict__:
+            raise AttributeError(name)
+        parts = self.__dict__.pop("_parts")
+        self.key_positions = {tuple(p): (line, col) for p, line, col in parts["keys"]}
+        self.value_positions = {tuple(p): (line, col) for p, line, col in parts["values"]}
+        self.texts = {tuple(p): BlockText(line, col, indent) for p, line, col, indent in parts["texts"]}
+        return getattr(self, name)
 
 
 # Every JSON object stands for a tagged value: {"map": [[key, value], ...]}, {"date": ...},
