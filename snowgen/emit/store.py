@@ -40,7 +40,10 @@ _SCHEMA = (
 #: the keys travel as one JSON array: one statement, whatever their number
 _SELECT_TEXTS = "SELECT key, text FROM texts WHERE key IN (SELECT value FROM json_each(?))"
 _MARK_USED = "INSERT OR REPLACE INTO uses (key, used) SELECT value, ? FROM json_each(?)"
-_STALE = "SELECT key FROM uses WHERE used <= ?"
+#: stale entries dropped per compile at most: a new snowgen version leaves a whole compile's
+#: worth behind, whose removal is spread over the next compiles instead of one
+_PRUNE_AT_MOST = 2000
+_STALE = "SELECT key FROM uses WHERE used <= ? LIMIT ?"
 _DROP_STALE = (
     "DELETE FROM texts WHERE key IN (SELECT value FROM json_each(?))",
     "DELETE FROM facts WHERE key IN (SELECT value FROM json_each(?))",
@@ -143,7 +146,7 @@ class StepStore:
                 "INSERT OR REPLACE INTO documents (key, document) VALUES (?, ?)", sorted(self.documents_added.items())
             )
             db.execute(_MARK_USED, (number, json.dumps(sorted(self.used))))
-            stale = json.dumps([key for (key,) in db.execute(_STALE, (number - KEEP_COMPILES,))])
+            stale = json.dumps([key for (key,) in db.execute(_STALE, (number - KEEP_COMPILES, _PRUNE_AT_MOST))])
             for statement in _DROP_STALE:
                 db.execute(statement, (stale,))
             db.execute("COMMIT")

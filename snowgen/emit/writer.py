@@ -80,10 +80,12 @@ def _stage_folder(final: Path, files: dict[str, str]) -> _Change:
     entries: dict[str, dict[str, str]] = {}
     for relative, text in files.items():
         entries.setdefault(_entry(relative), {})[relative] = text
+    present: dict[str, set[str]] = {}
+    for relative in on_disk:
+        present.setdefault(_entry(relative), set()).add(relative)
     try:
         for entry, mine in entries.items():
-            present = {rel for rel in on_disk if _entry(rel) == entry}
-            if present == set(mine) and set(mine) <= unchanged:
+            if present.get(entry) == mine.keys() and mine.keys() <= unchanged:
                 continue
             if entry in mine:  # a file at the top of the folder (plan.json, a check)
                 staged = _stage_file(top, entry, mine[entry])
@@ -96,7 +98,7 @@ def _stage_folder(final: Path, files: dict[str, str]) -> _Change:
         for staged in change.staged():
             _remove(staged)
         raise
-    change.stale = sorted(os.path.join(top, entry) for entry in {_entry(rel) for rel in on_disk} - set(entries))
+    change.stale = sorted(os.path.join(top, entry) for entry in present.keys() - entries.keys())
     return change
 
 
@@ -192,14 +194,20 @@ def _files_on_disk(top: str) -> set[str]:
 
 
 def _same_text(top: str, relative: str, text: str) -> bool:
+    """Does the file hold ``text``? A link never does (it is replaced by a file)."""
     path = os.path.join(top, relative)
-    try:
-        if os.path.islink(path):
-            return False
-        with open(path, "rb") as handle:
-            return handle.read() == text.encode("utf-8")
-    except OSError:
+    if not _NO_FOLLOW and os.path.islink(path):
         return False
+    try:
+        handle = os.open(path, os.O_RDONLY | _NO_FOLLOW)
+    except OSError:  # missing, unreadable, or a link
+        return False
+    with open(handle, "rb") as stream:
+        return stream.read() == text.encode("utf-8")
+
+
+#: opening a link fails (POSIX); where the flag does not exist, links are read like files
+_NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
 def _check_replaceable(final: Path) -> None:
