@@ -36,7 +36,6 @@ import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 import sqlglot
 
@@ -44,7 +43,7 @@ from snowgen.build.run_metadata import is_recorded
 from snowgen.dialects.base import Dialect
 from snowgen.emit.render import plan_files, step_files, step_text
 from snowgen.emit.store import StepStore
-from snowgen.plan.data import ModelPlan, Plan, Step
+from snowgen.plan.data import ModelPlan, Plan, Step, refusing
 from snowgen.plan.fingerprint import FILE_FIELDS, digest, document_digest, fingerprint
 
 # -- keys -------------------------------------------------------------------------------------------------
@@ -124,22 +123,7 @@ class BlindRead(BaseException):  # not an Exception: an `except Exception` must 
     """A blinded step read what its narrow key does not cover."""
 
 
-class _Blind:
-    """Stands for a field a step may not read: any use raises BlindRead."""
-
-    __slots__ = ()
-
-    def __getattribute__(self, name: str) -> Any:  # also isinstance(), which reads __class__
-        raise BlindRead(name)
-
-    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
-        raise BlindRead("use")
-
-    __bool__ = __eq__ = __ne__ = __hash__ = __iter__ = __len__ = __contains__ = __getitem__ = _refuse
-    __repr__ = __str__ = __call__ = __lt__ = __gt__ = _refuse
-
-
-_BLIND = _Blind()
+_BLIND = refusing(BlindRead, "a blinded build read past its key")
 
 
 def _blinded(model: ModelPlan) -> ModelPlan:

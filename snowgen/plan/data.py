@@ -42,24 +42,27 @@ class BodyNotParsed(BaseException):  # not an Exception: no `except Exception` m
     """A model's SQL body was read before it was parsed (snowgen.plan.bodies.with_bodies)."""
 
 
-class _Unparsed:
-    """Stands for a body the planner did not need to parse (its facts were remembered from an
-    earlier compile, snowgen.plan.facts); any use raises BodyNotParsed."""
+def refusing(error: type[BaseException], reason: str) -> Any:
+    """An object any use of which raises ``error``: an attribute, an isinstance test (which
+    reads ``__class__``), a truth test, a comparison, iterating, printing. Only ``is``
+    passes. It stands for a value a reader must not see (``reason`` says which)."""
 
-    __slots__ = ()
+    def refuse(self: Any, *args: Any, **kwargs: Any) -> Any:
+        raise error(reason)
 
-    def __getattribute__(self, name: str) -> Any:  # also isinstance(), which reads __class__
-        raise BodyNotParsed(name)
+    def attribute(self: Any, name: str) -> Any:
+        raise error(f"{reason}: .{name}")
 
-    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
-        raise BodyNotParsed("use")
+    uses = ("__bool__", "__eq__", "__ne__", "__lt__", "__gt__", "__hash__", "__iter__", "__len__",
+            "__contains__", "__getitem__", "__repr__", "__str__", "__call__")  # fmt: skip
+    kind = type(
+        f"Refusing{error.__name__}", (), {"__slots__": (), "__getattribute__": attribute, **dict.fromkeys(uses, refuse)}
+    )
+    return kind()
 
-    __bool__ = __eq__ = __ne__ = __hash__ = __iter__ = __len__ = __contains__ = __getitem__ = _refuse
-    __repr__ = __str__ = __call__ = _refuse
 
-
-#: a user model's ``query`` until its body is parsed
-UNPARSED: Any = _Unparsed()
+#: a user model's ``query`` until its body is parsed (remembered facts stood in for it)
+UNPARSED: Any = refusing(BodyNotParsed, "a body planned from remembered facts was read before it was parsed")
 
 
 @dataclass(frozen=True)
