@@ -14,12 +14,12 @@ from typing import Any
 
 from sqlglot import exp
 
-from snowgen.plan.columns import body_output_columns, drop_positions_of, expand_stars
 from snowgen.plan.data import UNPARSED, BodyFacts, BodyInputs, ModelPlan, Plan
 from snowgen.plan.facts import BodyMemo, DigestMemo, Recorded, body_key, known_holds, lookups_hold, tables_read
 from snowgen.plan.fingerprint import digest, fingerprint
 from snowgen.plan.references import resolve_tables
 from snowgen.plan.sqlbody import parse_body
+from snowgen.plan.stars import body_output_columns, drop_positions_of, expand_stars
 
 
 class BodyPlanner:

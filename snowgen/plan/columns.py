@@ -9,21 +9,15 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import replace
-from typing import TYPE_CHECKING
-
-from sqlglot import exp
 
 from snowgen.errors import SnowgenError
+from snowgen.plan.bodies import BodyPlanner
 from snowgen.plan.data import UNPARSED, ModelPlan
 from snowgen.plan.references import source_tables
 from snowgen.plan.seeds import seed_table
 from snowgen.plan.staged import staged_table
+from snowgen.plan.stars import KnownColumns, drop_positions_of, table_key
 from snowgen.spec.loader import LoadedModel, LoadedProject
-
-if TYPE_CHECKING:
-    from snowgen.plan.bodies import BodyPlanner
-
-KnownColumns = dict[tuple[str, str], tuple[str, ...]]  # (schema, table), lower case -> columns
 
 
 def with_output_columns(
@@ -35,9 +29,9 @@ def with_output_columns(
     for source in loaded.spec.sources.values():
         if source.columns:
             for table in source_tables(loaded.spec, source):
-                known[_table_key(table)] = tuple(source.columns)
+                known[table_key(table)] = tuple(source.columns)
     for seed in loaded.seeds:
-        known[_table_key(seed_table(loaded, seed.name, seed.spec))] = tuple(seed.spec.columns)
+        known[table_key(seed_table(loaded, seed.name, seed.spec))] = tuple(seed.spec.columns)
     result = dict(models)
     for name in ordered:
         model = result.get(name)
@@ -53,9 +47,9 @@ def with_output_columns(
             _check_watermark_column(loaded, LoadedModel(model.spec, model.doc), output)
         result[name] = model
         if output is not None:
-            known[_table_key(model.table)] = output
+            known[table_key(model.table)] = output
             if model.spec.staged:
-                known[_table_key(staged_table(name, loaded))] = output
+                known[table_key(staged_table(name, loaded))] = output
     return result
 
 
@@ -67,91 +61,6 @@ def drop_positions(models: dict[str, ModelPlan]) -> None:
     for model in models.values():
         if model.query is not None and model.query is not UNPARSED:
             drop_positions_of(model.query)
-
-
-def drop_positions_of(query: exp.Expr) -> None:
-    for node in query.walk():
-        node._meta = None
-        if node.comments == []:
-            node.comments = None
-
-
-def _table_key(table: exp.Table) -> tuple[str, str]:
-    return (table.db.lower(), table.name.lower())
-
-
-def expand_stars(query: exp.Query, known: KnownColumns) -> None:
-    """Replace ``*`` and ``alias.*`` in the outer SELECT by the columns they stand for."""
-    if not isinstance(query, exp.Select) or not any(_is_star(item) for item in query.expressions):
-        return  # (no lookups without a star: the body's remembered facts name only what it used)
-    relations = _from_relations(query, known)
-    projections: list[exp.Expr] = []
-    for item in query.expressions:
-        star = item if isinstance(item, exp.Star) else item.this if isinstance(item, exp.Column) else None
-        if isinstance(star, exp.Star) and any(star.args.get(k) for k in ("except_", "replace", "rename", "ilike")):
-            projections.append(item)  # * EXCEPT (...) / REPLACE (...): left as written
-            continue
-        if isinstance(item, exp.Star) and len(relations) == 1:
-            alias, columns = next(iter(relations.items()))
-        elif isinstance(item, exp.Column) and isinstance(item.this, exp.Star) and item.table in relations:
-            alias, columns = item.table, relations[item.table]
-        else:
-            projections.append(item)
-            continue
-        if columns is None:
-            projections.append(item)
-            continue
-        projections.extend(exp.column(c, table=alias) for c in columns)
-    query.set("expressions", projections)
-
-
-def _is_star(item: exp.Expr) -> bool:
-    return isinstance(item, exp.Star) or (isinstance(item, exp.Column) and isinstance(item.this, exp.Star))
-
-
-def _from_relations(select: exp.Select, known: KnownColumns) -> dict[str, tuple[str, ...] | None]:
-    """alias -> columns (None if unknown) for every relation in FROM and JOINs."""
-    nodes = [select.args["from_"].this] if select.args.get("from_") else []
-    nodes += [join.this for join in select.args.get("joins") or []]
-    relations: dict[str, tuple[str, ...] | None] = {}
-    for node in nodes:
-        alias = node.alias_or_name
-        if isinstance(node, exp.Table):
-            relations[alias] = known.get(_table_key(node))
-        elif isinstance(node, exp.Subquery):
-            inner = node.this
-            while isinstance(inner, exp.SetOperation):
-                inner = inner.this
-            relations[alias] = body_output_columns(inner) if isinstance(inner, exp.Select) else None
-            if relations[alias] is None and isinstance(inner, exp.Select) and inner.args.get("from_"):
-                first = inner.args["from_"].this
-                if isinstance(first, exp.Table) and _is_star_only(inner):
-                    relations[alias] = known.get(_table_key(first))
-        else:
-            relations[alias] = None
-    return relations
-
-
-def _is_star_only(select: exp.Select) -> bool:
-    return len(select.expressions) == 1 and isinstance(select.expressions[0], exp.Star)
-
-
-def body_output_columns(query: exp.Query) -> tuple[str, ...] | None:
-    """The names of the outer SELECT's columns; None if any is ``*`` or unnamed."""
-    select = query
-    while isinstance(select, exp.SetOperation):
-        select = select.this
-    if not isinstance(select, exp.Select):
-        return None
-    if any(
-        isinstance(e, exp.Star) or (isinstance(e, exp.Column) and isinstance(e.this, exp.Star))
-        for e in select.expressions
-    ):
-        return None
-    names = tuple(select.named_selects)
-    if len(names) != len(select.expressions) or any(not n for n in names):
-        return None
-    return names
 
 
 def _check_columns(model: LoadedModel, output: tuple[str, ...] | None, body_output: tuple[str, ...] | None) -> None:
