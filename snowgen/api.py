@@ -21,6 +21,7 @@ from typing import Any
 from snowgen.build import manifest_ops
 from snowgen.build.sources import source_ddl as _source_statements
 from snowgen.build.steps import build_steps
+from snowgen.build.summary import counted_tables, row_count
 from snowgen.dialects import NAMES, get_dialect, unknown_dialect_message
 from snowgen.dialects.base import Dialect
 from snowgen.dialects.shapes import NameTooLong
@@ -368,9 +369,11 @@ def prepare_run(loaded: LoadedProject, options: RunOptions | None = None) -> Pre
             f"target '{target}' is {declared} but {display_url(url)} is a {dialect.name} database",
             loaded.doc.location(("targets", target, "dialect")),
         )
-    [compiled] = compile_loaded(loaded, [dialect.name], options.compile)
+    plan = plan_loaded(loaded, options.compile)
+    [compiled] = compile_planned(plan, [dialect.name], jobs=options.compile.jobs)
     steps, checks = read_compiled(compiled.files, dialect.name)
-    return PreparedRun(url, loaded.root, steps, checks)
+    tables = [(f"{t.db}.{t.name}", row_count(t, dialect)) for t in counted_tables(plan)]
+    return PreparedRun(url, loaded.root, steps, checks, tables)
 
 
 # -- speed -----------------------------------------------------------------------------------------------

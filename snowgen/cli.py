@@ -206,6 +206,14 @@ def run_command(project, target, db, select, vars_text, full_refresh, allow_refr
         click.echo(f"done: {len(steps)} steps in {time.perf_counter() - started:.2f} s", err=True)
         for warning in session.warnings():
             click.echo(f"snowgen: warning: {one_line(warning)}", err=True)
+        _print_row_counts(session.row_counts())
+
+
+def _print_row_counts(counts: list[tuple[str, int]]) -> None:
+    """What the run built, on stdout (progress and warnings go to stderr)."""
+    width = max((len(table) for table, _ in counts), default=0)
+    for table, rows in counts:
+        click.echo(f"{table:<{width}}  {rows:>12,} {'row' if rows == 1 else 'rows'}")
 
 
 @main.command("sources")

@@ -64,6 +64,22 @@ def test_run_on_the_default_duckdb_file(deals):
     assert deals_in(deals / "snowgen.duckdb") == [("p1", 1, "ok")]
 
 
+def test_a_run_ends_by_printing_the_rows_of_each_derived_table(deals):
+    assert cli("sources", "--db", "snowgen.duckdb").exit_code == 0
+    for number in (1, 2):
+        add_deal(deals / "snowgen.duckdb", "p1", number)
+    result = cli("run")
+    assert result.exit_code == 0, result.output
+    printed = dict(re.findall(r"^(\S+) +(\d+) rows?$", result.stdout, re.MULTILINE))
+    with duckdb.connect(str(deals / "snowgen.duckdb")) as con:
+        derived = con.execute(
+            "select table_schema || '.' || table_name from information_schema.tables "
+            "where table_schema = 'deals' and table_type = 'BASE TABLE'"
+        ).fetchall()
+        actual = {name: str(con.execute(f"select count(*) from {name}").fetchone()[0]) for (name,) in derived}
+    assert printed == actual and printed["deals.inter_deals"] == "2"
+
+
 def test_a_run_warns_of_rows_stamped_in_the_future_and_does_not_read_them(deals):
     assert cli("sources", "--db", "snowgen.duckdb").exit_code == 0
     add_deal(deals / "snowgen.duckdb", "p1", 1)

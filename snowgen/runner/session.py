@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from snowgen.errors import SnowgenError
@@ -39,6 +39,8 @@ class PreparedRun:
     base: Path  # a relative DuckDB path is relative to it (the project)
     steps: list[PlannedStep]
     checks: list[PlannedCheck]  # read after the last step: each row is a warning
+    #: (table, its row-count query) for each table the plan's models write, for the summary
+    tables: list[tuple[str, str]] = field(default_factory=list)
 
 
 class RunSession:
@@ -50,6 +52,17 @@ class RunSession:
     def steps(self, starting: Callable[[PlannedStep, int], None] | None = None) -> Iterator[StepResult]:
         """Run the steps; yields each finished step (raises StepFailed at the first failure)."""
         yield from run_steps(self.prepared.steps, self.connection.execute, self.connection.recover, starting)
+
+    def row_counts(self) -> list[tuple[str, int]]:
+        """How many rows each table the plan's models write holds now."""
+        counts = []
+        for table, query in self.prepared.tables:
+            try:
+                [(count,)] = self.connection.query(query)
+            except self.connection.errors as exc:
+                raise statement_failed(self.prepared.url, f"counting the rows of {table}", exc) from None
+            counts.append((table, int(count)))
+        return counts
 
     def warnings(self) -> list[str]:
         """What the plan's health checks report (snowgen.build.checks)."""
