@@ -33,7 +33,7 @@ from snowgen.emit.cache import (
     ordered_texts,
     plan_keys,
 )
-from snowgen.emit.render import CompiledProject, emit, plan_files, step_files, step_ids, step_texts
+from snowgen.emit.render import CompiledProject, emit, files_of, step_ids, step_texts
 from snowgen.emit.store import CACHE_FOLDER, StepStore, cache_path
 from snowgen.emit.workers import build_all
 from snowgen.emit.writer import stale_diff, write
@@ -264,11 +264,7 @@ def compile_planned(plan: Plan, names: list[str], *, jobs: int | None = None) ->
 
 
 def _assembled(plan: Plan, name: str, texts: dict[str, str], beside: dict[str, str] | None = None) -> CompiledProject:
-    """One dialect's files: every step's text (by step id), then the checks and plan.json."""
-    paths = step_files(plan)
-    files = {paths[step_id]: text for step_id, text in texts.items()}
-    files.update(beside if beside is not None else plan_files(plan, get_dialect(name), paths))
-    return CompiledProject(plan.project, name, files)
+    return CompiledProject(plan.project, name, files_of(plan, get_dialect(name), texts, beside))
 
 
 def _compile_cached(plan: Plan, names: list[str], jobs: int | None, store: StepStore) -> list[CompiledProject]:
@@ -285,7 +281,7 @@ def _compile_cached(plan: Plan, names: list[str], jobs: int | None, store: StepS
         missing = {item.dialect: item.missing for item in work}
         build = functools.partial(build_missing, keys=keys)
         try:
-            built = build_all(with_bodies(plan, [s.model for s in _all(missing) if s.model]), missing, build, jobs)
+            built = build_all(with_bodies(plan, _models_of(missing)), missing, build, jobs)
         except BodyNotParsed:  # a step read another model's body: parse them all
             built = build_all(with_bodies(plan, plan.models), missing, build, jobs)
         results = []
@@ -298,8 +294,9 @@ def _compile_cached(plan: Plan, names: list[str], jobs: int | None, store: StepS
         return results
 
 
-def _all(missing: dict[str, list[Step]]) -> list[Step]:
-    return [step for steps in missing.values() for step in steps]
+def _models_of(missing: dict[str, list[Step]]) -> list[str]:
+    """The models whose steps are to be built, in any dialect."""
+    return [step.model for steps in missing.values() for step in steps if step.model]
 
 
 # -- sources and the manifest ---------------------------------------------------------------------------

@@ -98,10 +98,10 @@ def plan_keys(plan: Plan) -> PlanKeys:
     parts: dict[str, dict[str, str]] = {tier: {} for tier in TIERS}
     for step in plan.steps:
         own = files.get(step.model, "") if step.model else ""
-        step_text = fingerprint(step)
-        parts["local"][step.id] = digest(plan_local, step_text, own, *_open_interfaces(plan, step, interfaces))
-        parts["narrow"][step.id] = digest(plan_wide, step_text, own)
-        parts["wide"][step.id] = digest(plan_wide, step_text, all_files)
+        of_step = fingerprint(step)
+        parts["local"][step.id] = digest(plan_local, of_step, own, *_open_interfaces(plan, step, interfaces))
+        parts["narrow"][step.id] = digest(plan_wide, of_step, own)
+        parts["wide"][step.id] = digest(plan_wide, of_step, all_files)
     return PlanKeys(parts, plan_wide)
 
 
@@ -220,7 +220,7 @@ def look_up(plan: Plan, keys: PlanKeys, dialect: str, store: StepStore) -> Diale
 @dataclasses.dataclass(frozen=True)
 class BuiltText:
     step_id: str
-    key: str  # the narrow or the wide key, whichever the build earned
+    key: str  # its key in the narrowest tier its build stayed within
     text: str
 
 

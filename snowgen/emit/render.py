@@ -52,12 +52,14 @@ def emit(plan: Plan, dialect: Dialect, built: Iterable[BuiltStep]) -> dict[str, 
     return files_of(plan, dialect, {item.step.id: render_step(plan, dialect, item) for item in built})
 
 
-def files_of(plan: Plan, dialect: Dialect, step_texts: dict[str, str]) -> dict[str, str]:
+def files_of(
+    plan: Plan, dialect: Dialect, step_texts: dict[str, str], beside: dict[str, str] | None = None
+) -> dict[str, str]:
     """The output files, given the text of every step's file (by step id): the steps, the
-    checks and plan.json."""
+    checks and plan.json (``beside``: those two, when already made: :func:`plan_files`)."""
     paths = step_files(plan)
     files = {paths[step_id]: text for step_id, text in step_texts.items()}
-    return {**files, **plan_files(plan, dialect, paths)}
+    return {**files, **(beside if beside is not None else plan_files(plan, dialect, paths))}
 
 
 def plan_files(plan: Plan, dialect: Dialect, paths: dict[str, str]) -> dict[str, str]:

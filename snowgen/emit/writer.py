@@ -53,7 +53,8 @@ def write(root: Path, results: list[CompiledProject]) -> list[Path]:
         for compiled, final in zip(results, finals, strict=True):
             _check_replaceable(final)
             make_missing_dirs(final.parent, created)
-            changes.append(_stage_folder(final, compiled.files))
+            changes.append(_Change(final))  # before staging: a failure takes back what it staged
+            _stage_folder(changes[-1], compiled.files)
         for change in changes:
             _swap_in(change)
     except BaseException as exc:  # an interrupt, too, must not leave staging entries behind
@@ -67,13 +68,13 @@ def write(root: Path, results: list[CompiledProject]) -> list[Path]:
     return finals
 
 
-def _stage_folder(final: Path, files: dict[str, str]) -> _Change:
-    """Stage what differs between ``final`` and ``files``: the whole folder when it does not
+def _stage_folder(change: _Change, files: dict[str, str]) -> None:
+    """Stage what differs between the folder and ``files``: the whole folder when it does not
     exist yet, else each top-level entry (a module's folder, a file) whose files differ."""
-    change = _Change(final)
+    final = change.final
     if not final.is_dir():
         change.swaps.append((_stage_dir(str(final.parent), final.name, files, {}), str(final)))
-        return change
+        return
     top = str(final)
     on_disk = _files_on_disk(top)
     unchanged = {rel for rel, text in files.items() if rel in on_disk and _same_text(top, rel, text)}
@@ -83,23 +84,17 @@ def _stage_folder(final: Path, files: dict[str, str]) -> _Change:
     present: dict[str, set[str]] = {}
     for relative in on_disk:
         present.setdefault(_entry(relative), set()).add(relative)
-    try:
-        for entry, mine in entries.items():
-            if present.get(entry) == mine.keys() and mine.keys() <= unchanged:
-                continue
-            if entry in mine:  # a file at the top of the folder (plan.json, a check)
-                staged = _stage_file(top, entry, mine[entry])
-            else:
-                inside = {rel.split("/", 1)[1]: text for rel, text in mine.items()}
-                kept = {rel.split("/", 1)[1]: os.path.join(top, rel) for rel in mine if rel in unchanged}
-                staged = _stage_dir(top, entry, inside, kept)
-            change.swaps.append((staged, os.path.join(top, entry)))
-    except BaseException:
-        for staged in change.staged():
-            _remove(staged)
-        raise
+    for entry, mine in entries.items():
+        if present.get(entry) == mine.keys() and mine.keys() <= unchanged:
+            continue
+        if entry in mine:  # a file at the top of the folder (plan.json, a check)
+            staged = _stage_file(top, entry, mine[entry])
+        else:
+            inside = {rel.split("/", 1)[1]: text for rel, text in mine.items()}
+            kept = {rel.split("/", 1)[1]: os.path.join(top, rel) for rel in mine if rel in unchanged}
+            staged = _stage_dir(top, entry, inside, kept)
+        change.swaps.append((staged, os.path.join(top, entry)))
     change.stale = sorted(os.path.join(top, entry) for entry in present.keys() - entries.keys())
-    return change
 
 
 def _entry(relative: str) -> str:
@@ -108,8 +103,12 @@ def _entry(relative: str) -> str:
 
 def _stage_file(parent: str, name: str, text: str) -> str:
     handle, staged = tempfile.mkstemp(prefix=f"{_STAGING_PREFIX}{name}.", dir=parent)
-    with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
-        out.write(text)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
+            out.write(text)
+    except BaseException:  # (a full disk): nothing left behind
+        _remove(staged)
+        raise
     return staged
 
 

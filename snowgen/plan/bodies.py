@@ -43,11 +43,10 @@ class BodyPlanner:
         return query, facts, inputs
 
     def _parse(self, text: str, inputs: BodyInputs) -> tuple[exp.Query, BodyFacts]:
-        parsed = parse_body(text, inputs.context)
         relations = Recorded(inputs.relations) if self.memo is not None else inputs.relations
-        depends = resolve_tables(parsed, inputs.context, relations, inputs.model, inputs.instance, inputs.for_each)
+        query, depends = _resolved(text, inputs, relations)
         looked_up = relations.digests(self.digests) if isinstance(relations, Recorded) else {}
-        return parsed.query, BodyFacts(depends, tables_read(parsed.query), None, looked_up, {})
+        return query, BodyFacts(depends, tables_read(query), None, looked_up, {})
 
     def output(
         self, model: ModelPlan, known: Mapping[tuple[str, str], tuple[str, ...]]
@@ -87,16 +86,21 @@ def with_bodies(plan: Plan, names: Iterable[str]) -> Plan:
     for name in wanted:
         model = models[name]
         assert model.body is not None and model.facts is not None
-        parsed = parse_body(model.spec.sql, model.body.context)
-        inputs = model.body
-        resolve_tables(parsed, inputs.context, inputs.relations, inputs.model, inputs.instance, inputs.for_each)
-        expand_stars(parsed.query, _Recorded(model.facts.known))
-        drop_positions_of(parsed.query)
-        models[name] = replace(model, query=parsed.query)
+        query, _ = _resolved(model.spec.sql, model.body, model.body.relations)
+        expand_stars(query, _ColumnsAsPlanned(model.facts.known))
+        drop_positions_of(query)
+        models[name] = replace(model, query=query)
     return replace(plan, models=models)
 
 
-class _Recorded(Mapping[tuple[str, str], tuple[str, ...]]):
+def _resolved(text: str, inputs: BodyInputs, relations: Mapping[str, Any]) -> tuple[exp.Query, tuple[str, ...]]:
+    """The body parsed, its table names resolved through ``relations``; and the models it reads."""
+    parsed = parse_body(text, inputs.context)
+    depends = resolve_tables(parsed, inputs.context, relations, inputs.model, inputs.instance, inputs.for_each)
+    return parsed.query, depends
+
+
+class _ColumnsAsPlanned(Mapping[tuple[str, str], tuple[str, ...]]):
     """The columns a body's stars expanded with when it was planned."""
 
     def __init__(self, known: Mapping[tuple[str, str], tuple[str, ...] | None]):
