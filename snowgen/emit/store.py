@@ -28,15 +28,21 @@ STORE_FILE = "steps.sqlite"
 #: entries that none of this many compiles of the project used are dropped
 KEEP_COMPILES = 8
 #: the layout of the file (SQLite's user_version); a file of another layout is started again
-LAYOUT = 4
+LAYOUT = 5
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS texts (key TEXT PRIMARY KEY, text TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS facts (key TEXT PRIMARY KEY, facts TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS documents (key TEXT PRIMARY KEY, document TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS facts (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS documents (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS uses (key TEXT PRIMARY KEY, used INTEGER NOT NULL) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS compiles (number INTEGER NOT NULL)",
 )
+#: what planning remembers beside the step texts, each read whole on first use: body facts
+#: (snowgen.plan.facts) and parsed spec files (snowgen.spec.document_memo); memo -> (read, write)
+_MEMOS = {
+    "facts": ("SELECT key, value FROM facts", "INSERT OR REPLACE INTO facts (key, value) VALUES (?, ?)"),
+    "documents": ("SELECT key, value FROM documents", "INSERT OR REPLACE INTO documents (key, value) VALUES (?, ?)"),
+}
 #: the keys travel as one JSON array: one statement, whatever their number
 _SELECT_TEXTS = "SELECT key, text FROM texts WHERE key IN (SELECT value FROM json_each(?))"
 _MARK_USED = "INSERT OR REPLACE INTO uses (key, used) SELECT value, ? FROM json_each(?)"
@@ -57,35 +63,46 @@ def cache_path(project_root: Path) -> Path:
 
 
 class StepStore:
-    """Step texts and body facts by key; see the module's docstring. Also the memo of body
-    facts that planning consults (snowgen.plan.facts.BodyMemo)."""
+    """Step texts by key, and the memos planning consults (body facts, parsed spec files);
+    see the module's docstring."""
 
     def __init__(self, path: Path | None, code: str):
         self.path = path
-        self.code = code  # the code's fingerprint: facts are the parser's, so they are keyed by it
+        self.code = code  # the code's fingerprint: the memos are the parser's, so they are keyed by it
         self._db: sqlite3.Connection | None = None
         self.used: set[str] = set()
         self.added: dict[str, str] = {}
-        self._facts: dict[str, str] | None = None
-        self.facts_added: dict[str, str] = {}
-        self._documents: dict[str, str] | None = None
-        self.documents_added: dict[str, str] = {}
+        self._recalled: dict[str, dict[str, str]] = {}  # memo -> what the file holds
+        self._kept: dict[str, dict[str, str]] = {memo: {} for memo in _MEMOS}  # memo -> new this compile
 
-    # -- body facts ------------------------------------------------------------------------------
+    # -- what planning remembers (snowgen.plan.facts.BodyMemo, snowgen.spec.document_memo.DocumentMemo) ----
 
     def facts(self, key: str) -> BodyFacts | None:
-        if self._facts is None:
-            self._facts = self._all("SELECT key, facts FROM facts")
-        key = digest(self.code, key)
-        stored = self._facts.get(key)
-        if stored is None:
-            return None
-        self.used.add(key)
-        return facts_from_json(stored)
+        stored = self._recall("facts", key)
+        return None if stored is None else facts_from_json(stored)
 
     def remember(self, key: str, facts: BodyFacts) -> None:
+        self._keep("facts", key, facts_to_json(facts))
+
+    def document(self, key: str) -> str | None:
+        return self._recall("documents", key)
+
+    def remember_document(self, key: str, text: str) -> None:
+        self._keep("documents", key, text)
+
+    def _recall(self, memo: str, key: str) -> str | None:
+        """A planning memo's value (its keys are the plan stage's, made this code's own)."""
+        if memo not in self._recalled:
+            self._recalled[memo] = self._all(_MEMOS[memo][0])
         key = digest(self.code, key)
-        self.facts_added[key] = facts_to_json(facts)
+        stored = self._recalled[memo].get(key)
+        if stored is not None:
+            self.used.add(key)
+        return stored
+
+    def _keep(self, memo: str, key: str, text: str) -> None:
+        key = digest(self.code, key)
+        self._kept[memo][key] = text
         self.used.add(key)
 
     def _all(self, query: str) -> dict[str, str]:
@@ -96,22 +113,6 @@ class StepStore:
             return dict(db.execute(query).fetchall())
         except sqlite3.Error:
             return {}
-
-    # -- spec files (snowgen.spec.document_memo.DocumentMemo) ---------------------------------------
-
-    def document(self, key: str) -> str | None:
-        if self._documents is None:
-            self._documents = self._all("SELECT key, document FROM documents")
-        key = digest(self.code, key)
-        stored = self._documents.get(key)
-        if stored is not None:
-            self.used.add(key)
-        return stored
-
-    def remember_document(self, key: str, text: str) -> None:
-        key = digest(self.code, key)
-        self.documents_added[key] = text
-        self.used.add(key)
 
     # -- step texts ------------------------------------------------------------------------------
 
@@ -141,10 +142,8 @@ class StepStore:
             db.execute("BEGIN IMMEDIATE")
             (number,) = db.execute("UPDATE compiles SET number = number + 1 RETURNING number").fetchone()
             db.executemany("INSERT OR REPLACE INTO texts (key, text) VALUES (?, ?)", sorted(self.added.items()))
-            db.executemany("INSERT OR REPLACE INTO facts (key, facts) VALUES (?, ?)", sorted(self.facts_added.items()))
-            db.executemany(
-                "INSERT OR REPLACE INTO documents (key, document) VALUES (?, ?)", sorted(self.documents_added.items())
-            )
+            for memo, (_, write) in _MEMOS.items():
+                db.executemany(write, sorted(self._kept[memo].items()))
             db.execute(_MARK_USED, (number, json.dumps(sorted(self.used))))
             stale = json.dumps([key for (key,) in db.execute(_STALE, (number - KEEP_COMPILES, _PRUNE_AT_MOST))])
             for statement in _DROP_STALE:
@@ -198,7 +197,7 @@ def _connect(path: Path) -> sqlite3.Connection:
             raise sqlite3.DatabaseError(f"a store of layout {layout}")
         for statement in _SCHEMA:
             db.execute(statement)
-        db.execute("PRAGMA user_version = 4")  # LAYOUT
+        db.execute("PRAGMA user_version = 5")  # LAYOUT
         if db.execute("SELECT count(*) FROM compiles").fetchone()[0] == 0:
             db.execute("INSERT INTO compiles VALUES (0)")
     except BaseException:
