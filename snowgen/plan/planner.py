@@ -186,7 +186,8 @@ def _plan_models(
     models: dict[str, ModelPlan] = {}
     generated = set(strategy.tables()) | set(strategy.nodes())
     for model in enabled:
-        model_relations = {**relations, **strategy.relations_for(model)}
+        own = strategy.relations_for(model)  # (most models have none: no copy of the whole map)
+        model_relations = {**relations, **own} if own else relations
         for plan in _plan_model(loaded, model, variables, schemas, model_relations, bodies):
             _check_name_is_free(plan, models, generated)
             models[plan.name] = plan

@@ -360,10 +360,7 @@ def _stored_unquoted(dialect: str, name: str) -> str | None:
     canonical form, or None where the dialect keeps the name's case. The key (dialect name,
     identifier text) is everything the answer depends on; a compile meets the same few
     hundred names tens of thousands of times."""
-    probe = name.swapcase()
-    if probe != name and _folding(dialect).normalize_identifier(exp.Identifier(this=probe, quoted=False)).name == probe:
-        return None
-    return canonical(name)
+    return _stored_where_it_stands(_folding(dialect), exp.Identifier(this=name, quoted=False))
 
 
 def _stored_where_it_stands(folding: SqlglotDialect, ident: exp.Identifier) -> str | None:
