@@ -9,12 +9,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 from snowgen.dialects import DIALECTS, Dialect, get_dialect
 from snowgen.errors import SnowgenError
-from snowgen.runner.connectors import CONNECTORS, display_url, first_line, without_password
+from snowgen.runner.connectors import CONNECTORS, Driver, Settings, display_url, first_line, without_password
 
 EXAMPLE_URLS = "a file such as snowgen.duckdb, duckdb:///path/file.duckdb or postgresql://user@host:port/database"
 
@@ -23,20 +22,23 @@ EXAMPLE_URLS = "a file such as snowgen.duckdb, duckdb:///path/file.duckdb or pos
 class Connection:
     dialect: Dialect
     url: str
-    driver: Any
+    driver: Driver
     errors: tuple[type[Exception], ...] = ()  # what the driver raises when the database says no
+    #: a step's file goes to the database whole (BigQuery scripts), not statement by statement
+    whole_scripts: bool = False
 
-    def execute(self, statement: str) -> None:
-        self.driver.execute(statement)
+    def execute(self, statement: str) -> int | None:
+        """Run a statement; the rows it wrote where the engine reports them."""
+        return self.driver.execute(statement)
 
     def query(self, statement: str) -> list[tuple]:
-        return list(self.driver.execute(statement).fetchall())
+        return self.driver.query(statement)
 
     def recover(self) -> None:
         """After a failed statement: end the transaction the script opened, so the
         connection, and a later run, start clean."""
         with suppress(Exception):
-            self.driver.execute("ROLLBACK")
+            self.driver.rollback()
 
     def close(self) -> None:
         try:
@@ -65,23 +67,24 @@ def _scheme(url: str) -> str:
         return ""
 
 
-def connect(url: str, base: Path) -> Connection:
-    """Open ``url``; a relative DuckDB path is relative to ``base`` (the project)."""
+def connect(url: str, base: Path, settings: Settings | None = None) -> Connection:
+    """Open ``url`` with the target's connection ``settings``; a relative DuckDB path is
+    relative to ``base`` (the project)."""
     dialect = dialect_for_url(url)
     connector = CONNECTORS.get(dialect.connector) if dialect.connector else None
     if connector is None:
         raise SnowgenError.at(
             "SG405", f"{dialect.name} has no connector for snowgen run yet; run the compiled files with your scheduler"
         )
-    opened = connector(url, base)
-    return Connection(dialect, url, opened.driver, opened.errors)
+    opened = connector(url, base, settings or {})
+    return Connection(dialect, url, opened.driver, opened.errors, opened.whole_scripts)
 
 
 @contextmanager
-def connected(url: str, base: Path) -> Iterator[Connection]:
+def connected(url: str, base: Path, settings: Settings | None = None) -> Iterator[Connection]:
     """An open connection, closed at the end. After another error, a failing close stays
     quiet: the first error is the one to report."""
-    connection = connect(url, base)
+    connection = connect(url, base, settings)
     try:
         yield connection
     except BaseException:

@@ -1,15 +1,18 @@
 """Opening a database for ``snowgen run``, ``snowgen sources --db`` and ``snowgen manifest --db``.
 
-A dialect names its connector (``Dialect.connector``, data); the driver code is here. Every
-failure to open becomes SG405 naming the database: a DuckDB file by its path, a server by
-its URL without the password.
+A dialect names its connector (``Dialect.connector``, data); the driver code is here. A
+connector is called with the URL, the folder a relative path is relative to, and the
+target's connection settings (already resolved: environment variables read), and returns an
+:class:`OpenDatabase`: a :class:`Driver` and the exceptions by which its database says no.
+Every failure to open becomes SG405 naming the database: a DuckDB file by its path, a server
+by its URL without the password.
 """
 
 from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,13 +26,44 @@ from snowgen.folders import make_missing_dirs, remove_dirs
 UTC_SESSION_OPTION = "-c TimeZone=UTC"
 
 
+#: A target's connection settings (host, account, warehouse, ...), values resolved.
+Settings = Mapping[str, Any]
+
+
+class Driver:
+    """What the runner asks of an open database. This base serves DB-API connections whose
+    ``execute`` returns a cursor (DuckDB, psycopg); a client of another shape subclasses it."""
+
+    def __init__(self, connection: Any):
+        self.connection = connection
+
+    def execute(self, statement: str) -> int | None:
+        """Run one statement (or, for a driver of whole scripts, one step's file); the rows
+        it wrote where the engine says, else None."""
+        cursor = self.connection.execute(statement)
+        count = getattr(cursor, "rowcount", -1)
+        return count if isinstance(count, int) and count >= 0 else None
+
+    def query(self, statement: str) -> list[tuple]:
+        return [tuple(row) for row in self.connection.execute(statement).fetchall()]
+
+    def rollback(self) -> None:
+        """End the transaction a failed script had opened (errors ignored by the caller)."""
+        self.connection.execute("ROLLBACK")
+
+    def close(self) -> None:
+        self.connection.close()
+
+
 @dataclass(frozen=True)
 class OpenDatabase:
-    driver: Any  # DB-API-like: ``execute(sql)`` returns a cursor
+    driver: Driver
     errors: tuple[type[Exception], ...]  # what the driver raises when the database says no
+    #: the driver takes a step's whole file as one script (its variables live for the file)
+    whole_scripts: bool = False
 
 
-def open_duckdb_file(url: str, base: Path) -> OpenDatabase:
+def open_duckdb_file(url: str, base: Path, settings: Settings) -> OpenDatabase:
     """``duckdb:///relative.duckdb`` (relative to ``base``, the project), ``duckdb:////abs.duckdb``
     or a bare ``*.duckdb`` path. A missing file is created, with its missing folders."""
     import duckdb
@@ -40,7 +74,7 @@ def open_duckdb_file(url: str, base: Path) -> OpenDatabase:
         if path.is_dir():
             raise IsADirectoryError(errno.EISDIR, "it is a directory")
         make_missing_dirs(path.parent, created)
-        return OpenDatabase(duckdb.connect(str(path)), (duckdb.Error,))
+        return OpenDatabase(Driver(duckdb.connect(str(path))), (duckdb.Error,))
     except (OSError, duckdb.Error) as exc:
         remove_dirs(created)  # a failed open leaves nothing behind
         raise SnowgenError.at("SG405", f"cannot open the DuckDB file {path}: {_reason(exc, path)}") from None
@@ -59,7 +93,7 @@ def duckdb_path(url: str, base: Path) -> Path:
     return Path(path) if Path(path).is_absolute() else base / path
 
 
-def open_libpq(url: str, base: Path) -> OpenDatabase:
+def open_libpq(url: str, base: Path, settings: Settings) -> OpenDatabase:
     """A ``postgresql://`` URL, in autocommit mode: the compiled SQL carries its own
     BEGIN/COMMIT."""
     try:
@@ -71,7 +105,7 @@ def open_libpq(url: str, base: Path) -> OpenDatabase:
     except psycopg.Error as exc:
         message = without_password(first_line(exc), url)
         raise SnowgenError.at("SG405", f"cannot connect to {display_url(url)}: {message}") from None
-    return OpenDatabase(driver, (psycopg.Error,))
+    return OpenDatabase(Driver(driver), (psycopg.Error,))
 
 
 def libpq_options(url: str) -> str:
@@ -89,7 +123,7 @@ def libpq_options(url: str) -> str:
 
 
 #: Dialect.connector -> how to open its URLs
-CONNECTORS: dict[str, Callable[[str, Path], OpenDatabase]] = {
+CONNECTORS: dict[str, Callable[[str, Path, Settings], OpenDatabase]] = {
     "duckdb_file": open_duckdb_file,
     "libpq": open_libpq,
 }

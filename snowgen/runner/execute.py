@@ -23,12 +23,18 @@ class PlannedStep:
     id: str
     file: str
     statements: list[str]
+    text: str = ""  # the whole file, for a database that takes a step as one script
+
+    def units(self, whole_scripts: bool) -> list[str]:
+        """What goes to the database one call at a time: the statements, or the whole file."""
+        return [self.text] if whole_scripts and self.text else self.statements
 
 
 @dataclass(frozen=True)
 class StepResult:
     step: PlannedStep
     seconds: float
+    rows: int | None = None  # rows written, where the engine reports them
 
 
 @dataclass(frozen=True)
@@ -47,7 +53,8 @@ def read_compiled(files: dict[str, str] | Path, dialect: str) -> tuple[list[Plan
     plan = json.loads(files["plan.json"])
     sqlglot_dialect = get_dialect(dialect).sqlglot_dialect
     steps = [
-        PlannedStep(s["id"], s["file"], split_statements(files[s["file"]], sqlglot_dialect)) for s in plan["steps"]
+        PlannedStep(s["id"], s["file"], split_statements(files[s["file"]], sqlglot_dialect), files[s["file"]])
+        for s in plan["steps"]
     ]
     checks = []
     for check in plan.get("checks", []):
@@ -88,22 +95,27 @@ class StepFailed(Exception):
 
 def run_steps(
     steps: list[PlannedStep],
-    execute: Callable[[str], object],
+    execute: Callable[[str], int | None],
     recover: Callable[[], None] | None = None,
     starting: Callable[[PlannedStep, int], None] | None = None,
+    whole_scripts: bool = False,
 ) -> Iterator[StepResult]:
-    """Execute every statement in order; yield each finished step; stop at the first
-    failure (after ``recover``, which ends a transaction the failed script had opened).
-    ``starting(step, index)`` hears of each statement before it runs (a progress display)."""
+    """Execute every statement in order (or each step's file as one script); yield each
+    finished step with the rows its statements reported; stop at the first failure (after
+    ``recover``, which ends a transaction the failed script had opened). ``starting(step,
+    index)`` hears of each statement before it runs (a progress display)."""
     for step in steps:
         started = time.perf_counter()
-        for index, statement in enumerate(step.statements):
+        rows: int | None = None
+        for index, statement in enumerate(step.units(whole_scripts)):
             if starting is not None:
                 starting(step, index)
             try:
-                execute(statement)
+                written = execute(statement)
             except Exception as exc:
                 if recover is not None:
                     recover()
                 raise StepFailed(step, statement, exc) from exc
-        yield StepResult(step, time.perf_counter() - started)
+            if isinstance(written, int):
+                rows = (rows or 0) + written
+        yield StepResult(step, time.perf_counter() - started, rows)

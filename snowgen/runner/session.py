@@ -8,10 +8,11 @@ module runs it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from snowgen.errors import SnowgenError
 from snowgen.runner.connections import Connection, connected, statement_failed
@@ -41,6 +42,8 @@ class PreparedRun:
     checks: list[PlannedCheck]  # read after the last step: each row is a warning
     #: (table, its row-count query) for each table the plan's models write, for the summary
     tables: list[tuple[str, str]] = field(default_factory=list)
+    #: the target's connection settings for the connector (host, account, ...; resolved)
+    settings: Mapping[str, Any] = field(default_factory=dict)
 
 
 class RunSession:
@@ -51,7 +54,10 @@ class RunSession:
 
     def steps(self, starting: Callable[[PlannedStep, int], None] | None = None) -> Iterator[StepResult]:
         """Run the steps; yields each finished step (raises StepFailed at the first failure)."""
-        yield from run_steps(self.prepared.steps, self.connection.execute, self.connection.recover, starting)
+        connection = self.connection
+        yield from run_steps(
+            self.prepared.steps, connection.execute, connection.recover, starting, connection.whole_scripts
+        )
 
     def row_counts(self) -> list[tuple[str, int]]:
         """How many rows each table the plan's models write holds now."""
@@ -77,5 +83,5 @@ class RunSession:
 @contextmanager
 def run_session(prepared: PreparedRun) -> Iterator[RunSession]:
     """Open the database (SnowgenError when it cannot be opened or closed) for one run."""
-    with connected(prepared.url, prepared.base) as connection:
+    with connected(prepared.url, prepared.base, prepared.settings) as connection:
         yield RunSession(prepared, connection)
