@@ -48,6 +48,7 @@ from snowgen.runner.connections import dialect_for_url, execute_statements
 from snowgen.runner.connectors import display_url
 from snowgen.runner.execute import PlannedStep, StepFailed, StepResult, read_compiled
 from snowgen.runner.session import PreparedRun, RunSession, database_url, run_session
+from snowgen.runner.targets import target_settings
 from snowgen.spec.loader import LoadedProject, discover_projects, load_project
 from snowgen.spec.schema import json_schema
 
@@ -130,8 +131,8 @@ class CompileOptions:
 
 @dataclass(frozen=True)
 class RunOptions:
-    """What to run, and where: ``db`` (a URL) else the target's ``db`` else a DuckDB file
-    in the project."""
+    """What to run, and where: ``db`` (a URL) else the target's database (its ``db``, or
+    its connection settings) else a DuckDB file in the project."""
 
     compile: CompileOptions = field(default_factory=CompileOptions)
     db: str | None = None
@@ -354,10 +355,12 @@ def execute_sql(url: str, base: Path, statements: list[str]) -> None:
 
 
 def prepare_run(loaded: LoadedProject, options: RunOptions | None = None) -> PreparedRun:
-    """The database URL, and the compiled steps and health checks for its dialect."""
+    """The database URL and the target's connection settings (environment variables read
+    now), and the compiled steps and health checks for the database's dialect."""
     options = options or RunOptions()
     target = options.compile.target
     url = database_url(loaded, target, options.db)
+    settings = target_settings(loaded, target)  # a variable that is not set stops the run before it compiles
     dialect = dialect_for_url(url)
     if target is not None and loaded.spec.targets[target].dialect != dialect.name:
         declared = loaded.spec.targets[target].dialect
@@ -370,7 +373,7 @@ def prepare_run(loaded: LoadedProject, options: RunOptions | None = None) -> Pre
     [compiled] = compile_planned(plan, [dialect.name], jobs=options.compile.jobs)
     steps, checks = read_compiled(compiled.files, dialect.name)
     tables = [(f"{t.db}.{t.name}", row_count(t, dialect)) for t in counted_tables(plan)]
-    return PreparedRun(url, loaded.root, steps, checks, tables)
+    return PreparedRun(url, loaded.root, steps, checks, tables, settings)
 
 
 # -- speed -----------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from snowgen import __version__, api
 from snowgen.api import CompileOptions, RunOptions
 from snowgen.dialects import NAMES
 from snowgen.errors import SnowgenError
+from snowgen.masking import mask, masked_streams
 from snowgen.runner.progress import RunProgress
 from snowgen.text import one_line
 
@@ -31,7 +32,7 @@ def reports_errors(command):
         try:
             return command(*args, **kwargs)
         except SnowgenError as exc:
-            click.echo(exc.format(), err=True)
+            click.echo(mask(exc.format()), err=True)
             sys.exit(2)
 
     return wrapper
@@ -70,8 +71,11 @@ def single_project(project: Path | None) -> Path:
 
 @click.group()
 @click.version_option(__version__, prog_name="snowgen")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """Compile declarative YAML event-data models into warehouse-specific SQL."""
+    # everything a command prints passes one place that masks secrets (snowgen.masking)
+    ctx.with_resource(masked_streams())
 
 
 def backfill_options(command):
@@ -292,7 +296,7 @@ def parse_timestamp(option: str, text: str) -> datetime.datetime:
 
 def _failure_report(failure: api.StepFailed) -> str:
     statement = "\n".join(f"    {line}" for line in failure.statement.splitlines()[:12])
-    return (
+    return mask(
         f"snowgen: SG408 step {failure.step.id} failed ({failure.step.file}):\n"
         f"  {str(failure.error).strip()}\n  in the statement:\n{statement}\n"
         "Every step is safe to run again: fix the cause and run the plan again to resume."

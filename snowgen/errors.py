@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from snowgen.masking import mask
 from snowgen.text import one_line
 
 #: Every error code snowgen can report, with a one-line title.
@@ -31,6 +32,7 @@ CODES: dict[str, str] = {
     "SG104": "name is not a valid identifier",
     "SG105": "a name is longer than a warehouse allows",
     "SG106": "a file or folder name holds a control or invisible character",
+    "SG107": "a password, token or key is written in the project file",
     # -- meaning of the spec -------------------------------------------------------
     "SG201": "reference to an unknown model or source",
     "SG202": "dependency cycle between models",
@@ -53,6 +55,7 @@ CODES: dict[str, str] = {
     "SG301": "a dialect cannot express this layout or feature",
     "SG302": "unknown dialect",
     "SG303": "unknown target",
+    "SG304": "an environment variable a target reads is not set",
     # -- command line ----------------------------------------------------------------
     "SG401": "invalid --vars value",
     "SG402": "--select matches no model",
@@ -110,7 +113,11 @@ class Diagnostic:
         return f"{loc.display_file()}:{loc.line}:{loc.col}: {self.code} {self.message}"
 
     def format(self) -> str:
-        """Headline plus the offending line with a caret under the column."""
+        """Headline plus the offending line with a caret under the column; every registered
+        secret masked (snowgen.masking)."""
+        return mask(self._unmasked())
+
+    def _unmasked(self) -> str:
         text = self.headline()
         if self.location is None:
             return text

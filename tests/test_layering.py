@@ -14,7 +14,7 @@ import pytest
 import snowgen
 
 PACKAGE = Path(snowgen.__file__).resolve().parent
-SHARED = {"snowgen", "snowgen.errors", "snowgen.text", "snowgen.names", "snowgen.folders"}
+SHARED = {"snowgen", "snowgen.errors", "snowgen.text", "snowgen.names", "snowgen.folders", "snowgen.masking"}
 
 #: package -> the snowgen modules it may import (a prefix allows the package and below;
 #: "snowgen.dialects" exactly is the dialect names, with no dialect class)

@@ -27,3 +27,9 @@ def test_every_extra_a_message_names_exists():
     }
     assert named, "the messages name no extra: the pattern no longer matches them"
     assert named <= set(PROJECT["optional-dependencies"])
+
+
+def test_the_all_extra_installs_every_connector():
+    [all_extra] = PROJECT["optional-dependencies"]["all"]
+    listed = set(re.fullmatch(r"snowgen\[([\w,]+)\]", all_extra).group(1).split(","))
+    assert listed == {"postgres", "snowflake", "bigquery", "databricks", "redshift"}

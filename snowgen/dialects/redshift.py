@@ -55,6 +55,7 @@ class Redshift(Dialect):
         "json_serialize": "https://docs.aws.amazon.com/redshift/latest/dg/JSON_SERIALIZE.html",
         "names": "https://docs.aws.amazon.com/redshift/latest/dg/r_names.html",
         "drop_table": "https://docs.aws.amazon.com/redshift/latest/dg/r_DROP_TABLE.html",
+        "python_connector": "https://docs.aws.amazon.com/redshift/latest/mgmt/python-configuration-options.html",
     }
     types = {**Dialect.types, "string": "VARCHAR(MAX)", "json": "SUPER", "double": "DOUBLE PRECISION"}  # docs["super"]
     # MERGE INTO takes an alias for the source only, and WHEN clauses without conditions: docs["merge"]
@@ -71,6 +72,10 @@ class Redshift(Dialect):
     string_length_in_bytes = True  # VARCHAR(n) holds n bytes: docs["varchar"]
     analyzes_new_tables = False  # Redshift analyzes a CREATE TABLE AS table itself: docs["analyze"]
     name_limits = {kind: (127, "bytes") for kind in ("schema", "table", "column")}  # docs["names"]
+    # snowgen run: redshift://user:password@host:5439/database through redshift_connector
+    # (docs["python_connector"]; the driver is snowgen.runner.redshift_client)
+    url_schemes = ("redshift",)
+    connector = "redshift_connector"
     json_is_orderable = False  # SUPER values sort only as their text: docs["super_limits"]
     lowerings = {exp.NullSafeNEQ: null_safe_comparison, exp.NullSafeEQ: null_safe_comparison}
     # Inherited as they are: regex_contains prints the POSIX ``~`` (a match anywhere in the

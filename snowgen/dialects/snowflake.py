@@ -80,6 +80,7 @@ class Snowflake(Dialect):
         "regexp_instr": "https://docs.snowflake.com/en/sql-reference/functions/regexp_instr",
         "convert_timezone": "https://docs.snowflake.com/en/sql-reference/functions/convert_timezone",
         "identifiers": "https://docs.snowflake.com/en/sql-reference/identifiers-syntax",
+        "python_connector": "https://docs.snowflake.com/en/developer-guide/python-connector/python-connector-api#connect",
     }
     types = {**Dialect.types, "string": "VARCHAR", "timestamp": "TIMESTAMPNTZ", "json": "VARIANT", "double": "DOUBLE"}
     # MERGE (docs["merge"]) from a stage with one row per key: a target row never joins two
@@ -87,6 +88,11 @@ class Snowflake(Dialect):
     default_upsert = "merge"
     supports_similar_to = False
     name_limits = {kind: (255, "characters") for kind in ("schema", "table", "column")}  # docs["identifiers"]
+    # snowgen run: snowflake://user:password@account/database/schema?warehouse=W&role=R, the
+    # form of snowflake-sqlalchemy, through snowflake-connector-python (docs["python_connector"];
+    # the driver is snowgen.runner.snowflake_client)
+    url_schemes = ("snowflake",)
+    connector = "snowflake_connector"
     delete_using = True
     folds_to_upper_case = True  # https://docs.snowflake.com/en/sql-reference/identifiers-syntax
     context_storage = "column"

@@ -9,10 +9,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from snowgen.dialects import DIALECTS, Dialect, get_dialect
 from snowgen.errors import SnowgenError
+from snowgen.masking import is_secret_key, register, register_settings
 from snowgen.runner.connectors import CONNECTORS, Driver, Settings, display_url, first_line, without_password
 
 EXAMPLE_URLS = "a file such as snowgen.duckdb, duckdb:///path/file.duckdb or postgresql://user@host:port/database"
@@ -60,6 +61,18 @@ def dialect_for_url(url: str) -> Dialect:
     )
 
 
+def register_url_secrets(url: str) -> None:
+    """The URL's password and secret query parameters are masked in everything printed."""
+    try:
+        parts = urlsplit(url)
+        register(parts.password or "")
+        for key, value in parse_qsl(parts.query):
+            if is_secret_key(key):
+                register(value)
+    except ValueError:  # not a URL urllib can split: nothing to find in it
+        pass
+
+
 def _scheme(url: str) -> str:
     try:
         return urlsplit(url).scheme
@@ -70,6 +83,8 @@ def _scheme(url: str) -> str:
 def connect(url: str, base: Path, settings: Settings | None = None) -> Connection:
     """Open ``url`` with the target's connection ``settings``; a relative DuckDB path is
     relative to ``base`` (the project)."""
+    register_url_secrets(url)
+    register_settings(dict(settings or {}))
     dialect = dialect_for_url(url)
     connector = CONNECTORS.get(dialect.connector) if dialect.connector else None
     if connector is None:

@@ -95,37 +95,60 @@ def duckdb_path(url: str, base: Path) -> Path:
 
 def open_libpq(url: str, base: Path, settings: Settings) -> OpenDatabase:
     """A ``postgresql://`` URL, in autocommit mode: the compiled SQL carries its own
-    BEGIN/COMMIT."""
+    BEGIN/COMMIT. The target's connection settings are libpq's parameters (``host``,
+    ``user``, ``password``, ``sslmode``, ...: https://www.postgresql.org/docs/15/libpq-connect.html#LIBPQ-PARAMKEYWORDS);
+    those the URL gives win."""
     try:
         import psycopg
+        from psycopg.conninfo import conninfo_to_dict
     except ImportError:
         raise SnowgenError.at("SG405", "postgres needs psycopg to run: pip install 'snowgen[postgres]'") from None
     try:
-        driver = psycopg.connect(url, autocommit=True, options=libpq_options(url))
+        in_url = conninfo_to_dict(url)
+        extra = {key: value for key, value in settings.items() if key not in in_url and key != "options"}
+        driver = psycopg.connect(url, autocommit=True, **extra, options=libpq_options(url, settings))
     except psycopg.Error as exc:
         message = without_password(first_line(exc), url)
         raise SnowgenError.at("SG405", f"cannot connect to {display_url(url)}: {message}") from None
     return OpenDatabase(Driver(driver), (psycopg.Error,))
 
 
-def libpq_options(url: str) -> str:
+def libpq_options(url: str, settings: Settings | None = None) -> str:
     """The server options the user gave, chosen as libpq chooses them (the URL's ``options``
-    if it has one, else the PGOPTIONS environment variable), then the UTC setting. Passing
-    ``options`` to the driver replaces both, so they are merged here; UTC comes last because
-    the server applies the options in order and the compiled SQL relies on it."""
+    if it has one, else the target's, else the PGOPTIONS environment variable), then the UTC
+    setting. Passing ``options`` to the driver replaces them all, so they are merged here; UTC
+    comes last because the server applies the options in order and the compiled SQL relies on it."""
     from psycopg.conninfo import conninfo_to_dict
 
     user_options = conninfo_to_dict(url).get("options")
+    if user_options is None:
+        user_options = (settings or {}).get("options")
     if user_options is None:
         user_options = os.environ.get("PGOPTIONS")
     user_options = (user_options or "").strip()
     return f"{user_options} {UTC_SESSION_OPTION}" if user_options else UTC_SESSION_OPTION
 
 
+def open_snowflake(url: str, base: Path, settings: Settings) -> OpenDatabase:
+    """snowgen.runner.snowflake_client (imported when used: it imports this module)."""
+    from snowgen.runner.snowflake_client import open_snowflake
+
+    return open_snowflake(url, base, settings)
+
+
+def open_redshift(url: str, base: Path, settings: Settings) -> OpenDatabase:
+    """snowgen.runner.redshift_client (imported when used: it imports this module)."""
+    from snowgen.runner.redshift_client import open_redshift
+
+    return open_redshift(url, base, settings)
+
+
 #: Dialect.connector -> how to open its URLs
 CONNECTORS: dict[str, Callable[[str, Path, Settings], OpenDatabase]] = {
     "duckdb_file": open_duckdb_file,
     "libpq": open_libpq,
+    "snowflake_connector": open_snowflake,
+    "redshift_connector": open_redshift,
 }
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from snowgen.dialects import get_dialect
+from snowgen.masking import mask
 from snowgen.runner.statements import split_statements
 
 
@@ -88,7 +89,7 @@ def check_warnings(checks: list[PlannedCheck], query: Callable[[str], list[tuple
 
 class StepFailed(Exception):
     def __init__(self, step: PlannedStep, statement: str, error: Exception):
-        message = str(error).strip() or type(error).__name__
+        message = mask(str(error).strip() or type(error).__name__)
         super().__init__(f"step {step.id} ({step.file}) failed: {message}")
         self.step, self.statement, self.error = step, statement, error
 

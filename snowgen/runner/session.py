@@ -1,7 +1,7 @@
 """``snowgen run``: execute a compiled plan on one connection, then read its health checks.
 
-The database is ``--db URL``, else the target's ``db``, else a DuckDB file in the project
-(``<project dir>/snowgen.duckdb``). :func:`snowgen.api.prepare_run` compiles the plan in
+The database is ``--db URL``, else the target's (its ``db``, or its connection settings:
+snowgen.runner.targets), else a DuckDB file in the project (``<project dir>/snowgen.duckdb``). :func:`snowgen.api.prepare_run` compiles the plan in
 memory for that database's dialect, exactly as ``snowgen compile`` would write it; this
 module runs it.
 """
@@ -14,23 +14,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from snowgen.errors import SnowgenError
 from snowgen.runner.connections import Connection, connected, statement_failed
 from snowgen.runner.execute import PlannedCheck, PlannedStep, StepResult, check_warnings, run_steps
+from snowgen.runner.targets import target_url
 from snowgen.spec.loader import LoadedProject
 
 DEFAULT_DATABASE = "snowgen.duckdb"
 
 
 def database_url(loaded: LoadedProject, target: str | None, db: str | None) -> str:
+    """``db``, else the target's database (snowgen.runner.targets: its ``db``, or
+    ``<scheme>://`` and its connection settings), else the project's DuckDB file."""
     if db is not None:  # even empty: an empty --db is refused, not read as "the default"
         return db
     if target is not None:
-        spec = loaded.spec.targets.get(target)
-        if spec is None:
-            raise SnowgenError.at("SG303", f"unknown target '{target}'", loaded.doc.location(("targets",), key=True))
-        if spec.db:
-            return spec.db
+        url = target_url(loaded, target)
+        if url is not None:
+            return url
     return DEFAULT_DATABASE
 
 

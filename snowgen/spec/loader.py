@@ -6,7 +6,7 @@ import difflib
 import functools
 import types
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from snowgen.errors import Diagnostic, Location, SnowgenError
 from snowgen.spec.csv_source import CsvDocument, load_csv
 from snowgen.spec.document_memo import DocumentMemo, load_remembered
 from snowgen.spec.models import SIMPLE_NAME_PATTERN, ModelSpec, ProjectSpec, SeedSpec
+from snowgen.spec.profiles import TargetPlaces, with_profiles
 from snowgen.spec.yaml_source import YamlDocument, YamlPath, load_yaml
 from snowgen.text import has_unprintable, one_line
 
@@ -42,6 +43,8 @@ class LoadedProject:
     doc: YamlDocument
     models: tuple[LoadedModel, ...]
     seeds: tuple[LoadedSeed, ...] = ()
+    #: where each target's db and connection settings were written (project or profiles file)
+    target_places: TargetPlaces = field(default_factory=TargetPlaces)
 
 
 def is_project_dir(path: Path) -> bool:
@@ -72,6 +75,10 @@ def load_project(root: Path, memo: DocumentMemo | None = None) -> LoadedProject:
     doc = load(root / PROJECT_FILE)
     diagnostics: list[Diagnostic] = []
     project = _validate(ProjectSpec, doc, diagnostics)
+    places = TargetPlaces()
+    if project is not None:
+        project, places, found = with_profiles(project, doc, _validate)
+        diagnostics += found
     models: list[LoadedModel] = []
     models_dir = root / (project.models_path if project else "models")
     for path in _model_files(models_dir):
@@ -89,7 +96,9 @@ def load_project(root: Path, memo: DocumentMemo | None = None) -> LoadedProject:
     if diagnostics or project is None:
         raise SnowgenError(diagnostics)
     _check_duplicate_models(models)
-    return LoadedProject(root=root, spec=project, doc=doc, models=tuple(models), seeds=tuple(seeds))
+    return LoadedProject(
+        root=root, spec=project, doc=doc, models=tuple(models), seeds=tuple(seeds), target_places=places
+    )
 
 
 def _load_seeds(root: Path, project: ProjectSpec, doc: YamlDocument, out: list[Diagnostic]) -> list[LoadedSeed]:

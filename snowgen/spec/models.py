@@ -13,9 +13,20 @@ import re
 from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    field_validator,
+)
 
 from snowgen.names import canonical
+from snowgen.spec.env_vars import check_value
 
 # A name snowgen quotes when it emits it. Any non-empty text without NUL or newline is
 # allowed: hostile names (quotes, reserved words, dots) are quoted, never spliced. Plain
@@ -261,11 +272,40 @@ class SeedSpec(Spec):
 # -- project -----------------------------------------------------------------------------------
 
 
+# A connection setting: the database client's own keyword argument (``account``, ``warehouse``,
+# ``private_key_file``, ...; case kept) and its value, in which ``{{ env_var('NAME') }}`` is
+# read from the environment when snowgen connects (snowgen.spec.env_vars).
+SettingKey = Annotated[str, Field(pattern=SIMPLE_NAME_PATTERN, max_length=120)]
+SettingText = Annotated[StrictStr, Field(max_length=10_000), AfterValidator(check_value)]
+SettingScalar = SettingText | StrictBool | StrictInt | StrictFloat
+# a mapping for the settings that take one (Snowflake's session_parameters, BigQuery's labels)
+SettingValue = SettingScalar | dict[SettingKey, SettingScalar]
+DatabaseUrl = Annotated[StrictStr, AfterValidator(check_value)]
+
+
 class TargetSpec(Spec):
     dialect: str
-    db: str | None = None
+    db: DatabaseUrl | None = None
     allow_refresh: bool = False
     vars: dict[SimpleName, VarValue] = {}
+    connection: dict[SettingKey, SettingValue] = {}
+
+
+class ProfileTargetSpec(Spec):
+    """A target in the profiles file (outside the repository): where and how to connect.
+    Over a target of the project it replaces ``dialect`` and ``db`` and adds or replaces
+    connection settings one by one; what a target compiles (``vars``) and may drop
+    (``allow_refresh``) stay in the project."""
+
+    dialect: str | None = None
+    db: DatabaseUrl | None = None
+    connection: dict[SettingKey, SettingValue] = {}
+
+
+class ProfileSpec(Spec):
+    """One project's entry of the profiles file."""
+
+    targets: dict[SimpleName, ProfileTargetSpec] = {}
 
 
 class SchemasSpec(Spec):
