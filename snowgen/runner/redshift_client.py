@@ -29,27 +29,37 @@ DEFAULT_PORT = 5439
 
 
 class CursorDriver(Driver):
-    """A DB-API connection that runs statements through a cursor only."""
+    """A redshift_connector connection: statements go through a cursor; the server's error
+    reaches the user as its message and SQLSTATE (the client's is a dict of every field)."""
 
     def execute(self, statement: str) -> int | None:
-        cursor = self.connection.cursor()
-        try:
-            cursor.execute(statement)
-            count = cursor.rowcount
-        finally:
-            cursor.close()
+        count = self._run(statement, lambda cursor: cursor.rowcount)
         return count if isinstance(count, int) and count >= 0 else None
 
     def query(self, statement: str) -> list[tuple]:
+        return self._run(statement, lambda cursor: [tuple(row) for row in cursor.fetchall()])
+
+    def _run(self, statement: str, result: Any) -> Any:
         cursor = self.connection.cursor()
         try:
             cursor.execute(statement)
-            return [tuple(row) for row in cursor.fetchall()]
+            return result(cursor)
+        except Exception as exc:
+            raise readable(exc) from None
         finally:
             cursor.close()
 
     def rollback(self) -> None:
         self.execute("ROLLBACK")
+
+
+def readable(error: Exception) -> Exception:
+    """The client's error with the server's fields (``{'S': 'ERROR', 'C': '42601', 'M':
+    'syntax error ...', ...}``) as ``message (SQLSTATE code)``, of the same type."""
+    fields = error.args[0] if error.args else None
+    if not isinstance(fields, dict) or "M" not in fields:
+        return error
+    return type(error)(f"{fields['M']} (SQLSTATE {fields.get('C', '?')})")
 
 
 def connect_arguments(url: str, settings: Settings) -> dict[str, Any]:
@@ -86,5 +96,5 @@ def open_redshift(url: str, base: Path, settings: Settings) -> OpenDatabase:
     except (redshift_connector.Error, TypeError, ValueError, OSError) as exc:
         # TypeError: a setting the client does not take; OSError: the host cannot be reached
         where = described(url, arguments, "host")
-        raise SnowgenError.at("SG405", f"cannot connect to {where}: {mask(first_line(exc))}") from None
+        raise SnowgenError.at("SG405", f"cannot connect to {where}: {mask(first_line(readable(exc)))}") from None
     return OpenDatabase(CursorDriver(connection), (redshift_connector.Error,))
