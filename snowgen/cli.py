@@ -180,7 +180,10 @@ def schema_command(kind: str) -> None:
     help="the project (default: ./ or the only one under ./model_specs)",
 )
 @click.option("--target", help="a target of the project file (its db, dialect and vars)")
-@click.option("--db", help="duckdb:///file.duckdb or postgresql://user@host:port/database")
+@click.option(
+    "--db",
+    help="duckdb:///file.duckdb, postgresql://, snowflake:// or redshift:// URL (query parameters: client settings)",
+)
 @click.option("--select", multiple=True, help="models to run (and what they need)")
 @click.option("--vars", "vars_text", help="override project vars, as JSON or YAML")
 @click.option("--full-refresh", is_flag=True, help="drop the incremental state and rebuild from the start date")
