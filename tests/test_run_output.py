@@ -401,3 +401,23 @@ def test_a_whole_script_counts_nothing():
     assert step.counted(whole_scripts=True, uncounted=frozenset()) == [False]
     assert step.counted(whole_scripts=False, uncounted=frozenset()) == [True]
     assert step.counted(whole_scripts=False, uncounted=frozenset({"s.t"})) == [False]
+
+
+@pytest.mark.parametrize("project", ["snowplow_web", "multi_source_deals"])
+def test_every_dialect_counts_the_rows_of_the_same_tables_in_each_step(project):
+    """Each step's counted (step, table) pairs read from the committed plans: the same in all
+    six dialects, whatever statements a dialect writes them with (MERGE or DELETE + INSERT)."""
+    from snowgen import api
+    from snowgen.dialects import NAMES
+    from snowgen.runner.execute import read_plan
+
+    generated = SPECS.parent / "generated" / project
+    prepared = api.prepare_run(api.load_project(SPECS / project), api.RunOptions(db="unused.duckdb"))
+    counted = {}
+    for dialect in NAMES:
+        steps = read_plan(generated / dialect, dialect)
+        counted[dialect] = {
+            (s.id, table) for s in steps for table in s.writes if table not in {None, *prepared.uncounted}
+        }
+    assert counted["duckdb"] and all(tables == counted["duckdb"] for tables in counted.values())
+    assert not any(table.endswith(("__snowgen_stage", "_run_metadata")) for _, table in counted["duckdb"])
