@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from snowgen.build import manifest_ops
+from snowgen.build.run_metadata import is_recorded, run_id_query
 from snowgen.build.sources import source_ddl as _source_statements
 from snowgen.build.steps import build_steps
-from snowgen.build.summary import counted_tables, row_count
+from snowgen.build.summary import bookkeeping_tables, counted_tables, row_count
 from snowgen.dialects import NAMES, get_dialect, unknown_dialect_message
 from snowgen.dialects.base import Dialect
 from snowgen.dialects.shapes import NameTooLong
@@ -46,8 +47,10 @@ from snowgen.plan.facts import BodyMemo
 from snowgen.plan.planner import plan_project, resolve_vars
 from snowgen.runner.connections import dialect_for_url, execute_statements
 from snowgen.runner.connectors import display_url
+from snowgen.runner.drive import run_plan
 from snowgen.runner.execute import PlannedStep, StepFailed, StepResult, read_compiled
-from snowgen.runner.session import PreparedRun, RunSession, database_url, run_session
+from snowgen.runner.output import RunOutput, RunSummary, make_output
+from snowgen.runner.session import PreparedRun, RunIdProbe, RunSession, database_url, run_session
 from snowgen.runner.targets import target_settings
 from snowgen.spec.loader import LoadedProject, discover_projects, load_project
 from snowgen.spec.schema import json_schema
@@ -63,7 +66,9 @@ __all__ = [
     "PlannedStep",
     "PreparedRun",
     "RunOptions",
+    "RunOutput",
     "RunSession",
+    "RunSummary",
     "SnowgenError",
     "StepFailed",
     "StepResult",
@@ -80,11 +85,13 @@ __all__ = [
     "find_projects",
     "json_schema",
     "load_project",
+    "make_output",
     "manifest_remove",
     "manifest_rewind",
     "parse_backfill",
     "plan_loaded",
     "prepare_run",
+    "run_plan",
     "run_session",
     "source_ddl",
     "write_output",
@@ -373,7 +380,18 @@ def prepare_run(loaded: LoadedProject, options: RunOptions | None = None) -> Pre
     [compiled] = compile_planned(plan, [dialect.name], jobs=options.compile.jobs)
     steps, checks = read_compiled(compiled.files, dialect.name)
     tables = [(f"{t.db}.{t.name}", row_count(t, dialect)) for t in counted_tables(plan)]
-    return PreparedRun(url, loaded.root, steps, checks, tables, settings)
+    uncounted = frozenset(f"{t.db}.{t.name}".casefold() for t in bookkeeping_tables(plan))
+    return PreparedRun(
+        url, loaded.root, steps, checks, tables, settings, project=plan.project, dialect=dialect.name, uncounted=uncounted,
+        run_id=_run_id_probe(plan, dialect),
+    )  # fmt: skip
+
+
+def _run_id_probe(plan: Plan, dialect: Dialect) -> RunIdProbe | None:
+    """Where the runner reads the id the SQL gave the run (None: the plan records no run)."""
+    if not is_recorded(plan):
+        return None
+    return RunIdProbe(run_metadata.START_STEP, dialect.render(dialect.lower(run_id_query(plan))))
 
 
 # -- speed -----------------------------------------------------------------------------------------------

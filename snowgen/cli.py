@@ -8,7 +8,6 @@ import gc
 import json
 import os
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +19,7 @@ from snowgen.api import CompileOptions, RunOptions
 from snowgen.dialects import NAMES
 from snowgen.errors import SnowgenError
 from snowgen.masking import mask, masked_streams
-from snowgen.runner.progress import RunProgress
-from snowgen.text import one_line
+from snowgen.runner.output import FORMATS
 
 
 def reports_errors(command):
@@ -173,6 +171,27 @@ def schema_command(kind: str) -> None:
     click.echo(json.dumps(api.json_schema(kind), indent=2, sort_keys=True))
 
 
+def reports_run_errors(command):
+    """``--log-format`` and ``--quiet``: the command gets the run's output (``output``), which
+    also reports a SnowgenError (as text or as a JSON event), then exits 2."""
+
+    @functools.wraps(command)
+    def wrapper(*args, log_format, quiet, **kwargs):
+        output = api.make_output(log_format, quiet, sys.stdout, sys.stderr)
+        try:
+            return command(*args, output=output, **kwargs)
+        except SnowgenError as exc:
+            output.error(exc)
+            sys.exit(2)
+
+    wrapper = click.option(
+        "--log-format", type=click.Choice(FORMATS), default="text", show_default=True,
+        help="text for people, or json: one JSON object per event on stderr, the summary as JSON on stdout",
+    )(wrapper)  # fmt: skip
+    help_text = "no progress: only warnings and errors on stderr (the summary still goes to stdout)"
+    return click.option("--quiet", "-q", is_flag=True, help=help_text)(wrapper)
+
+
 @main.command("run")
 @click.option(
     "--project",
@@ -188,39 +207,17 @@ def schema_command(kind: str) -> None:
 @click.option("--vars", "vars_text", help="override project vars, as JSON or YAML")
 @click.option("--full-refresh", is_flag=True, help="drop the incremental state and rebuild from the start date")
 @click.option("--allow-refresh", is_flag=True, help="allow --full-refresh on a target that does not allow refresh")
-@reports_errors
+@reports_run_errors
 @backfill_options
-def run_command(project, target, db, select, vars_text, full_refresh, allow_refresh, backfill) -> None:
+def run_command(project, target, db, select, vars_text, full_refresh, allow_refresh, backfill, output) -> None:
     """Compile a project for a database and run the plan, step by step (a backfill plan
-    with --backfill SOURCE --from DATE --to DATE)."""
+    with --backfill SOURCE --from DATE --to DATE). Progress goes to stderr, the summary to
+    stdout; exit 1 when a step fails, 2 for any other error."""
     options = RunOptions(compile_options(target, vars_text, select, backfill, full_refresh, allow_refresh), db)
     loaded = api.load_project(single_project(project))
-    prepared = api.prepare_run(loaded, options)
-    steps = prepared.steps
-    click.echo(f"running {loaded.spec.project} on {api.display_url(prepared.url)}: {len(steps)} steps", err=True)
-    started = time.perf_counter()
-    stream = sys.stderr
-    progress = RunProgress(steps, stream, live=stream.isatty())
-    with api.run_session(prepared) as session:
-        try:
-            for result in session.steps(progress.starting):
-                progress.finished(result)
-        except api.StepFailed as failure:
-            if progress.live:
-                click.echo("", err=True)  # end the live line
-            click.echo(_failure_report(failure), err=True)
-            sys.exit(1)
-        click.echo(f"done: {len(steps)} steps in {time.perf_counter() - started:.2f} s", err=True)
-        for warning in session.warnings():
-            click.echo(f"snowgen: warning: {one_line(warning)}", err=True)
-        _print_row_counts(session.row_counts())
-
-
-def _print_row_counts(counts: list[tuple[str, int]]) -> None:
-    """What the run built, on stdout (progress and warnings go to stderr)."""
-    width = max((len(table) for table, _ in counts), default=0)
-    for table, rows in counts:
-        click.echo(f"{table:<{width}}  {rows:>12,} {'row' if rows == 1 else 'rows'}")
+    summary = api.run_plan(api.prepare_run(loaded, options), output, target)
+    if summary.failed is not None:
+        sys.exit(1)
 
 
 @main.command("sources")
@@ -295,15 +292,6 @@ def parse_timestamp(option: str, text: str) -> datetime.datetime:
         return datetime.datetime.fromisoformat(text)
     except ValueError:
         raise SnowgenError.at("SG403", f"{option}: expected a date YYYY-MM-DD or a timestamp, got '{text}'") from None
-
-
-def _failure_report(failure: api.StepFailed) -> str:
-    statement = "\n".join(f"    {line}" for line in failure.statement.splitlines()[:12])
-    return mask(
-        f"snowgen: SG408 step {failure.step.id} failed ({failure.step.file}):\n"
-        f"  {str(failure.error).strip()}\n  in the statement:\n{statement}\n"
-        "Every step is safe to run again: fix the cause and run the plan again to resume."
-    )
 
 
 # -- the console script ------------------------------------------------------------------------

@@ -55,6 +55,11 @@ def steps_view(plan: Plan) -> exp.Table:
     return qualified(f"{plan.project}_run_steps", plan.schemas["manifest"], plan.database)
 
 
+def run_id_query(plan: Plan) -> exp.Select:
+    """The id of the run under way (readable once the start_run step has run)."""
+    return exp.Select(expressions=[exp.column("run_id")]).from_(run_table(plan), copy=False)
+
+
 def build_start_run(plan: Plan, step: Step, d: Dialect) -> Script:
     """The metadata table and its view (if missing), then this run's id."""
     columns = [(name, d.data_type(logical)) for name, logical in COLUMNS.items()]

@@ -1,11 +1,15 @@
-"""What a run built: one row-count query per table the plan's models write."""
+"""What a run built: one row-count query per table the plan's models write, and the tables
+whose rows a step's reported rows leave out (the run's own bookkeeping)."""
 
 from __future__ import annotations
 
 from sqlglot import exp
 
+from snowgen.build import run_metadata
+from snowgen.build.materialize import STAGE_SUFFIX
 from snowgen.dialects.base import Dialect
 from snowgen.plan.data import Plan, StepKind
+from snowgen.plan.references import qualified
 
 #: the steps whose model's table a run summary counts (a view would run its query)
 COUNTED_KINDS = frozenset({StepKind.TABLE, StepKind.INCREMENTAL})
@@ -27,3 +31,13 @@ def row_count(table: exp.Table, dialect: Dialect) -> str:
     """``SELECT COUNT(*) FROM table``, printed for ``dialect``."""
     query = exp.Select(expressions=[exp.Count(this=exp.Star())]).from_(table.copy(), copy=False)
     return dialect.render(dialect.lower(query))
+
+
+def bookkeeping_tables(plan: Plan) -> list[exp.Table]:
+    """The tables a step writes for the run's own sake, not as its result: the run metadata
+    and the current run's id, and the staged copy each model and seed builds before moving
+    its rows into its table (counting it would count those rows twice)."""
+    tables = [run_metadata.metadata_table(plan), run_metadata.run_table(plan)]
+    names = sorted({*plan.models, *plan.seeds})
+    tables += [qualified(name + STAGE_SUFFIX, plan.schemas["scratch"], plan.database) for name in names]
+    return tables

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from snowgen.dialects import get_dialect
 from snowgen.masking import mask
-from snowgen.runner.statements import split_statements
+from snowgen.runner.statements import read_statements, split_statements
 
 
 @dataclass(frozen=True)
@@ -25,10 +25,21 @@ class PlannedStep:
     file: str
     statements: list[str]
     text: str = ""  # the whole file, for a database that takes a step as one script
+    #: per statement, the ``schema.table`` it writes rows into (snowgen.runner.statements)
+    writes: tuple[str | None, ...] = ()
 
     def units(self, whole_scripts: bool) -> list[str]:
         """What goes to the database one call at a time: the statements, or the whole file."""
         return [self.text] if whole_scripts and self.text else self.statements
+
+    def counted(self, whole_scripts: bool, uncounted: frozenset[str]) -> list[bool]:
+        """Per unit, whether its reported rows count as rows the step wrote: a statement
+        writing rows into a table that is not the run's bookkeeping (``uncounted``). A whole
+        script mixes both, so nothing in it counts."""
+        if whole_scripts and self.text:
+            return [False]
+        writes = self.writes or (None,) * len(self.statements)
+        return [table is not None and table not in uncounted for table in writes]
 
 
 @dataclass(frozen=True)
@@ -53,15 +64,17 @@ def read_compiled(files: dict[str, str] | Path, dialect: str) -> tuple[list[Plan
     files = _files(files)
     plan = json.loads(files["plan.json"])
     sqlglot_dialect = get_dialect(dialect).sqlglot_dialect
-    steps = [
-        PlannedStep(s["id"], s["file"], split_statements(files[s["file"]], sqlglot_dialect), files[s["file"]])
-        for s in plan["steps"]
-    ]
+    steps = [_planned_step(s["id"], s["file"], files[s["file"]], sqlglot_dialect) for s in plan["steps"]]
     checks = []
     for check in plan.get("checks", []):
         [statement] = split_statements(files[check["file"]], sqlglot_dialect)
         checks.append(PlannedCheck(check["id"], check["description"], statement))
     return steps, checks
+
+
+def _planned_step(step_id: str, file: str, text: str, sqlglot_dialect: str) -> PlannedStep:
+    statements = read_statements(text, sqlglot_dialect)
+    return PlannedStep(step_id, file, [s.text for s in statements], text, tuple(s.writes for s in statements))
 
 
 def read_plan(files: dict[str, str] | Path, dialect: str) -> list[PlannedStep]:
@@ -100,14 +113,16 @@ def run_steps(
     recover: Callable[[], None] | None = None,
     starting: Callable[[PlannedStep, int], None] | None = None,
     whole_scripts: bool = False,
+    uncounted: frozenset[str] = frozenset(),
 ) -> Iterator[StepResult]:
     """Execute every statement in order (or each step's file as one script); yield each
-    finished step with the rows its statements reported; stop at the first failure (after
-    ``recover``, which ends a transaction the failed script had opened). ``starting(step,
-    index)`` hears of each statement before it runs (a progress display)."""
+    finished step with the rows it wrote (:func:`rows_written`); stop at the first failure
+    (after ``recover``, which ends a transaction the failed script had opened).
+    ``starting(step, index)`` hears of each statement before it runs (a progress display)."""
     for step in steps:
         started = time.perf_counter()
-        rows: int | None = None
+        reported: list[int | None] = []
+        counted = step.counted(whole_scripts, uncounted)
         for index, statement in enumerate(step.units(whole_scripts)):
             if starting is not None:
                 starting(step, index)
@@ -117,6 +132,14 @@ def run_steps(
                 if recover is not None:
                     recover()
                 raise StepFailed(step, statement, exc) from exc
-            if isinstance(written, int):
-                rows = (rows or 0) + written
-        yield StepResult(step, time.perf_counter() - started, rows)
+            if counted[index]:
+                reported.append(written if isinstance(written, int) and written >= 0 else None)
+        yield StepResult(step, time.perf_counter() - started, rows_written(reported))
+
+
+def rows_written(reported: list[int | None]) -> int | None:
+    """The sum of the rows the counted statements reported; None (unknown) when the step
+    has none, or when the engine did not report one of them (a partial sum would mislead)."""
+    if not reported or None in reported:
+        return None
+    return sum(r for r in reported if r is not None)

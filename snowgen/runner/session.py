@@ -8,6 +8,7 @@ module runs it.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -35,6 +36,15 @@ def database_url(loaded: LoadedProject, target: str | None, db: str | None) -> s
 
 
 @dataclass(frozen=True)
+class RunIdProbe:
+    """How the runner learns the id the run's SQL gave the run (the id its run metadata
+    rows carry): ``query`` returns it once the step ``after`` has run."""
+
+    after: str
+    query: str
+
+
+@dataclass(frozen=True)
 class PreparedRun:
     url: str
     base: Path  # a relative DuckDB path is relative to it (the project)
@@ -44,6 +54,11 @@ class PreparedRun:
     tables: list[tuple[str, str]] = field(default_factory=list)
     #: the target's connection settings for the connector (host, account, ...; resolved)
     settings: Mapping[str, Any] = field(default_factory=dict)
+    project: str = ""
+    dialect: str = ""
+    #: ``schema.table`` (case-folded) of the run's bookkeeping, left out of a step's rows
+    uncounted: frozenset[str] = frozenset()
+    run_id: RunIdProbe | None = None  # None: the plan records no run id
 
 
 class RunSession:
@@ -55,9 +70,22 @@ class RunSession:
     def steps(self, starting: Callable[[PlannedStep, int], None] | None = None) -> Iterator[StepResult]:
         """Run the steps; yields each finished step (raises StepFailed at the first failure)."""
         connection = self.connection
+        prepared = self.prepared
         yield from run_steps(
-            self.prepared.steps, connection.execute, connection.recover, starting, connection.whole_scripts
-        )
+            prepared.steps, connection.execute, connection.recover, starting, connection.whole_scripts,
+            prepared.uncounted,
+        )  # fmt: skip
+
+    def run_id_after(self, step: PlannedStep) -> str | None:
+        """The run's id if ``step`` is the one that records it (else None)."""
+        probe = self.prepared.run_id
+        if probe is None or step.id != probe.after:
+            return None
+        try:
+            rows = self.connection.query(probe.query)
+        except self.connection.errors as exc:
+            raise statement_failed(self.prepared.url, "reading the run id", exc) from None
+        return run_id_text(rows[0][0]) if rows else None
 
     def row_counts(self) -> list[tuple[str, int]]:
         """How many rows each table the plan's models write holds now."""
@@ -78,6 +106,14 @@ class RunSession:
             return check_warnings(self.prepared.checks, self.connection.query)
         except self.connection.errors as exc:
             raise statement_failed(self.prepared.url, "a health check", exc) from None
+
+
+def run_id_text(value: Any) -> str:
+    """A run id as printed: a timestamp as the SQL shows it (``2024-03-01 10:00:00.123456``),
+    so a log line can be matched to the run metadata rows."""
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=None).isoformat(sep=" ")
+    return str(value)
 
 
 @contextmanager
