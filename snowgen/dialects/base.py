@@ -241,7 +241,12 @@ class Dialect:
         return f"{_snake(vendor)}_{_snake(name)}_{version.split('-')[0]}"
 
     def context_column(self, vendor: str, name: str, version: str) -> str:
-        """Name of a context's nested column on the events table (column storage)."""
+        """Name of a context's nested column on the events table (column storage), as the
+        current loaders write it: ``contexts_`` + vendor + name + the schema's *major*
+        version (Snowflake's RDB and Streaming Loaders, Databricks' RDB and Lake Loaders,
+        BigQuery Loader 2.x: https://docs.snowplow.io/docs/api-reference/loaders-storage-targets/schemas-in-warehouse/).
+        Older versions of a column (BigQuery Loader 1.x wrote ``..._1_0_0``) are read by
+        listing them in the context's ``columns``."""
         return f"contexts_{_snake(vendor)}_{_snake(name)}_{version.split('-')[0]}"
 
     def first_context_field(self, column: exp.Expr, field: str, logical: str) -> exp.Expr:

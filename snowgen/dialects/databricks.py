@@ -47,6 +47,7 @@ class Databricks(Dialect):
         "replace_where": "https://docs.databricks.com/en/delta/selective-overwrite.html",
         "update": "https://docs.databricks.com/en/sql/language-manual/delta-update.html",
         "is_distinct": "https://docs.databricks.com/en/sql/language-manual/functions/isdistinct.html",
+        "loader_columns": "https://docs.snowplow.io/docs/api-reference/loaders-storage-targets/schemas-in-warehouse/",
     }
     types = {**Dialect.types, "string": "STRING", "json": "STRING", "double": "DOUBLE"}
     # A Delta MERGE is one atomic statement (docs["merge"]); by default every statement is a
@@ -67,6 +68,8 @@ class Databricks(Dialect):
     # First-row dedupes use a ROW_NUMBER() subquery rather than QUALIFY, which also runs on
     # open-source Spark (the Snowplow packages' Spark variant does the same).
     supports_qualify = False
+    # The loaders write each context to a nested column of the events table named after the
+    # schema's major version (the inherited context_column): docs["loader_columns"]
     context_storage = "column"
     max_cluster_columns = 4  # liquid clustering keys: docs["liquid"]
     run_limits_in_variables = True  # docs["pruning"]
