@@ -135,6 +135,8 @@ def build_incremental(ctx: ModelContext, project_choice: str | None, scratch_sch
         script.add(*dialect.replace_rows(model.table, stage, columns, ctx.replace_where))
     else:
         script.add(*upsert(ctx, strategy, stage, columns, upsert_window(ctx, script, stage)))
+    if dialect.analyzes_upsert_targets:
+        script.add(exp.Analyze(tables=[model.table.copy()]))
     if ctx.staged is not None:
         staged_ctx, create = staged_target(ctx, stage, ctx.staged)
         script.add(create, *upsert(staged_ctx, strategy, stage, list(model.output_columns), None))

@@ -162,6 +162,9 @@ class Dialect:
     #: a table filled by CREATE TABLE AS gets an ANALYZE, so the next statements of the run are
     #: planned from its statistics (Postgres; Redshift analyzes CTAS tables itself)
     analyzes_new_tables: ClassVar[bool] = False
+    #: an incremental target gets an ANALYZE after each upsert into it, so the steps that read
+    #: it next are planned from its statistics (Postgres; the others keep their own)
+    analyzes_upsert_targets: ClassVar[bool] = False
     #: URL schemes ``snowgen run`` connects with (none: no connector yet)
     url_schemes: ClassVar[tuple[str, ...]] = ()
     #: how ``snowgen run`` opens those URLs: a key of snowgen.runner.connectors.CONNECTORS
@@ -258,6 +261,12 @@ class Dialect:
         raise Unsupported("stores contexts in their own tables, not in nested columns")
 
     # -- statements -------------------------------------------------------------------------
+    def session_settings(self) -> list[exp.Expr]:
+        """Statements every step's script runs first (after its declarations), so that it means
+        the same in any session: the warehouses whose casts and clock read the session's time
+        zone pin it to UTC. None by default: the expressions snowgen prints are zone-free there."""
+        return []
+
     def in_transaction(self, statements: list[exp.Expr]) -> list[exp.Expr]:
         if not self.transactional:
             return statements

@@ -85,6 +85,8 @@ class BigQuery(Dialect):
         "dataset_names": "https://cloud.google.com/bigquery/docs/datasets#dataset-naming",
         "table_names": "https://cloud.google.com/bigquery/docs/tables#table_naming",
         "column_names": "https://cloud.google.com/bigquery/docs/schemas#column_names",
+        "time_zone": "https://cloud.google.com/bigquery/docs/reference/system-variables",
+        "default_time_zone": "https://cloud.google.com/bigquery/docs/default-configuration",
         "loader_columns": "https://docs.snowplow.io/docs/api-reference/loaders-storage-targets/bigquery-loader/upgrade-guides/2-0-0-upgrade-guide/",
     }
     # TIMESTAMP is an instant, DATETIME a wall-clock time: docs["types"]
@@ -132,6 +134,14 @@ class BigQuery(Dialect):
                 raise Unsupported(f"cannot add {unit} to a DATE")
             return exp.DateAdd(this=value, expression=amount, unit=exp.var(unit.upper()))
         return exp.TimestampAdd(this=value, expression=amount, unit=exp.var(unit.upper()))
+
+    def session_settings(self) -> list[exp.Expr]:
+        # A cast of a TIMESTAMP to DATE, or of a zone-less literal to TIMESTAMP, uses the
+        # script's @@time_zone (docs["time_zone"]), which starts as the project's or
+        # organisation's default_time_zone where an administrator set one, else UTC
+        # (docs["default_time_zone"]). Every script pins it to UTC after its DECLAREs.
+        time_zone = exp.Parameter(this=exp.Parameter(this=exp.var("time_zone")))
+        return [exp.Set(expressions=[exp.SetItem(this=exp.EQ(this=time_zone, expression=exp.Literal.string("UTC")))])]
 
     def context_column_type(self, fields: list[str]) -> exp.DataType:
         return self.struct_array(fields)

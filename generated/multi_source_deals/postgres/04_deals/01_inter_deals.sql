@@ -173,6 +173,8 @@ FROM "deals_scratch"."inter_deals__snowgen_stage";
 
 COMMIT;
 
+ANALYZE "deals"."inter_deals";
+
 INSERT INTO "deals_manifest"."multi_source_deals_run_metadata" (
   "run_id",
   "module",

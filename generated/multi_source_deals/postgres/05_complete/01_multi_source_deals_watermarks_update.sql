@@ -130,6 +130,8 @@ FROM "deals_scratch"."multi_source_deals_watermarks_update__snowgen_stage";
 
 COMMIT;
 
+ANALYZE "deals_manifest"."multi_source_deals_watermarks";
+
 INSERT INTO "deals_manifest"."multi_source_deals_run_metadata" (
   "run_id",
   "module",

@@ -160,6 +160,8 @@ FROM "scratch"."snowplow_web_base_sessions_lifecycle_manifest__snowgen_stage";
 
 COMMIT;
 
+ANALYZE "snowplow_manifest"."snowplow_web_base_sessions_lifecycle_manifest";
+
 INSERT INTO "snowplow_manifest"."snowplow_web_run_metadata" (
   "run_id",
   "module",

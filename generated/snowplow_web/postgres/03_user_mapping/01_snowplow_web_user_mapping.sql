@@ -111,6 +111,8 @@ FROM "scratch"."snowplow_web_user_mapping__snowgen_stage";
 
 COMMIT;
 
+ANALYZE "derived"."snowplow_web_user_mapping";
+
 INSERT INTO "snowplow_manifest"."snowplow_web_run_metadata" (
   "run_id",
   "module",

@@ -733,6 +733,8 @@ FROM "scratch"."snowplow_web_page_views__snowgen_stage";
 
 COMMIT;
 
+ANALYZE "derived"."snowplow_web_page_views";
+
 INSERT INTO "snowplow_manifest"."snowplow_web_run_metadata" (
   "run_id",
   "module",

@@ -756,6 +756,8 @@ FROM "scratch"."snowplow_web_sessions__snowgen_stage";
 
 COMMIT;
 
+ANALYZE "derived"."snowplow_web_sessions";
+
 UPDATE "derived"."snowplow_web_sessions" SET "stitched_user_id" = "mapping"."user_id"
 FROM "derived"."snowplow_web_user_mapping" AS "mapping"
 WHERE

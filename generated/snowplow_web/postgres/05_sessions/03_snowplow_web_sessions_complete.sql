@@ -136,6 +136,8 @@ FROM "scratch"."snowplow_web_sessions_complete__snowgen_stage";
 
 COMMIT;
 
+ANALYZE "snowplow_manifest"."snowplow_web_incremental_manifest";
+
 INSERT INTO "snowplow_manifest"."snowplow_web_run_metadata" (
   "run_id",
   "module",

@@ -426,6 +426,8 @@ FROM "scratch"."snowplow_web_users__snowgen_stage";
 
 COMMIT;
 
+ANALYZE "derived"."snowplow_web_users";
+
 INSERT INTO "snowplow_manifest"."snowplow_web_run_metadata" (
   "run_id",
   "module",
