@@ -1,9 +1,10 @@
 """Postgres plans each step from the statistics of the tables it reads. A first run (or a full
 refresh) creates the incremental targets empty and fills them in the same run; the next steps
-read them before autovacuum could analyze them, so each upsert is followed by an ANALYZE of its
-target (snowgen.dialects.postgres). Checked right after each target's step of a first run: a
-manual ANALYZE happened (``last_analyze``; autovacuum's own are ``last_autoanalyze``, so the
-check does not depend on its timing) and the planner's row estimate of the table is its count.
+read them before autovacuum could analyze them. An index built on the empty table recorded it
+as holding no rows (the planner took it for one), so the target's indexes are built after its
+upsert (snowgen.dialects.postgres). Checked right after each target's step of a first run, with
+no ANALYZE run by anyone (``last_analyze`` and ``last_autoanalyze`` empty, so the check does not
+depend on autovacuum's timing): the planner's row estimate of the table is its count.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def first_run_stepwise(engine):
 
 @pytest.fixture(scope="module")
 def statistics_after_each_target(postgres_engine):
-    """target -> (rows, planner's estimate, analyzed) right after its step."""
+    """target -> (rows, planner's estimate, analyzed by anyone) right after its step."""
     engine = postgres_engine.fresh()
     found = {}
     try:
@@ -66,7 +67,7 @@ def statistics_after_each_target(postgres_engine):
                 [(rows,)] = engine.query(f"SELECT COUNT(*) FROM {table}")
                 schema, name = table.split(".")
                 [(analyzed,)] = engine.query(
-                    "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables "
+                    "SELECT last_analyze IS NOT NULL OR last_autoanalyze IS NOT NULL FROM pg_stat_user_tables "
                     f"WHERE schemaname = '{schema}' AND relname = '{name}'"
                 )
                 found[step] = (rows, planner_rows(engine, table), analyzed)
@@ -79,5 +80,5 @@ def statistics_after_each_target(postgres_engine):
 def test_a_target_filled_by_a_first_run_is_analyzed_before_the_next_step(step, statistics_after_each_target):
     rows, estimate, analyzed = statistics_after_each_target[step]
     assert rows >= 10, "the run filled the table"
-    assert analyzed, f"{TARGETS[step]}: no ANALYZE after its upsert"
+    assert not analyzed, "the estimate below comes from an ANALYZE: the test shows nothing"
     assert estimate == rows, f"{TARGETS[step]}: the planner believes {estimate} rows, it holds {rows}"

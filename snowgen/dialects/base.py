@@ -162,9 +162,9 @@ class Dialect:
     #: a table filled by CREATE TABLE AS gets an ANALYZE, so the next statements of the run are
     #: planned from its statistics (Postgres; Redshift analyzes CTAS tables itself)
     analyzes_new_tables: ClassVar[bool] = False
-    #: an incremental target gets an ANALYZE after each upsert into it, so the steps that read
-    #: it next are planned from its statistics (Postgres; the others keep their own)
-    analyzes_upsert_targets: ClassVar[bool] = False
+    #: an incremental target's indexes (after_create) are created after its upsert, not with
+    #: the empty table: on a first fill the index build records the row count for the planner
+    indexes_after_first_fill: ClassVar[bool] = False
     #: URL schemes ``snowgen run`` connects with (none: no connector yet)
     url_schemes: ClassVar[tuple[str, ...]] = ()
     #: how ``snowgen run`` opens those URLs: a key of snowgen.runner.connectors.CONNECTORS
