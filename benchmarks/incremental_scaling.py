@@ -244,6 +244,10 @@ class PostgresDatabases:
             raise
         self.admin.execute("ALTER SYSTEM SET autovacuum = off")
         self.admin.execute("SELECT pg_reload_conf()")
+        for _ in range(100):  # the reload reaches the server's processes a moment later
+            if self.admin.execute("SHOW autovacuum").fetchone()[0] == "off":
+                break
+            time.sleep(0.05)
 
     def create(self, label: str, template: str = "template0") -> str:
         self.admin.execute(f'DROP DATABASE IF EXISTS "{label}" WITH (FORCE)')
@@ -397,6 +401,8 @@ class Measurement:
     full_refresh_stopped: str | None = None
     floor_s: list[float] = field(default_factory=list)
     incremental_steps: list[dict[str, float]] = field(default_factory=list)
+    #: seconds of each step of the first full refresh that finished
+    full_refresh_steps: dict[str, float] = field(default_factory=dict)
     #: derived row counts after the incremental run and after the full refresh
     rows_incremental: dict[str, int] = field(default_factory=dict)
     rows_full_refresh: dict[str, int] = field(default_factory=dict)
@@ -444,7 +450,9 @@ def time_incremental_run(url: str, steps: PreparedRun, history: History, m: Meas
 def time_full_refresh(url: str, steps: PreparedRun, history: History, m: Measurement, stoppable: bool) -> None:
     started = time.perf_counter()
     try:
-        m.full_refresh_s.append(run_plan(url, steps).seconds)
+        timing = run_plan(url, steps)
+        m.full_refresh_s.append(timing.seconds)
+        m.full_refresh_steps = m.full_refresh_steps or timing.steps
     except StepFailed as failure:
         if not stoppable or "statement timeout" not in str(failure.error):
             raise
@@ -516,6 +524,11 @@ def smallest_and_largest(results: list[Measurement], engine: str) -> tuple[Measu
     return (rows[0], rows[-1]) if len(rows) > 1 else None
 
 
+def only_history(results: list[Measurement], engine: str) -> Measurement | None:
+    rows = [m for m in results if m.engine == engine]
+    return rows[0] if len(rows) == 1 else None
+
+
 def print_table(results: list[Measurement]) -> bool:
     header = (
         f"{'engine':<9}{'days':>5}{'events in history':>19}{'new day':>9}{'run reads':>11}"
@@ -571,6 +584,16 @@ def print_slowest_steps(small: Measurement, large: Measurement, top: int) -> Non
     )
 
 
+def print_full_refresh_steps(m: Measurement, top: int) -> None:
+    """Where a full refresh (the first run's work: every incremental table created and filled
+    in one run) spends its time."""
+    total = sum(m.full_refresh_steps.values())
+    print(f"\n{m.engine}: the {top} slowest steps of the full refresh after {m.days} days (first run, s)")
+    for step, seconds in sorted(m.full_refresh_steps.items(), key=lambda item: -item[1])[:top]:
+        print(f"  {step:<50}{seconds:>9.3f}{seconds / total:>8.0%}")
+    print(f"  {f'all {len(m.full_refresh_steps)} steps':<50}{total:>9.3f}")
+
+
 def report(results: list[Measurement], engines: list[str], setups: dict[str, str], top: int) -> bool:
     """Print the tables; True when every goal is met."""
     print("\nmedian wall seconds; incremental: the regular plan after one new day of events, all steps;")
@@ -582,6 +605,11 @@ def report(results: list[Measurement], engines: list[str], setups: dict[str, str
         pair = smallest_and_largest(results, engine)
         if pair is not None:
             print_slowest_steps(*pair, top)
+        elif (single := only_history(results, engine)) is not None:
+            print_slowest_steps(single, single, top)
+    for m in results:
+        if m.full_refresh_steps:
+            print_full_refresh_steps(m, top)
     print("\nbuilding each history (untimed above): the regular plan, run after each load of a few days")
     for m in results:
         print(f"  {m.engine:<9}{m.days:>5} days: {m.build_runs:>3} runs, {m.build_s:7.1f} s")

@@ -211,7 +211,7 @@ def test_upsert_strategies_supported_or_refused_with_reason(dialect):
 
 CONTEXT_FIELD = covers_every_dialect({
     "redshift": "table com_snowplowanalytics_snowplow_web_page_1",
-    "bigquery": "`e`.`contexts_com_snowplowanalytics_snowplow_web_page_1_0_0`[SAFE_OFFSET(0)].`id`",
+    "bigquery": "`e`.`contexts_com_snowplowanalytics_snowplow_web_page_1`[SAFE_OFFSET(0)].`id`",
     "snowflake": 'CAST(GET_PATH("E"."CONTEXTS_COM_SNOWPLOWANALYTICS_SNOWPLOW_WEB_PAGE_1"[0], \'id\') AS VARCHAR)',
     "databricks": "TRY_ELEMENT_AT(`e`.`contexts_com_snowplowanalytics_snowplow_web_page_1`, 1).`id`",
     "postgres": "table com_snowplowanalytics_snowplow_web_page_1",

@@ -135,6 +135,8 @@ def build_incremental(ctx: ModelContext, project_choice: str | None, scratch_sch
         script.add(*dialect.replace_rows(model.table, stage, columns, ctx.replace_where))
     else:
         script.add(*upsert(ctx, strategy, stage, columns, upsert_window(ctx, script, stage)))
+    if dialect.indexes_after_first_fill:
+        script.add(*dialect.after_create(shape))
     if ctx.staged is not None:
         staged_ctx, create = staged_target(ctx, stage, ctx.staged)
         script.add(create, *upsert(staged_ctx, strategy, stage, list(model.output_columns), None))
@@ -209,6 +211,8 @@ def dedupe_order(model: ModelPlan) -> list[exp.Ordered]:
 
 
 def create_target(ctx: ModelContext, stage: exp.Table, columns: list[str]) -> list[exp.Expr]:
+    """CREATE TABLE IF NOT EXISTS the target, and its indexes unless the dialect builds them
+    after the upsert (``indexes_after_first_fill``)."""
     model, dialect, shape = ctx.model, ctx.dialect, ctx.shape
     props = dialect.table_properties(shape, scratch=model.scratch)
     if model.column_types:
@@ -217,7 +221,7 @@ def create_target(ctx: ModelContext, stage: exp.Table, columns: list[str]) -> li
         create = ddl.create_table_columns(model.table, typed, props)
     else:
         create = dialect.create_table_like(model.table, stage, columns, props)
-    return [create, *dialect.after_create(shape)]
+    return [create] if dialect.indexes_after_first_fill else [create, *dialect.after_create(shape)]
 
 
 @dataclass(frozen=True)

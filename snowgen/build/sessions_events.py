@@ -131,8 +131,8 @@ def _attach_context(
     vendor, name, version = iglu_parts(context.schema_)
     fields = list(context.fields.items())
     if d.context_storage == "column":
-        column = exp.column(d.context_column(vendor, name, version), table="e")
-        extra = [exp.alias_(d.first_context_field(column.copy(), f, "string"), alias) for f, alias in fields]
+        columns = [exp.column(c, table="e") for c in context_columns(d, context)]
+        extra = [exp.alias_(_first_entity_field(d, columns, f), alias) for f, alias in fields]
         select.set("expressions", [*select.expressions, *extra])
         return select
     alias = f"ctx{index}"
@@ -148,6 +148,24 @@ def _attach_context(
     select = select.join(numbered.subquery(alias, copy=False), on=exp.and_(*on), join_type="LEFT", copy=False)
     select.set("expressions", [*select.expressions, *(exp.column(a, table=alias) for _, a in fields)])
     return select
+
+
+def context_columns(d: Dialect, context: SessionContextSpec) -> list[str]:
+    """The nested columns of the events table that hold ``context``: the ones the spec lists,
+    else the loaders' column for the schema's major version (:meth:`Dialect.context_column`)."""
+    if context.columns:
+        return list(context.columns)
+    return [d.context_column(*iglu_parts(context.schema_))]
+
+
+def _first_entity_field(d: Dialect, columns: list[exp.Column], field: str) -> exp.Expr:
+    """``field`` of the first entity, from the first of ``columns`` that has it: a loader
+    writes each event's context into one of them (older events stay in a column of an older
+    version), as Snowplow's packages coalesce the version columns on BigQuery."""
+    values = [d.first_context_field(column.copy(), field, "string") for column in columns]
+    if len(values) == 1:
+        return values[0]
+    return exp.Coalesce(this=values[0], expressions=values[1:])
 
 
 def _numbered_context_rows(table: exp.Table, fields: list[tuple[str, str]]) -> exp.Select:

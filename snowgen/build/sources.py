@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from snowgen.build import ddl
-from snowgen.build.sessions_events import iglu_parts
+from snowgen.build.sessions_events import context_columns, iglu_parts
 from snowgen.dialects.base import Dialect
 from snowgen.dialects.shapes import Layout, TableShape
 from snowgen.plan.references import source_tables
@@ -25,7 +25,7 @@ def source_ddl(spec: ProjectSpec, dialect: Dialect) -> list[exp.Expr]:
             continue
         columns = [(c, dialect.data_type(col.type)) for c, col in source.columns.items()]
         if dialect.context_storage == "column":
-            columns += [_context_column(dialect, context) for context in contexts.get(name, [])]
+            columns += [column for context in contexts.get(name, []) for column in _context_columns(dialect, context)]
         tables = source_tables(spec, source)
         if dialect.context_storage == "table":
             tables_of_contexts = [_context_table(dialect, context, tables[0]) for context in contexts.get(name, [])]
@@ -39,9 +39,9 @@ def source_ddl(spec: ProjectSpec, dialect: Dialect) -> list[exp.Expr]:
     return list({statement.sql(): statement for statement in statements}.values())
 
 
-def _context_column(dialect: Dialect, context) -> tuple[str, exp.DataType]:
-    vendor, name, version = iglu_parts(context.schema_)
-    return dialect.context_column(vendor, name, version), dialect.context_column_type(list(context.fields))
+def _context_columns(dialect: Dialect, context) -> list[tuple[str, exp.DataType]]:
+    kind = dialect.context_column_type(list(context.fields))
+    return [(column, kind.copy()) for column in context_columns(dialect, context)]
 
 
 def _context_table(dialect: Dialect, context, events: exp.Table) -> tuple[exp.Table, list[tuple[str, exp.DataType]]]:

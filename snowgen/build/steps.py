@@ -114,6 +114,7 @@ def build_step(plan: Plan, step: Step, dialect: Dialect, recorded: bool) -> Buil
         statements = BUILDERS[step.kind](plan, step, dialect).all()
         if recorded:
             statements = run_metadata.wrapped(plan, step, statements, dialect)
+        statements = _with_session_settings(statements, dialect)
         model = plan.models.get(step.model) if step.model else None
         if model is not None and model.query is not None:
             # Only a user's SQL body can hold what a warehouse lacks (snowgen builds none of
@@ -123,6 +124,17 @@ def build_step(plan: Plan, step: Step, dialect: Dialect, recorded: bool) -> Buil
     except Unsupported as exc:
         raise located_error(plan, step, dialect, exc) from None
     return BuiltStep(step, statements)
+
+
+def _with_session_settings(statements: list[exp.Expr], dialect: Dialect) -> list[exp.Expr]:
+    """The dialect's session settings after the script's declarations (BigQuery wants every
+    DECLARE first) and before anything else: every file pins them, so a scheduler may run any
+    file in any session."""
+    settings = dialect.session_settings()
+    if not settings:
+        return statements
+    declared = next((i for i, s in enumerate(statements) if not isinstance(s, exp.Declare)), len(statements))
+    return [*statements[:declared], *settings, *statements[declared:]]
 
 
 def build_plan(plan: Plan, dialect: Dialect) -> list[BuiltStep]:

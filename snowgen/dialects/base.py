@@ -162,6 +162,9 @@ class Dialect:
     #: a table filled by CREATE TABLE AS gets an ANALYZE, so the next statements of the run are
     #: planned from its statistics (Postgres; Redshift analyzes CTAS tables itself)
     analyzes_new_tables: ClassVar[bool] = False
+    #: an incremental target's indexes (after_create) are created after its upsert, not with
+    #: the empty table: on a first fill the index build records the row count for the planner
+    indexes_after_first_fill: ClassVar[bool] = False
     #: URL schemes ``snowgen run`` connects with (none: no connector yet)
     url_schemes: ClassVar[tuple[str, ...]] = ()
     #: how ``snowgen run`` opens those URLs: a key of snowgen.runner.connectors.CONNECTORS
@@ -241,7 +244,12 @@ class Dialect:
         return f"{_snake(vendor)}_{_snake(name)}_{version.split('-')[0]}"
 
     def context_column(self, vendor: str, name: str, version: str) -> str:
-        """Name of a context's nested column on the events table (column storage)."""
+        """Name of a context's nested column on the events table (column storage), as the
+        current loaders write it: ``contexts_`` + vendor + name + the schema's *major*
+        version (Snowflake's RDB and Streaming Loaders, Databricks' RDB and Lake Loaders,
+        BigQuery Loader 2.x: https://docs.snowplow.io/docs/api-reference/loaders-storage-targets/schemas-in-warehouse/).
+        Older versions of a column (BigQuery Loader 1.x wrote ``..._1_0_0``) are read by
+        listing them in the context's ``columns``."""
         return f"contexts_{_snake(vendor)}_{_snake(name)}_{version.split('-')[0]}"
 
     def first_context_field(self, column: exp.Expr, field: str, logical: str) -> exp.Expr:
@@ -253,6 +261,12 @@ class Dialect:
         raise Unsupported("stores contexts in their own tables, not in nested columns")
 
     # -- statements -------------------------------------------------------------------------
+    def session_settings(self) -> list[exp.Expr]:
+        """Statements every step's script runs first (after its declarations), so that it means
+        the same in any session: the warehouses whose casts and clock read the session's time
+        zone pin it to UTC. None by default: the expressions snowgen prints are zone-free there."""
+        return []
+
     def in_transaction(self, statements: list[exp.Expr]) -> list[exp.Expr]:
         if not self.transactional:
             return statements

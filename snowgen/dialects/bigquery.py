@@ -7,14 +7,16 @@
 - Upserts: MERGE with the date window on the target in the ON clause. The window bounds are
   script variables (DECLARE/SET), which BigQuery uses for partition pruning. DELETE has no
   USING, so delete+insert deletes with a correlated EXISTS inside a transaction.
-- Contexts are nested columns: ``contexts_<vendor>_<name>_<major>_<minor>_<patch>[SAFE_OFFSET(0)].field``.
+- Contexts are nested columns: ``contexts_<vendor>_<name>_<major>[SAFE_OFFSET(0)].field``, the
+  name BigQuery Loader 2.x writes; 1.x wrote ``..._<major>_<minor>_<patch>``, which a table
+  migrated to 2.x keeps for its older events (a context's ``columns`` lists both).
 """
 
 from __future__ import annotations
 
 from sqlglot import exp
 
-from snowgen.dialects.base import Dialect, _snake, parameterized
+from snowgen.dialects.base import Dialect, parameterized
 from snowgen.dialects.shapes import TableShape, Unsupported
 from snowgen.dialects.shared import epoch_as_seconds, regexp_ilike_as_flag, set_each
 
@@ -83,6 +85,9 @@ class BigQuery(Dialect):
         "dataset_names": "https://cloud.google.com/bigquery/docs/datasets#dataset-naming",
         "table_names": "https://cloud.google.com/bigquery/docs/tables#table_naming",
         "column_names": "https://cloud.google.com/bigquery/docs/schemas#column_names",
+        "time_zone": "https://cloud.google.com/bigquery/docs/reference/system-variables",
+        "default_time_zone": "https://cloud.google.com/bigquery/docs/default-configuration",
+        "loader_columns": "https://docs.snowplow.io/docs/api-reference/loaders-storage-targets/bigquery-loader/upgrade-guides/2-0-0-upgrade-guide/",
     }
     # TIMESTAMP is an instant, DATETIME a wall-clock time: docs["types"]
     types = {
@@ -97,6 +102,8 @@ class BigQuery(Dialect):
     default_upsert = "merge"  # docs["merge"]
     # docs["dataset_names"], docs["table_names"], docs["column_names"]
     name_limits = {"schema": (1024, "characters"), "table": (1024, "bytes"), "column": (300, "characters")}
+    # Loader 2.x writes each context to a column per major version, 1.x per full version:
+    # docs["loader_columns"] (the inherited context_column is the 2.x name)
     context_storage = "column"
     max_cluster_columns = 4  # docs["clustering"]
     run_limits_in_variables = True  # docs["pruning"]
@@ -128,9 +135,13 @@ class BigQuery(Dialect):
             return exp.DateAdd(this=value, expression=amount, unit=exp.var(unit.upper()))
         return exp.TimestampAdd(this=value, expression=amount, unit=exp.var(unit.upper()))
 
-    def context_column(self, vendor: str, name: str, version: str) -> str:
-        # BigQuery loaders name the column after the full schema version.
-        return f"contexts_{_snake(vendor)}_{_snake(name)}_{version.replace('-', '_')}"
+    def session_settings(self) -> list[exp.Expr]:
+        # A cast of a TIMESTAMP to DATE, or of a zone-less literal to TIMESTAMP, uses the
+        # script's @@time_zone (docs["time_zone"]), which starts as the project's or
+        # organisation's default_time_zone where an administrator set one, else UTC
+        # (docs["default_time_zone"]). Every script pins it to UTC after its DECLAREs.
+        time_zone = exp.Parameter(this=exp.Parameter(this=exp.var("time_zone")))
+        return [exp.Set(expressions=[exp.SetItem(this=exp.EQ(this=time_zone, expression=exp.Literal.string("UTC")))])]
 
     def context_column_type(self, fields: list[str]) -> exp.DataType:
         return self.struct_array(fields)

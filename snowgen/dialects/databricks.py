@@ -47,6 +47,9 @@ class Databricks(Dialect):
         "replace_where": "https://docs.databricks.com/en/delta/selective-overwrite.html",
         "update": "https://docs.databricks.com/en/sql/language-manual/delta-update.html",
         "is_distinct": "https://docs.databricks.com/en/sql/language-manual/functions/isdistinct.html",
+        "set_time_zone": "https://docs.databricks.com/en/sql/language-manual/sql-ref-syntax-aux-conf-mgmt-set-timezone.html",
+        "timestamp": "https://docs.databricks.com/en/sql/language-manual/data-types/timestamp-type.html",
+        "loader_columns": "https://docs.snowplow.io/docs/api-reference/loaders-storage-targets/schemas-in-warehouse/",
     }
     types = {**Dialect.types, "string": "STRING", "json": "STRING", "double": "DOUBLE"}
     # A Delta MERGE is one atomic statement (docs["merge"]); by default every statement is a
@@ -67,6 +70,8 @@ class Databricks(Dialect):
     # First-row dedupes use a ROW_NUMBER() subquery rather than QUALIFY, which also runs on
     # open-source Spark (the Snowplow packages' Spark variant does the same).
     supports_qualify = False
+    # The loaders write each context to a nested column of the events table named after the
+    # schema's major version (the inherited context_column): docs["loader_columns"]
     context_storage = "column"
     max_cluster_columns = 4  # liquid clustering keys: docs["liquid"]
     run_limits_in_variables = True  # docs["pruning"]
@@ -74,6 +79,15 @@ class Databricks(Dialect):
     # match as REGEXP_LIKE, a synonym of RLIKE, with (?i) (docs["rlike"]). IS [NOT] DISTINCT
     # FROM prints as it is (docs["is_distinct"]).
     lowerings = {exp.Extract: epoch_as_seconds, exp.RegexpILike: regexp_ilike_as_flag}
+
+    def session_settings(self) -> list[exp.Expr]:
+        # TIMESTAMP is an instant shown in the session's time zone (docs["timestamp"]): a cast
+        # of start_date's literal to TIMESTAMP, or of a TIMESTAMP to DATE (the partition
+        # column, a body's day), reads that zone, which a warehouse or user may set to another
+        # than UTC. Every script pins it with SET TIME ZONE, which Databricks SQL and Databricks
+        # Runtime both take (docs["set_time_zone"]). sqlglot has no node for the statement and
+        # reads it as a Command; its text is a constant.
+        return [exp.Command(this="SET", expression=" TIME ZONE 'UTC'")]
 
     def sized_string(self, length: int) -> exp.DataType:
         return exp.DataType.build("STRING")

@@ -29,6 +29,7 @@ class Postgres(Dialect):
         "regex": "https://www.postgresql.org/docs/15/functions-matching.html#POSIX-ESCAPE-SEQUENCES",
         "at_time_zone": "https://www.postgresql.org/docs/15/functions-datetime.html#FUNCTIONS-DATETIME-ZONECONVERT",
         "analyze": "https://www.postgresql.org/docs/15/routine-vacuuming.html#VACUUM-FOR-STATISTICS",
+        "planner_stats": "https://www.postgresql.org/docs/15/planner-stats.html",
     }
     types = {**Dialect.types, "json": "JSONB", "double": "DOUBLE PRECISION"}
     # Longer names are truncated with only a NOTICE: two tables would become one (docs["identifier_length"])
@@ -47,6 +48,17 @@ class Postgres(Dialect):
     # handful (nested loops that go quadratic on a big run). ANALYZE samples at most 30,000
     # rows, so its cost stays bounded however big the run.
     analyzes_new_tables = True
+    # An incremental target is created empty; an index built then records it as holding no
+    # rows, and after a first run or a full refresh fills it the planner still took it for one
+    # row until autovacuum's next pass (docs["analyze"]): the steps that read it next (the
+    # users' sessions) got nested loops over the whole table. The rule: create the target's
+    # indexes (IF NOT EXISTS) after its upsert. When the table was empty (a first run, a full
+    # refresh) they are built over the filled table, and an index build records the table's
+    # row count (reltuples, as VACUUM and ANALYZE do: docs["planner_stats"]); on every later run they exist already and cost
+    # nothing. An ANALYZE after every upsert did the same at a price: over a second per wide
+    # target per run at 80 days of history (README, Benchmarks); a large batch into a table
+    # that already has rows is left to autovacuum, as dbt's package leaves it.
+    indexes_after_first_fill = True
 
     url_schemes = ("postgresql", "postgres")
     connector = "libpq"

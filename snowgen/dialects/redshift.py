@@ -56,6 +56,7 @@ class Redshift(Dialect):
         "names": "https://docs.aws.amazon.com/redshift/latest/dg/r_names.html",
         "drop_table": "https://docs.aws.amazon.com/redshift/latest/dg/r_DROP_TABLE.html",
         "python_connector": "https://docs.aws.amazon.com/redshift/latest/mgmt/python-configuration-options.html",
+        "timezone": "https://docs.aws.amazon.com/redshift/latest/dg/r_timezone_config.html",
     }
     types = {**Dialect.types, "string": "VARCHAR(MAX)", "json": "SUPER", "double": "DOUBLE PRECISION"}  # docs["super"]
     # MERGE INTO takes an alias for the source only, and WHEN clauses without conditions: docs["merge"]
@@ -92,8 +93,15 @@ class Redshift(Dialect):
 
     def now_utc(self) -> exp.Expr:
         # sqlglot prints this as GETDATE(): a TIMESTAMP (without time zone) in the session's
-        # time zone, UTC by default: docs["getdate"].
+        # time zone, UTC by default (docs["getdate"]), which session_settings pins.
         return exp.CurrentTimestamp()
+
+    def session_settings(self) -> list[exp.Expr]:
+        # A user's or a cluster's timezone setting would shift GETDATE() (run times, the clock
+        # skew bound) and the casts of TIMESTAMPTZ values: every script sets the session's to
+        # UTC (docs["timezone"]).
+        setting = exp.EQ(this=exp.var("timezone"), expression=exp.Literal.string("UTC"))
+        return [exp.Set(expressions=[exp.SetItem(this=setting)])]
 
     def table_properties(self, shape: TableShape, *, scratch: bool) -> list[exp.Expr]:
         layout = shape.layout

@@ -81,6 +81,7 @@ class Snowflake(Dialect):
         "convert_timezone": "https://docs.snowflake.com/en/sql-reference/functions/convert_timezone",
         "identifiers": "https://docs.snowflake.com/en/sql-reference/identifiers-syntax",
         "python_connector": "https://docs.snowflake.com/en/developer-guide/python-connector/python-connector-api#connect",
+        "loader_columns": "https://docs.snowplow.io/docs/api-reference/loaders-storage-targets/schemas-in-warehouse/",
     }
     types = {**Dialect.types, "string": "VARCHAR", "timestamp": "TIMESTAMPNTZ", "json": "VARIANT", "double": "DOUBLE"}
     # MERGE (docs["merge"]) from a stage with one row per key: a target row never joins two
@@ -95,6 +96,8 @@ class Snowflake(Dialect):
     connector = "snowflake_connector"
     delete_using = True
     folds_to_upper_case = True  # https://docs.snowflake.com/en/sql-reference/identifiers-syntax
+    # The loaders write each context to a nested column of the events table named after the
+    # schema's major version (the inherited context_column): docs["loader_columns"]
     context_storage = "column"
     run_limits_in_variables = True  # docs["pruning"]
     lowerings = {

@@ -155,6 +155,18 @@ class SessionContextSpec(Spec):
     # context field (as the loader names it; case matters in nested JSON) -> output column.
     # snowgen reads the first entity of the context (Snowplow's single-entity contexts).
     fields: dict[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], Name]
+    # Where contexts are nested columns of the events table (BigQuery, Snowflake,
+    # Databricks): the columns holding this context, each field read from the first column
+    # in this order that has it (e.g. a major-version column, then an older full-version one).
+    # Default: the loaders' major-version column, contexts_<vendor>_<name>_<major>.
+    columns: Annotated[list[Name], Field(min_length=1, max_length=20)] | None = None
+
+    @field_validator("columns")
+    @classmethod
+    def _distinct_columns(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and len(set(value)) != len(value):
+            raise ValueError("a column is listed twice")
+        return value
 
 
 class SessionsStrategySpec(Spec):

@@ -307,13 +307,14 @@ REJECTS = [
      "ALTER TABLE a SWAP WITH b", r'syntax error at or near "SWAP"'),
     ("snowflake", "time_travel_at", ["CREATE TABLE a (id INT)"], "SELECT * FROM a AT(OFFSET => -60)",
      r'syntax error at or near "OFFSET"'),
-    # bqemulator: faithful, except multi_variable_set_from_struct (valid BigQuery: a gap).
+    # bqemulator: faithful, except multi_variable_set_from_struct and set_time_zone (valid BigQuery: gaps).
     ("bigquery", "dateadd", [], "SELECT DATEADD(day, 1, CURRENT_DATE())", r"Function not found: dateadd"),
     ("bigquery", "double_colon_cast", [], "SELECT 1::INT64", r"Unexpected character ':'"),
     ("bigquery", "unqualified_table", [], "SELECT * FROM t", r"Not found: Table t was not found"),
     ("bigquery", "multi_variable_set_from_struct", [],
      "DECLARE a INT64; DECLARE b INT64; SET (a, b) = (SELECT AS STRUCT 1, 2);",
      r"SET \(targets\) column count 2 != row columns 1"),
+    ("bigquery", "set_time_zone", [], "SET @@time_zone = 'UTC'", r"Expected identifier, got AT_AT"),
     # Sail. Gaps, except begin_transaction/commit, which JVM Spark rejects too (engines.md).
     ("databricks", "delete_in_subquery", ["CREATE TABLE t (id INT) USING DELTA"],
      "DELETE FROM t WHERE id IN (SELECT 1)",
@@ -325,6 +326,7 @@ REJECTS = [
      r"invalid argument: found QUALIFY"),
     ("databricks", "create_table_cluster_by", [], "CREATE TABLE t (id INT) USING DELTA CLUSTER BY (id)",
      r"UnsupportedOperationException: CLUSTER BY in CREATE TABLE statement"),
+    ("databricks", "set_time_zone", [], "SET TIME ZONE 'UTC'", r"invalid argument: found ZONE"),
     ("databricks", "begin_transaction", [], "BEGIN TRANSACTION", r"invalid argument: found BEGIN"),
     ("databricks", "commit", [], "COMMIT", r"invalid argument: found COMMIT"),
     ("databricks", "optimize", ["CREATE TABLE t (id INT) USING DELTA"], "OPTIMIZE t",

@@ -1,5 +1,5 @@
 """Run compiled files on a test engine the way a scheduler would: each step's file as one
-script, in plan order. Two emulator gaps are bridged here, each by running the same
+script, in plan order. These emulator gaps are bridged here, each by running the same
 statements the warehouse would run:
 
 - Sail, the Databricks engine, has no SQL session variables (DECLARE VARIABLE / SET
@@ -9,7 +9,11 @@ statements the warehouse would run:
   changes the table's layout and nothing it holds.
 - fakesnow cannot run a MERGE inside an explicit transaction (DuckDB allows one database
   per transaction and fakesnow records MERGEs in a second one): its BEGIN TRANSACTION and
-  COMMIT are left out, so the statements between them run one after the other."""
+  COMMIT are left out, so the statements between them run one after the other.
+- Sail does not parse ``SET TIME ZONE 'zone'`` (Databricks SQL and Runtime do): the runner sets
+  ``spark.sql.session.timeZone``, the session setting the statement sets in Spark.
+- bqemulator does not parse ``SET @@time_zone = 'zone'`` (BigQuery does): the runner leaves it
+  out of the script, as the emulator reads every timestamp in UTC anyway."""
 
 from __future__ import annotations
 
@@ -28,6 +32,8 @@ def run_compiled(engine, files: dict[str, str]) -> None:
             run_with_session_variables(engine, text)
         elif engine.name == "snowflake":
             run_without_transaction(engine, text)
+        elif engine.name == "bigquery":
+            engine.execute_script(without_time_zone_setting(text))
         else:
             engine.execute_script(text)
 
@@ -38,11 +44,34 @@ def run_without_transaction(engine, text: str) -> None:
             engine.execute(statement)
 
 
+def without_time_zone_setting(text: str) -> str:
+    """A BigQuery script without its ``SET @@time_zone`` statement."""
+    kept = [s for s in split_statements(text, "bigquery") if not _sets_time_zone(sqlglot.parse_one(s, read="bigquery"))]
+    return ";\n".join(kept)
+
+
+def _sets_time_zone(tree: exp.Expr) -> bool:
+    return isinstance(tree, exp.Set) and tree.find(exp.Parameter) is not None and "time_zone" in tree.sql("bigquery")
+
+
+def session_time_zone(tree: exp.Expr) -> str | None:
+    """The zone of a ``SET TIME ZONE 'zone'`` statement (sqlglot reads it as a Command)."""
+    if isinstance(tree, exp.Command) and tree.name.upper() == "SET":
+        words = tree.text("expression").split(maxsplit=2)
+        if len(words) == 3 and [w.upper() for w in words[:2]] == ["TIME", "ZONE"]:
+            return words[2].strip("'")
+    return None
+
+
 def run_with_session_variables(engine, text: str) -> None:
     values: dict[str, exp.Expr] = {}
     for statement in split_statements(text, "databricks"):
         tree = sqlglot.parse_one(statement, read="databricks")
         if isinstance(tree, exp.Declare):
+            continue
+        zone = session_time_zone(tree)
+        if zone is not None:
+            engine.spark.conf.set("spark.sql.session.timeZone", zone)
             continue
         if isinstance(tree, exp.Set):
             item = tree.expressions[0].this

@@ -2,6 +2,8 @@
 
 DECLARE snowgen_watermark_since TIMESTAMP;
 
+SET @@time_zone = 'UTC';
+
 INSERT INTO `deals_manifest`.`multi_source_deals_run_metadata` (
   `run_id`,
   `module`,

@@ -4,6 +4,8 @@ DECLARE snowgen_upsert_lower TIMESTAMP;
 
 DECLARE snowgen_upsert_upper TIMESTAMP;
 
+SET @@time_zone = 'UTC';
+
 INSERT INTO `deals_manifest`.`multi_source_deals_run_metadata` (
   `run_id`,
   `module`,

@@ -2,6 +2,8 @@
 
 DECLARE OR REPLACE snowgen_watermark_since TIMESTAMP;
 
+SET TIME ZONE 'UTC';
+
 INSERT INTO `deals_manifest`.`multi_source_deals_run_metadata` (
   `run_id`,
   `module`,

@@ -4,6 +4,8 @@ DECLARE OR REPLACE snowgen_upsert_lower TIMESTAMP;
 
 DECLARE OR REPLACE snowgen_upsert_upper TIMESTAMP;
 
+SET TIME ZONE 'UTC';
+
 INSERT INTO `deals_manifest`.`multi_source_deals_run_metadata` (
   `run_id`,
   `module`,

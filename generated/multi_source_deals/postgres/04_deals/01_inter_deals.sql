@@ -34,10 +34,6 @@ CREATE TABLE IF NOT EXISTS "deals"."inter_deals" (
   "comment" TEXT
 );
 
-CREATE INDEX IF NOT EXISTS "inter_deals__server_source__deal_idx" ON "deals"."inter_deals"("server_source", "deal");
-
-CREATE INDEX IF NOT EXISTS "inter_deals__timemsc_idx" ON "deals"."inter_deals"("timemsc");
-
 DROP TABLE IF EXISTS "deals_scratch"."inter_deals__snowgen_stage" CASCADE;
 
 CREATE TABLE "deals_scratch"."inter_deals__snowgen_stage" AS
@@ -172,6 +168,10 @@ SELECT
 FROM "deals_scratch"."inter_deals__snowgen_stage";
 
 COMMIT;
+
+CREATE INDEX IF NOT EXISTS "inter_deals__server_source__deal_idx" ON "deals"."inter_deals"("server_source", "deal");
+
+CREATE INDEX IF NOT EXISTS "inter_deals__timemsc_idx" ON "deals"."inter_deals"("timemsc");
 
 INSERT INTO "deals_manifest"."multi_source_deals_run_metadata" (
   "run_id",

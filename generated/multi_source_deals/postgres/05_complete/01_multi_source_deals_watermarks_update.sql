@@ -24,8 +24,6 @@ CREATE TABLE IF NOT EXISTS "deals_manifest"."multi_source_deals_watermarks" (
   "watermark" TIMESTAMP
 );
 
-CREATE INDEX IF NOT EXISTS "multi_source_deals_watermarks__model__source_idx" ON "deals_manifest"."multi_source_deals_watermarks"("model", "source");
-
 DROP TABLE IF EXISTS "deals_scratch"."multi_source_deals_watermarks_update__snowgen_stage" CASCADE;
 
 CREATE TABLE "deals_scratch"."multi_source_deals_watermarks_update__snowgen_stage" AS
@@ -129,6 +127,8 @@ SELECT
 FROM "deals_scratch"."multi_source_deals_watermarks_update__snowgen_stage";
 
 COMMIT;
+
+CREATE INDEX IF NOT EXISTS "multi_source_deals_watermarks__model__source_idx" ON "deals_manifest"."multi_source_deals_watermarks"("model", "source");
 
 INSERT INTO "deals_manifest"."multi_source_deals_run_metadata" (
   "run_id",

@@ -4,6 +4,8 @@ DECLARE snowgen_run_lower_limit TIMESTAMP;
 
 DECLARE snowgen_run_upper_limit TIMESTAMP;
 
+SET @@time_zone = 'UTC';
+
 INSERT INTO `snowplow_manifest`.`snowplow_web_run_metadata` (
   `run_id`,
   `module`,
@@ -300,7 +302,7 @@ FROM (
     `e`.`load_tstamp`,
     `e`.`domain_userid` AS `original_domain_userid`,
     `e`.`domain_sessionid` AS `original_domain_sessionid`,
-    `e`.`contexts_com_snowplowanalytics_snowplow_web_page_1_0_0`[SAFE_OFFSET(0)].`id` AS `page_view_id`
+    `e`.`contexts_com_snowplowanalytics_snowplow_web_page_1`[SAFE_OFFSET(0)].`id` AS `page_view_id`
   FROM `atomic`.`events` AS `e`
   INNER JOIN `scratch`.`snowplow_web_base_sessions_this_run` AS `b`
     ON `e`.`domain_sessionid` = `b`.`session_identifier`

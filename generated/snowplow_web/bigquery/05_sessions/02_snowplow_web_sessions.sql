@@ -4,6 +4,8 @@ DECLARE snowgen_upsert_lower TIMESTAMP;
 
 DECLARE snowgen_upsert_upper TIMESTAMP;
 
+SET @@time_zone = 'UTC';
+
 INSERT INTO `snowplow_manifest`.`snowplow_web_run_metadata` (
   `run_id`,
   `module`,

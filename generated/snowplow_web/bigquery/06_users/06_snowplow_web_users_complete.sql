@@ -4,6 +4,8 @@ DECLARE snowgen_run_lower_limit TIMESTAMP;
 
 DECLARE snowgen_run_upper_limit TIMESTAMP;
 
+SET @@time_zone = 'UTC';
+
 INSERT INTO `snowplow_manifest`.`snowplow_web_run_metadata` (
   `run_id`,
   `module`,

@@ -8,6 +8,8 @@ DECLARE OR REPLACE snowgen_upsert_lower TIMESTAMP;
 
 DECLARE OR REPLACE snowgen_upsert_upper TIMESTAMP;
 
+SET TIME ZONE 'UTC';
+
 INSERT INTO `snowplow_manifest`.`snowplow_web_run_metadata` (
   `run_id`,
   `module`,

@@ -4,6 +4,8 @@ DECLARE OR REPLACE snowgen_run_lower_limit TIMESTAMP;
 
 DECLARE OR REPLACE snowgen_run_upper_limit TIMESTAMP;
 
+SET TIME ZONE 'UTC';
+
 INSERT INTO `snowplow_manifest`.`snowplow_web_run_metadata` (
   `run_id`,
   `module`,

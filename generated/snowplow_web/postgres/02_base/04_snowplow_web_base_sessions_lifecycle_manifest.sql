@@ -24,10 +24,6 @@ CREATE TABLE IF NOT EXISTS "snowplow_manifest"."snowplow_web_base_sessions_lifec
   "end_tstamp" TIMESTAMP
 );
 
-CREATE INDEX IF NOT EXISTS "snowplow_web_base_sessions_lifecycle_manifest__sessi_b3e99998b4" ON "snowplow_manifest"."snowplow_web_base_sessions_lifecycle_manifest"("session_identifier");
-
-CREATE INDEX IF NOT EXISTS "snowplow_web_base_sessions_lifecycle_manifest__start_tstamp_idx" ON "snowplow_manifest"."snowplow_web_base_sessions_lifecycle_manifest"("start_tstamp");
-
 DROP TABLE IF EXISTS "scratch"."snowplow_web_base_sessions_lifecycle_manifest__snowgen_stage" CASCADE;
 
 CREATE TABLE "scratch"."snowplow_web_base_sessions_lifecycle_manifest__snowgen_stage" AS
@@ -159,6 +155,10 @@ SELECT
 FROM "scratch"."snowplow_web_base_sessions_lifecycle_manifest__snowgen_stage";
 
 COMMIT;
+
+CREATE INDEX IF NOT EXISTS "snowplow_web_base_sessions_lifecycle_manifest__sessi_b3e99998b4" ON "snowplow_manifest"."snowplow_web_base_sessions_lifecycle_manifest"("session_identifier");
+
+CREATE INDEX IF NOT EXISTS "snowplow_web_base_sessions_lifecycle_manifest__start_tstamp_idx" ON "snowplow_manifest"."snowplow_web_base_sessions_lifecycle_manifest"("start_tstamp");
 
 INSERT INTO "snowplow_manifest"."snowplow_web_run_metadata" (
   "run_id",

@@ -82,10 +82,6 @@ FROM "scratch"."snowplow_web_user_mapping__snowgen_stage"
 WHERE
   1 = 0;
 
-CREATE INDEX IF NOT EXISTS "snowplow_web_user_mapping__domain_userid_idx" ON "derived"."snowplow_web_user_mapping"("domain_userid");
-
-CREATE INDEX IF NOT EXISTS "snowplow_web_user_mapping__end_tstamp_idx" ON "derived"."snowplow_web_user_mapping"("end_tstamp");
-
 BEGIN;
 
 DELETE FROM "derived"."snowplow_web_user_mapping" AS "target"
@@ -110,6 +106,10 @@ SELECT
 FROM "scratch"."snowplow_web_user_mapping__snowgen_stage";
 
 COMMIT;
+
+CREATE INDEX IF NOT EXISTS "snowplow_web_user_mapping__domain_userid_idx" ON "derived"."snowplow_web_user_mapping"("domain_userid");
+
+CREATE INDEX IF NOT EXISTS "snowplow_web_user_mapping__end_tstamp_idx" ON "derived"."snowplow_web_user_mapping"("end_tstamp");
 
 INSERT INTO "snowplow_manifest"."snowplow_web_run_metadata" (
   "run_id",

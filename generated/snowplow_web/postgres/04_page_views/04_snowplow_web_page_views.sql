@@ -485,12 +485,6 @@ FROM "scratch"."snowplow_web_page_views__snowgen_stage"
 WHERE
   1 = 0;
 
-CREATE INDEX IF NOT EXISTS "snowplow_web_page_views__page_view_id_idx" ON "derived"."snowplow_web_page_views"("page_view_id");
-
-CREATE INDEX IF NOT EXISTS "snowplow_web_page_views__start_tstamp_idx" ON "derived"."snowplow_web_page_views"("start_tstamp");
-
-CREATE INDEX IF NOT EXISTS "snowplow_web_page_views__domain_userid__domain_sessionid_idx" ON "derived"."snowplow_web_page_views"("domain_userid", "domain_sessionid");
-
 BEGIN;
 
 DELETE FROM "derived"."snowplow_web_page_views" AS "target"
@@ -732,6 +726,12 @@ SELECT
 FROM "scratch"."snowplow_web_page_views__snowgen_stage";
 
 COMMIT;
+
+CREATE INDEX IF NOT EXISTS "snowplow_web_page_views__page_view_id_idx" ON "derived"."snowplow_web_page_views"("page_view_id");
+
+CREATE INDEX IF NOT EXISTS "snowplow_web_page_views__start_tstamp_idx" ON "derived"."snowplow_web_page_views"("start_tstamp");
+
+CREATE INDEX IF NOT EXISTS "snowplow_web_page_views__domain_userid__domain_sessionid_idx" ON "derived"."snowplow_web_page_views"("domain_userid", "domain_sessionid");
 
 INSERT INTO "snowplow_manifest"."snowplow_web_run_metadata" (
   "run_id",

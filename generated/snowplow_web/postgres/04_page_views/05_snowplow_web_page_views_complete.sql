@@ -22,8 +22,6 @@ CREATE TABLE IF NOT EXISTS "snowplow_manifest"."snowplow_web_incremental_manifes
   "last_success" TIMESTAMP
 );
 
-CREATE INDEX IF NOT EXISTS "snowplow_web_incremental_manifest__model_idx" ON "snowplow_manifest"."snowplow_web_incremental_manifest"("model");
-
 DROP TABLE IF EXISTS "scratch"."snowplow_web_page_views_complete__snowgen_stage" CASCADE;
 
 CREATE TABLE "scratch"."snowplow_web_page_views_complete__snowgen_stage" AS
@@ -135,6 +133,8 @@ SELECT
 FROM "scratch"."snowplow_web_page_views_complete__snowgen_stage";
 
 COMMIT;
+
+CREATE INDEX IF NOT EXISTS "snowplow_web_incremental_manifest__model_idx" ON "snowplow_manifest"."snowplow_web_incremental_manifest"("model");
 
 INSERT INTO "snowplow_manifest"."snowplow_web_run_metadata" (
   "run_id",

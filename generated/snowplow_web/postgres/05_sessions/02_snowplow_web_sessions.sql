@@ -500,12 +500,6 @@ FROM "scratch"."snowplow_web_sessions__snowgen_stage"
 WHERE
   1 = 0;
 
-CREATE INDEX IF NOT EXISTS "snowplow_web_sessions__domain_sessionid_idx" ON "derived"."snowplow_web_sessions"("domain_sessionid");
-
-CREATE INDEX IF NOT EXISTS "snowplow_web_sessions__start_tstamp_idx" ON "derived"."snowplow_web_sessions"("start_tstamp");
-
-CREATE INDEX IF NOT EXISTS "snowplow_web_sessions__domain_userid_idx" ON "derived"."snowplow_web_sessions"("domain_userid");
-
 BEGIN;
 
 DELETE FROM "derived"."snowplow_web_sessions" AS "target"
@@ -755,6 +749,12 @@ SELECT
 FROM "scratch"."snowplow_web_sessions__snowgen_stage";
 
 COMMIT;
+
+CREATE INDEX IF NOT EXISTS "snowplow_web_sessions__domain_sessionid_idx" ON "derived"."snowplow_web_sessions"("domain_sessionid");
+
+CREATE INDEX IF NOT EXISTS "snowplow_web_sessions__start_tstamp_idx" ON "derived"."snowplow_web_sessions"("start_tstamp");
+
+CREATE INDEX IF NOT EXISTS "snowplow_web_sessions__domain_userid_idx" ON "derived"."snowplow_web_sessions"("domain_userid");
 
 UPDATE "derived"."snowplow_web_sessions" SET "stitched_user_id" = "mapping"."user_id"
 FROM "derived"."snowplow_web_user_mapping" AS "mapping"

@@ -280,12 +280,6 @@ FROM "scratch"."snowplow_web_users__snowgen_stage"
 WHERE
   1 = 0;
 
-CREATE INDEX IF NOT EXISTS "snowplow_web_users__domain_userid_idx" ON "derived"."snowplow_web_users"("domain_userid");
-
-CREATE INDEX IF NOT EXISTS "snowplow_web_users__start_tstamp_idx" ON "derived"."snowplow_web_users"("start_tstamp");
-
-CREATE INDEX IF NOT EXISTS "snowplow_web_users__user_id__domain_userid_idx" ON "derived"."snowplow_web_users"("user_id", "domain_userid");
-
 BEGIN;
 
 DELETE FROM "derived"."snowplow_web_users" AS "target"
@@ -425,6 +419,12 @@ SELECT
 FROM "scratch"."snowplow_web_users__snowgen_stage";
 
 COMMIT;
+
+CREATE INDEX IF NOT EXISTS "snowplow_web_users__domain_userid_idx" ON "derived"."snowplow_web_users"("domain_userid");
+
+CREATE INDEX IF NOT EXISTS "snowplow_web_users__start_tstamp_idx" ON "derived"."snowplow_web_users"("start_tstamp");
+
+CREATE INDEX IF NOT EXISTS "snowplow_web_users__user_id__domain_userid_idx" ON "derived"."snowplow_web_users"("user_id", "domain_userid");
 
 INSERT INTO "snowplow_manifest"."snowplow_web_run_metadata" (
   "run_id",
