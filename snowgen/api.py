@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from snowgen.build import manifest_ops
+from snowgen.build.sample_load import sample_inserts, sample_targets
 from snowgen.build.sources import source_ddl as _source_statements
 from snowgen.build.steps import build_steps
 from snowgen.build.summary import counted_tables, row_count
@@ -43,12 +44,22 @@ from snowgen.plan.backfill import Backfill, parse_backfill
 from snowgen.plan.bodies import with_bodies
 from snowgen.plan.data import BodyNotParsed, Plan, Step
 from snowgen.plan.facts import BodyMemo
-from snowgen.plan.planner import plan_project, resolve_vars
+from snowgen.plan.planner import check_default_target, plan_project, resolve_vars
+from snowgen.plan.samples import plan_samples
 from snowgen.runner.connections import dialect_for_url, execute_statements
 from snowgen.runner.connectors import display_url
 from snowgen.runner.execute import PlannedStep, StepFailed, StepResult, read_compiled
-from snowgen.runner.session import PreparedRun, RunSession, database_url, run_session
+from snowgen.runner.samples import FilledTable, SampleLoad, load_sample
+from snowgen.runner.session import (
+    Database,
+    PreparedRun,
+    RunSession,
+    choose_database,
+    run_session,
+    shown_database,
+)
 from snowgen.spec.loader import LoadedProject, discover_projects, load_project
+from snowgen.spec.samples import load_samples
 from snowgen.spec.schema import json_schema
 
 __all__ = [
@@ -56,6 +67,7 @@ __all__ = [
     "Backfill",
     "CompileOptions",
     "CompiledProject",
+    "Database",
     "LoadedProject",
     "ManifestChange",
     "Plan",
@@ -63,11 +75,13 @@ __all__ = [
     "PreparedRun",
     "RunOptions",
     "RunSession",
+    "SampleLoad",
     "SnowgenError",
     "StepFailed",
     "StepResult",
     "check_dialects",
     "check_output",
+    "choose_database",
     "compile_loaded",
     "compile_plan",
     "compile_project",
@@ -79,13 +93,17 @@ __all__ = [
     "find_projects",
     "json_schema",
     "load_project",
+    "load_sample",
     "manifest_remove",
     "manifest_rewind",
     "parse_backfill",
     "plan_loaded",
     "prepare_run",
     "run_session",
+    "sample_data",
+    "shown_database",
     "source_ddl",
+    "target_of",
     "write_output",
 ]
 
@@ -131,7 +149,7 @@ class CompileOptions:
 @dataclass(frozen=True)
 class RunOptions:
     """What to run, and where: ``db`` (a URL) else the target's ``db`` else a DuckDB file
-    in the project."""
+    in the project (snowgen.runner.session.choose_database)."""
 
     compile: CompileOptions = field(default_factory=CompileOptions)
     db: str | None = None
@@ -144,9 +162,26 @@ def find_projects(project: Path | None, *, single: bool = False) -> list[Path]:
     """``project``, else the project in the working directory or those under ./model_specs."""
     found = [project] if project is not None else discover_projects(Path.cwd())
     if single and len(found) > 1:
-        names = ", ".join(p.name for p in found)
-        raise SnowgenError.at("SG403", f"several projects here ({names}); choose one with --project DIR")
+        paths = ", ".join(_as_typed(p) for p in found)
+        raise SnowgenError.at(
+            "SG403",
+            f"several projects here and this command works on one: pass --project with one of {paths}",
+        )
     return found
+
+
+def _as_typed(path: Path) -> str:
+    """``path`` as the user would type it from the working directory."""
+    return path.relative_to(Path.cwd()).as_posix() if path.is_relative_to(Path.cwd()) else str(path)
+
+
+def target_of(loaded: LoadedProject, target: str | None, db: str | None = None) -> str | None:
+    """The target a command uses: the one named (``--target``), else, when no database is
+    named either (``--db``), the project's default target (``target:`` in snowgen.yml)."""
+    if target is not None or db is not None:
+        return target
+    check_default_target(loaded)
+    return loaded.spec.target
 
 
 def check_dialects(names: Iterable[str]) -> list[str]:
@@ -215,7 +250,7 @@ def compile_projects(
         try:
             store = _store(directory, options)
             loaded = load_project(directory, memo=store)
-            names = check_dialects(dialects or target_dialects(loaded, options.target))
+            names = check_dialects(dialects or target_dialects(loaded, target_of(loaded, options.target)))
             results += _compile(loaded, names, options, store)
         except SnowgenError as exc:
             errors += exc.diagnostics
@@ -232,6 +267,7 @@ def _store(root: Path, options: CompileOptions) -> StepStore | None:
 def _compile(
     loaded: LoadedProject, names: list[str], options: CompileOptions, store: StepStore | None
 ) -> list[CompiledProject]:
+    options = replace(options, target=target_of(loaded, options.target))
     if store is not None:
         compiled = _compile_cached(plan_loaded(loaded, options, memo=store), names, options.jobs, store)
     else:
@@ -310,7 +346,7 @@ def dialect_for(
         return dialect_for_url(db)
     if dialect:
         return get_dialect(check_dialects([dialect])[0])
-    return get_dialect(target_dialects(loaded, target)[0])
+    return get_dialect(target_dialects(loaded, target_of(loaded, target))[0])
 
 
 def source_ddl(loaded: LoadedProject, dialect: Dialect) -> list[str]:
@@ -320,6 +356,19 @@ def source_ddl(loaded: LoadedProject, dialect: Dialect) -> list[str]:
         return [dialect.render(dialect.lower(s)) for s in _source_statements(loaded.spec, dialect)]
     except NameTooLong as exc:
         raise SnowgenError.at("SG105", str(exc), loaded.doc.location(("sources",), key=True)) from None
+
+
+def sample_data(loaded: LoadedProject, dialect: Dialect) -> SampleLoad:
+    """The statements that create the project's source tables and load its samples
+    (``sources.<name>.sample``) into them, rendered for ``dialect``; run them with
+    :func:`load_sample`, which refuses to load into a table that holds rows."""
+    samples = plan_samples(loaded, load_samples(loaded))
+    inserts = [dialect.render(dialect.lower(s)) for s in sample_inserts(samples, dialect)]
+    tables = [
+        FilledTable(f"{table.db}.{table.name}", row_count(table, dialect), len(sample.rows))
+        for table, sample in sample_targets(samples, dialect)
+    ]
+    return SampleLoad(source_ddl(loaded, dialect), tables, inserts)
 
 
 @dataclass(frozen=True)
@@ -356,8 +405,10 @@ def execute_sql(url: str, base: Path, statements: list[str]) -> None:
 def prepare_run(loaded: LoadedProject, options: RunOptions | None = None) -> PreparedRun:
     """The database URL, and the compiled steps and health checks for its dialect."""
     options = options or RunOptions()
-    target = options.compile.target
-    url = database_url(loaded, target, options.db)
+    target = target_of(loaded, options.compile.target, options.db)
+    options = replace(options, compile=replace(options.compile, target=target))
+    database = choose_database(loaded, target, options.db)
+    url = database.url
     dialect = dialect_for_url(url)
     if target is not None and loaded.spec.targets[target].dialect != dialect.name:
         declared = loaded.spec.targets[target].dialect
@@ -370,7 +421,7 @@ def prepare_run(loaded: LoadedProject, options: RunOptions | None = None) -> Pre
     [compiled] = compile_planned(plan, [dialect.name], jobs=options.compile.jobs)
     steps, checks = read_compiled(compiled.files, dialect.name)
     tables = [(f"{t.db}.{t.name}", row_count(t, dialect)) for t in counted_tables(plan)]
-    return PreparedRun(url, loaded.root, steps, checks, tables)
+    return PreparedRun(url, database.base, steps, checks, tables)
 
 
 # -- speed -----------------------------------------------------------------------------------------------

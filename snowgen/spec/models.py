@@ -110,6 +110,11 @@ class LayoutSpec(LayoutOverride):
 # -- sources ------------------------------------------------------------------------------
 
 
+def _sample_path(value: str) -> str:
+    """A sample file lives inside the project, like a seed file."""
+    return _inside_project(value, "samples/events.csv")
+
+
 class SourceInstance(Spec):
     schema_: Name | None = Field(default=None, alias="schema")
     table: Name | None = None
@@ -125,6 +130,8 @@ class SourceSpec(Spec):
     # A source that exists once per instance (one table per server, shard or region).
     instances: dict[SimpleName, SourceInstance] = {}
     description: str | None = None
+    # A CSV of example rows that ``snowgen sample-data`` loads into the source's tables.
+    sample: Annotated[str, AfterValidator(_sample_path)] | None = None
 
     _normalise_columns = field_validator("columns", mode="before")(_columns_from_mapping)
 
@@ -144,6 +151,8 @@ class SessionContextSpec(Spec):
     # context field (as the loader names it; case matters in nested JSON) -> output column.
     # snowgen reads the first entity of the context (Snowplow's single-entity contexts).
     fields: dict[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], Name]
+    # A CSV of example entities (root_id, root_tstamp and the fields) for ``snowgen sample-data``.
+    sample: Annotated[str, AfterValidator(_sample_path)] | None = None
 
 
 class SessionsStrategySpec(Spec):
@@ -295,6 +304,8 @@ class ProjectSpec(Spec):
     app_filter: AppFilterSpec = AppFilterSpec()
     incremental: IncrementalSpec | None = None
     targets: dict[SimpleName, TargetSpec] = {}
+    # The target of a command given neither --target nor --db (the planner checks it exists).
+    target: SimpleName | None = None
     dialects: dict[str, DialectSettings] = {}
     # Record every step of every run (start, end, rows) in <project>_run_metadata.
     run_metadata: bool = True
