@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from snowgen.build import manifest_ops
-from snowgen.build.sample_load import sample_inserts, sample_targets
+from snowgen.build.sample_load import sample_inserts, sample_tables
 from snowgen.build.sources import source_ddl as _source_statements
 from snowgen.build.steps import build_steps
 from snowgen.build.summary import counted_tables, row_count
@@ -365,8 +365,8 @@ def sample_data(loaded: LoadedProject, dialect: Dialect) -> SampleLoad:
     samples = plan_samples(loaded, load_samples(loaded))
     inserts = [dialect.render(dialect.lower(s)) for s in sample_inserts(samples, dialect)]
     tables = [
-        FilledTable(f"{table.db}.{table.name}", row_count(table, dialect), len(sample.rows))
-        for table, sample in sample_targets(samples, dialect)
+        FilledTable(f"{filled.table.db}.{filled.table.name}", row_count(filled.table, dialect), len(filled.rows))
+        for filled in sample_tables(samples, dialect)
     ]
     return SampleLoad(source_ddl(loaded, dialect), tables, inserts)
 

@@ -79,7 +79,7 @@ def insert_values(
         for row in rows
     ]
     target = exp.Schema(this=table.copy(), expressions=[exp.to_identifier(name) for name, _ in columns])
-    return exp.Insert(this=target, expression=exp.Values(expressions=tuples))
+    return dialect.insert_rows(target, tuples)
 
 
 def _swap_in(seed: SeedPlan, stage: exp.Table, dialect: Dialect) -> list[exp.Expr]:
@@ -94,6 +94,8 @@ def literal(value: Any, logical: str, dialect: Dialect) -> exp.Expr:
     the dialect's own spelling where a neutral literal would load wrong (sqlbody.literal)."""
     if value.__class__ is str:  # most seed values: what neutral_literal makes of a str
         return exp.Literal.string(value)
+    if isinstance(value, exp.Expr):  # already a value of its column (a sample's nested context)
+        return value
     if isinstance(value, Decimal):
         # A bare 1.5 is a FLOAT64 on BigQuery, which does not coerce to NUMERIC on insert.
         return dialect.cast(exp.Literal.number(str(value)), logical)

@@ -34,6 +34,8 @@ class SamplePlan:
     tables: tuple[exp.Table, ...]
     #: a context sample: the context's iglu schema URI (its table's name depends on the dialect)
     context_schema: str | None
+    #: a context sample: the source's event id column, which root_id matches
+    root_column: str | None
     columns: tuple[tuple[str, str], ...]  # (column, logical type) of the sample's header, in order
     rows: tuple[SeedRow, ...]
     location: Location  # the ``sample:`` key in snowgen.yml
@@ -75,6 +77,7 @@ def _plan_sample(loaded: LoadedProject, sample: LoadedSample, problems: list[Dia
         source=sample.source,
         tables=tuple(source_tables(loaded.spec, source)),
         context_schema=context.schema_ if context else None,
+        root_column=loaded.spec.incremental.event_id if context else None,
         columns=tuple(columns),
         rows=tuple(rows),
         location=loaded.doc.location(sample.key),
