@@ -81,11 +81,11 @@ __all__ = [
     "StepResult",
     "check_dialects",
     "check_output",
-    "choose_database",
     "compile_loaded",
     "compile_plan",
     "compile_project",
     "compile_projects",
+    "database_for",
     "dialect_for",
     "discover_projects",
     "display_url",
@@ -358,6 +358,22 @@ def source_ddl(loaded: LoadedProject, dialect: Dialect) -> list[str]:
         raise SnowgenError.at("SG105", str(exc), loaded.doc.location(("sources",), key=True)) from None
 
 
+def database_for(loaded: LoadedProject, target: str | None, db: str | None) -> Database:
+    """The database a command given ``target`` (already resolved: :func:`target_of`) and
+    ``db`` works on (snowgen.runner.session.choose_database); a target of another dialect
+    than the database's is SG403."""
+    database = choose_database(loaded, target, db)
+    dialect = dialect_for_url(database.url)
+    if target is not None and loaded.spec.targets[target].dialect != dialect.name:
+        declared = loaded.spec.targets[target].dialect
+        raise SnowgenError.at(
+            "SG403",
+            f"target '{target}' is {declared} but {shown_database(database.url, database.base)} is a {dialect.name} database",
+            loaded.doc.location(("targets", target, "dialect")),
+        )
+    return database
+
+
 def sample_data(loaded: LoadedProject, dialect: Dialect) -> SampleLoad:
     """The statements that create the project's source tables and load its samples
     (``sources.<name>.sample``) into them, rendered for ``dialect``; run them with
@@ -407,21 +423,13 @@ def prepare_run(loaded: LoadedProject, options: RunOptions | None = None) -> Pre
     options = options or RunOptions()
     target = target_of(loaded, options.compile.target, options.db)
     options = replace(options, compile=replace(options.compile, target=target))
-    database = choose_database(loaded, target, options.db)
-    url = database.url
-    dialect = dialect_for_url(url)
-    if target is not None and loaded.spec.targets[target].dialect != dialect.name:
-        declared = loaded.spec.targets[target].dialect
-        raise SnowgenError.at(
-            "SG403",
-            f"target '{target}' is {declared} but {display_url(url)} is a {dialect.name} database",
-            loaded.doc.location(("targets", target, "dialect")),
-        )
+    database = database_for(loaded, target, options.db)
+    dialect = dialect_for_url(database.url)
     plan = plan_loaded(loaded, options.compile)
     [compiled] = compile_planned(plan, [dialect.name], jobs=options.compile.jobs)
     steps, checks = read_compiled(compiled.files, dialect.name)
     tables = [(f"{t.db}.{t.name}", row_count(t, dialect)) for t in counted_tables(plan)]
-    return PreparedRun(url, database.base, steps, checks, tables)
+    return PreparedRun(database.url, database.base, steps, checks, tables)
 
 
 # -- speed -----------------------------------------------------------------------------------------------

@@ -231,7 +231,7 @@ def sources_command(project, dialect_name, db) -> None:
         return
     api.execute_sql(db, Path.cwd(), statements)
     tables = sum(s.startswith("CREATE TABLE") for s in statements)
-    click.echo(f"created {tables} source tables on {api.display_url(db)}", err=True)
+    click.echo(f"created {tables} source tables on {api.shown_database(db, Path.cwd())}", err=True)
 
 
 @main.command("sample-data")
@@ -254,7 +254,7 @@ def sample_data_command(project, target, db, dialect_name) -> None:
         load = api.sample_data(loaded, api.dialect_for(loaded, dialect=dialect_name))
         click.echo(";\n\n".join([*load.setup, *load.inserts]) + ";")
         return
-    database = api.choose_database(loaded, api.target_of(loaded, target, db), db)
+    database = api.database_for(loaded, api.target_of(loaded, target, db), db)
     load = api.sample_data(loaded, api.dialect_for(loaded, db=database.url))
     shown = api.shown_database(database.url, database.base)
     click.echo(f"loading the samples of {loaded.spec.project} into {shown}", err=True)

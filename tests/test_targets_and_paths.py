@@ -102,6 +102,16 @@ def test_the_default_target_gives_compile_its_dialect_and_vars(here):
     assert "'web' AS \"APP\"" in step.read_text()
 
 
+@pytest.mark.parametrize("command", ["run", "sample-data"])
+def test_a_target_of_another_dialect_than_its_database_is_refused(here, command):
+    result = cli(command, "--project", WEB, "--target", "prod")  # snowflake, no db: the project's DuckDB file
+    assert result.exit_code == 2 and not (here / WEB / "snowgen.duckdb").exists()
+    assert (
+        "SG403 target 'prod' is snowflake but model_specs/snowplow_web/snowgen.duckdb is a duckdb database"
+        in result.stderr
+    )
+
+
 def test_an_unknown_default_target_is_located(here):
     spec = here / WEB / "snowgen.yml"
     text = spec.read_text().replace("target: dev\n", "target: staging\n")
