@@ -20,6 +20,7 @@ from typing import Any
 
 from snowgen.build import manifest_ops
 from snowgen.build.run_metadata import is_recorded, run_id_query
+from snowgen.build.sample_load import sample_inserts, sample_tables
 from snowgen.build.sources import source_ddl as _source_statements
 from snowgen.build.steps import build_steps
 from snowgen.build.summary import bookkeeping_tables, counted_tables, row_count
@@ -44,15 +45,26 @@ from snowgen.plan.backfill import Backfill, parse_backfill
 from snowgen.plan.bodies import with_bodies
 from snowgen.plan.data import BodyNotParsed, Plan, Step
 from snowgen.plan.facts import BodyMemo
-from snowgen.plan.planner import plan_project, resolve_vars
+from snowgen.plan.planner import check_default_target, plan_project, resolve_vars
+from snowgen.plan.samples import plan_samples
 from snowgen.runner.connections import dialect_for_url, execute_statements
 from snowgen.runner.connectors import display_url
 from snowgen.runner.drive import run_plan
 from snowgen.runner.execute import PlannedStep, StepFailed, StepResult, read_compiled
 from snowgen.runner.output import RunOutput, RunSummary, make_output
-from snowgen.runner.session import PreparedRun, RunIdProbe, RunSession, database_url, run_session
+from snowgen.runner.samples import FilledTable, SampleLoad, load_sample
+from snowgen.runner.session import (
+    Database,
+    PreparedRun,
+    RunIdProbe,
+    RunSession,
+    choose_database,
+    run_session,
+    shown_database,
+)
 from snowgen.runner.targets import target_settings
 from snowgen.spec.loader import LoadedProject, discover_projects, load_project
+from snowgen.spec.samples import load_samples
 from snowgen.spec.schema import json_schema
 
 __all__ = [
@@ -60,6 +72,7 @@ __all__ = [
     "Backfill",
     "CompileOptions",
     "CompiledProject",
+    "Database",
     "LoadedProject",
     "ManifestChange",
     "Plan",
@@ -69,6 +82,7 @@ __all__ = [
     "RunOutput",
     "RunSession",
     "RunSummary",
+    "SampleLoad",
     "SnowgenError",
     "StepFailed",
     "StepResult",
@@ -78,6 +92,7 @@ __all__ = [
     "compile_plan",
     "compile_project",
     "compile_projects",
+    "database_for",
     "dialect_for",
     "discover_projects",
     "display_url",
@@ -85,6 +100,7 @@ __all__ = [
     "find_projects",
     "json_schema",
     "load_project",
+    "load_sample",
     "make_output",
     "manifest_remove",
     "manifest_rewind",
@@ -93,7 +109,10 @@ __all__ = [
     "prepare_run",
     "run_plan",
     "run_session",
+    "sample_data",
+    "shown_database",
     "source_ddl",
+    "target_of",
     "write_output",
 ]
 
@@ -139,7 +158,8 @@ class CompileOptions:
 @dataclass(frozen=True)
 class RunOptions:
     """What to run, and where: ``db`` (a URL) else the target's database (its ``db``, or
-    its connection settings) else a DuckDB file in the project."""
+    its connection settings) else a DuckDB file in the project
+    (snowgen.runner.session.choose_database)."""
 
     compile: CompileOptions = field(default_factory=CompileOptions)
     db: str | None = None
@@ -152,9 +172,26 @@ def find_projects(project: Path | None, *, single: bool = False) -> list[Path]:
     """``project``, else the project in the working directory or those under ./model_specs."""
     found = [project] if project is not None else discover_projects(Path.cwd())
     if single and len(found) > 1:
-        names = ", ".join(p.name for p in found)
-        raise SnowgenError.at("SG403", f"several projects here ({names}); choose one with --project DIR")
+        paths = ", ".join(_as_typed(p) for p in found)
+        raise SnowgenError.at(
+            "SG403",
+            f"several projects here and this command works on one: pass --project with one of {paths}",
+        )
     return found
+
+
+def _as_typed(path: Path) -> str:
+    """``path`` as the user would type it from the working directory."""
+    return path.relative_to(Path.cwd()).as_posix() if path.is_relative_to(Path.cwd()) else str(path)
+
+
+def target_of(loaded: LoadedProject, target: str | None, db: str | None = None) -> str | None:
+    """The target a command uses: the one named (``--target``), else, when no database is
+    named either (``--db``), the project's default target (``target:`` in snowgen.yml)."""
+    if target is not None or db is not None:
+        return target
+    check_default_target(loaded)
+    return loaded.spec.target
 
 
 def check_dialects(names: Iterable[str]) -> list[str]:
@@ -223,7 +260,7 @@ def compile_projects(
         try:
             store = _store(directory, options)
             loaded = load_project(directory, memo=store)
-            names = check_dialects(dialects or target_dialects(loaded, options.target))
+            names = check_dialects(dialects or target_dialects(loaded, target_of(loaded, options.target)))
             results += _compile(loaded, names, options, store)
         except SnowgenError as exc:
             errors += exc.diagnostics
@@ -240,6 +277,7 @@ def _store(root: Path, options: CompileOptions) -> StepStore | None:
 def _compile(
     loaded: LoadedProject, names: list[str], options: CompileOptions, store: StepStore | None
 ) -> list[CompiledProject]:
+    options = replace(options, target=target_of(loaded, options.target))
     if store is not None:
         compiled = _compile_cached(plan_loaded(loaded, options, memo=store), names, options.jobs, store)
     else:
@@ -318,7 +356,7 @@ def dialect_for(
         return dialect_for_url(db)
     if dialect:
         return get_dialect(check_dialects([dialect])[0])
-    return get_dialect(target_dialects(loaded, target)[0])
+    return get_dialect(target_dialects(loaded, target_of(loaded, target))[0])
 
 
 def source_ddl(loaded: LoadedProject, dialect: Dialect) -> list[str]:
@@ -328,6 +366,35 @@ def source_ddl(loaded: LoadedProject, dialect: Dialect) -> list[str]:
         return [dialect.render(dialect.lower(s)) for s in _source_statements(loaded.spec, dialect)]
     except NameTooLong as exc:
         raise SnowgenError.at("SG105", str(exc), loaded.doc.location(("sources",), key=True)) from None
+
+
+def database_for(loaded: LoadedProject, target: str | None, db: str | None) -> Database:
+    """The database a command given ``target`` (already resolved: :func:`target_of`) and
+    ``db`` works on (snowgen.runner.session.choose_database); a target of another dialect
+    than the database's is SG403."""
+    database = choose_database(loaded, target, db)
+    dialect = dialect_for_url(database.url)
+    if target is not None and loaded.spec.targets[target].dialect != dialect.name:
+        declared = loaded.spec.targets[target].dialect
+        raise SnowgenError.at(
+            "SG403",
+            f"target '{target}' is {declared} but {shown_database(database.url, database.base)} is a {dialect.name} database",
+            loaded.doc.location(("targets", target, "dialect")),
+        )
+    return database
+
+
+def sample_data(loaded: LoadedProject, dialect: Dialect) -> SampleLoad:
+    """The statements that create the project's source tables and load its samples
+    (``sources.<name>.sample``) into them, rendered for ``dialect``; run them with
+    :func:`load_sample`, which refuses to load into a table that holds rows."""
+    samples = plan_samples(loaded, load_samples(loaded))
+    inserts = [dialect.render(dialect.lower(s)) for s in sample_inserts(samples, dialect)]
+    tables = [
+        FilledTable(f"{filled.table.db}.{filled.table.name}", row_count(filled.table, dialect), len(filled.rows))
+        for filled in sample_tables(samples, dialect)
+    ]
+    return SampleLoad(source_ddl(loaded, dialect), tables, inserts)
 
 
 @dataclass(frozen=True)
@@ -365,24 +432,18 @@ def prepare_run(loaded: LoadedProject, options: RunOptions | None = None) -> Pre
     """The database URL and the target's connection settings (environment variables read
     now), and the compiled steps and health checks for the database's dialect."""
     options = options or RunOptions()
-    target = options.compile.target
-    url = database_url(loaded, target, options.db)
+    target = target_of(loaded, options.compile.target, options.db)
+    options = replace(options, compile=replace(options.compile, target=target))
+    database = database_for(loaded, target, options.db)
     settings = target_settings(loaded, target)  # a variable that is not set stops the run before it compiles
-    dialect = dialect_for_url(url)
-    if target is not None and loaded.spec.targets[target].dialect != dialect.name:
-        declared = loaded.spec.targets[target].dialect
-        raise SnowgenError.at(
-            "SG403",
-            f"target '{target}' is {declared} but {display_url(url)} is a {dialect.name} database",
-            loaded.doc.location(("targets", target, "dialect")),
-        )
+    dialect = dialect_for_url(database.url)
     plan = plan_loaded(loaded, options.compile)
     [compiled] = compile_planned(plan, [dialect.name], jobs=options.compile.jobs)
     steps, checks = read_compiled(compiled.files, dialect.name)
     tables = [(f"{t.db}.{t.name}", row_count(t, dialect)) for t in counted_tables(plan)]
     uncounted = frozenset(f"{t.db}.{t.name}".casefold() for t in bookkeeping_tables(plan))
     return PreparedRun(
-        url, loaded.root, steps, checks, tables, settings, project=plan.project, dialect=dialect.name, uncounted=uncounted,
+        database.url, database.base, steps, checks, tables, settings, project=plan.project, dialect=dialect.name, uncounted=uncounted,
         run_id=_run_id_probe(plan, dialect),
     )  # fmt: skip
 

@@ -19,7 +19,7 @@ from snowgen.api import CompileOptions, RunOptions
 from snowgen.dialects import NAMES
 from snowgen.errors import SnowgenError
 from snowgen.masking import mask, masked_streams
-from snowgen.runner.output import FORMATS
+from snowgen.runner.output import FORMATS, table_lines
 
 
 def reports_errors(command):
@@ -215,7 +215,7 @@ def run_command(project, target, db, select, vars_text, full_refresh, allow_refr
     stdout; exit 1 when a step fails, 2 for any other error."""
     options = RunOptions(compile_options(target, vars_text, select, backfill, full_refresh, allow_refresh), db)
     loaded = api.load_project(single_project(project))
-    summary = api.run_plan(api.prepare_run(loaded, options), output, target)
+    summary = api.run_plan(api.prepare_run(loaded, options), output, api.target_of(loaded, target, db))
     if summary.failed is not None:
         sys.exit(1)
 
@@ -232,9 +232,38 @@ def sources_command(project, dialect_name, db) -> None:
     if db is None:
         click.echo(";\n\n".join(statements) + ";")
         return
-    api.execute_sql(db, loaded.root, statements)
+    api.execute_sql(db, Path.cwd(), statements)
     tables = sum(s.startswith("CREATE TABLE") for s in statements)
-    click.echo(f"created {tables} source tables on {api.display_url(db)}", err=True)
+    click.echo(f"created {tables} source tables on {api.shown_database(db, Path.cwd())}", err=True)
+
+
+@main.command("sample-data")
+@click.option(
+    "--project",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="the project (default: ./ or the only one under ./model_specs)",
+)
+@click.option("--target", help="a target of the project file (its db); default: the project's target")
+@click.option("--db", help="duckdb:///file.duckdb or postgresql://user@host:port/database")
+@click.option("--dialect", "-d", "dialect_name", help="print the statements in this dialect instead of loading them")
+@reports_errors
+def sample_data_command(project, target, db, dialect_name) -> None:
+    """Create the source tables and load the project's sample rows into them (refused where
+    a table already holds rows)."""
+    if dialect_name and (db or target):
+        raise SnowgenError.at("SG403", "--dialect prints the statements; it goes without --db and --target")
+    loaded = api.load_project(single_project(project))
+    if dialect_name:
+        load = api.sample_data(loaded, api.dialect_for(loaded, dialect=dialect_name))
+        click.echo(";\n\n".join([*load.setup, *load.inserts]) + ";")
+        return
+    database = api.database_for(loaded, api.target_of(loaded, target, db), db)
+    load = api.sample_data(loaded, api.dialect_for(loaded, db=database.url))
+    shown = api.shown_database(database.url, database.base)
+    click.echo(f"loading the samples of {loaded.spec.project} into {shown}", err=True)
+    api.load_sample(database.url, database.base, load)
+    for line in table_lines([(table.name, table.rows) for table in load.tables]):
+        click.echo(line)
 
 
 @main.group("manifest")
@@ -257,7 +286,7 @@ def _manifest_options(command):
 def manifest_remove(models, project, dialect_name, target, db) -> None:
     """Remove MODELS from the manifest: the next run backfills them from start_date."""
     _manifest_change(
-        project, dialect_name, target, db, lambda loaded, d: api.manifest_remove(loaded, d, list(models), target)
+        project, dialect_name, target, db, lambda loaded, d, t: api.manifest_remove(loaded, d, list(models), t)
     )
 
 
@@ -270,18 +299,18 @@ def manifest_rewind(models, to_date, project, dialect_name, target, db) -> None:
     """Set MODELS back to a date: the next runs reprocess from there."""
     to = parse_timestamp("--to", to_date)
     _manifest_change(
-        project, dialect_name, target, db, lambda loaded, d: api.manifest_rewind(loaded, d, list(models), to, target)
+        project, dialect_name, target, db, lambda loaded, d, t: api.manifest_rewind(loaded, d, list(models), to, t)
     )
 
 
 def _manifest_change(project, dialect_name, target, db, change) -> None:
     loaded = api.load_project(single_project(project))
     dialect = api.dialect_for(loaded, dialect=dialect_name, target=target, db=db)
-    result = change(loaded, dialect)
+    result = change(loaded, dialect, api.target_of(loaded, target, db))
     for warning in result.warnings:
         click.echo(f"snowgen: warning: {warning}", err=True)
     if db is not None:
-        api.execute_sql(db, loaded.root, result.statements)
+        api.execute_sql(db, Path.cwd(), result.statements)
         click.echo(f"done on {api.display_url(db)}", err=True)
         return
     click.echo(";\n".join(result.statements) + ";")

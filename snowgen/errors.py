@@ -21,7 +21,7 @@ CODES: dict[str, str] = {
     "SG002": "duplicate key in a YAML mapping",
     "SG003": "project file or directory not found",
     "SG004": "a spec file does not hold a mapping",
-    "SG005": "a seed file cannot be read as CSV",
+    "SG005": "a seed or sample file cannot be read as CSV",
     "SG006": "YAML anchors and aliases are not allowed",
     "SG007": "a spec file nests lists and mappings too deeply",
     "SG008": "a spec or seed file is larger than snowgen reads",
@@ -49,6 +49,7 @@ CODES: dict[str, str] = {
     "SG213": "a seed's CSV columns do not match its declared columns",
     "SG214": "a seed value does not fit its column type",
     "SG215": "a seed's name is already used",
+    "SG216": "a source sample cannot be loaded as declared",
     "SG220": "a staged table cannot be used as declared",
     "SG230": "a model cannot be stitched as its 'stitch' option asks",
     # -- what a warehouse can express ----------------------------------------------
@@ -65,6 +66,7 @@ CODES: dict[str, str] = {
     "SG406": "invalid --backfill request",
     "SG407": "cannot write the output folder",
     "SG408": "the database failed a statement",
+    "SG409": "sample-data would load into a table that holds rows",
 }
 
 

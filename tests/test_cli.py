@@ -125,7 +125,7 @@ def test_parallel_and_serial_compiles_write_the_same_bytes(workdir):
 
 
 def test_compile_full_refresh_is_refused_unless_allowed_and_writes_nothing(workdir):
-    result = run("compile", "--project", "model_specs/snowplow_web", "--dialect", "postgres", "--full-refresh")
+    result = run("compile", "--project", "model_specs/multi_source_deals", "--dialect", "postgres", "--full-refresh")
     assert result.exit_code == 2
     assert "SG404 --full-refresh would drop the incremental manifests of the default target" in result.output
     assert not (workdir / "generated").exists()

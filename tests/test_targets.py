@@ -15,7 +15,7 @@ from snowgen import masking
 from snowgen.api import RunOptions, load_project, prepare_run
 from snowgen.cli import main
 from snowgen.errors import SnowgenError
-from snowgen.runner.session import database_url
+from snowgen.runner.session import choose_database
 from snowgen.runner.targets import target_settings
 from snowgen.runner.url_settings import query_settings
 from snowgen.spec.env_vars import EnvReference, parts
@@ -148,7 +148,7 @@ def test_the_profiles_file_adds_settings_and_targets(project):
     loaded = load_project(project)
     assert target_settings(loaded, "prod") == {"host": "db.internal", "user": "loader", "password": SECRET}
     assert loaded.spec.targets["prod"].dialect == "postgres"
-    assert database_url(loaded, "ci", None) == "postgresql://ci@localhost/ci"
+    assert choose_database(loaded, "ci", None).url == "postgresql://ci@localhost/ci"
 
 
 def test_a_target_only_in_the_profiles_file_needs_its_dialect(project):
@@ -193,10 +193,10 @@ def test_a_target_with_settings_and_no_db_connects_by_its_dialect_scheme(project
         "  pg: {dialect: postgres, db: 'postgresql://me@db/x'}\n",
     )
     loaded = load_project(project)
-    assert database_url(loaded, "prod", None) == "snowflake://"
-    assert database_url(loaded, "dev", None) == "snowgen.duckdb"
-    assert database_url(loaded, "pg", None) == "postgresql://me@db/x"
-    assert database_url(loaded, "prod", "snowflake://u@other") == "snowflake://u@other"
+    assert choose_database(loaded, "prod", None).url == "snowflake://"
+    assert choose_database(loaded, "dev", None).url == "snowgen.duckdb"
+    assert choose_database(loaded, "pg", None).url == "postgresql://me@db/x"
+    assert choose_database(loaded, "prod", "snowflake://u@other").url == "snowflake://u@other"
 
 
 def test_prepared_runs_carry_the_resolved_settings(project, monkeypatch):

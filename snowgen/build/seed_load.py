@@ -47,7 +47,7 @@ def build_seed(plan: Plan, step: Step, dialect: Dialect) -> Script:
     typed = [(name, dialect.data_type(logical)) for name, logical in seed.columns]
     stage_props = dialect.table_properties(TableShape(stage, Layout()), scratch=True)
     statements: list[exp.Expr] = [dialect.drop_table(stage), ddl.create_table_columns(stage, typed, stage_props)]
-    statements += [_insert(stage, seed, batch, dialect) for batch in batches(seed.rows)]
+    statements += [insert_values(stage, seed.columns, batch, dialect) for batch in batches(seed.rows)]
     statements += _swap_in(seed, stage, dialect)
     statements.append(dialect.drop_table(stage))
     return Script(statements=statements)
@@ -68,14 +68,18 @@ def batches(rows: tuple[SeedRow, ...]) -> Iterator[list[SeedRow]]:
         yield batch
 
 
-def _insert(stage: exp.Table, seed: SeedPlan, rows: list[SeedRow], dialect: Dialect) -> exp.Insert:
-    logical = [t for _, t in seed.columns]
+def insert_values(
+    table: exp.Table, columns: tuple[tuple[str, str], ...], rows: list[SeedRow], dialect: Dialect
+) -> exp.Insert:
+    """``INSERT INTO table (columns) VALUES ...``: one typed literal per value (``columns``:
+    (name, logical type) in the order of each row's values)."""
+    logical = [t for _, t in columns]
     tuples = [
         exp.Tuple(expressions=[literal(v, t, dialect) for v, t in zip(row.values, logical, strict=True)])
         for row in rows
     ]
-    target = exp.Schema(this=stage.copy(), expressions=[exp.to_identifier(name) for name, _ in seed.columns])
-    return exp.Insert(this=target, expression=exp.Values(expressions=tuples))
+    target = exp.Schema(this=table.copy(), expressions=[exp.to_identifier(name) for name, _ in columns])
+    return dialect.insert_rows(target, tuples)
 
 
 def _swap_in(seed: SeedPlan, stage: exp.Table, dialect: Dialect) -> list[exp.Expr]:
@@ -90,6 +94,8 @@ def literal(value: Any, logical: str, dialect: Dialect) -> exp.Expr:
     the dialect's own spelling where a neutral literal would load wrong (sqlbody.literal)."""
     if value.__class__ is str:  # most seed values: what neutral_literal makes of a str
         return exp.Literal.string(value)
+    if isinstance(value, exp.Expr):  # already a value of its column (a sample's nested context)
+        return value
     if isinstance(value, Decimal):
         # A bare 1.5 is a FLOAT64 on BigQuery, which does not coerce to NUMERIC on insert.
         return dialect.cast(exp.Literal.number(str(value)), logical)

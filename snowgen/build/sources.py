@@ -46,11 +46,17 @@ def _context_columns(dialect: Dialect, context) -> list[tuple[str, exp.DataType]
 
 def _context_table(dialect: Dialect, context, events: exp.Table) -> tuple[exp.Table, list[tuple[str, exp.DataType]]]:
     """A shredded context table beside the events table: root_id, root_tstamp, fields."""
-    vendor, name, version = iglu_parts(context.schema_)
-    table = events.copy()
-    table.set("this", exp.to_identifier(dialect.context_table(vendor, name, version)))
+    table = context_table_beside(dialect, context.schema_, events)
     typed = [("root_id", dialect.data_type("string")), ("root_tstamp", dialect.data_type("timestamp"))]
     return table, typed + [(field, dialect.data_type("string")) for field in context.fields]
+
+
+def context_table_beside(dialect: Dialect, schema_uri: str, events: exp.Table) -> exp.Table:
+    """The table of the context ``schema_uri`` (an iglu URI), in the events table's schema."""
+    vendor, name, version = iglu_parts(schema_uri)
+    table = events.copy()
+    table.set("this", exp.to_identifier(dialect.context_table(vendor, name, version)))
+    return table
 
 
 def _contexts(spec: ProjectSpec) -> dict[str, list]:

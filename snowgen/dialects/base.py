@@ -260,12 +260,33 @@ class Dialect:
         """Type of a nested context column holding entities with string ``fields``."""
         raise Unsupported("stores contexts in their own tables, not in nested columns")
 
+    def context_value(self, entities: list[dict[str, str | None]]) -> exp.Expr:
+        """A value of a nested context column holding ``entities`` (field -> text), for
+        sample rows (snowgen.build.sample_load)."""
+        raise Unsupported("stores contexts in their own tables, not in nested columns")
+
+    def struct_array_value(self, entities: list[dict[str, str | None]]) -> exp.Expr:
+        """A value of :meth:`struct_array`: ARRAY(STRUCT(text AS field, ...), ...)."""
+        structs = [
+            exp.Struct(expressions=[exp.alias_(self._text(value), field) for field, value in entity.items()])
+            for entity in entities
+        ]
+        return exp.Array(expressions=structs)
+
+    def _text(self, value: str | None) -> exp.Expr:
+        # A bare NULL in a STRUCT would take another type than the field's STRING
+        return exp.Literal.string(value) if value is not None else self.cast(exp.Null(), "string")
+
     # -- statements -------------------------------------------------------------------------
     def session_settings(self) -> list[exp.Expr]:
         """Statements every step's script runs first (after its declarations), so that it means
         the same in any session: the warehouses whose casts and clock read the session's time
         zone pin it to UTC. None by default: the expressions snowgen prints are zone-free there."""
         return []
+
+    def insert_rows(self, target: exp.Schema, rows: list[exp.Tuple]) -> exp.Insert:
+        """``INSERT INTO target (columns) VALUES rows``."""
+        return exp.Insert(this=target, expression=exp.Values(expressions=rows))
 
     def in_transaction(self, statements: list[exp.Expr]) -> list[exp.Expr]:
         if not self.transactional:

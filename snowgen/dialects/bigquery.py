@@ -146,6 +146,9 @@ class BigQuery(Dialect):
     def context_column_type(self, fields: list[str]) -> exp.DataType:
         return self.struct_array(fields)
 
+    def context_value(self, entities: list[dict[str, str | None]]) -> exp.Expr:
+        return self.struct_array_value(entities)
+
     def first_context_field(self, column: exp.Expr, field: str, logical: str) -> exp.Expr:
         first = exp.Bracket(this=column, expressions=[exp.Literal.number(0)], offset=0, safe=True)
         return exp.Dot(this=first, expression=exp.to_identifier(field))

@@ -99,6 +99,9 @@ class Databricks(Dialect):
     def context_column_type(self, fields: list[str]) -> exp.DataType:
         return self.struct_array(fields)
 
+    def context_value(self, entities: list[dict[str, str | None]]) -> exp.Expr:
+        return self.struct_array_value(entities)
+
     def first_context_field(self, column: exp.Expr, field: str, logical: str) -> exp.Expr:
         # An ARRAY<STRUCT<...>> column. `col[0]` fails on an empty array under ANSI mode
         # (the Databricks SQL default); try_element_at (1-based) returns NULL instead

@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+import json
+
 from sqlglot import exp
 
 from snowgen.dialects.base import Dialect
@@ -82,6 +84,8 @@ class Snowflake(Dialect):
         "identifiers": "https://docs.snowflake.com/en/sql-reference/identifiers-syntax",
         "python_connector": "https://docs.snowflake.com/en/developer-guide/python-connector/python-connector-api#connect",
         "loader_columns": "https://docs.snowplow.io/docs/api-reference/loaders-storage-targets/schemas-in-warehouse/",
+        "parse_json": "https://docs.snowflake.com/en/sql-reference/functions/parse_json",
+        "insert": "https://docs.snowflake.com/en/sql-reference/sql/insert",
     }
     types = {**Dialect.types, "string": "VARCHAR", "timestamp": "TIMESTAMPNTZ", "json": "VARIANT", "double": "DOUBLE"}
     # MERGE (docs["merge"]) from a stage with one row per key: a target row never joins two
@@ -122,6 +126,25 @@ class Snowflake(Dialect):
 
     def context_column_type(self, fields: list[str]) -> exp.DataType:
         return exp.DataType.build("VARIANT", dialect="snowflake")
+
+    def context_value(self, entities: list[dict[str, str | None]]) -> exp.Expr:
+        # A VARIANT array of objects, parsed from its JSON text (docs["parse_json"])
+        return exp.ParseJSON(this=exp.Literal.string(json.dumps(entities, ensure_ascii=False)))
+
+    def insert_rows(self, target: exp.Schema, rows: list[exp.Tuple]) -> exp.Insert:
+        # VALUES holds constants only: a PARSE_JSON is applied in a SELECT over the VALUES,
+        # whose columns are COLUMN1, COLUMN2, ... (docs["insert"], docs["parse_json"])
+        parsed = {i for row in rows for i, value in enumerate(row.expressions) if isinstance(value, exp.ParseJSON)}
+        if not parsed:
+            return super().insert_rows(target, rows)
+        constants = [
+            exp.Tuple(expressions=[v.this if isinstance(v, exp.ParseJSON) else v for v in row.expressions])
+            for row in rows
+        ]
+        columns = [exp.column(f"column{i + 1}") for i in range(len(rows[0].expressions))]
+        picked = [exp.ParseJSON(this=c) if i in parsed else c for i, c in enumerate(columns)]
+        query = exp.select(*picked).from_(exp.Values(expressions=constants))
+        return exp.Insert(this=target, expression=query)
 
     def first_context_field(self, column: exp.Expr, field: str, logical: str) -> exp.Expr:
         # A VARIANT array of objects: col[0]:field, cast from VARIANT to the column's type.

@@ -101,8 +101,18 @@ def plan_project(
 # -- vars -------------------------------------------------------------------------------------
 
 
+def check_default_target(loaded: LoadedProject) -> None:
+    """The project's ``target:`` names one of its targets (SG303 at ``target:``)."""
+    spec = loaded.spec
+    if spec.target is not None and spec.target not in spec.targets:
+        raise SnowgenError.at(
+            "SG303", unknown_name("target", spec.target, spec.targets), loaded.doc.location(("target",))
+        )
+
+
 def resolve_vars(loaded: LoadedProject, target: str | None, cli_vars: dict[str, Any]) -> dict[str, Any]:
     spec = loaded.spec
+    check_default_target(loaded)
     values: dict[str, Any] = {**DEFAULT_VARS, **strategies.default_vars(spec), **spec.vars}
     if target is not None:
         if target not in spec.targets:

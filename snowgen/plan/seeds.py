@@ -119,7 +119,7 @@ def _plan_seed(loaded: LoadedProject, seed: LoadedSeed, problems: list[Diagnosti
     found: list[Diagnostic] = []
     rows = [row for record in seed.csv.records if (row := _row(seed, record, order, columns, found)) is not None]
     if found:
-        problems.extend(_capped(found))
+        problems.extend(capped(found))
         return None
     return SeedPlan(
         name=seed.name,
@@ -183,7 +183,7 @@ def _row(
     return SeedRow(record[0].line, tuple(record[i].col for i in order), tuple(values))
 
 
-def _capped(found: list[Diagnostic]) -> list[Diagnostic]:
+def capped(found: list[Diagnostic]) -> list[Diagnostic]:
     if len(found) <= MAX_ERRORS_PER_SEED:
         return found
     last = found[MAX_ERRORS_PER_SEED - 1]

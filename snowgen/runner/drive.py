@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import time
 
-from snowgen.runner.connectors import display_url
 from snowgen.runner.execute import PlannedStep, StepFailed
 from snowgen.runner.output import RunHeader, RunOutput, RunSummary
-from snowgen.runner.session import PreparedRun, RunSession, run_session
+from snowgen.runner.session import PreparedRun, RunSession, run_session, shown_database
 
 
 def run_plan(prepared: PreparedRun, output: RunOutput, target: str | None = None) -> RunSummary:
     """Run ``prepared``; the summary says whether a step failed (a database that cannot be
     opened, or fails a query after the steps, raises SnowgenError)."""
-    header = RunHeader(prepared.project, prepared.dialect, display_url(prepared.url), target, prepared.steps)
+    header = RunHeader(
+        prepared.project, prepared.dialect, shown_database(prepared.url, prepared.base), target, prepared.steps
+    )
     summary = RunSummary(header)
     output.started(header)
     started = time.perf_counter()

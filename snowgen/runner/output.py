@@ -178,9 +178,8 @@ class TextOutput(RunOutput):
 
     def finished(self, summary: RunSummary) -> None:
         self.writer.out(summary_line(summary))
-        width = max((len(table) for table, _ in summary.tables), default=0)
-        for table, rows in summary.tables:
-            self.writer.out(f"{table:<{width}}  {rows:>12,} {'row' if rows == 1 else 'rows'}")
+        for line in table_lines(summary.tables):
+            self.writer.out(line)
 
     def error(self, error: SnowgenError) -> None:
         self._end_live()
@@ -230,6 +229,12 @@ def rows_text(rows: int | None, unknown: str) -> str:
     if rows is None:
         return f"{unknown:>9}"
     return f"{rows:>9,} {'row' if rows == 1 else 'rows'}"
+
+
+def table_lines(counts: list[tuple[str, int]]) -> list[str]:
+    """``derived.page_views        74 rows``: one line per table, names aligned."""
+    width = max((len(table) for table, _ in counts), default=0)
+    return [f"{table:<{width}}  {rows:>12,} {'row' if rows == 1 else 'rows'}" for table, rows in counts]
 
 
 def summary_line(summary: RunSummary) -> str:

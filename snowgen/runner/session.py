@@ -1,7 +1,9 @@
 """``snowgen run``: execute a compiled plan on one connection, then read its health checks.
 
 The database is ``--db URL``, else the target's (its ``db``, or its connection settings:
-snowgen.runner.targets), else a DuckDB file in the project (``<project dir>/snowgen.duckdb``). :func:`snowgen.api.prepare_run` compiles the plan in
+snowgen.runner.targets), else a DuckDB file in the project (``<project dir>/snowgen.duckdb``);
+:func:`choose_database` says which, and what a relative DuckDB path is relative to.
+:func:`snowgen.api.prepare_run` compiles the plan in
 memory for that database's dialect, exactly as ``snowgen compile`` would write it; this
 module runs it.
 """
@@ -9,30 +11,50 @@ module runs it.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from snowgen.runner.connections import Connection, connected, statement_failed
+from snowgen.runner.connections import Connection, connected, dialect_for_url, statement_failed
+from snowgen.runner.connectors import display_url, duckdb_path
 from snowgen.runner.execute import PlannedCheck, PlannedStep, StepResult, check_warnings, run_steps
 from snowgen.runner.targets import target_url
 from snowgen.spec.loader import LoadedProject
 
 DEFAULT_DATABASE = "snowgen.duckdb"
+#: connectors whose database is a local file: how to find the file of a URL
+FILE_CONNECTORS: dict[str, Callable[[str, Path], Path]] = {"duckdb_file": duckdb_path}
 
 
-def database_url(loaded: LoadedProject, target: str | None, db: str | None) -> str:
-    """``db``, else the target's database (snowgen.runner.targets: its ``db``, or
-    ``<scheme>://`` and its connection settings), else the project's DuckDB file."""
+@dataclass(frozen=True)
+class Database:
+    url: str
+    base: Path  # what a relative DuckDB path in ``url`` is relative to
+
+
+def shown_database(url: str, base: Path) -> str:
+    """A database as the user is told of it: a file by its path from the working directory
+    (where it really is, whichever rule placed it), a server by its URL without the password."""
+    path_of = FILE_CONNECTORS.get(dialect_for_url(url).connector or "")
+    return os.path.relpath(path_of(url, base)) if path_of else display_url(url)
+
+
+def choose_database(loaded: LoadedProject, target: str | None, db: str | None) -> Database:
+    """``db`` (the command line's ``--db``: a relative DuckDB path is relative to the working
+    directory, as any path typed on a command line), else the target's database
+    (snowgen.runner.targets: its ``db``, written in the project file and so relative to the
+    project folder, or ``<scheme>://`` and its connection settings), else
+    ``<project>/snowgen.duckdb``."""
     if db is not None:  # even empty: an empty --db is refused, not read as "the default"
-        return db
+        return Database(db, Path.cwd())
     if target is not None:
         url = target_url(loaded, target)
         if url is not None:
-            return url
-    return DEFAULT_DATABASE
+            return Database(url, loaded.root)
+    return Database(DEFAULT_DATABASE, loaded.root)
 
 
 @dataclass(frozen=True)
@@ -47,7 +69,7 @@ class RunIdProbe:
 @dataclass(frozen=True)
 class PreparedRun:
     url: str
-    base: Path  # a relative DuckDB path is relative to it (the project)
+    base: Path  # a relative DuckDB path is relative to it (choose_database)
     steps: list[PlannedStep]
     checks: list[PlannedCheck]  # read after the last step: each row is a warning
     #: (table, its row-count query) for each table the plan's models write, for the summary

@@ -1,4 +1,4 @@
-"""CSV reading that remembers where every field came from (for seeds).
+"""CSV reading that remembers where every field came from (for seeds and source samples).
 
 Python's csv module gives no positions, and a value that does not fit its column must be
 reported at its own ``file:line:col``. The format is RFC 4180 (https://www.rfc-editor.org/rfc/rfc4180):
@@ -44,26 +44,27 @@ class CsvDocument:
         return Location(self.path, line, col, text)
 
 
-def load_csv(path: Path) -> CsvDocument:
-    """Read and parse ``path``; raise SG005 when it cannot be read or is not valid CSV, SG008
-    when it has more bytes, rows or values than the limits (file_text)."""
+def load_csv(path: Path, what: str = "seed") -> CsvDocument:
+    """Read and parse ``path`` (a ``what`` file: seed or sample, as messages name it); raise
+    SG005 when it cannot be read or is not valid CSV, SG008 when it has more bytes, rows or
+    values than the limits (file_text)."""
     try:
-        data = read_bounded(path, MAX_SEED_FILE_BYTES, "the seed file")
+        data = read_bounded(path, MAX_SEED_FILE_BYTES, f"the {what} file")
     except FileNotFoundError:
-        raise SnowgenError.at("SG005", f"seed file not found: {path}") from None
+        raise SnowgenError.at("SG005", f"{what} file not found: {path}") from None
     except OSError as exc:
-        raise SnowgenError.at("SG005", f"cannot read seed file {path}: {exc.strerror or exc}") from None
-    text = decode_utf8(path, data, "the seed file", "SG005", _LINE_FEED)
+        raise SnowgenError.at("SG005", f"cannot read {what} file {path}: {exc.strerror or exc}") from None
+    text = decode_utf8(path, data, f"the {what} file", "SG005", _LINE_FEED)
     lines = tuple(line.removesuffix("\r") for line in text.split("\n"))
     try:
-        records = _Tokenizer(text).records()
+        records = _Tokenizer(text, what).records()
     except _CsvSyntaxError as exc:
         shown = lines[exc.line - 1] if exc.line <= len(lines) else None
         if isinstance(exc, _CsvTooLarge) and shown is not None:
             shown = shown[:_SHOWN_CHARS]  # the line may be megabytes long; its start says which
         raise SnowgenError.at(exc.code, exc.message, Location(path, exc.line, exc.col, shown)) from None
     if not records:
-        raise SnowgenError.at("SG005", "the seed file is empty; expected a header row", Location(path, 1, 1, ""))
+        raise SnowgenError.at("SG005", f"the {what} file is empty; expected a header row", Location(path, 1, 1, ""))
     return CsvDocument(path, lines, records[0], tuple(records[1:]))
 
 
@@ -92,8 +93,8 @@ class _Tokenizer:
     A field and the separator after it are one regular-expression match (not a Python loop
     per character); only a mistake is looked at more closely, to say what is wrong where."""
 
-    def __init__(self, text: str):
-        self.text = text
+    def __init__(self, text: str, what: str):
+        self.text, self.what = text, what
         self.i = 0
         self.line = 1
         self.line_start = 0  # index of the current line's first character
@@ -107,12 +108,12 @@ class _Tokenizer:
             record.append(field)
             values += 1
             if values > MAX_SEED_VALUES:
-                raise _CsvTooLarge(f"the seed has more than {MAX_SEED_VALUES:,} values", field.line)
+                raise _CsvTooLarge(f"the {self.what} has more than {MAX_SEED_VALUES:,} values", field.line)
             if ends_record:
                 if not (len(record) == 1 and record[0].text == "" and not quoted):
                     records.append(tuple(record))  # a blank line is no record
                     if len(records) > MAX_SEED_ROWS + 1:  # and the header
-                        raise _CsvTooLarge(f"the seed has more than {MAX_SEED_ROWS:,} rows", record[0].line)
+                        raise _CsvTooLarge(f"the {self.what} has more than {MAX_SEED_ROWS:,} rows", record[0].line)
                 record = []
         return records
 

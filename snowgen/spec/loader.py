@@ -107,9 +107,9 @@ def _load_seeds(root: Path, project: ProjectSpec, doc: YamlDocument, out: list[D
     for name, spec in project.seeds.items():
         path = root / spec.file
         if has_unprintable(spec.file):
-            out.append(_unprintable_diagnostic(spec.file, doc.location(("seeds", name, "file"))))
+            out.append(unprintable_diagnostic(spec.file, doc.location(("seeds", name, "file"))))
             continue
-        problem = _seed_path_problem(root, path, spec.file)
+        problem = file_path_problem(root, path, spec.file)
         if problem is not None:
             out.append(Diagnostic("SG005", f"seed '{name}': {problem}", doc.location(("seeds", name, "file"))))
             continue
@@ -120,10 +120,10 @@ def _load_seeds(root: Path, project: ProjectSpec, doc: YamlDocument, out: list[D
     return seeds
 
 
-def _seed_path_problem(root: Path, path: Path, written: str) -> str | None:
-    """Why a seed's ``file:`` cannot be read, or None. The spec only holds relative paths
-    without '..'; a symbolic link can still lead out of the project, whose output must not
-    depend on files elsewhere."""
+def file_path_problem(root: Path, path: Path, written: str) -> str | None:
+    """Why a CSV file the project names (a seed's ``file:``, a sample) cannot be read, or
+    None. The spec only holds relative paths without '..'; a symbolic link can still lead out
+    of the project, whose output must not depend on files elsewhere."""
     if path.is_dir():
         return f"{written} is a folder; expected a CSV file"
     if not path.exists():
@@ -141,11 +141,11 @@ def _unprintable_name(root: Path, path: Path, out: list[Diagnostic]) -> bool:
     relative = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.as_posix()
     if not has_unprintable(relative):
         return False
-    out.append(_unprintable_diagnostic(relative, Location(path, 1, 1, "")))
+    out.append(unprintable_diagnostic(relative, Location(path, 1, 1, "")))
     return True
 
 
-def _unprintable_diagnostic(name: str, where: Location) -> Diagnostic:
+def unprintable_diagnostic(name: str, where: Location) -> Diagnostic:
     message = f"'{one_line(name)}' holds a control or invisible character; rename it to printable characters"
     return Diagnostic("SG106", message, where)
 

@@ -121,6 +121,11 @@ class LayoutSpec(LayoutOverride):
 # -- sources ------------------------------------------------------------------------------
 
 
+def _sample_path(value: str) -> str:
+    """A sample file lives inside the project, like a seed file."""
+    return _inside_project(value, "samples/events.csv")
+
+
 class SourceInstance(Spec):
     schema_: Name | None = Field(default=None, alias="schema")
     table: Name | None = None
@@ -136,6 +141,8 @@ class SourceSpec(Spec):
     # A source that exists once per instance (one table per server, shard or region).
     instances: dict[SimpleName, SourceInstance] = {}
     description: str | None = None
+    # A CSV of example rows that ``snowgen sample-data`` loads into the source's tables.
+    sample: Annotated[str, AfterValidator(_sample_path)] | None = None
 
     _normalise_columns = field_validator("columns", mode="before")(_columns_from_mapping)
 
@@ -167,6 +174,9 @@ class SessionContextSpec(Spec):
         if value is not None and len(set(value)) != len(value):
             raise ValueError("a column is listed twice")
         return value
+
+    # A CSV of example entities (root_id, root_tstamp and the fields) for ``snowgen sample-data``.
+    sample: Annotated[str, AfterValidator(_sample_path)] | None = None
 
 
 class SessionsStrategySpec(Spec):
@@ -347,6 +357,8 @@ class ProjectSpec(Spec):
     app_filter: AppFilterSpec = AppFilterSpec()
     incremental: IncrementalSpec | None = None
     targets: dict[SimpleName, TargetSpec] = {}
+    # The target of a command given neither --target nor --db (the planner checks it exists).
+    target: SimpleName | None = None
     dialects: dict[str, DialectSettings] = {}
     # Record every step of every run (start, end, rows) in <project>_run_metadata.
     run_metadata: bool = True

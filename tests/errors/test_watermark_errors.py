@@ -248,7 +248,8 @@ def test_backfill_needs_one_project(wm):
     for name in ("a", "b"):
         wm.write(f"model_specs/{name}/snowgen.yml", f"project: {name}\n")
     assert wm.fail(*COMPILE, "--backfill", "p1", *BACKFILL) == (
-        "snowgen: SG403 several projects here (a, b); choose one with --project DIR\n"
+        "snowgen: SG403 several projects here and this command works on one: pass --project with one of "
+        "model_specs/a, model_specs/b\n"
     )
 
 
