@@ -370,7 +370,7 @@ def prepare_run(loaded: LoadedProject, options: RunOptions | None = None) -> Pre
     [compiled] = compile_planned(plan, [dialect.name], jobs=options.compile.jobs)
     steps, checks = read_compiled(compiled.files, dialect.name)
     tables = [(f"{t.db}.{t.name}", row_count(t, dialect)) for t in counted_tables(plan)]
-    return PreparedRun(url, loaded.root, steps, checks, tables)
+    return PreparedRun(url, loaded.root, steps, checks, tables, project=loaded.spec.project)
 
 
 # -- speed -----------------------------------------------------------------------------------------------

@@ -83,6 +83,7 @@ class BigQuery(Dialect):
         "dataset_names": "https://cloud.google.com/bigquery/docs/datasets#dataset-naming",
         "table_names": "https://cloud.google.com/bigquery/docs/tables#table_naming",
         "column_names": "https://cloud.google.com/bigquery/docs/schemas#column_names",
+        "client": "https://cloud.google.com/python/docs/reference/bigquery/latest",
     }
     # TIMESTAMP is an instant, DATETIME a wall-clock time: docs["types"]
     types = {
@@ -101,6 +102,11 @@ class BigQuery(Dialect):
     max_cluster_columns = 4  # docs["clustering"]
     run_limits_in_variables = True  # docs["pruning"]
     json_is_orderable = False  # docs["orderable"]: TO_JSON_STRING orders it instead
+    # snowgen run: google-cloud-bigquery (docs["client"]), each step's file one script job,
+    # because script variables live for one script (docs["scripting"]); the URL is
+    # bigquery://PROJECT[/DATASET]?location=EU, as sqlalchemy-bigquery spells it
+    url_schemes = ("bigquery",)
+    connector = "bigquery_jobs"
     supports_similar_to = False
     lowerings = {
         exp.DataType: _instant,

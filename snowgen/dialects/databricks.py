@@ -47,6 +47,8 @@ class Databricks(Dialect):
         "replace_where": "https://docs.databricks.com/en/delta/selective-overwrite.html",
         "update": "https://docs.databricks.com/en/sql/language-manual/delta-update.html",
         "is_distinct": "https://docs.databricks.com/en/sql/language-manual/functions/isdistinct.html",
+        "spark_connect": "https://spark.apache.org/docs/latest/spark-connect-overview.html",
+        "databricks_connect": "https://docs.databricks.com/en/dev-tools/databricks-connect/python/index.html",
     }
     types = {**Dialect.types, "string": "STRING", "json": "STRING", "double": "DOUBLE"}
     # A Delta MERGE is one atomic statement (docs["merge"]); by default every statement is a
@@ -74,6 +76,11 @@ class Databricks(Dialect):
     # match as REGEXP_LIKE, a synonym of RLIKE, with (?i) (docs["rlike"]). IS [NOT] DISTINCT
     # FROM prints as it is (docs["is_distinct"]).
     lowerings = {exp.Extract: epoch_as_seconds, exp.RegexpILike: regexp_ilike_as_flag}
+    # snowgen run: one Spark Connect session per run, since SQL variables live for the session
+    # (docs["variables"]): sc://host:port/;token=... (docs["spark_connect"]), or a workspace
+    # through databricks-connect, which speaks the same protocol (docs["databricks_connect"])
+    url_schemes = ("sc", "databricks")
+    connector = "spark_connect"
 
     def sized_string(self, length: int) -> exp.DataType:
         return exp.DataType.build("STRING")

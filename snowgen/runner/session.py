@@ -44,6 +44,7 @@ class PreparedRun:
     tables: list[tuple[str, str]] = field(default_factory=list)
     #: the target's connection settings for the connector (host, account, ...; resolved)
     settings: Mapping[str, Any] = field(default_factory=dict)
+    project: str = ""  # the project's name (a warehouse may label its jobs with it)
 
 
 class RunSession:
@@ -55,8 +56,15 @@ class RunSession:
     def steps(self, starting: Callable[[PlannedStep, int], None] | None = None) -> Iterator[StepResult]:
         """Run the steps; yields each finished step (raises StepFailed at the first failure)."""
         connection = self.connection
+
+        def announce(step: PlannedStep, index: int) -> None:
+            if index == 0:
+                connection.driver.starting_step(self.prepared.project, step.id)
+            if starting is not None:
+                starting(step, index)
+
         yield from run_steps(
-            self.prepared.steps, connection.execute, connection.recover, starting, connection.whole_scripts
+            self.prepared.steps, connection.execute, connection.recover, announce, connection.whole_scripts
         )
 
     def row_counts(self) -> list[tuple[str, int]]:
