@@ -16,12 +16,14 @@ from click.testing import CliRunner
 from support import generator
 from support.warehouse_runs import bigquery_url, bridge_sail, spark_url
 
+from snowgen import api
 from snowgen.cli import main
 from snowgen.errors import SnowgenError
 from snowgen.runner.bigquery_client import label_key, label_value
 from snowgen.runner.connections import connect
 from snowgen.runner.connectors import display_url, without_password
 from snowgen.runner.spark_client import rows_written
+from snowgen.spec.loader import load_project
 
 PROJECT = str(generator.SHIPPED_PROJECT)
 SECRET = "dapi-s3cr3t/token"
@@ -142,3 +144,28 @@ def test_a_failing_spark_step_is_sg408_with_sparks_message(databricks_db, monkey
     bridge_sail(monkeypatch)
     result = run_cli(spark_url(databricks_db))
     assert_step_failed(result, r"(?i)not found.*events")
+
+
+def test_every_bigquery_job_of_a_run_carries_its_labels(bigquery_db, monkeypatch):
+    """The labels as the emulator echoes each inserted job (it keeps none to list later);
+    the run stops at the first step that reads the missing events."""
+    from google.cloud import bigquery
+
+    jobs = []
+    send = bigquery.Client.query
+
+    def recording(client, *args, **kwargs):
+        jobs.append(send(client, *args, **kwargs))
+        return jobs[-1]
+
+    monkeypatch.setattr(bigquery.Client, "query", recording)
+    prepared = api.prepare_run(
+        load_project(Path(PROJECT)), api.RunOptions(db=bigquery_url(bigquery_db) + "&labels=Team:Web")
+    )
+    with api.run_session(prepared) as session, pytest.raises(api.StepFailed) as failed:
+        list(session.steps())
+    ran = [job for job in jobs if not job.dry_run]
+    steps = [step.id for step in prepared.steps]
+    assert [job.labels["snowgen_step"] for job in ran] == steps[: steps.index(failed.value.step.id) + 1]
+    assert {job.labels["snowgen_project"] for job in ran} == {"snowplow_web"}
+    assert {job.labels["team"] for job in ran} == {"web"} and len({job.labels["snowgen_run"] for job in ran}) == 1
