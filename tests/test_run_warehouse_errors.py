@@ -19,7 +19,7 @@ from support.warehouse_runs import bigquery_url, bridge_sail, spark_url
 from snowgen import api
 from snowgen.cli import main
 from snowgen.errors import SnowgenError
-from snowgen.runner.bigquery_client import label_key, label_value
+from snowgen.runner.bigquery_client import BigQueryDriver, label_key, label_value
 from snowgen.runner.connections import connect
 from snowgen.runner.connectors import display_url, without_password
 from snowgen.runner.spark_client import rows_written
@@ -169,3 +169,40 @@ def test_every_bigquery_job_of_a_run_carries_its_labels(bigquery_db, monkeypatch
     assert [job.labels["snowgen_step"] for job in ran] == steps[: steps.index(failed.value.step.id) + 1]
     assert {job.labels["snowgen_project"] for job in ran} == {"snowplow_web"}
     assert {job.labels["team"] for job in ran} == {"web"} and len({job.labels["snowgen_run"] for job in ran}) == 1
+
+
+class _Job:
+    def __init__(self, statement_type: str, rows: int | None = None, children: int = 0):
+        self.statement_type, self.num_dml_affected_rows, self.num_child_jobs = statement_type, rows, children
+        self.job_id = "j1"
+
+    def result(self):
+        return []
+
+
+class _Client:
+    """What BigQuery answers for a script whose child jobs report their rows (bqemulator
+    keeps no child jobs, so this part cannot run there)."""
+
+    def __init__(self, job: _Job, children: list[_Job]):
+        self.job, self.children = job, children
+
+    def query(self, script, job_config, job_id_prefix):
+        return self.job
+
+    def list_jobs(self, parent_job):
+        assert parent_job is self.job
+        return iter(self.children)
+
+
+@pytest.mark.parametrize(
+    ("job", "children", "rows"),
+    [
+        (_Job("SCRIPT", children=3), [_Job("MERGE", 2), _Job("SELECT"), _Job("DELETE", 5)], 7),
+        (_Job("SCRIPT", children=1), [_Job("CREATE_TABLE_AS_SELECT")], None),
+        (_Job("SCRIPT"), [], None),
+        (_Job("INSERT", 4), [], 4),
+    ],
+)
+def test_a_bigquery_step_reports_the_rows_its_child_jobs_wrote(job, children, rows):
+    assert BigQueryDriver(_Client(job, children), {}, None).execute("...") == rows

@@ -92,7 +92,8 @@ class BigQueryDriver(Driver):
             return job.num_dml_affected_rows
         if not job.num_child_jobs:
             return None
-        written = [child.num_dml_affected_rows for child in self.client.list_jobs(parent_job=job)]
+        children = self.client.list_jobs(parent_job=job)
+        written = [getattr(child, "num_dml_affected_rows", None) for child in children]
         known = [rows for rows in written if rows is not None]
         return sum(known) if known else None
 
