@@ -165,8 +165,8 @@ class BigQueryOptions:
 
 def open_bigquery_project(url: str, base: Path, settings: Settings) -> OpenDatabase:
     try:
+        import google.cloud.bigquery  # noqa: F401 - the client this connector needs
         from google.api_core.exceptions import GoogleAPIError
-        from google.cloud import bigquery  # noqa: F401 - the client this connector needs
     except ImportError:
         raise SnowgenError.at("SG405", INSTALL_HINT) from None
     options = BigQueryOptions.read(ConnectorSettings.merged("bigquery", SETTINGS, settings, url_settings(url)))
