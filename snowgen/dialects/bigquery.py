@@ -88,6 +88,7 @@ class BigQuery(Dialect):
         "time_zone": "https://cloud.google.com/bigquery/docs/reference/system-variables",
         "default_time_zone": "https://cloud.google.com/bigquery/docs/default-configuration",
         "loader_columns": "https://docs.snowplow.io/docs/api-reference/loaders-storage-targets/bigquery-loader/upgrade-guides/2-0-0-upgrade-guide/",
+        "client": "https://cloud.google.com/python/docs/reference/bigquery/latest",
     }
     # TIMESTAMP is an instant, DATETIME a wall-clock time: docs["types"]
     types = {
@@ -108,6 +109,11 @@ class BigQuery(Dialect):
     max_cluster_columns = 4  # docs["clustering"]
     run_limits_in_variables = True  # docs["pruning"]
     json_is_orderable = False  # docs["orderable"]: TO_JSON_STRING orders it instead
+    # snowgen run: google-cloud-bigquery (docs["client"]), each step's file one script job,
+    # because script variables live for one script (docs["scripting"]); the URL is
+    # bigquery://PROJECT[/DATASET]?location=EU, as sqlalchemy-bigquery spells it
+    url_schemes = ("bigquery",)
+    connector = "bigquery_jobs"
     supports_similar_to = False
     lowerings = {
         exp.DataType: _instant,

@@ -50,6 +50,8 @@ class Databricks(Dialect):
         "set_time_zone": "https://docs.databricks.com/en/sql/language-manual/sql-ref-syntax-aux-conf-mgmt-set-timezone.html",
         "timestamp": "https://docs.databricks.com/en/sql/language-manual/data-types/timestamp-type.html",
         "loader_columns": "https://docs.snowplow.io/docs/api-reference/loaders-storage-targets/schemas-in-warehouse/",
+        "spark_connect": "https://spark.apache.org/docs/latest/spark-connect-overview.html",
+        "databricks_connect": "https://docs.databricks.com/en/dev-tools/databricks-connect/python/index.html",
     }
     types = {**Dialect.types, "string": "STRING", "json": "STRING", "double": "DOUBLE"}
     # A Delta MERGE is one atomic statement (docs["merge"]); by default every statement is a
@@ -79,6 +81,11 @@ class Databricks(Dialect):
     # match as REGEXP_LIKE, a synonym of RLIKE, with (?i) (docs["rlike"]). IS [NOT] DISTINCT
     # FROM prints as it is (docs["is_distinct"]).
     lowerings = {exp.Extract: epoch_as_seconds, exp.RegexpILike: regexp_ilike_as_flag}
+    # snowgen run: one Spark Connect session per run, since SQL variables live for the session
+    # (docs["variables"]): sc://host:port/;token=... (docs["spark_connect"]), or a workspace
+    # through databricks-connect, which speaks the same protocol (docs["databricks_connect"])
+    url_schemes = ("sc", "databricks")
+    connector = "spark_connect"
 
     def session_settings(self) -> list[exp.Expr]:
         # TIMESTAMP is an instant shown in the session's time zone (docs["timestamp"]): a cast

@@ -54,6 +54,10 @@ class Driver:
     def close(self) -> None:
         self.connection.close()
 
+    def starting_step(self, project: str, step: str) -> None:
+        """Hears which project and step the next calls run for (a warehouse may label its
+        jobs with them); most drivers need not know."""
+
 
 @dataclass(frozen=True)
 class OpenDatabase:
@@ -143,43 +147,80 @@ def open_redshift(url: str, base: Path, settings: Settings) -> OpenDatabase:
     return open_redshift(url, base, settings)
 
 
+def open_bigquery(url: str, base: Path, settings: Settings) -> OpenDatabase:
+    # the warehouses' connectors live in modules of their own, imported when used
+    from snowgen.runner.bigquery_client import open_bigquery_project
+
+    return open_bigquery_project(url, base, settings)
+
+
+def open_spark_connect(url: str, base: Path, settings: Settings) -> OpenDatabase:
+    from snowgen.runner.spark_client import open_spark_session
+
+    return open_spark_session(url, base, settings)
+
+
 #: Dialect.connector -> how to open its URLs
 CONNECTORS: dict[str, Callable[[str, Path, Settings], OpenDatabase]] = {
     "duckdb_file": open_duckdb_file,
     "libpq": open_libpq,
     "snowflake_connector": open_snowflake,
     "redshift_connector": open_redshift,
+    "bigquery_jobs": open_bigquery,
+    "spark_connect": open_spark_connect,
 }
 
 
 # -- what the user sees -----------------------------------------------------------------------------
 
 
+#: URL parameters that hold a secret: a query's ``?password=``, Spark Connect's ``;token=``
+SECRET_PARAMETERS = ("password", "token")
+
+
 def display_url(url: str) -> str:
-    """``url`` as it may be printed: the password (in the user part or a ``password``
-    parameter) replaced by ``***``."""
+    """``url`` as it may be printed: the password (in the user part, a ``password`` or
+    ``token`` parameter, or Spark Connect's ``;token=``) replaced by ``***``."""
     try:
         parts = urlsplit(url)
         password = parts.password
     except ValueError:  # not a URL that urllib can split (a bad IPv6 host): show no detail
         return url.split("://", 1)[0] + "://..." if "://" in url else "the database"
     query = parse_qsl(parts.query, keep_blank_values=True)
-    if password is None and all(key != "password" for key, _ in query):
+    path = _masked_path_parameters(parts.path)
+    if password is None and path == parts.path and all(key not in SECRET_PARAMETERS for key, _ in query):
         return url  # as typed (urlunsplit would drop the empty host of duckdb:///file)
     if password is not None:
         user_info, host = parts.netloc.rsplit("@", 1)
         parts = parts._replace(netloc=f"{user_info.split(':', 1)[0]}:***@{host}")
-    hidden = [(k, "***" if k == "password" else v) for k, v in query]
-    parts = parts._replace(query=urlencode(hidden, safe="*", quote_via=quote))
+    hidden = [(k, "***" if k in SECRET_PARAMETERS else v) for k, v in query]
+    parts = parts._replace(path=path, query=urlencode(hidden, safe="*", quote_via=quote))
     return urlunsplit(parts)
 
 
+def _masked_path_parameters(path: str) -> str:
+    """Spark Connect keeps its parameters in the path: ``sc://host:port/;token=...;user_id=...``."""
+    head, *parameters = path.split(";")
+    return ";".join([head, *(_masked_parameter(p) for p in parameters)])
+
+
+def _masked_parameter(parameter: str) -> str:
+    key, equals, _ = parameter.partition("=")
+    return f"{key}=***" if equals and key in SECRET_PARAMETERS else parameter
+
+
+def _secrets_of(url: str) -> list[str]:
+    parts = urlsplit(url)
+    in_query = [v for k, v in parse_qsl(parts.query) if k in SECRET_PARAMETERS]
+    in_path = [p.partition("=")[2] for p in parts.path.split(";")[1:] if p.partition("=")[0] in SECRET_PARAMETERS]
+    return [parts.password or "", *in_query, *in_path]
+
+
 def without_password(message: str, url: str) -> str:
-    """``message`` with every spelling of the URL's password blanked out (drivers may quote
+    """``message`` with every spelling of the URL's secrets blanked out (drivers may quote
     the connection string back)."""
     try:
-        parts = urlsplit(url)
-        secrets = [parts.password or ""] + [v for k, v in parse_qsl(parts.query) if k == "password"]
+        secrets = _secrets_of(url)
     except ValueError:
         return message
     for secret in secrets:

@@ -93,8 +93,15 @@ class RunSession:
         """Run the steps; yields each finished step (raises StepFailed at the first failure)."""
         connection = self.connection
         prepared = self.prepared
+
+        def announce(step: PlannedStep, index: int) -> None:
+            if index == 0:
+                connection.driver.starting_step(prepared.project, step.id)
+            if starting is not None:
+                starting(step, index)
+
         yield from run_steps(
-            prepared.steps, connection.execute, connection.recover, starting, connection.whole_scripts,
+            prepared.steps, connection.execute, connection.recover, announce, connection.whole_scripts,
             prepared.uncounted,
         )  # fmt: skip
 

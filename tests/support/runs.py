@@ -18,6 +18,7 @@ statements the warehouse would run:
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import sqlglot
 from sqlglot import exp
@@ -64,27 +65,41 @@ def session_time_zone(tree: exp.Expr) -> str | None:
 
 
 def run_with_session_variables(engine, text: str) -> None:
-    values: dict[str, exp.Expr] = {}
+    variables = SailStatements(lambda zone: engine.spark.conf.set("spark.sql.session.timeZone", zone))
     for statement in split_statements(text, "databricks"):
+        rewritten = variables.rewrite(statement, engine.query)
+        if rewritten is not None:
+            engine.execute(rewritten)
+
+
+class SailStatements:
+    """The two Sail bridges above, one statement at a time (the values of the SETs seen so
+    far are kept): ``rewrite`` gives the statement to run, or None for one that only
+    declares or sets a variable (``query`` runs the SET's query)."""
+
+    def __init__(self, set_time_zone: Callable[[str], None]):
+        self.values: dict[str, exp.Expr] = {}
+        self.set_time_zone = set_time_zone  # Sail parses no SET TIME ZONE: the session's setting instead
+
+    def rewrite(self, statement: str, query: Callable[[str], list[tuple]]) -> str | None:
         tree = sqlglot.parse_one(statement, read="databricks")
         if isinstance(tree, exp.Declare):
-            continue
+            return None
         zone = session_time_zone(tree)
         if zone is not None:
-            engine.spark.conf.set("spark.sql.session.timeZone", zone)
-            continue
+            self.set_time_zone(zone)
+            return None
         if isinstance(tree, exp.Set):
             item = tree.expressions[0].this
-            [[value]] = engine.query(item.expression.this.sql("databricks"))
+            [[value]] = query(item.expression.this.sql("databricks"))
             literal = exp.Null() if value is None else exp.Literal.string(str(value))  # NULL: e.g. no watermark yet
-            values[item.this.name] = exp.Cast(this=literal, to=exp.DataType.build("TIMESTAMP"))
-            continue
-
-        def substitute(node: exp.Expr) -> exp.Expr:
-            if isinstance(node, (exp.Var, exp.Column)) and node.name in values and not getattr(node, "table", None):
-                return values[node.name].copy()
-            return node
-
+            self.values[item.this.name] = exp.Cast(this=literal, to=exp.DataType.build("TIMESTAMP"))
+            return None
         for clustering in list(tree.find_all(exp.ClusterProperty)):
             clustering.pop()
-        engine.execute(tree.transform(substitute).sql("databricks"))
+        return tree.transform(self._substitute).sql("databricks")
+
+    def _substitute(self, node: exp.Expr) -> exp.Expr:
+        if isinstance(node, (exp.Var, exp.Column)) and node.name in self.values and not getattr(node, "table", None):
+            return self.values[node.name].copy()
+        return node

@@ -1,0 +1,71 @@
+"""``snowgen run`` through the warehouses' own clients against the harness's emulators: the
+runner's BigQuery connector against bqemulator, its Spark Connect connector against Sail.
+
+BigQuery needs no bridge: the runner sends each step's file as one script job, as the
+harness does. Sail needs three, each applied by wrapping the runner's own connector (the
+runner's code stays what a warehouse gets; :func:`bridged_spark_connector`):
+
+- the two of support.runs (no SQL session variables: each SET's query runs and its value
+  takes the variable's place; no liquid clustering: the clause is dropped), one statement at
+  a time through the runner's driver;
+- Sail keeps its catalog (the tables) for one Spark Connect session, where a Databricks
+  workspace keeps it in its metastore: every run joins the harness engine's server session
+  (Spark Connect's ``;session_id=`` URL parameter, which the runner passes through) and does
+  not release it at the end, so the tables outlive the run as on a workspace. The session
+  also carries Sail's other need, an absolute ``spark.sql.warehouse.dir``, which the
+  harness engine set.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from snowgen.runner import connectors
+from snowgen.runner.connectors import Driver, OpenDatabase, Settings
+from support.runs import SailStatements
+
+
+def bigquery_url(engine: Any) -> str:
+    """The runner's URL for a harness BigQuery engine's project on bqemulator."""
+    return f"bigquery://{engine.project}?api_endpoint={engine.endpoint}&anonymous=true"
+
+
+def spark_url(engine: Any) -> str:
+    """The runner's URL for the harness Databricks engine's session on Sail."""
+    return f"{engine.url}/;session_id={engine.spark.session_id}"
+
+
+class SailBridge(Driver):
+    """The runner's Spark driver, each statement passed through the Sail bridges first."""
+
+    def __init__(self, driver: Driver):
+        super().__init__(driver.connection)
+        self.driver = driver
+        session = driver.connection
+        self.statements = SailStatements(lambda zone: session.conf.set("spark.sql.session.timeZone", zone))
+
+    def execute(self, statement: str) -> int | None:
+        rewritten = self.statements.rewrite(statement, self.driver.query)
+        return None if rewritten is None else self.driver.execute(rewritten)
+
+    def query(self, statement: str) -> list[tuple]:
+        return self.driver.query(statement)
+
+    def rollback(self) -> None:
+        self.driver.rollback()
+
+    def close(self) -> None:
+        self.driver.close()
+
+
+def bridged_spark_connector(url: str, base: Path, settings: Settings) -> OpenDatabase:
+    """The runner's Spark Connect connector, its driver bridged for Sail, its session kept."""
+    opened = connectors.open_spark_connect(url, base, settings)
+    opened.driver.session.release_session_on_close = False  # the harness's session: kept
+    return OpenDatabase(SailBridge(opened.driver), opened.errors, opened.whole_scripts)
+
+
+def bridge_sail(monkeypatch: Any) -> None:
+    """Runs in this test reach Sail through :func:`bridged_spark_connector`."""
+    monkeypatch.setitem(connectors.CONNECTORS, "spark_connect", bridged_spark_connector)
