@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from snowgen.build import manifest_ops
+from snowgen.build.run_lock import lock_status
 from snowgen.build.sources import source_ddl as _source_statements
 from snowgen.build.steps import build_steps
 from snowgen.build.summary import counted_tables, row_count
@@ -38,7 +39,7 @@ from snowgen.emit.store import CACHE_FOLDER, StepStore, cache_path
 from snowgen.emit.workers import build_all
 from snowgen.emit.writer import stale_diff, write
 from snowgen.errors import SnowgenError
-from snowgen.plan import refresh, run_metadata
+from snowgen.plan import refresh, run_lock, run_metadata
 from snowgen.plan.backfill import Backfill, parse_backfill
 from snowgen.plan.bodies import with_bodies
 from snowgen.plan.data import BodyNotParsed, Plan, Step
@@ -168,7 +169,7 @@ def target_dialects(loaded: LoadedProject, target: str | None) -> list[str]:
 
 def plan_loaded(loaded: LoadedProject, options: CompileOptions | None = None, *, memo: BodyMemo | None = None) -> Plan:
     """The plan every dialect compiles: the project's, with the full-refresh and run-metadata
-    steps when they apply. ``memo``: body facts from earlier compiles (snowgen.plan.facts)."""
+    steps when they apply, between the steps that take and release the run lock. ``memo``: body facts from earlier compiles (snowgen.plan.facts)."""
     options = options or CompileOptions()
     plan = plan_project(
         loaded,
@@ -183,7 +184,7 @@ def plan_loaded(loaded: LoadedProject, options: CompileOptions | None = None, *,
         plan = refresh.with_full_refresh(plan)
     if loaded.spec.run_metadata:
         plan = run_metadata.with_run_metadata(plan)
-    return plan
+    return run_lock.with_run_lock(plan)
 
 
 def compile_loaded(
@@ -370,7 +371,8 @@ def prepare_run(loaded: LoadedProject, options: RunOptions | None = None) -> Pre
     [compiled] = compile_planned(plan, [dialect.name], jobs=options.compile.jobs)
     steps, checks = read_compiled(compiled.files, dialect.name)
     tables = [(f"{t.db}.{t.name}", row_count(t, dialect)) for t in counted_tables(plan)]
-    return PreparedRun(url, loaded.root, steps, checks, tables)
+    status = lock_status(plan, dialect) if run_lock.has_run_lock(plan) else None
+    return PreparedRun(url, loaded.root, steps, checks, tables, lock_status=status)
 
 
 # -- speed -----------------------------------------------------------------------------------------------

@@ -24,7 +24,8 @@ from snowgen.text import one_line
 
 
 def reports_errors(command):
-    """Print a SnowgenError as ``file:line:col: CODE message`` and exit 2."""
+    """Print a SnowgenError as ``file:line:col: CODE message`` and exit 2 (3 when another
+    run holds the run lock)."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
@@ -32,7 +33,7 @@ def reports_errors(command):
             return command(*args, **kwargs)
         except SnowgenError as exc:
             click.echo(exc.format(), err=True)
-            sys.exit(2)
+            sys.exit(exc.exit_code)
 
     return wrapper
 
@@ -181,11 +182,19 @@ def schema_command(kind: str) -> None:
 @click.option("--vars", "vars_text", help="override project vars, as JSON or YAML")
 @click.option("--full-refresh", is_flag=True, help="drop the incremental state and rebuild from the start date")
 @click.option("--allow-refresh", is_flag=True, help="allow --full-refresh on a target that does not allow refresh")
+@click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=0,
+    metavar="SECONDS",
+    help="wait up to SECONDS for another run's lock (default: stop at once, exit 3)",
+)
 @reports_errors
 @backfill_options
-def run_command(project, target, db, select, vars_text, full_refresh, allow_refresh, backfill) -> None:
+def run_command(project, target, db, select, vars_text, full_refresh, allow_refresh, wait, backfill) -> None:
     """Compile a project for a database and run the plan, step by step (a backfill plan
-    with --backfill SOURCE --from DATE --to DATE)."""
+    with --backfill SOURCE --from DATE --to DATE). Exit 1: a step failed; 2: an error
+    before the run; 3: another run holds the run lock."""
     options = RunOptions(compile_options(target, vars_text, select, backfill, full_refresh, allow_refresh), db)
     loaded = api.load_project(single_project(project))
     prepared = api.prepare_run(loaded, options)
@@ -194,7 +203,7 @@ def run_command(project, target, db, select, vars_text, full_refresh, allow_refr
     started = time.perf_counter()
     stream = sys.stderr
     progress = RunProgress(steps, stream, live=stream.isatty())
-    with api.run_session(prepared) as session:
+    with api.run_session(prepared, wait, _warn) as session:
         try:
             for result in session.steps(progress.starting):
                 progress.finished(result)
@@ -207,6 +216,10 @@ def run_command(project, target, db, select, vars_text, full_refresh, allow_refr
         for warning in session.warnings():
             click.echo(f"snowgen: warning: {one_line(warning)}", err=True)
         _print_row_counts(session.row_counts())
+
+
+def _warn(text: str) -> None:
+    click.echo(f"snowgen: warning: {one_line(text)}", err=True)
 
 
 def _print_row_counts(counts: list[tuple[str, int]]) -> None:

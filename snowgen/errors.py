@@ -62,6 +62,7 @@ CODES: dict[str, str] = {
     "SG406": "invalid --backfill request",
     "SG407": "cannot write the output folder",
     "SG408": "the database failed a statement",
+    "SG409": "another run holds the run lock",
 }
 
 
@@ -126,6 +127,9 @@ class Diagnostic:
 class SnowgenError(Exception):
     """One or more diagnostics; raised by every stage for user mistakes."""
 
+    #: the command's exit status when it stops on this error
+    exit_code = 2
+
     def __init__(self, diagnostics: list[Diagnostic] | Diagnostic):
         if isinstance(diagnostics, Diagnostic):
             diagnostics = [diagnostics]
@@ -141,3 +145,16 @@ class SnowgenError(Exception):
 
     def format(self) -> str:
         return "\n".join(d.format() for d in self.diagnostics)
+
+
+class RunLocked(SnowgenError):
+    """SG409: another run holds the project's run lock, or (DuckDB) the database file; the
+    command exits with 3, so a scheduler can tell "try later" from a failure."""
+
+    exit_code = 3
+
+    def __init__(self, message: str):
+        super().__init__(Diagnostic("SG409", message))
+
+    def __reduce__(self):
+        return (RunLocked, (self.diagnostics[0].message,))

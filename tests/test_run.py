@@ -58,7 +58,7 @@ def test_run_on_the_default_duckdb_file(deals):
     add_deal(deals / "snowgen.duckdb", "p1", 1)
     result = cli("run")
     assert result.exit_code == 0, result.output
-    assert re.search(r"\[\d+/\d+\] \|#+-*\| inter_deals +\d+\.\d\d s", result.stderr) and re.search(
+    assert re.search(r"\[ *\d+/\d+\] \|#+-*\| inter_deals +\d+\.\d\d s", result.stderr) and re.search(
         r"done: \d+ steps", result.stderr
     )
     assert deals_in(deals / "snowgen.duckdb") == [("p1", 1, "ok")]

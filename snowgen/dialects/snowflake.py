@@ -80,6 +80,8 @@ class Snowflake(Dialect):
         "regexp_instr": "https://docs.snowflake.com/en/sql-reference/functions/regexp_instr",
         "convert_timezone": "https://docs.snowflake.com/en/sql-reference/functions/convert_timezone",
         "identifiers": "https://docs.snowflake.com/en/sql-reference/identifiers-syntax",
+        "locking": "https://docs.snowflake.com/en/sql-reference/transactions#resource-locking",
+        "cast": "https://docs.snowflake.com/en/sql-reference/functions/cast",
     }
     types = {**Dialect.types, "string": "VARCHAR", "timestamp": "TIMESTAMPNTZ", "json": "VARIANT", "double": "DOUBLE"}
     # MERGE (docs["merge"]) from a stage with one row per key: a target row never joins two
@@ -91,6 +93,11 @@ class Snowflake(Dialect):
     folds_to_upper_case = True  # https://docs.snowflake.com/en/sql-reference/identifiers-syntax
     context_storage = "column"
     run_limits_in_variables = True  # docs["pruning"]
+    # The run lock is taken by a MERGE: MERGEs on one table wait for each other's lock
+    # (docs["locking"]). SQL has no raise function outside Snowflake Scripting blocks: a cast
+    # of the message to a number fails with "Numeric value '<message>' is not recognized"
+    # (docs["cast"]). The run id is a session variable (bind_values).
+    lock_upsert = "merge"
     lowerings = {
         exp.DataType: _ntz,
         exp.Extract: _epoch,

@@ -24,6 +24,7 @@ class PlannedStep:
     file: str
     statements: list[str]
     text: str = ""  # the whole file, for a database that takes a step as one script
+    kind: str = ""  # plan.json's kind (the runner treats the run lock's steps apart)
 
     def units(self, whole_scripts: bool) -> list[str]:
         """What goes to the database one call at a time: the statements, or the whole file."""
@@ -53,7 +54,9 @@ def read_compiled(files: dict[str, str] | Path, dialect: str) -> tuple[list[Plan
     plan = json.loads(files["plan.json"])
     sqlglot_dialect = get_dialect(dialect).sqlglot_dialect
     steps = [
-        PlannedStep(s["id"], s["file"], split_statements(files[s["file"]], sqlglot_dialect), files[s["file"]])
+        PlannedStep(
+            s["id"], s["file"], split_statements(files[s["file"]], sqlglot_dialect), files[s["file"]], s.get("kind", "")
+        )
         for s in plan["steps"]
     ]
     checks = []

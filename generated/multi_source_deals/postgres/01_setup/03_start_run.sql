@@ -27,6 +27,9 @@ DROP TABLE IF EXISTS "deals_scratch"."multi_source_deals_current_run" CASCADE;
 
 CREATE TABLE "deals_scratch"."multi_source_deals_current_run" AS
 SELECT
-  CAST(CURRENT_TIMESTAMP AT TIME ZONE 'UTC' AS TIMESTAMP) AS "run_id";
+  "run_id"
+FROM "deals_manifest"."multi_source_deals_run_lock"
+WHERE
+  "lock_name" = 'multi_source_deals';
 
 ANALYZE "deals_scratch"."multi_source_deals_current_run";

@@ -27,4 +27,7 @@ DROP TABLE IF EXISTS "scratch"."snowplow_web_current_run" CASCADE;
 
 CREATE TABLE "scratch"."snowplow_web_current_run" AS
 SELECT
-  CAST(GETDATE() AS TIMESTAMP) AS "run_id";
+  "run_id"
+FROM "snowplow_manifest"."snowplow_web_run_lock"
+WHERE
+  "lock_name" = 'snowplow_web';
