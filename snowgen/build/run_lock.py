@@ -26,7 +26,7 @@ from sqlglot import exp
 
 from snowgen.build import ddl
 from snowgen.dialects.base import Dialect
-from snowgen.dialects.shapes import Script
+from snowgen.dialects.shapes import Layout, Script, TableShape
 from snowgen.plan.data import Plan, Step
 from snowgen.plan.references import qualified
 
@@ -76,7 +76,7 @@ def build_acquire(plan: Plan, step: Step, d: Dialect) -> Script:
         "acquired_at": run_id,
         "expires_at": d.add_interval(run_id.copy(), minutes, "minute"),
     }
-    taking = TAKERS[d.lock_upsert](plan, row)
+    taking = TAKERS[d.lock_upsert](plan, row, d)
     script.add(*d.in_transaction([*d.lock_guard(_guard_key(plan)), *setup, *taking, _check_held(plan, d, run_id)]))
     return script
 
@@ -110,7 +110,8 @@ def run_id_query(plan: Plan) -> exp.Select:
 
 def _create_lock_table(plan: Plan, d: Dialect) -> exp.Create:
     columns = [(name, d.data_type(logical)) for name, logical in COLUMNS.items()]
-    create = ddl.create_table_columns(lock_table(plan), columns, [])
+    properties = d.table_properties(TableShape(lock_table(plan), Layout()), scratch=False)
+    create = ddl.create_table_columns(lock_table(plan), columns, properties)
     if d.lock_upsert == "on_conflict":  # ON CONFLICT names the primary key's column
         create.this.append("expressions", exp.PrimaryKey(expressions=[exp.to_identifier("lock_name")]))
     return create
@@ -126,7 +127,7 @@ def _columns(names) -> list[exp.Identifier]:
     return [exp.to_identifier(c) for c in names]
 
 
-def _on_conflict(plan: Plan, row: dict[str, exp.Expr]) -> list[exp.Expr]:
+def _on_conflict(plan: Plan, row: dict[str, exp.Expr], d: Dialect) -> list[exp.Expr]:
     """INSERT ... ON CONFLICT (lock_name) DO UPDATE SET ... WHERE the stored row expired."""
     stored, proposed = "held", "excluded"  # ``excluded`` names the row proposed for insertion
     table = lock_table(plan)
@@ -144,18 +145,19 @@ def _on_conflict(plan: Plan, row: dict[str, exp.Expr]) -> list[exp.Expr]:
     return [exp.Insert(this=exp.Schema(this=table, expressions=_columns(TAKEN)), expression=values, conflict=conflict)]
 
 
-def _merge(plan: Plan, row: dict[str, exp.Expr]) -> list[exp.Expr]:
+def _merge(plan: Plan, row: dict[str, exp.Expr], d: Dialect) -> list[exp.Expr]:
     """MERGE: insert the row when there is none, take it over when the stored one expired."""
-    source = exp.Select(expressions=[exp.alias_(row[c].copy(), c) for c in TAKEN])
+    nothing = [exp.alias_(d.cast(exp.Null(), COLUMNS[c]), c) for c in PREVIOUS]
+    source = exp.Select(expressions=[*(exp.alias_(row[c].copy(), c) for c in TAKEN), *nothing])
     expired = exp.LT(
         this=exp.column("expires_at", table="target"), expression=exp.column("acquired_at", table="source")
     )
     # SET targets stay unqualified (see snowgen.build.materialize.merge)
     updates = [exp.EQ(this=exp.column(c), expression=exp.column(c, table="source")) for c in TAKEN[1:]]
     updates += [exp.EQ(this=exp.column(p), expression=exp.column(c, table="target")) for p, c in PREVIOUS.items()]
-    insert = exp.Insert(
-        this=exp.Tuple(expressions=[exp.column(c) for c in TAKEN]),
-        expression=exp.Tuple(expressions=[exp.column(c, table="source") for c in TAKEN]),
+    insert = exp.Insert(  # every column named: the new row has no previous holder
+        this=exp.Tuple(expressions=[exp.column(c) for c in COLUMNS]),
+        expression=exp.Tuple(expressions=[exp.column(c, table="source") for c in COLUMNS]),
     )
     whens = [
         exp.When(matched=True, source=False, condition=expired, then=exp.Update(expressions=updates)),
@@ -170,18 +172,19 @@ def _merge(plan: Plan, row: dict[str, exp.Expr]) -> list[exp.Expr]:
     return [merge]
 
 
-def _insert_then_delete(plan: Plan, row: dict[str, exp.Expr]) -> list[exp.Expr]:
+def _insert_then_delete(plan: Plan, row: dict[str, exp.Expr], d: Dialect) -> list[exp.Expr]:
     """INSERT the row where no live one is (with the expired holder's values), then DELETE
     the expired row: the warehouse's serializable transactions keep two such runs apart."""
     run_id = row["run_id"]
 
-    def stored(column: str, condition: exp.Expr | None = None) -> exp.Select:
-        query = exp.Select(expressions=[exp.Max(this=exp.column(column))]).from_(lock_table(plan), copy=False)
+    def stored(value: exp.Expr, condition: exp.Expr | None = None) -> exp.Select:
+        query = exp.Select(expressions=[value]).from_(lock_table(plan), copy=False)
         return query.where(exp.and_(held_by_this_project(plan), *([condition] if condition else [])), copy=False)
 
     live = exp.GTE(this=exp.column("expires_at"), expression=run_id.copy())
-    values = [row[c].copy() for c in TAKEN] + [stored(c).subquery(copy=False) for c in PREVIOUS.values()]
-    free = exp.Not(this=exp.Exists(this=stored("run_id", live)))
+    previous = [stored(exp.Max(this=exp.column(c))).subquery(copy=False) for c in PREVIOUS.values()]
+    values = [row[c].copy() for c in TAKEN] + previous
+    free = exp.Not(this=exp.Exists(this=stored(exp.column("lock_name"), live)))
     insert = exp.Insert(
         this=exp.Schema(this=lock_table(plan), expressions=_columns([*TAKEN, *PREVIOUS])),
         expression=exp.Select(expressions=values).where(free, copy=False),

@@ -9,7 +9,10 @@ statements the warehouse would run:
   changes the table's layout and nothing it holds.
 - fakesnow cannot run a MERGE inside an explicit transaction (DuckDB allows one database
   per transaction and fakesnow records MERGEs in a second one): its BEGIN TRANSACTION and
-  COMMIT are left out, so the statements between them run one after the other."""
+  COMMIT are left out, so the statements between them run one after the other.
+- fakesnow keeps a session variable's query and runs it again wherever the variable is read,
+  where Snowflake keeps the value SET computed once: for a query of the clock (the run lock's
+  run id) the two differ, so the runner runs such a SET's query once and sets its value."""
 
 from __future__ import annotations
 
@@ -23,18 +26,31 @@ from snowgen.runner.statements import split_statements
 
 def run_compiled(engine, files: dict[str, str]) -> None:
     for step in json.loads(files["plan.json"])["steps"]:
-        text = files[step["file"]]
-        if engine.name == "databricks":
-            run_with_session_variables(engine, text)
-        elif engine.name == "snowflake":
-            run_without_transaction(engine, text)
-        else:
-            engine.execute_script(text)
+        run_file(engine, files[step["file"]])
+
+
+def run_file(engine, text: str) -> None:
+    """One step's file, as the warehouse would run it (the bridges above)."""
+    if engine.name == "databricks":
+        run_with_session_variables(engine, text)
+    elif engine.name == "snowflake":
+        run_without_transaction(engine, text)
+    else:
+        engine.execute_script(text)
 
 
 def run_without_transaction(engine, text: str) -> None:
     for statement in split_statements(text, "snowflake"):
-        if not isinstance(sqlglot.parse_one(statement, read="snowflake"), (exp.Transaction, exp.Commit)):
+        tree = sqlglot.parse_one(statement, read="snowflake")
+        if isinstance(tree, exp.Set) and tree.find(exp.CurrentTimestamp):
+            item = tree.expressions[0].this
+            [[value]] = engine.query(item.expression.this.sql("snowflake"))
+            literal = exp.Cast(
+                this=exp.Literal.string(str(value)), to=exp.DataType.build("TIMESTAMP_NTZ", dialect="snowflake")
+            )
+            item.set("expression", literal)
+            engine.execute(tree.sql("snowflake"))
+        elif not isinstance(tree, (exp.Transaction, exp.Commit)):
             engine.execute(statement)
 
 

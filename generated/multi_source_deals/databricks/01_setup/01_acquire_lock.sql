@@ -11,6 +11,11 @@ CREATE TABLE IF NOT EXISTS `deals_manifest`.`multi_source_deals_run_lock` (
   `previous_run_id` TIMESTAMP,
   `previous_holder` STRING,
   `previous_expires_at` TIMESTAMP
+)
+USING DELTA
+TBLPROPERTIES (
+  'delta.autoOptimize.optimizeWrite'='true',
+  'delta.autoOptimize.autoCompact'='true'
 );
 
 DECLARE OR REPLACE snowgen_lock_run_id TIMESTAMP;
@@ -27,7 +32,10 @@ USING (
     snowgen_lock_run_id AS `run_id`,
     CURRENT_USER() AS `holder`,
     snowgen_lock_run_id AS `acquired_at`,
-    TIMESTAMPADD(MINUTE, 720, snowgen_lock_run_id) AS `expires_at`
+    TIMESTAMPADD(MINUTE, 720, snowgen_lock_run_id) AS `expires_at`,
+    CAST(NULL AS TIMESTAMP) AS `previous_run_id`,
+    CAST(NULL AS STRING) AS `previous_holder`,
+    CAST(NULL AS TIMESTAMP) AS `previous_expires_at`
 ) AS `source`
 ON `target`.`lock_name` = `source`.`lock_name`
 WHEN MATCHED AND `target`.`expires_at` < `source`.`acquired_at` THEN UPDATE SET
@@ -38,12 +46,24 @@ WHEN MATCHED AND `target`.`expires_at` < `source`.`acquired_at` THEN UPDATE SET
   `previous_run_id` = `target`.`run_id`,
   `previous_holder` = `target`.`holder`,
   `previous_expires_at` = `target`.`expires_at`
-WHEN NOT MATCHED THEN INSERT (`lock_name`, `run_id`, `holder`, `acquired_at`, `expires_at`) VALUES (
+WHEN NOT MATCHED THEN INSERT (
+  `lock_name`,
+  `run_id`,
+  `holder`,
+  `acquired_at`,
+  `expires_at`,
+  `previous_run_id`,
+  `previous_holder`,
+  `previous_expires_at`
+) VALUES (
   `source`.`lock_name`,
   `source`.`run_id`,
   `source`.`holder`,
   `source`.`acquired_at`,
-  `source`.`expires_at`
+  `source`.`expires_at`,
+  `source`.`previous_run_id`,
+  `source`.`previous_holder`,
+  `source`.`previous_expires_at`
 );
 
 SELECT

@@ -64,7 +64,7 @@ SELECT
 WHERE
   NOT EXISTS(
     SELECT
-      MAX("run_id")
+      "lock_name"
     FROM "deals_manifest"."multi_source_deals_run_lock"
     WHERE
       "lock_name" = 'multi_source_deals'

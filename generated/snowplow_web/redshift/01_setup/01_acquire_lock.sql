@@ -64,7 +64,7 @@ SELECT
 WHERE
   NOT EXISTS(
     SELECT
-      MAX("run_id")
+      "lock_name"
     FROM "snowplow_manifest"."snowplow_web_run_lock"
     WHERE
       "lock_name" = 'snowplow_web'
