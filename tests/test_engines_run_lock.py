@@ -49,6 +49,15 @@ def _lock_table():
     return exp.Table(this=exp.to_identifier("demo_run_lock"), db=exp.to_identifier("manifest"))
 
 
+def test_the_runner_knows_the_lock_steps_and_message_by_the_names_the_build_gives_them():
+    from snowgen.build import run_lock as built
+    from snowgen.plan.data import StepKind
+    from snowgen.runner import run_lock as runner
+
+    assert (runner.ACQUIRE_KIND, runner.RELEASE_KIND) == (StepKind.ACQUIRE_LOCK, StepKind.RELEASE_LOCK)
+    assert runner.HELD_MARKER == built.HELD_MARKER
+
+
 @pytest.mark.parametrize("engine", ENGINES, indirect=True)
 def test_a_second_acquire_fails_naming_the_holder_until_the_lock_is_released(engine, tmp_path):
     files = lock_files(tmp_path, engine.name, 720)
