@@ -235,3 +235,72 @@ def test_a_lock_whose_holder_was_killed_is_taken_over_after_its_expiry(database,
     assert warning in result.stderr and "without being released" in result.stderr
     tables = database.tables()
     assert tables["inter_deals"] == one_at_a_time[1]["inter_deals"] and tables["lock"] == []
+
+
+def test_a_failed_run_releases_its_lock(database):
+    database.execute("drop table mt5_p2.deals")  # a step reading the second server fails
+    result = run(database.project, "run", "--db", database.url)
+    assert result.returncode == 1 and "snowgen: SG408 step " in result.stderr
+    assert database.query(f"select * from {LOCK_TABLE}") == []
+
+
+class ScriptedDriver:
+    """A database that answers the lock-status query from a list of rows, one per call."""
+
+    def __init__(self, lock_rows: list[tuple | None]):
+        self.lock_rows, self.executed = list(lock_rows), []
+
+    def execute(self, statement: str) -> None:
+        self.executed.append(statement)
+
+    def query(self, statement: str) -> list[tuple]:
+        row = self.lock_rows.pop(0)
+        return [row] if row else []
+
+    def rollback(self) -> None:
+        pass
+
+
+def scripted_session(lock_rows: list[tuple | None], warnings: list[str]):
+    from snowgen.dialects import get_dialect
+    from snowgen.runner.connections import Connection
+    from snowgen.runner.execute import PlannedStep
+    from snowgen.runner.run_lock import Deadline
+    from snowgen.runner.session import PreparedRun, RunSession
+
+    steps = [
+        PlannedStep("acquire_lock", "01.sql", ["take"], kind="acquire_lock"),
+        PlannedStep("work", "02.sql", ["work"], kind="table"),
+        PlannedStep("release_lock", "03.sql", ["give back"], kind="release_lock"),
+    ]
+    prepared = PreparedRun("duckdb:///x.duckdb", Path("."), steps, [], lock_status="status")
+    driver = ScriptedDriver(lock_rows)
+    connection = Connection(get_dialect("duckdb"), prepared.url, driver, (RuntimeError,))
+    return RunSession(prepared, connection, Deadline.after(0), warnings.append), driver
+
+
+MINE = (dt.datetime(2024, 3, 1, 6), "etl", dt.datetime(2024, 3, 1, 6), dt.datetime(2024, 3, 1, 18))
+OTHER = (dt.datetime(2024, 3, 1, 19), "other", dt.datetime(2024, 3, 1, 19), dt.datetime(2024, 3, 2, 7))
+
+
+def test_a_run_whose_lock_was_taken_over_meanwhile_leaves_it_and_warns():
+    warnings: list[str] = []
+    session, driver = scripted_session([MINE, OTHER], warnings)
+    assert [r.step.id for r in session.steps()] == ["acquire_lock", "work", "release_lock"]
+    assert driver.executed == ["take", "work"]  # not "give back": the lock is the other run's
+    assert warnings == [
+        "the run lock of run 2024-03-01 06:00:00 expired during the run and is now held by run "
+        "2024-03-01 19:00:00 (other); left as it is (raise var lock_timeout_minutes above the longest run)"
+    ]
+
+
+def test_a_run_that_took_over_an_expired_lock_warns_and_releases_it():
+    warnings: list[str] = []
+    previous = (dt.datetime(2024, 2, 29, 6), "dead", dt.datetime(2024, 2, 29, 18))
+    session, driver = scripted_session([(*MINE, *previous), (*MINE, *previous)], warnings)
+    list(session.steps())
+    assert driver.executed == ["take", "work", "give back"] and session.run_id == MINE[0]
+    assert warnings == [
+        "took over the run lock of run 2024-02-29 06:00:00 (dead), which expired at 2024-02-29 18:00:00 without "
+        "being released: that run stopped early; check its tables"
+    ]
