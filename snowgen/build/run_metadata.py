@@ -23,7 +23,6 @@ from snowgen.dialects.base import Dialect
 from snowgen.dialects.shapes import Layout, Script, TableShape
 from snowgen.plan.data import Plan, Step, StepKind
 from snowgen.plan.references import qualified
-from snowgen.plan.run_lock import has_run_lock
 
 COLUMNS = {
     "run_id": "timestamp",
@@ -62,14 +61,10 @@ def build_start_run(plan: Plan, step: Step, d: Dialect) -> Script:
     table = ddl.create_table_columns(
         metadata_table(plan), columns, d.table_properties(_plain(metadata_table(plan)), scratch=False)
     )
-    run = run_lock.run_id_query(plan) if has_run_lock(plan) else _now(d)
+    run = run_lock.run_id_query(plan)  # every plan that starts a run takes the run lock first
     run_props = d.table_properties(_plain(run_table(plan)), scratch=True)
     statements = [table, _steps_view(plan), *ddl.replace_table(run_table(plan), run, run_props, d)]
     return Script(statements=statements)
-
-
-def _now(d: Dialect) -> exp.Select:
-    return exp.Select(expressions=[exp.alias_(d.cast(d.now_utc(), "timestamp"), "run_id")])
 
 
 #: steps that record no start and end: they run before the run table is made, or are no work
