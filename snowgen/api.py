@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from snowgen.build import manifest_ops
+from snowgen.build.run_lock import lock_status
 from snowgen.build.run_metadata import is_recorded, run_id_query
 from snowgen.build.sample_load import sample_inserts, sample_tables
 from snowgen.build.sources import source_ddl as _source_statements
@@ -40,7 +41,7 @@ from snowgen.emit.store import CACHE_FOLDER, StepStore, cache_path
 from snowgen.emit.workers import build_all
 from snowgen.emit.writer import stale_diff, write
 from snowgen.errors import SnowgenError
-from snowgen.plan import refresh, run_metadata
+from snowgen.plan import refresh, run_lock, run_metadata
 from snowgen.plan.backfill import Backfill, parse_backfill
 from snowgen.plan.bodies import with_bodies
 from snowgen.plan.data import BodyNotParsed, Plan, Step
@@ -213,7 +214,7 @@ def target_dialects(loaded: LoadedProject, target: str | None) -> list[str]:
 
 def plan_loaded(loaded: LoadedProject, options: CompileOptions | None = None, *, memo: BodyMemo | None = None) -> Plan:
     """The plan every dialect compiles: the project's, with the full-refresh and run-metadata
-    steps when they apply. ``memo``: body facts from earlier compiles (snowgen.plan.facts)."""
+    steps when they apply, between the steps that take and release the run lock. ``memo``: body facts from earlier compiles (snowgen.plan.facts)."""
     options = options or CompileOptions()
     plan = plan_project(
         loaded,
@@ -228,7 +229,7 @@ def plan_loaded(loaded: LoadedProject, options: CompileOptions | None = None, *,
         plan = refresh.with_full_refresh(plan)
     if loaded.spec.run_metadata:
         plan = run_metadata.with_run_metadata(plan)
-    return plan
+    return run_lock.with_run_lock(plan)
 
 
 def compile_loaded(
@@ -444,7 +445,7 @@ def prepare_run(loaded: LoadedProject, options: RunOptions | None = None) -> Pre
     uncounted = frozenset(f"{t.db}.{t.name}".casefold() for t in bookkeeping_tables(plan))
     return PreparedRun(
         database.url, database.base, steps, checks, tables, settings, project=plan.project, dialect=dialect.name, uncounted=uncounted,
-        run_id=_run_id_probe(plan, dialect),
+        run_id=_run_id_probe(plan, dialect), lock_status=lock_status(plan, dialect) if run_lock.has_run_lock(plan) else None,
     )  # fmt: skip
 
 

@@ -23,7 +23,8 @@ from snowgen.runner.output import FORMATS, table_lines
 
 
 def reports_errors(command):
-    """Print a SnowgenError as ``file:line:col: CODE message`` and exit 2."""
+    """Print a SnowgenError as ``file:line:col: CODE message`` and exit 2 (3 when another
+    run holds the run lock)."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
@@ -31,7 +32,7 @@ def reports_errors(command):
             return command(*args, **kwargs)
         except SnowgenError as exc:
             click.echo(mask(exc.format()), err=True)
-            sys.exit(2)
+            sys.exit(exc.exit_code)
 
     return wrapper
 
@@ -182,7 +183,7 @@ def reports_run_errors(command):
             return command(*args, output=output, **kwargs)
         except SnowgenError as exc:
             output.error(exc)
-            sys.exit(2)
+            sys.exit(exc.exit_code)
 
     wrapper = click.option(
         "--log-format", type=click.Choice(FORMATS), default="text", show_default=True,
@@ -207,15 +208,23 @@ def reports_run_errors(command):
 @click.option("--vars", "vars_text", help="override project vars, as JSON or YAML")
 @click.option("--full-refresh", is_flag=True, help="drop the incremental state and rebuild from the start date")
 @click.option("--allow-refresh", is_flag=True, help="allow --full-refresh on a target that does not allow refresh")
+@click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=0,
+    metavar="SECONDS",
+    help="wait up to SECONDS for another run's lock (default: stop at once, exit 3)",
+)
 @reports_run_errors
 @backfill_options
-def run_command(project, target, db, select, vars_text, full_refresh, allow_refresh, backfill, output) -> None:
+def run_command(project, target, db, select, vars_text, full_refresh, allow_refresh, wait, backfill, output) -> None:
     """Compile a project for a database and run the plan, step by step (a backfill plan
     with --backfill SOURCE --from DATE --to DATE). Progress goes to stderr, the summary to
-    stdout; exit 1 when a step fails, 2 for any other error."""
+    stdout. Exit 1: a step failed; 2: an error before the run; 3: another run holds the run
+    lock."""
     options = RunOptions(compile_options(target, vars_text, select, backfill, full_refresh, allow_refresh), db)
     loaded = api.load_project(single_project(project))
-    summary = api.run_plan(api.prepare_run(loaded, options), output, api.target_of(loaded, target, db))
+    summary = api.run_plan(api.prepare_run(loaded, options), output, api.target_of(loaded, target, db), wait)
     if summary.failed is not None:
         sys.exit(1)
 

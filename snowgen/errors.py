@@ -67,6 +67,7 @@ CODES: dict[str, str] = {
     "SG407": "cannot write the output folder",
     "SG408": "the database failed a statement",
     "SG409": "sample-data would load into a table that holds rows",
+    "SG410": "another run holds the run lock",
 }
 
 
@@ -135,6 +136,9 @@ class Diagnostic:
 class SnowgenError(Exception):
     """One or more diagnostics; raised by every stage for user mistakes."""
 
+    #: the command's exit status when it stops on this error
+    exit_code = 2
+
     def __init__(self, diagnostics: list[Diagnostic] | Diagnostic):
         if isinstance(diagnostics, Diagnostic):
             diagnostics = [diagnostics]
@@ -150,3 +154,16 @@ class SnowgenError(Exception):
 
     def format(self) -> str:
         return "\n".join(d.format() for d in self.diagnostics)
+
+
+class RunLocked(SnowgenError):
+    """SG410: another run holds the project's run lock, or (DuckDB) the database file; the
+    command exits with 3, so a scheduler can tell "try later" from a failure."""
+
+    exit_code = 3
+
+    def __init__(self, message: str):
+        super().__init__(Diagnostic("SG410", message))
+
+    def __reduce__(self):
+        return (RunLocked, (self.diagnostics[0].message,))

@@ -244,7 +244,7 @@ def test_a_project_var_rebuilds_everything(tmp_path, built):
     outcome(root, ["postgres"], cache=True)
     built.clear()
     assert_cache_agrees(root, ["postgres"], vars={"upsert_lookback_days": 5})
-    assert {step for _, step in built} == {"create_schemas", "start_run", "a", "b", "c"}
+    assert {step for _, step in built} == {"acquire_lock", "create_schemas", "start_run", "a", "b", "c", "release_lock"}
 
 
 def test_other_code_never_matches(tmp_path, built, monkeypatch):
@@ -253,7 +253,7 @@ def test_other_code_never_matches(tmp_path, built, monkeypatch):
     built.clear()
     monkeypatch.setattr(cache, "code_fingerprint", lambda: "another snowgen or sqlglot")
     outcome(root, ["duckdb"], cache=True)
-    assert {step for _, step in built} == {"create_schemas", "start_run", "a", "b", "c"}
+    assert {step for _, step in built} == {"acquire_lock", "create_schemas", "start_run", "a", "b", "c", "release_lock"}
 
 
 # -- the store ----------------------------------------------------------------------------------------------

@@ -52,12 +52,12 @@ def events() -> tuple[list[generator.Event], str]:
 
 @cache
 def compiled(dialect: str) -> tuple[list[str], dict[str, str]]:
-    """The source DDL and the setup and base modules' files."""
+    """The source DDL and the setup, base and finish modules' files."""
     loaded = load_project(generator.SHIPPED_PROJECT)
     d = get_dialect(dialect)
     [project] = compile_loaded(loaded, [dialect], CompileOptions(vars=VARS))
     plan = json.loads(project.files["plan.json"])
-    plan["steps"] = [s for s in plan["steps"] if s["module"] in ("setup", "base")]
+    plan["steps"] = [s for s in plan["steps"] if s["module"] in ("setup", "base", "finish")]  # finish: lock release
     files = {s["file"]: project.files[s["file"]] for s in plan["steps"]}
     return [d.render(s) for s in source_ddl(loaded.spec, d)], {**files, "plan.json": json.dumps(plan)}
 

@@ -28,7 +28,7 @@ from snowgen.spec.loader import load_project
 
 PROJECT = generator.SHIPPED_PROJECT
 ENGINES = ["duckdb", "snowflake", "bigquery", "databricks"]
-BASE_MODULES = ("setup", "base")
+BASE_MODULES = ("setup", "base", "finish")  # finish: the run lock's release
 VARS = {"start_date": "2024-03-01", "backfill_limit_days": 1, "lookback_window_hours": 6}
 
 LIFECYCLE = "SELECT session_identifier, user_identifier, start_tstamp, end_tstamp FROM snowplow_manifest.snowplow_web_base_sessions_lifecycle_manifest"

@@ -58,7 +58,7 @@ def test_run_on_the_default_duckdb_file(deals):
     add_deal(deals / "snowgen.duckdb", "p1", 1)
     result = cli("run")
     assert result.exit_code == 0, result.output
-    assert re.search(r"\[\d+/\d+\] inter_deals +ok +\d+\.\d\d s +1 row$", result.stderr, re.MULTILINE)
+    assert re.search(r"\[ *\d+/\d+\] inter_deals +ok +\d+\.\d\d s +1 row$", result.stderr, re.MULTILINE)
     assert re.match(r"ok: \d+ steps in ", result.stdout)
     assert deals_in(deals / "snowgen.duckdb") == [("p1", 1, "ok")]
 

@@ -33,7 +33,9 @@ def compiled(tmp_path, models: list[dict], dialect: str = "postgres", **options)
 
 
 def plan_steps(files: dict[str, str]) -> dict[str, dict]:
-    return {step["id"]: step for step in json.loads(files["plan.json"])["steps"]}
+    """The plan's steps by id, without the run lock's first and last steps."""
+    steps = json.loads(files["plan.json"])["steps"]
+    return {step["id"]: step for step in steps if step["kind"] not in ("acquire_lock", "release_lock")}
 
 
 STATEMENT = {

@@ -104,8 +104,9 @@ def test_each_instance_reads_its_source_after_its_own_watermark(dialect):
 
 def test_the_update_runs_last_after_every_model_downstream():
     plan = json.loads(compiled("postgres")["plan.json"])
-    update = plan["steps"][-1]
+    update, release = plan["steps"][-2:]
     assert (update["id"], update["module"]) == ("multi_source_deals_watermarks_update", "complete")
+    assert release["id"] == "release_lock" and update["id"] in release["depends_on"]
     assert {"stg_deals__p1", "stg_deals__p2", "stg_deals__p3", "inter_deals"} <= set(update["depends_on"])
     health = next(s for s in plan["steps"] if s["id"] == "multi_source_deals_watermark_health")
     assert (health["kind"], health["depends_on"]) == ("view", ["create_schemas", "multi_source_deals_watermarks"])

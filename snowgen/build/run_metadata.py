@@ -1,8 +1,8 @@
 """Run metadata, written by the SQL itself: when each step of each run started and ended,
 and how many rows it wrote.
 
-The plan's second step records the run: a one-row table holding the run id (the UTC time
-the run started). Every later step appends a ``start`` row when it begins and an ``end``
+The step after the schemas records the run: a one-row table holding the run id (the UTC
+time the run took the run lock, read from the lock row: snowgen.build.run_lock). Every later step appends a ``start`` row when it begins and an ``end``
 row, with a row count, when it ends; a view pairs them per run and step. Appends only (no
 UPDATE with subqueries, which Delta and some engines limit), so any warehouse runs it.
 
@@ -17,7 +17,7 @@ import hashlib
 
 from sqlglot import exp
 
-from snowgen.build import ddl
+from snowgen.build import ddl, run_lock
 from snowgen.build.materialize import STAGE_SUFFIX
 from snowgen.dialects.base import Dialect
 from snowgen.dialects.shapes import Layout, Script, TableShape
@@ -66,15 +66,19 @@ def build_start_run(plan: Plan, step: Step, d: Dialect) -> Script:
     table = ddl.create_table_columns(
         metadata_table(plan), columns, d.table_properties(_plain(metadata_table(plan)), scratch=False)
     )
-    run = exp.Select(expressions=[exp.alias_(d.cast(d.now_utc(), "timestamp"), "run_id")])
+    run = run_lock.run_id_query(plan)  # every plan that starts a run takes the run lock first
     run_props = d.table_properties(_plain(run_table(plan)), scratch=True)
     statements = [table, _steps_view(plan), *ddl.replace_table(run_table(plan), run, run_props, d)]
     return Script(statements=statements)
 
 
+#: steps that record no start and end: they run before the run table is made, or are no work
+UNRECORDED = (StepKind.ACQUIRE_LOCK, StepKind.SCHEMAS, StepKind.START_RUN, StepKind.RELEASE_LOCK)
+
+
 def wrapped(plan: Plan, step: Step, statements: list[exp.Expr], d: Dialect) -> list[exp.Expr]:
     """The step's statements between its start and end rows (declarations stay first)."""
-    if step.kind in (StepKind.SCHEMAS, StepKind.START_RUN):
+    if step.kind in UNRECORDED:
         return statements
     leading = [s for s in statements if isinstance(s, exp.Declare)]
     body = [s for s in statements if not isinstance(s, exp.Declare)]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
-from snowgen.build import ddl, refresh, run_metadata, seed_load, sessions, staged, stitch, watermark
+from snowgen.build import ddl, refresh, run_lock, run_metadata, seed_load, sessions, staged, stitch, watermark
 from snowgen.build.materialize import ModelContext, build_incremental, build_table, build_view
 from snowgen.build.run_limits import bind_limits
 from snowgen.build.strategies import GENERATED_QUERIES, strategy_sql
@@ -86,6 +86,7 @@ def _incremental(plan: Plan, step: Step, dialect: Dialect) -> Script:
 
 #: every step kind's builder (a test checks that each StepKind has one)
 BUILDERS: dict[StepKind, Builder] = {
+    StepKind.ACQUIRE_LOCK: run_lock.build_acquire,
     StepKind.SCHEMAS: _schemas,
     StepKind.FULL_REFRESH: refresh.build_full_refresh,
     StepKind.START_RUN: run_metadata.build_start_run,
@@ -97,6 +98,7 @@ BUILDERS: dict[StepKind, Builder] = {
     StepKind.MANIFEST_TABLE: sessions.build_manifest_table,
     StepKind.QUARANTINE: sessions.build_quarantine,
     StepKind.WATERMARK_TABLE: watermark.build_manifest_table,
+    StepKind.RELEASE_LOCK: run_lock.build_release,
 }
 
 

@@ -25,6 +25,8 @@ from snowgen.dialects.shapes import Layout, NameTooLong, Script, TableShape, Uns
 from snowgen.names import is_exact
 
 UpsertStrategy = Literal["merge", "delete_insert"]
+#: how the acquire step takes the run lock's row in one transaction (snowgen.build.run_lock)
+LockUpsert = Literal["on_conflict", "merge", "insert_then_delete"]
 
 
 #: the kinds of name a warehouse limits; an identifier's kind is where it stands in a statement
@@ -180,6 +182,17 @@ class Dialect:
     #: the longest name of each kind: (limit, "bytes" of UTF-8 or "characters"); a kind
     #: missing has no documented limit
     name_limits: ClassVar[dict[NameKind, tuple[int, Literal["bytes", "characters"]]]] = {}
+    #: how a run takes the lock row: INSERT ... ON CONFLICT DO UPDATE ... WHERE expired (a
+    #: primary key makes it atomic), a MERGE (the warehouse serialises MERGEs on one table,
+    #: or fails one with a conflict), or an INSERT where no live row is and a DELETE of the
+    #: expired one, in a serializable transaction (snowgen.build.run_lock)
+    lock_upsert: ClassVar[LockUpsert] = "merge"
+    #: the lock table's DDL runs inside the acquire's transaction, after :meth:`lock_guard`
+    #: (else before it, on its own)
+    lock_ddl_in_transaction: ClassVar[bool] = False
+    #: a SQL function that fails the statement with its argument as the message (None: the
+    #: message is cast to a number, which fails quoting it: :meth:`fail_with`)
+    raise_function: ClassVar[str | None] = None
     #: what sqlglot would print wrongly for this warehouse: node type -> its rewrite
     #: (sqlglot's TRANSFORMS habit), applied innermost first by :meth:`lower`
     lowerings: ClassVar[dict[type[exp.Expr], Lowering]] = {}
@@ -416,6 +429,28 @@ class Dialect:
 
     def qualify_fixup(self, select: exp.Select) -> exp.Select:
         return select
+
+    # -- the run lock (snowgen.build.run_lock) ------------------------------------------------
+    def transaction_now(self) -> exp.Expr:
+        """The current UTC time, read the same by every statement of one transaction where the
+        warehouse binds values inline (:meth:`bind_values`): the run's id. Postgres' and DuckDB's
+        current_timestamp is the transaction's start already."""
+        return self.now_utc()
+
+    def database_user(self) -> exp.Expr:
+        """The user the session runs as (the lock's holder)."""
+        return exp.CurrentUser()
+
+    def lock_guard(self, key: int) -> list[exp.Expr]:
+        """Statements opening the acquire's transaction that make concurrent acquires wait for
+        each other (``key``: a number for the project); none by default."""
+        return []
+
+    def fail_with(self, message: exp.Expr) -> exp.Expr:
+        """An expression that fails its statement, the error quoting ``message`` (a string)."""
+        if self.raise_function is not None:
+            return exp.Anonymous(this=self.raise_function, expressions=[message])
+        return exp.Cast(this=message, to=self.data_type("bigint"))
 
     # -- carrying run-time values between statements ---------------------------------------
     def bind_values(

@@ -80,6 +80,9 @@ class BigQuery(Dialect):
         "scripting": "https://cloud.google.com/bigquery/docs/reference/standard-sql/procedural-language#declare",
         "transactions": "https://cloud.google.com/bigquery/docs/transactions",
         "qualify": "https://cloud.google.com/bigquery/docs/reference/standard-sql/query-syntax#qualify_clause",
+        "error": "https://cloud.google.com/bigquery/docs/reference/standard-sql/debugging_functions#error",
+        "session_user": "https://cloud.google.com/bigquery/docs/reference/standard-sql/security_functions#session_user",
+        "dml_conflicts": "https://cloud.google.com/bigquery/docs/data-manipulation-language#dml_statement_conflicts",
         "regexp_contains": "https://cloud.google.com/bigquery/docs/reference/standard-sql/string_functions#regexp_contains",
         "orderable": "https://cloud.google.com/bigquery/docs/reference/standard-sql/data-types#orderable_data_types",
         "dataset_names": "https://cloud.google.com/bigquery/docs/datasets#dataset-naming",
@@ -115,6 +118,11 @@ class BigQuery(Dialect):
     url_schemes = ("bigquery",)
     connector = "bigquery_jobs"
     supports_similar_to = False
+    # The run lock is taken by a MERGE, inside a transaction: of two MERGEs on the table at
+    # once, one fails with a conflict (docs["dml_conflicts"]); ERROR(message) fails a statement
+    # (docs["error"]); the run id is a script variable (bind_values).
+    lock_upsert = "merge"
+    raise_function = "ERROR"
     lowerings = {
         exp.DataType: _instant,
         exp.Extract: epoch_as_seconds,
@@ -194,6 +202,9 @@ class BigQuery(Dialect):
         if not (select.args.get("where") or select.args.get("group") or select.args.get("having")):
             select = select.where(exp.true(), copy=False)
         return select
+
+    def database_user(self) -> exp.Expr:
+        return exp.SessionUser()  # the user running the job: docs["session_user"]
 
     def bind_values(self, script, prefix, values, source):
         """DECLARE the variables (hoisted to the top of the script: declarations come first),

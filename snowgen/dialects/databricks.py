@@ -52,6 +52,8 @@ class Databricks(Dialect):
         "loader_columns": "https://docs.snowplow.io/docs/api-reference/loaders-storage-targets/schemas-in-warehouse/",
         "spark_connect": "https://spark.apache.org/docs/latest/spark-connect-overview.html",
         "databricks_connect": "https://docs.databricks.com/en/dev-tools/databricks-connect/python/index.html",
+        "raise_error": "https://docs.databricks.com/en/sql/language-manual/functions/raise_error.html",
+        "conflicts": "https://docs.databricks.com/en/optimizations/isolation-level.html#write-conflicts-on-databricks",
     }
     types = {**Dialect.types, "string": "STRING", "json": "STRING", "double": "DOUBLE"}
     # A Delta MERGE is one atomic statement (docs["merge"]); by default every statement is a
@@ -77,6 +79,11 @@ class Databricks(Dialect):
     context_storage = "column"
     max_cluster_columns = 4  # liquid clustering keys: docs["liquid"]
     run_limits_in_variables = True  # docs["pruning"]
+    # The run lock is taken by a Delta MERGE: of two MERGEs on the table at once, one fails
+    # with a concurrent-modification conflict (docs["conflicts"]); raise_error(message) fails
+    # a statement (docs["raise_error"]); the run id is a session variable (bind_values).
+    lock_upsert = "merge"
+    raise_function = "raise_error"
     # EXTRACT(EPOCH ...) as UNIX_MICROS(ts) / 1e6 (docs["unix_micros"]); a case-insensitive
     # match as REGEXP_LIKE, a synonym of RLIKE, with (?i) (docs["rlike"]). IS [NOT] DISTINCT
     # FROM prints as it is (docs["is_distinct"]).

@@ -20,6 +20,10 @@ class DuckDB(Dialect):
         "timestamp_tz": "https://duckdb.org/docs/stable/sql/functions/timestamptz",
         "regexp": "https://duckdb.org/docs/stable/sql/functions/regular_expressions",
         "transactions": "https://duckdb.org/docs/stable/sql/statements/transactions",
+        "on_conflict": "https://duckdb.org/docs/stable/sql/statements/insert#on-conflict-clause",
+        "error": "https://duckdb.org/docs/stable/sql/functions/utility#errormessage",
+        "concurrency": "https://duckdb.org/docs/stable/connect/concurrency",
+        "current_timestamp": "https://duckdb.org/docs/stable/sql/functions/timestamptz#current_timestamp",
     }
     types = {**Dialect.types, "string": "VARCHAR", "double": "DOUBLE"}
     # delete+insert in a BEGIN ... COMMIT transaction (docs["transactions"]); MERGE INTO, its
@@ -30,6 +34,12 @@ class DuckDB(Dialect):
     url_schemes = ("duckdb",)  # duckdb:///relative.duckdb (to the project), duckdb:////abs.duckdb
     connector = "duckdb_file"
     supports_similar_to = False  # DuckDB matches SIMILAR TO as a whole regular expression
+    # The run lock: one process writes a database file at a time (docs["concurrency"]), and
+    # INSERT ... ON CONFLICT DO UPDATE ... WHERE takes the row on the primary key
+    # (docs["on_conflict"]); error(message) fails the statement (docs["error"]). The run id
+    # is current_timestamp, the transaction's start (docs["current_timestamp"]).
+    lock_upsert = "on_conflict"
+    raise_function = "error"
     # Inherited: regex_contains prints REGEXP_MATCHES, true if the pattern is found anywhere
     # in the string (RE2): docs["regexp"]
 

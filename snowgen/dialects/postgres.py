@@ -30,6 +30,10 @@ class Postgres(Dialect):
         "at_time_zone": "https://www.postgresql.org/docs/15/functions-datetime.html#FUNCTIONS-DATETIME-ZONECONVERT",
         "analyze": "https://www.postgresql.org/docs/15/routine-vacuuming.html#VACUUM-FOR-STATISTICS",
         "planner_stats": "https://www.postgresql.org/docs/15/planner-stats.html",
+        "on_conflict": "https://www.postgresql.org/docs/15/sql-insert.html#SQL-ON-CONFLICT",
+        "advisory_locks": "https://www.postgresql.org/docs/15/functions-admin.html#FUNCTIONS-ADVISORY-LOCKS",
+        "current_time": "https://www.postgresql.org/docs/15/functions-datetime.html#FUNCTIONS-DATETIME-CURRENT",
+        "casts": "https://www.postgresql.org/docs/15/sql-expressions.html#SQL-SYNTAX-TYPE-CASTS",
     }
     types = {**Dialect.types, "json": "JSONB", "double": "DOUBLE PRECISION"}
     # Longer names are truncated with only a NOTICE: two tables would become one (docs["identifier_length"])
@@ -60,8 +64,24 @@ class Postgres(Dialect):
     # that already has rows is left to autovacuum, as dbt's package leaves it.
     indexes_after_first_fill = True
 
+    # The run lock: INSERT ... ON CONFLICT (lock_name) DO UPDATE ... WHERE expired is atomic
+    # on the primary key (docs["on_conflict"]). Two runs creating the manifest schema and the
+    # lock table at once can fail on the catalog's unique indexes, so the DDL goes inside the
+    # transaction behind a transaction-level advisory lock (docs["advisory_locks"]). The run
+    # id is current_timestamp, the transaction's start, the same in every statement of it
+    # (docs["current_time"]). Postgres has no raise function in plain SQL: a cast of the
+    # message to a number fails with 'invalid input syntax for type bigint: "<message>"'
+    # (docs["casts"]; PL/pgSQL's RAISE would need a DO block of text).
+    lock_upsert = "on_conflict"
+    lock_ddl_in_transaction = True
+
     url_schemes = ("postgresql", "postgres")
     connector = "libpq"
+
+    def lock_guard(self, key: int) -> list[exp.Expr]:
+        # Released at COMMIT or ROLLBACK: docs["advisory_locks"]
+        lock = exp.Anonymous(this="pg_advisory_xact_lock", expressions=[exp.Literal.number(key)])
+        return [exp.Select(expressions=[lock])]
 
     def now_utc(self) -> exp.Expr:
         # current_timestamp is timestamptz; AT TIME ZONE 'UTC' gives the UTC wall clock

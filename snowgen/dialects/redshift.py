@@ -57,6 +57,8 @@ class Redshift(Dialect):
         "drop_table": "https://docs.aws.amazon.com/redshift/latest/dg/r_DROP_TABLE.html",
         "python_connector": "https://docs.aws.amazon.com/redshift/latest/mgmt/python-configuration-options.html",
         "timezone": "https://docs.aws.amazon.com/redshift/latest/dg/r_timezone_config.html",
+        "sysdate": "https://docs.aws.amazon.com/redshift/latest/dg/r_SYSDATE.html",
+        "serializable": "https://docs.aws.amazon.com/redshift/latest/dg/c_serial_isolation.html",
     }
     types = {**Dialect.types, "string": "VARCHAR(MAX)", "json": "SUPER", "double": "DOUBLE PRECISION"}  # docs["super"]
     # MERGE INTO takes an alias for the source only, and WHEN clauses without conditions: docs["merge"]
@@ -79,9 +81,18 @@ class Redshift(Dialect):
     connector = "redshift_connector"
     json_is_orderable = False  # SUPER values sort only as their text: docs["super_limits"]
     lowerings = {exp.NullSafeNEQ: null_safe_comparison, exp.NullSafeEQ: null_safe_comparison}
+    # The run lock: no ON CONFLICT, and a MERGE without conditional WHEN (docs["merge"]): an
+    # INSERT where no live lock row is, then a DELETE of the expired one, in one transaction;
+    # of two such transactions at once, serializable isolation aborts one (docs["serializable"]).
+    # No raise function: a cast of the message to a number fails quoting it. The run id is
+    # SYSDATE, the transaction's start (docs["sysdate"]), the same in every statement of it.
+    lock_upsert = "insert_then_delete"
     # Inherited as they are: regex_contains prints the POSIX ``~`` (a match anywhere in the
     # string): docs["regex"]; UPDATE ... FROM (update_from), its SET column unqualified:
     # docs["update"].
+
+    def transaction_now(self) -> exp.Expr:
+        return exp.CurrentTimestamp(sysdate=True)  # SYSDATE: docs["sysdate"]
 
     def json_text(self, value: exp.Expr) -> exp.Expr:
         return exp.Anonymous(this="JSON_SERIALIZE", expressions=[value])  # docs["json_serialize"]

@@ -86,6 +86,8 @@ class Snowflake(Dialect):
         "loader_columns": "https://docs.snowplow.io/docs/api-reference/loaders-storage-targets/schemas-in-warehouse/",
         "parse_json": "https://docs.snowflake.com/en/sql-reference/functions/parse_json",
         "insert": "https://docs.snowflake.com/en/sql-reference/sql/insert",
+        "locking": "https://docs.snowflake.com/en/sql-reference/transactions#resource-locking",
+        "cast": "https://docs.snowflake.com/en/sql-reference/functions/cast",
     }
     types = {**Dialect.types, "string": "VARCHAR", "timestamp": "TIMESTAMPNTZ", "json": "VARIANT", "double": "DOUBLE"}
     # MERGE (docs["merge"]) from a stage with one row per key: a target row never joins two
@@ -104,6 +106,11 @@ class Snowflake(Dialect):
     # schema's major version (the inherited context_column): docs["loader_columns"]
     context_storage = "column"
     run_limits_in_variables = True  # docs["pruning"]
+    # The run lock is taken by a MERGE: MERGEs on one table wait for each other's lock
+    # (docs["locking"]). SQL has no raise function outside Snowflake Scripting blocks: a cast
+    # of the message to a number fails with "Numeric value '<message>' is not recognized"
+    # (docs["cast"]). The run id is a session variable (bind_values).
+    lock_upsert = "merge"
     lowerings = {
         exp.DataType: _ntz,
         exp.Extract: _epoch,

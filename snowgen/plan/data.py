@@ -25,6 +25,7 @@ SETUP_STEP = "create_schemas"
 class StepKind(StrEnum):
     """What a step does; snowgen.build.steps.BUILDERS has one builder for each."""
 
+    ACQUIRE_LOCK = "acquire_lock"  # takes the project's run lock, or fails (snowgen.plan.run_lock)
     SCHEMAS = "schemas"  # the schemas every later step writes to
     FULL_REFRESH = "full_refresh"  # drops the incremental state (snowgen.plan.refresh)
     START_RUN = "start_run"  # the run's id for run metadata (snowgen.plan.run_metadata)
@@ -36,6 +37,7 @@ class StepKind(StrEnum):
     MANIFEST_TABLE = "manifest_table"  # the sessions strategy's manifest and quarantine tables
     QUARANTINE = "quarantine"  # sessions that reached max_session_days join the quarantine
     WATERMARK_TABLE = "watermark_table"  # the watermark strategy's manifest table
+    RELEASE_LOCK = "release_lock"  # gives the run lock back (the plan's last step)
 
 
 class BodyNotParsed(BaseException):  # not an Exception: no `except Exception` may hide it

@@ -36,7 +36,11 @@ from snowgen.spec.loader import LoadedModel, LoadedProject
 from snowgen.spec.models import ModelSpec, check_var_value
 
 SETUP_MODULE = "setup"
-DEFAULT_VARS: dict[str, Any] = {"upsert_lookback_days": 30}
+DEFAULT_VARS: dict[str, Any] = {
+    "upsert_lookback_days": 30,
+    # how long a run's lock holds before another run may take it over (snowgen.plan.run_lock)
+    "lock_timeout_minutes": 720,
+}
 
 
 def plan_project(
@@ -129,6 +133,7 @@ def resolve_vars(loaded: LoadedProject, target: str | None, cli_vars: dict[str, 
             raise SnowgenError.at("SG401", f"--vars: {exc}") from None
         values[name] = value
     _check_lookback(loaded, values)
+    _check_lock_timeout(loaded, values)
     return values
 
 
@@ -140,6 +145,17 @@ def _check_lookback(loaded: LoadedProject, values: dict[str, Any]) -> None:
             "SG102",
             f"var upsert_lookback_days must be a whole number of days >= 0, got {value!r}",
             loaded.doc.location(("vars", "upsert_lookback_days")),
+        )
+
+
+def _check_lock_timeout(loaded: LoadedProject, values: dict[str, Any]) -> None:
+    """lock_timeout_minutes sets every run lock's expiry: a whole number of minutes, at most a year."""
+    value = values["lock_timeout_minutes"]
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 525600:
+        raise SnowgenError.at(
+            "SG102",
+            f"var lock_timeout_minutes must be a whole number of minutes from 0 to 525600, got {value!r}",
+            loaded.doc.location(("vars", "lock_timeout_minutes")),
         )
 
 

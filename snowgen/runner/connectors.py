@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
-from snowgen.errors import SnowgenError
+from snowgen.errors import RunLocked, SnowgenError
 from snowgen.folders import make_missing_dirs, remove_dirs
 
 #: The compiled SQL computes run limits and manifest times in UTC; a session in another
@@ -81,7 +82,23 @@ def open_duckdb_file(url: str, base: Path, settings: Settings) -> OpenDatabase:
         return OpenDatabase(Driver(duckdb.connect(str(path))), (duckdb.Error,))
     except (OSError, duckdb.Error) as exc:
         remove_dirs(created)  # a failed open leaves nothing behind
+        if _DUCKDB_FILE_LOCKED.search(str(exc)):
+            raise RunLocked(duckdb_file_in_use(path, str(exc))) from None
         raise SnowgenError.at("SG405", f"cannot open the DuckDB file {path}: {_reason(exc, path)}") from None
+
+
+#: DuckDB's error when another process has the file open: one process writes a database
+#: file at a time (https://duckdb.org/docs/stable/connect/concurrency)
+_DUCKDB_FILE_LOCKED = re.compile(r"Could not set lock on file")
+_HOLDING_PROCESS = re.compile(r"\(PID (\d+)\)")
+
+
+def duckdb_file_in_use(path: Path, error: str) -> str:
+    found = _HOLDING_PROCESS.search(error)
+    process = f"process {found.group(1)}" if found else "another process"
+    return (
+        f"the DuckDB file {path} is in use by {process} (another run?); DuckDB lets one process write a file at a time"
+    )
 
 
 def _reason(error: Exception, path: Path) -> str:

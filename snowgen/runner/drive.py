@@ -10,16 +10,17 @@ from snowgen.runner.output import RunHeader, RunOutput, RunSummary
 from snowgen.runner.session import PreparedRun, RunSession, run_session, shown_database
 
 
-def run_plan(prepared: PreparedRun, output: RunOutput, target: str | None = None) -> RunSummary:
+def run_plan(prepared: PreparedRun, output: RunOutput, target: str | None = None, wait: float = 0.0) -> RunSummary:
     """Run ``prepared``; the summary says whether a step failed (a database that cannot be
-    opened, or fails a query after the steps, raises SnowgenError)."""
+    opened, or fails a query after the steps, raises SnowgenError; another run's lock held
+    past ``wait`` seconds, RunLocked)."""
     header = RunHeader(
         prepared.project, prepared.dialect, shown_database(prepared.url, prepared.base), target, prepared.steps
     )
     summary = RunSummary(header)
     output.started(header)
     started = time.perf_counter()
-    with run_session(prepared) as session:
+    with run_session(prepared, wait, output.warning) as session:
         if _run_steps(session, output, summary, started):
             summary.warnings = session.warnings()
             for warning in summary.warnings:

@@ -27,6 +27,7 @@ class PlannedStep:
     text: str = ""  # the whole file, for a database that takes a step as one script
     #: per statement, the ``schema.table`` it writes rows into (snowgen.runner.statements)
     writes: tuple[str | None, ...] = ()
+    kind: str = ""  # plan.json's kind (the runner treats the run lock's steps apart)
 
     def units(self, whole_scripts: bool) -> list[str]:
         """What goes to the database one call at a time: the statements, or the whole file."""
@@ -64,7 +65,9 @@ def read_compiled(files: dict[str, str] | Path, dialect: str) -> tuple[list[Plan
     files = _files(files)
     plan = json.loads(files["plan.json"])
     sqlglot_dialect = get_dialect(dialect).sqlglot_dialect
-    steps = [_planned_step(s["id"], s["file"], files[s["file"]], sqlglot_dialect) for s in plan["steps"]]
+    steps = [
+        _planned_step(s["id"], s["file"], files[s["file"]], sqlglot_dialect, s.get("kind", "")) for s in plan["steps"]
+    ]
     checks = []
     for check in plan.get("checks", []):
         [statement] = split_statements(files[check["file"]], sqlglot_dialect)
@@ -72,9 +75,9 @@ def read_compiled(files: dict[str, str] | Path, dialect: str) -> tuple[list[Plan
     return steps, checks
 
 
-def _planned_step(step_id: str, file: str, text: str, sqlglot_dialect: str) -> PlannedStep:
+def _planned_step(step_id: str, file: str, text: str, sqlglot_dialect: str, kind: str) -> PlannedStep:
     statements = read_statements(text, sqlglot_dialect)
-    return PlannedStep(step_id, file, [s.text for s in statements], text, tuple(s.writes for s in statements))
+    return PlannedStep(step_id, file, [s.text for s in statements], text, tuple(s.writes for s in statements), kind)
 
 
 def read_plan(files: dict[str, str] | Path, dialect: str) -> list[PlannedStep]:

@@ -20,7 +20,7 @@ COMPILE = ("compile", "--dialect", "duckdb")
         ("start_dte: 2024-02-01", "snowgen: SG401 --vars: unknown var 'start_dte' (did you mean 'start_date'?)\n"),
         (
             "{nothing_like_it: 1}",
-            "snowgen: SG401 --vars: unknown var 'nothing_like_it'; known: start_date, upsert_lookback_days\n",
+            "snowgen: SG401 --vars: unknown var 'nothing_like_it'; known: lock_timeout_minutes, start_date, upsert_lookback_days\n",
         ),
         (
             '{"start_date": {"a": 1}}',
@@ -253,17 +253,21 @@ sys.stdin.read()
 """
 
 
-def test_a_duckdb_file_another_process_holds(proj):
+def test_a_duckdb_file_another_process_holds_stops_the_run_as_a_held_lock(proj):
     path = proj.root / "held.duckdb"
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLD_THE_FILE, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
     try:
         assert holder.stdout.readline() == "holding\n"
-        reason = _cannot_open(proj.fail("run", "--db", "held.duckdb"), str(path))
+        result = proj.run("run", "--db", "held.duckdb")
     finally:
         holder.communicate("", timeout=30)
-    assert reason.startswith(f'IO Error: Could not set lock on file "{path}": Conflicting lock is held in ')
+    assert result.exit_code == 3 and isinstance(result.exception, SystemExit) and "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        f"snowgen: SG410 the DuckDB file {path} is in use by process {holder.pid} (another run?); DuckDB lets one "
+        "process write a file at a time; run again later, or wait for it with --wait SECONDS"
+    )
 
 
 def test_a_password_in_the_url_is_never_printed(proj):

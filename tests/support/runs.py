@@ -13,7 +13,10 @@ statements the warehouse would run:
 - Sail does not parse ``SET TIME ZONE 'zone'`` (Databricks SQL and Runtime do): the runner sets
   ``spark.sql.session.timeZone``, the session setting the statement sets in Spark.
 - bqemulator does not parse ``SET @@time_zone = 'zone'`` (BigQuery does): the runner leaves it
-  out of the script, as the emulator reads every timestamp in UTC anyway."""
+  out of the script, as the emulator reads every timestamp in UTC anyway.
+- fakesnow keeps a session variable's query and runs it again wherever the variable is read,
+  where Snowflake keeps the value SET computed once: for a query of the clock (the run lock's
+  run id) the two differ, so the runner runs such a SET's query once and sets its value."""
 
 from __future__ import annotations
 
@@ -28,20 +31,33 @@ from snowgen.runner.statements import split_statements
 
 def run_compiled(engine, files: dict[str, str]) -> None:
     for step in json.loads(files["plan.json"])["steps"]:
-        text = files[step["file"]]
-        if engine.name == "databricks":
-            run_with_session_variables(engine, text)
-        elif engine.name == "snowflake":
-            run_without_transaction(engine, text)
-        elif engine.name == "bigquery":
-            engine.execute_script(without_time_zone_setting(text))
-        else:
-            engine.execute_script(text)
+        run_file(engine, files[step["file"]])
+
+
+def run_file(engine, text: str) -> None:
+    """One step's file, as the warehouse would run it (the bridges above)."""
+    if engine.name == "databricks":
+        run_with_session_variables(engine, text)
+    elif engine.name == "snowflake":
+        run_without_transaction(engine, text)
+    elif engine.name == "bigquery":
+        engine.execute_script(without_time_zone_setting(text))
+    else:
+        engine.execute_script(text)
 
 
 def run_without_transaction(engine, text: str) -> None:
     for statement in split_statements(text, "snowflake"):
-        if not isinstance(sqlglot.parse_one(statement, read="snowflake"), (exp.Transaction, exp.Commit)):
+        tree = sqlglot.parse_one(statement, read="snowflake")
+        if isinstance(tree, exp.Set) and tree.find(exp.CurrentTimestamp):
+            item = tree.expressions[0].this
+            [[value]] = engine.query(item.expression.this.sql("snowflake"))
+            literal = exp.Cast(
+                this=exp.Literal.string(str(value)), to=exp.DataType.build("TIMESTAMP_NTZ", dialect="snowflake")
+            )
+            item.set("expression", literal)
+            engine.execute(tree.sql("snowflake"))
+        elif not isinstance(tree, (exp.Transaction, exp.Commit)):
             engine.execute(statement)
 
 

@@ -27,6 +27,9 @@ DROP TABLE IF EXISTS "scratch"."snowplow_web_current_run" CASCADE;
 
 CREATE TABLE "scratch"."snowplow_web_current_run" AS
 SELECT
-  CAST(CURRENT_TIMESTAMP AT TIME ZONE 'UTC' AS TIMESTAMP) AS "run_id";
+  "run_id"
+FROM "snowplow_manifest"."snowplow_web_run_lock"
+WHERE
+  "lock_name" = 'snowplow_web';
 
 ANALYZE "scratch"."snowplow_web_current_run";

@@ -27,4 +27,7 @@ GROUP BY
 
 CREATE OR REPLACE TABLE `scratch`.`snowplow_web_current_run` AS
 SELECT
-  CAST(CURRENT_TIMESTAMP() AS TIMESTAMP) AS `run_id`;
+  `run_id`
+FROM `snowplow_manifest`.`snowplow_web_run_lock`
+WHERE
+  `lock_name` = 'snowplow_web';

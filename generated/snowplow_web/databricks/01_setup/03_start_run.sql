@@ -37,4 +37,7 @@ TBLPROPERTIES (
   'delta.autoOptimize.autoCompact'='true'
 ) AS
 SELECT
-  CAST(CURRENT_TIMESTAMP() AS TIMESTAMP) AS `run_id`;
+  `run_id`
+FROM `snowplow_manifest`.`snowplow_web_run_lock`
+WHERE
+  `lock_name` = 'snowplow_web';
