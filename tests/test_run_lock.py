@@ -20,6 +20,8 @@ import duckdb
 import pytest
 from support.data import insert_rows
 
+from snowgen.runner.connectors import Driver
+
 REPO = Path(__file__).resolve().parents[1]
 SPECS = REPO / "model_specs"
 #: a table model that keeps a run busy for a second or more (the size of the cross join, by engine)
@@ -244,10 +246,11 @@ def test_a_failed_run_releases_its_lock(database):
     assert database.query(f"select * from {LOCK_TABLE}") == []
 
 
-class ScriptedDriver:
+class ScriptedDriver(Driver):
     """A database that answers the lock-status query from a list of rows, one per call."""
 
     def __init__(self, lock_rows: list[tuple | None]):
+        super().__init__(None)
         self.lock_rows, self.executed = list(lock_rows), []
 
     def execute(self, statement: str) -> None:

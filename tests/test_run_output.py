@@ -34,6 +34,7 @@ COLOUR = re.compile(r"\x1b\[\d+m")
 #: the plan of multi_source_deals, in order, with the rows each step writes for two new deals
 #: of server p1 on the first run (None: a step that writes no rows, printed as an en dash)
 FIRST_RUN_ROWS = {
+    "acquire_lock": None,
     "create_schemas": None,
     "start_run": None,
     "multi_source_deals_watermarks": None,
@@ -43,6 +44,7 @@ FIRST_RUN_ROWS = {
     "stg_deals__p3": 0,
     "inter_deals": 2,
     "multi_source_deals_watermarks_update": 1,
+    "release_lock": None,
 }
 STEPS = list(FIRST_RUN_ROWS)
 
@@ -107,11 +109,11 @@ def test_text_output_has_a_line_per_step_with_its_time_and_rows(two_deals):
     result = cli("run")
     assert result.exit_code == 0, result.output
     lines = step_lines(result.stderr)
-    assert [(g[1], g[2], g[3]) for g in lines] == [(str(i), "9", s) for i, s in enumerate(STEPS, 1)]
+    assert [(g[1], g[2], g[3]) for g in lines] == [(str(i), str(len(STEPS)), s) for i, s in enumerate(STEPS, 1)]
     assert printed_rows(result.stderr) == FIRST_RUN_ROWS
     assert all(g[7] == UNKNOWN for g in lines if FIRST_RUN_ROWS[g[3]] is None)
     header = result.stderr.splitlines()[0]
-    assert re.fullmatch(r"\d\d:\d\d:\d\d  running multi_source_deals on snowgen.duckdb \(duckdb\): 9 steps, "
+    assert re.fullmatch(r"\d\d:\d\d:\d\d  running multi_source_deals on snowgen.duckdb \(duckdb\): 11 steps, "
                         r"\d{4}-\d\d-\d\d UTC", header)  # fmt: skip
 
 
@@ -127,7 +129,7 @@ def test_the_summary_on_stdout_counts_steps_warnings_and_rows_per_table(two_deal
     result = cli("run")
     assert result.exit_code == 0, result.output
     first, *tables = result.stdout.splitlines()
-    assert re.fullmatch(r"ok: 9 steps in \d+\.\d\d s, run id \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+, 1 warning", first)
+    assert re.fullmatch(r"ok: 11 steps in \d+\.\d\d s, run id \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+, 1 warning", first)
     assert tables == ["deals.inter_deals             2 rows"]
     assert "snowgen: warning: multi_source_deals_future_rows:" in result.stderr
 
@@ -142,7 +144,7 @@ def test_a_second_run_without_new_rows_writes_none(two_deals):
 def test_quiet_prints_no_progress_but_warnings_and_the_summary(two_deals):
     result = cli("run", "--quiet")
     assert result.exit_code == 0 and result.stderr == ""
-    assert result.stdout.startswith("ok: 9 steps in ")
+    assert result.stdout.startswith("ok: 11 steps in ")
     with_deals(two_deals, "p2", deal(3, dt.datetime(2099, 1, 1)))
     result = cli("run", "-q")
     assert result.stderr.startswith("snowgen: warning: multi_source_deals_future_rows:")
@@ -161,11 +163,13 @@ def test_a_failing_step_in_text(deals):
     result = cli("run")  # no source tables: the health view fails
     assert result.exit_code == 1
     failed = [g for g in step_lines(result.stderr) if g[4] == "FAILED"]
-    assert [(g[1], g[3]) for g in failed] == [("4", "multi_source_deals_watermark_health")]
+    assert [(g[1], g[3]) for g in failed] == [
+        (str(STEPS.index("multi_source_deals_watermark_health") + 1), "multi_source_deals_watermark_health")
+    ]
     report = result.stderr.split("FAILED", 1)[1]
     assert "snowgen: SG408 step multi_source_deals_watermark_health failed (02_watermarks/" in report
     assert 'Table with name "mt5_p1.deals" does not exist' in report and "in the statement:\n    CREATE" in report
-    assert re.fullmatch(r"failed: step 4/9 multi_source_deals_watermark_health after \d+\.\d\d s, run id .+\n",
+    assert re.fullmatch(r"failed: step 5/11 multi_source_deals_watermark_health after \d+\.\d\d s, run id .+\n",
                         result.stdout)  # fmt: skip
 
 
@@ -208,20 +212,22 @@ def test_json_events_carry_the_documented_fields(two_deals):
     assert result.exit_code == 0, result.output
     log = events(result.stderr)
     names = [e["event"] for e in log]
-    assert names == ["run_started", *["step_started", "step_finished"] * 2, "run_identified",
-                     *["step_started", "step_finished"] * 7, "run_finished"]  # fmt: skip
+    recorded = STEPS.index("start_run") + 1  # the run id is read once the step that records it ran
+    assert names == ["run_started", *["step_started", "step_finished"] * recorded, "run_identified",
+                     *["step_started", "step_finished"] * (len(STEPS) - recorded), "run_finished"]  # fmt: skip
     started = log[0]
     assert started | {"time": None} == {
         "event": "run_started", "time": None, "run_id": None, "project": "multi_source_deals", "dialect": "duckdb",
-        "database": "snowgen.duckdb", "target": "dev", "steps": 9,
+        "database": "snowgen.duckdb", "target": "dev", "steps": len(STEPS),
     }  # fmt: skip
     finished = [e for e in log if e["event"] == "step_finished"]
     assert [(e["index"], e["total"], e["step"], e["rows"]) for e in finished] == [
-        (i, 9, step, rows) for i, (step, rows) in enumerate(FIRST_RUN_ROWS.items(), 1)
+        (i, len(STEPS), step, rows) for i, (step, rows) in enumerate(FIRST_RUN_ROWS.items(), 1)
     ]
     assert all(isinstance(e["seconds"], float) and e["file"].endswith(".sql") for e in finished)
     [run_id] = run_ids(two_deals)
-    assert [e["run_id"] for e in log[5:]] == [run_id] * (len(log) - 5) and log[4]["run_id"] is None
+    known = names.index("run_identified")
+    assert [e["run_id"] for e in log[known:]] == [run_id] * (len(log) - known) and log[known - 1]["run_id"] is None
 
 
 def test_json_summary_on_stdout(two_deals):
@@ -230,7 +236,7 @@ def test_json_summary_on_stdout(two_deals):
     summary = json.loads(result.stdout)
     assert set(summary) == SUMMARY_FIELDS and result.stdout.count("\n") == 1
     assert summary["run_id"] == run_ids(two_deals)[0] and summary["status"] == "ok"
-    assert (summary["steps"], summary["steps_run"], summary["failed_step"]) == (9, 9, None)
+    assert (summary["steps"], summary["steps_run"], summary["failed_step"]) == (len(STEPS), len(STEPS), None)
     assert summary["tables"] == [{"table": "deals.inter_deals", "rows": 2}]
     [warning] = summary["warnings"]
     assert warning.startswith("multi_source_deals_future_rows:")
@@ -247,11 +253,15 @@ def test_a_failing_step_in_json(deals):
     assert result.exit_code == 1
     log = events(result.stderr)
     [failed] = [e for e in log if e["event"] == "step_failed"]
-    assert (failed["step"], failed["index"], failed["code"]) == ("multi_source_deals_watermark_health", 4, "SG408")
+    assert (failed["step"], failed["index"], failed["code"]) == (
+        "multi_source_deals_watermark_health",
+        STEPS.index("multi_source_deals_watermark_health") + 1,
+        "SG408",
+    )
     assert failed["file"] == "02_watermarks/02_multi_source_deals_watermark_health.sql"
     assert 'Table with name "mt5_p1.deals" does not exist' in failed["error"]
     assert failed["statement"].startswith('CREATE OR REPLACE VIEW "deals_manifest"."multi_source_deals_watermark_')
-    assert log[-1]["event"] == "run_finished" and (log[-1]["status"], log[-1]["steps_run"]) == ("failed", 3)
+    assert log[-1]["event"] == "run_finished" and (log[-1]["status"], log[-1]["steps_run"]) == ("failed", 4)
     summary = json.loads(result.stdout)
     assert summary["status"] == "failed" and summary["tables"] == []
     assert summary["failed_step"] == {"step": failed["step"], "file": failed["file"]}
@@ -325,7 +335,7 @@ def run_on_a_terminal(root: Path, *args: str, no_color: str | None = None) -> tu
 def test_colours_and_a_live_line_on_a_terminal(two_deals):
     stderr, stdout = run_on_a_terminal(two_deals.parent)
     assert "\x1b[32mok\x1b[0m" in stderr and "(statement 1/" in stderr and "\r" in stderr
-    assert not ANSI.search(stdout) and stdout.startswith("ok: 9 steps")  # stdout is a pipe
+    assert not ANSI.search(stdout) and stdout.startswith("ok: 11 steps")  # stdout is a pipe
 
 
 @pytest.mark.parametrize("no_color", ["1", "true"])

@@ -74,8 +74,8 @@ def test_a_failed_transaction_is_rolled_back_and_the_connection_stays_usable(pos
 def test_a_run_reports_the_failing_step_without_the_password(deals, postgres_db, proxy):
     result = CliRunner().invoke(main, ["run", "--db", redshift_url(postgres_db, proxy, SECRET)])
     assert result.exit_code == 1 and "Traceback" not in result.output
-    assert "create_schemas" in result.stderr  # the schema step ran on PostgreSQL
-    assert "snowgen: SG408 step start_run failed (01_setup/02_start_run.sql):" in result.stderr
+    # the first statements of the lock step ran on PostgreSQL: SET timezone, CREATE SCHEMA
+    assert "snowgen: SG408 step acquire_lock failed (01_setup/01_acquire_lock.sql):" in result.stderr
     assert 'syntax error at or near "MAX" (SQLSTATE 42601)' in result.stderr
     assert "s3cr3t" not in result.output and postgres_db.query(
         "SELECT schema_name FROM information_schema.schemata WHERE schema_name = 'deals_manifest'"
@@ -94,7 +94,7 @@ def test_a_target_with_settings_alone_connects(deals, postgres_db, proxy, monkey
     )
     result = CliRunner().invoke(main, ["run", "--target", "prod"])
     assert "running multi_source_deals on redshift://" in result.stderr
-    assert "SG408 step start_run failed" in result.stderr and "s3cr3t" not in result.output
+    assert "SG408 step acquire_lock failed" in result.stderr and "s3cr3t" not in result.output
 
 
 @pytest.mark.parametrize(

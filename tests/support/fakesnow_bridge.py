@@ -1,5 +1,5 @@
 """`snowgen run` through the real Snowflake client against fakesnow's server, with fakesnow's
-gaps bridged here in the tests, never in the runner. One bridge, named:
+gaps bridged here in the tests, never in the runner. Three bridges, named:
 
 - **fakesnow-merge-in-transaction**: fakesnow cannot run a MERGE inside an explicit
   transaction (DuckDB allows one database per transaction and fakesnow records MERGEs in a
@@ -7,6 +7,13 @@ gaps bridged here in the tests, never in the runner. One bridge, named:
   with snowgen's own Snowflake connector and leaves out the statements BEGIN TRANSACTION
   and COMMIT it is given, so the statements between them run one after the other, as
   tests/support/runs.py does for the compiled files.
+- **fakesnow-variable-read-again**: fakesnow keeps a session variable's query and runs it
+  again wherever the variable is read, where Snowflake keeps the value SET computed once; for
+  a query of the clock (the run lock's run id) the two differ. The bridge runs such a SET's
+  query once and sets the value it gave (tests/support/runs.py, ``clock_set_once``).
+- **fakesnow-null-timestamp**: fakesnow's server sends a NULL ``TIMESTAMP_NTZ`` as
+  1970-01-01 00:00:00; the bridge reads that value back as the NULL it was (the run lock's
+  row has NULL timestamps where no run was taken over).
 
 fakesnow's server shares one in-memory database between the connections that do not ask
 for an isolated one: a test uses a database name of its own (fakesnow creates it at login).
@@ -14,6 +21,7 @@ for an isolated one: a test uses a database name of its own (fakesnow creates it
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import os
 from pathlib import Path
@@ -24,6 +32,7 @@ from sqlglot import exp
 
 from snowgen.runner import connectors
 from snowgen.runner.connectors import Driver, OpenDatabase, Settings
+from support.runs import clock_set_once
 
 #: network_timeout bounds the client's retries of an HTTP 500 (fakesnow's answer to a
 #: statement it crashes on), socket_timeout the wait for one answer
@@ -42,20 +51,26 @@ def snowflake_url(port: int, database: str, user: str = "etl", password: str | N
     return f"snowflake://{user}{secret}@fakesnow/{database}/PUBLIC?host={host}&port={port}&{CLIENT_QUERY}"
 
 
+#: fakesnow-null-timestamp: what fakesnow's server sends for a NULL TIMESTAMP_NTZ
+EPOCH = dt.datetime(1970, 1, 1)
+
+
 class WithoutTransactions(Driver):
-    """fakesnow-merge-in-transaction: BEGIN TRANSACTION and COMMIT are left out."""
+    """The three bridges above: BEGIN TRANSACTION and COMMIT left out, a SET of the clock
+    evaluated once, the epoch read back as NULL."""
 
     def __init__(self, driver: Driver):
         super().__init__(driver.connection)
         self.driver = driver
 
     def execute(self, statement: str) -> int | None:
-        if isinstance(sqlglot.parse_one(statement, read="snowflake"), (exp.Transaction, exp.Commit)):
+        tree = sqlglot.parse_one(statement, read="snowflake")
+        if isinstance(tree, (exp.Transaction, exp.Commit)):
             return None
-        return self.driver.execute(statement)
+        return self.driver.execute(clock_set_once(tree, self.driver.query) or statement)
 
     def query(self, statement: str) -> list[tuple]:
-        return self.driver.query(statement)
+        return [tuple(None if value == EPOCH else value for value in row) for row in self.driver.query(statement)]
 
     def rollback(self) -> None:
         self.driver.rollback()

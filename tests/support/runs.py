@@ -49,16 +49,20 @@ def run_file(engine, text: str) -> None:
 def run_without_transaction(engine, text: str) -> None:
     for statement in split_statements(text, "snowflake"):
         tree = sqlglot.parse_one(statement, read="snowflake")
-        if isinstance(tree, exp.Set) and tree.find(exp.CurrentTimestamp):
-            item = tree.expressions[0].this
-            [[value]] = engine.query(item.expression.this.sql("snowflake"))
-            literal = exp.Cast(
-                this=exp.Literal.string(str(value)), to=exp.DataType.build("TIMESTAMP_NTZ", dialect="snowflake")
-            )
-            item.set("expression", literal)
-            engine.execute(tree.sql("snowflake"))
-        elif not isinstance(tree, (exp.Transaction, exp.Commit)):
-            engine.execute(statement)
+        if not isinstance(tree, (exp.Transaction, exp.Commit)):
+            engine.execute(clock_set_once(tree, engine.query) or statement)
+
+
+def clock_set_once(tree: exp.Expr, query: Callable[[str], list[tuple]]) -> str | None:
+    """fakesnow's re-read session variable: a Snowflake ``SET v = (SELECT ... clock ...)`` as
+    the statement that sets ``v`` to the value its query gives now (None: another statement)."""
+    if not (isinstance(tree, exp.Set) and tree.find(exp.CurrentTimestamp)):
+        return None
+    item = tree.expressions[0].this
+    [[value]] = query(item.expression.this.sql("snowflake"))
+    literal = exp.Cast(this=exp.Literal.string(str(value)), to=exp.DataType.build("TIMESTAMP_NTZ", dialect="snowflake"))
+    item.set("expression", literal)
+    return tree.sql("snowflake")
 
 
 def without_time_zone_setting(text: str) -> str:
