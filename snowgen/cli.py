@@ -68,6 +68,14 @@ def single_project(project: Path | None) -> Path:
     return api.find_projects(project, single=True)[0]
 
 
+#: ``--project DIR`` of a command that works on one project
+one_project_option = click.option(
+    "--project",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="the project (default: ./ or the only one under ./model_specs)",
+)
+
+
 @click.group()
 @click.version_option(__version__, prog_name="snowgen")
 @click.pass_context
@@ -194,11 +202,7 @@ def reports_run_errors(command):
 
 
 @main.command("run")
-@click.option(
-    "--project",
-    type=click.Path(path_type=Path, file_okay=False),
-    help="the project (default: ./ or the only one under ./model_specs)",
-)
+@one_project_option
 @click.option("--target", help="a target of the project file (its db, dialect and vars)")
 @click.option(
     "--db",
@@ -230,7 +234,7 @@ def run_command(project, target, db, select, vars_text, full_refresh, allow_refr
 
 
 @main.command("sources")
-@click.option("--project", type=click.Path(path_type=Path, file_okay=False))
+@one_project_option
 @click.option("--dialect", "-d", "dialect_name", help="the dialect to print the DDL in")
 @click.option("--db", help="create the tables on this database instead of printing the DDL")
 @reports_errors
@@ -247,11 +251,7 @@ def sources_command(project, dialect_name, db) -> None:
 
 
 @main.command("sample-data")
-@click.option(
-    "--project",
-    type=click.Path(path_type=Path, file_okay=False),
-    help="the project (default: ./ or the only one under ./model_specs)",
-)
+@one_project_option
 @click.option("--target", help="a target of the project file (its db); default: the project's target")
 @click.option("--db", help="duckdb:///file.duckdb or postgresql://user@host:port/database")
 @click.option("--dialect", "-d", "dialect_name", help="print the statements in this dialect instead of loading them")
@@ -284,8 +284,7 @@ def _manifest_options(command):
     command = click.option("--db", help="run the SQL on this database instead of printing it")(command)
     command = click.option("--target", help="a target of the project file (its dialect)")(command)
     command = click.option("--dialect", "-d", "dialect_name", help="the dialect to print the SQL in")(command)
-    command = click.option("--project", type=click.Path(path_type=Path, file_okay=False))(command)
-    return command
+    return one_project_option(command)
 
 
 @manifest_group.command("remove")

@@ -6,17 +6,15 @@ named in tests/support/warehouse_runs.py."""
 
 from __future__ import annotations
 
-import datetime as dt
-from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
 import pytest
-import sqlglot
 from engines.duckdb_engine import DuckDBEngine
 from support import generator
 from support.generator import GeneratorConfig
 from support.warehouse_runs import bigquery_url, bridge_sail, spark_url
+from test_engines_sessions_emulators import rows
 
 from snowgen import api
 from snowgen.build.sources import source_ddl
@@ -41,22 +39,6 @@ TABLES = {
 @cache
 def batches() -> list[list[generator.Event]]:
     return generator.generate(GeneratorConfig(seed=7, days=3, users=4)).batches()
-
-
-def rows(engine, query: str) -> list[tuple]:
-    """The query's rows, timestamps as naive UTC text to the millisecond, floats rounded, sorted."""
-    text = get_dialect(engine.name).render(sqlglot.parse_one(query, read="postgres"))
-    return sorted((tuple(_plain(v) for v in row) for row in engine.query(text)), key=repr)
-
-
-def _plain(value):
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(dt.UTC).replace(tzinfo=None)
-        return value.isoformat(sep=" ", timespec="milliseconds")
-    if isinstance(value, (float, Decimal)):
-        return round(float(value), 6)
-    return value
 
 
 def prepared(url: str) -> api.PreparedRun:
