@@ -5,6 +5,10 @@ for name in postgres, duckdb, snowflake, bigquery, databricks (see tests/engines
 import sys
 from pathlib import Path
 
+import pytest
+
+from snowgen import masking
+
 # The harness package is imported as ``engines`` (tests/ has no __init__.py, so that is the name
 # pytest gives tests/engines/ too); make it importable under any --import-mode.
 _TESTS = str(Path(__file__).resolve().parent)
@@ -25,3 +29,11 @@ from engines.fixtures import (  # noqa: F401  (re-exported for pytest)
     snowflake_db,
     snowflake_engine,
 )
+
+
+@pytest.fixture(autouse=True)
+def forgotten_secrets():
+    """Secrets a test registers (a target's settings read through the API) are masked for
+    that test only, as they are for one command of the CLI."""
+    with masking.secrets_scope():
+        yield

@@ -30,7 +30,8 @@ from sqlglot import exp
 
 from snowgen.errors import SnowgenError
 from snowgen.runner.connector_settings import ConnectorSettings
-from snowgen.runner.connectors import Driver, OpenDatabase, Settings, display_url, first_line
+from snowgen.runner.driver import Driver, OpenDatabase, Settings, first_line
+from snowgen.runner.url_display import display_url
 
 #: the keys of a target's settings and of the URL's query, and what each does
 SETTINGS = {

@@ -13,59 +13,21 @@ from __future__ import annotations
 import errno
 import os
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 from snowgen.errors import RunLocked, SnowgenError
 from snowgen.folders import make_missing_dirs, remove_dirs
+from snowgen.runner.driver import Driver, OpenDatabase, Settings, first_line
+from snowgen.runner.url_display import display_url, without_password
+
+__all__ = [  # the driver interface and the URL display, for the callers of the connectors
+    "CONNECTORS", "Driver", "OpenDatabase", "Settings", "display_url", "first_line", "without_password",
+]  # fmt: skip
 
 #: The compiled SQL computes run limits and manifest times in UTC; a session in another
 #: time zone would shift every timestamptz it compares.
 UTC_SESSION_OPTION = "-c TimeZone=UTC"
-
-
-#: A target's connection settings (host, account, warehouse, ...), values resolved.
-Settings = Mapping[str, Any]
-
-
-class Driver:
-    """What the runner asks of an open database. This base serves DB-API connections whose
-    ``execute`` returns a cursor (DuckDB, psycopg); a client of another shape subclasses it."""
-
-    def __init__(self, connection: Any):
-        self.connection = connection
-
-    def execute(self, statement: str) -> int | None:
-        """Run one statement (or, for a driver of whole scripts, one step's file); the rows
-        it wrote where the engine says, else None."""
-        cursor = self.connection.execute(statement)
-        count = getattr(cursor, "rowcount", -1)
-        return count if isinstance(count, int) and count >= 0 else None
-
-    def query(self, statement: str) -> list[tuple]:
-        return [tuple(row) for row in self.connection.execute(statement).fetchall()]
-
-    def rollback(self) -> None:
-        """End the transaction a failed script had opened (errors ignored by the caller)."""
-        self.connection.execute("ROLLBACK")
-
-    def close(self) -> None:
-        self.connection.close()
-
-    def starting_step(self, project: str, step: str) -> None:
-        """Hears which project and step the next calls run for (a warehouse may label its
-        jobs with them); most drivers need not know."""
-
-
-@dataclass(frozen=True)
-class OpenDatabase:
-    driver: Driver
-    errors: tuple[type[Exception], ...]  # what the driver raises when the database says no
-    #: the driver takes a step's whole file as one script (its variables live for the file)
-    whole_scripts: bool = False
 
 
 def open_duckdb_file(url: str, base: Path, settings: Settings) -> OpenDatabase:
@@ -186,67 +148,3 @@ CONNECTORS: dict[str, Callable[[str, Path, Settings], OpenDatabase]] = {
     "bigquery_jobs": open_bigquery,
     "spark_connect": open_spark_connect,
 }
-
-
-# -- what the user sees -----------------------------------------------------------------------------
-
-
-#: URL parameters that hold a secret: a query's ``?password=``, Spark Connect's ``;token=``
-SECRET_PARAMETERS = ("password", "token")
-
-
-def display_url(url: str) -> str:
-    """``url`` as it may be printed: the password (in the user part, a ``password`` or
-    ``token`` parameter, or Spark Connect's ``;token=``) replaced by ``***``."""
-    try:
-        parts = urlsplit(url)
-        password = parts.password
-    except ValueError:  # not a URL that urllib can split (a bad IPv6 host): show no detail
-        return url.split("://", 1)[0] + "://..." if "://" in url else "the database"
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    path = _masked_path_parameters(parts.path)
-    if password is None and path == parts.path and all(key not in SECRET_PARAMETERS for key, _ in query):
-        return url  # as typed (urlunsplit would drop the empty host of duckdb:///file)
-    if password is not None:
-        user_info, host = parts.netloc.rsplit("@", 1)
-        parts = parts._replace(netloc=f"{user_info.split(':', 1)[0]}:***@{host}")
-    hidden = [(k, "***" if k in SECRET_PARAMETERS else v) for k, v in query]
-    parts = parts._replace(path=path, query=urlencode(hidden, safe="*", quote_via=quote))
-    return urlunsplit(parts)
-
-
-def _masked_path_parameters(path: str) -> str:
-    """Spark Connect keeps its parameters in the path: ``sc://host:port/;token=...;user_id=...``."""
-    head, *parameters = path.split(";")
-    return ";".join([head, *(_masked_parameter(p) for p in parameters)])
-
-
-def _masked_parameter(parameter: str) -> str:
-    key, equals, _ = parameter.partition("=")
-    return f"{key}=***" if equals and key in SECRET_PARAMETERS else parameter
-
-
-def _secrets_of(url: str) -> list[str]:
-    parts = urlsplit(url)
-    in_query = [v for k, v in parse_qsl(parts.query) if k in SECRET_PARAMETERS]
-    in_path = [p.partition("=")[2] for p in parts.path.split(";")[1:] if p.partition("=")[0] in SECRET_PARAMETERS]
-    return [parts.password or "", *in_query, *in_path]
-
-
-def without_password(message: str, url: str) -> str:
-    """``message`` with every spelling of the URL's secrets blanked out (drivers may quote
-    the connection string back)."""
-    try:
-        secrets = _secrets_of(url)
-    except ValueError:
-        return message
-    for secret in secrets:
-        for spelling in {secret, unquote(secret)} - {""}:
-            message = message.replace(spelling, "***")
-    return message
-
-
-def first_line(error: BaseException) -> str:
-    """A driver error's first non-blank line (the rest is a caret diagram or a hint)."""
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    return lines[0] if lines else type(error).__name__

@@ -22,7 +22,8 @@ from urllib.parse import urlsplit
 
 from snowgen.errors import SnowgenError
 from snowgen.masking import mask
-from snowgen.runner.connectors import Driver, OpenDatabase, Settings, display_url, first_line
+from snowgen.runner.driver import Driver, OpenDatabase, Settings, first_line
+from snowgen.runner.url_display import display_url
 from snowgen.runner.url_settings import described, host_text, path_names, query_settings, user_and_password
 
 DEFAULT_PORT = 5439

@@ -24,7 +24,7 @@ from typing import Any
 
 from snowgen.errors import SnowgenError
 from snowgen.masking import mask
-from snowgen.runner.connectors import Driver, OpenDatabase, Settings, first_line
+from snowgen.runner.driver import Driver, OpenDatabase, Settings, first_line
 from snowgen.runner.url_settings import described, host_text, path_names, query_settings, user_and_password
 
 #: what a DML statement's result columns are called (INSERT, UPDATE, DELETE, MERGE):

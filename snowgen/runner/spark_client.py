@@ -28,7 +28,8 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from snowgen.errors import SnowgenError
 from snowgen.runner.connector_settings import ConnectorSettings
-from snowgen.runner.connectors import Driver, OpenDatabase, Settings, display_url, first_line, without_password
+from snowgen.runner.driver import Driver, OpenDatabase, Settings, first_line
+from snowgen.runner.url_display import display_url, without_password
 
 #: the keys of a target's settings, and of a databricks:// URL's query
 SETTINGS = {

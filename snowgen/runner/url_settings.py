@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from snowgen.masking import is_secret_key
-from snowgen.runner.connectors import display_url
+from snowgen.runner.url_display import display_url
 
 _INTEGER = re.compile(r"^-?[0-9]+$")
 

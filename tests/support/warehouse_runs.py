@@ -1,9 +1,12 @@
 """``snowgen run`` through the warehouses' own clients against the harness's emulators: the
 runner's BigQuery connector against bqemulator, its Spark Connect connector against Sail.
 
-BigQuery needs no bridge: the runner sends each step's file as one script job, as the
-harness does. Sail needs three, each applied by wrapping the runner's own connector (the
-runner's code stays what a warehouse gets; :func:`bridged_spark_connector`):
+BigQuery needs one bridge, applied by wrapping the runner's own connector
+(:func:`bridged_bigquery_connector`): bqemulator does not parse ``SET @@time_zone = 'UTC'``
+(BigQuery does), so each script job goes without that statement, as support.runs does for the
+compiled files; the emulator reads every timestamp in UTC anyway. Sail needs three, each
+applied by wrapping the runner's own connector (the runner's code stays what a warehouse gets;
+:func:`bridged_spark_connector`):
 
 - the two of support.runs (no SQL session variables: each SET's query runs and its value
   takes the variable's place; no liquid clustering: the clause is dropped), one statement at
@@ -23,7 +26,7 @@ from typing import Any
 
 from snowgen.runner import connectors
 from snowgen.runner.connectors import Driver, OpenDatabase, Settings
-from support.runs import SailStatements
+from support.runs import SailStatements, without_time_zone_setting
 
 
 def bigquery_url(engine: Any) -> str:
@@ -69,3 +72,36 @@ def bridged_spark_connector(url: str, base: Path, settings: Settings) -> OpenDat
 def bridge_sail(monkeypatch: Any) -> None:
     """Runs in this test reach Sail through :func:`bridged_spark_connector`."""
     monkeypatch.setitem(connectors.CONNECTORS, "spark_connect", bridged_spark_connector)
+
+
+class BigQueryBridge(Driver):
+    """The runner's BigQuery driver, each script job without its time zone setting."""
+
+    def __init__(self, driver: Driver):
+        super().__init__(driver.connection)
+        self.driver = driver
+
+    def execute(self, statement: str) -> int | None:
+        return self.driver.execute(without_time_zone_setting(statement))
+
+    def query(self, statement: str) -> list[tuple]:
+        return self.driver.query(statement)
+
+    def rollback(self) -> None:
+        self.driver.rollback()
+
+    def close(self) -> None:
+        self.driver.close()
+
+    def starting_step(self, project: str, step: str) -> None:
+        self.driver.starting_step(project, step)  # the job labels
+
+
+def bridged_bigquery_connector(url: str, base: Path, settings: Settings) -> OpenDatabase:
+    opened = connectors.open_bigquery(url, base, settings)
+    return OpenDatabase(BigQueryBridge(opened.driver), opened.errors, opened.whole_scripts)
+
+
+def bridge_bigquery(monkeypatch: Any) -> None:
+    """Runs in this test reach bqemulator through :func:`bridged_bigquery_connector`."""
+    monkeypatch.setitem(connectors.CONNECTORS, "bigquery_jobs", bridged_bigquery_connector)
