@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import sqlglot
 from sqlglot import exp
+from support.commands import documented_command
 
 from snowgen.api import compile_project
 from snowgen.dialects import DIALECTS, get_dialect
@@ -53,15 +54,10 @@ def golden_statements():
                 yield pytest.param(dialect, text, id=f"{path.relative_to(GENERATED)}#{index + 1}")
 
 
-#: statements the warehouse documents and sqlglot reads as a Command (no node of its own), each
-#: printed from a constant by its dialect module
-READ_AS_COMMANDS = {("databricks", "SET TIME ZONE 'UTC'")}
-
-
 @pytest.mark.parametrize("dialect,statement", list(golden_statements()))
 def test_statement_parses_back_in_its_dialect(dialect, statement):
     parsed = sqlglot.parse(statement, read=get_dialect(dialect).sqlglot_dialect)
     assert len(parsed) == 1 and parsed[0] is not None
-    if (dialect, statement.strip().rstrip(";")) in READ_AS_COMMANDS:
+    if documented_command(dialect, statement):
         return
     assert not isinstance(parsed[0], exp.Command) and parsed[0].find(exp.Command) is None

@@ -60,7 +60,9 @@ def test_the_stitch_is_the_last_statement_of_the_step(tmp_path, dialect):
 
 def test_the_stitch_follows_the_upsert_transaction(tmp_path):
     statements = step_statements(compiled(tmp_path, [MAPPING, VISITS]), "visits", "postgres")
-    assert statements[-2] == "COMMIT" and statements[-1].startswith('UPDATE "derived"."visits"')
+    # the upsert's transaction, the target's index (built after its rows), then the stitch
+    assert statements[-3] == "COMMIT" and statements[-2].startswith("CREATE INDEX IF NOT EXISTS")
+    assert statements[-1].startswith('UPDATE "derived"."visits"')
 
 
 def test_a_table_model_is_stitched_after_its_rebuild(tmp_path):
