@@ -13,7 +13,7 @@ import pytest
 from engines.duckdb_engine import DuckDBEngine
 from support import generator
 from support.generator import GeneratorConfig
-from support.warehouse_runs import bigquery_url, bridge_sail, spark_url
+from support.warehouse_runs import bigquery_url, bridge_bigquery, bridge_sail, spark_url
 from test_engines_sessions_emulators import rows
 
 from snowgen import api
@@ -94,7 +94,8 @@ def create_sources_and_close(path: Path) -> None:
         create_sources(engine)
 
 
-def test_bigquery_runs_the_plan_as_script_jobs_and_gives_duckdbs_tables(bigquery_db, duckdb_tables):
+def test_bigquery_runs_the_plan_as_script_jobs_and_gives_duckdbs_tables(bigquery_db, duckdb_tables, monkeypatch):
+    bridge_bigquery(monkeypatch)
     for number, tables in enumerate(three_runs(bigquery_db, bigquery_url(bigquery_db))):
         for name, expected in duckdb_tables[number].items():
             assert tables[name] == expected, f"run {number + 1}: {name}"
