@@ -307,3 +307,72 @@ def test_a_run_that_took_over_an_expired_lock_warns_and_releases_it():
         "took over the run lock of run 2024-02-29 06:00:00 (dead), which expired at 2024-02-29 18:00:00 without "
         "being released: that run stopped early; check its tables"
     ]
+
+
+class ConflictingDriver(ScriptedDriver):
+    """A warehouse whose acquire statement fails ``conflicts`` times with ``error`` (a
+    concurrent writer won), then succeeds."""
+
+    def __init__(self, error: Exception, conflicts: int):
+        super().__init__([MINE, MINE])
+        self.error, self.conflicts = error, conflicts
+
+    def execute(self, statement: str) -> None:
+        if statement == "take" and self.conflicts:
+            self.conflicts -= 1
+            raise self.error
+        super().execute(statement)
+
+
+def conflicting_session(dialect: str, error: Exception, conflicts: int, wait: float):
+    from snowgen.dialects import get_dialect
+    from snowgen.runner.connections import Connection
+    from snowgen.runner.run_lock import Deadline
+    from snowgen.runner.session import RunSession
+
+    session, _ = scripted_session([], [])
+    driver = ConflictingDriver(error, conflicts)
+    connection = Connection(get_dialect(dialect), session.prepared.url, driver, (RuntimeError,))
+    return RunSession(session.prepared, connection, Deadline.after(wait), lambda text: None), driver
+
+
+#: each warehouse's documented failure of a write that lost to a concurrent one
+CONFLICTS = {
+    "bigquery": "Could not serialize access to table p:deals_manifest.x_run_lock due to concurrent update",
+    "databricks": "[DELTA_CONCURRENT_APPEND] ConcurrentAppendException: Transaction conflict detected. "
+    "A concurrent MERGE added data to table x_run_lock committed at version 3.",
+    "redshift": "ERROR: 1023 DETAIL: Serializable isolation violation on table - 100, transactions forming the cycle",
+}
+
+
+@pytest.mark.parametrize("dialect", sorted(CONFLICTS))
+def test_an_acquire_that_loses_to_a_concurrent_writer_is_the_lock_held(dialect):
+    from snowgen.errors import RunLocked
+
+    session, driver = conflicting_session(dialect, RuntimeError(CONFLICTS[dialect]), conflicts=1, wait=0)
+    with pytest.raises(RunLocked) as raised:
+        list(session.steps())
+    message = raised.value.diagnostics[0].message
+    assert message.startswith(
+        "another run holds the lock (another run took it at the same moment; the warehouse said: "
+    )
+    assert CONFLICTS[dialect].split(":")[0] in message and message.endswith("wait for it with --wait SECONDS")
+    assert raised.value.exit_code == 3 and driver.executed == []  # nothing ran, nothing to release
+
+
+@pytest.mark.parametrize("dialect", sorted(CONFLICTS))
+def test_with_wait_a_run_tries_again_after_losing_to_a_concurrent_writer(dialect):
+    session, driver = conflicting_session(dialect, RuntimeError(CONFLICTS[dialect]), conflicts=2, wait=30)
+    assert [r.step.id for r in session.steps()] == ["acquire_lock", "work", "release_lock"]
+    assert driver.executed == ["take", "work", "give back"]
+
+
+@pytest.mark.parametrize("dialect", ["postgres", "duckdb", "snowflake"])
+def test_a_conflict_where_writers_wait_for_each_other_stays_a_failed_step(dialect):
+    """Postgres, DuckDB and Snowflake serialise writers on the lock (an advisory lock, one
+    writing process, a table lock): a failing acquire there is a failure, exit 1."""
+    from snowgen.runner.execute import StepFailed
+
+    session, _ = conflicting_session(dialect, RuntimeError(CONFLICTS["bigquery"]), conflicts=1, wait=0)
+    with pytest.raises(StepFailed):
+        list(session.steps())

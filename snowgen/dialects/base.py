@@ -187,6 +187,11 @@ class Dialect:
     #: or fails one with a conflict), or an INSERT where no live row is and a DELETE of the
     #: expired one, in a serializable transaction (snowgen.build.run_lock)
     lock_upsert: ClassVar[LockUpsert] = "merge"
+    #: regular expressions matching the warehouse's documented error for a write that lost
+    #: to a concurrent one on the same table: the acquire step failing so means another run
+    #: took the lock at the same moment, and ``snowgen run`` treats it as the lock held
+    #: (waits under --wait, else SG410 and exit 3). Empty where writers wait for each other.
+    lock_conflict_errors: ClassVar[tuple[str, ...]] = ()
     #: the lock table's DDL runs inside the acquire's transaction, after :meth:`lock_guard`
     #: (else before it, on its own)
     lock_ddl_in_transaction: ClassVar[bool] = False

@@ -122,6 +122,10 @@ class BigQuery(Dialect):
     # once, one fails with a conflict (docs["dml_conflicts"]); ERROR(message) fails a statement
     # (docs["error"]); the run id is a script variable (bind_values).
     lock_upsert = "merge"
+    # The conflicting job fails with "Could not serialize access to table ... due to
+    # concurrent update" (in a transaction: "Transaction is aborted due to concurrent update
+    # against table ..."): docs["dml_conflicts"]
+    lock_conflict_errors = (r"due to concurrent update",)
     raise_function = "ERROR"
     lowerings = {
         exp.DataType: _instant,

@@ -83,6 +83,14 @@ class Databricks(Dialect):
     # with a concurrent-modification conflict (docs["conflicts"]); raise_error(message) fails
     # a statement (docs["raise_error"]); the run id is a session variable (bind_values).
     lock_upsert = "merge"
+    # The losing commit fails with a conflict exception: error classes DELTA_CONCURRENT_*
+    # (ConcurrentAppendException, ConcurrentDeleteReadException, ...), or the metadata or
+    # protocol changed by a concurrent commit (docs["conflicts"])
+    lock_conflict_errors = (
+        r"DELTA_CONCURRENT_[A-Z_]+",
+        r"Concurrent[A-Za-z]*Exception",
+        r"DELTA_(?:METADATA|PROTOCOL)_CHANGED",
+    )
     raise_function = "raise_error"
     # EXTRACT(EPOCH ...) as UNIX_MICROS(ts) / 1e6 (docs["unix_micros"]); a case-insensitive
     # match as REGEXP_LIKE, a synonym of RLIKE, with (?i) (docs["rlike"]). IS [NOT] DISTINCT

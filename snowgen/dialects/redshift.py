@@ -87,6 +87,9 @@ class Redshift(Dialect):
     # No raise function: a cast of the message to a number fails quoting it. The run id is
     # SYSDATE, the transaction's start (docs["sysdate"]), the same in every statement of it.
     lock_upsert = "insert_then_delete"
+    # The aborted transaction fails with "ERROR: 1023 ... Serializable isolation violation on
+    # table" (docs["serializable"])
+    lock_conflict_errors = (r"Serializable isolation violation",)
     # Inherited as they are: regex_contains prints the POSIX ``~`` (a match anywhere in the
     # string): docs["regex"]; UPDATE ... FROM (update_from), its SET column unqualified:
     # docs["update"].

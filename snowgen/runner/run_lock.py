@@ -3,7 +3,10 @@ the plan: snowgen.build.run_lock).
 
 - The acquire step fails with a message holding ``snowgen_run_lock_held`` when another run
   holds the lock: with ``--wait SECONDS`` the runner tries it again until the time is up,
-  then stops with SG410 (exit 3), saying who holds the lock, since and until when.
+  then stops with SG410 (exit 3), saying who holds the lock, since and until when. Where
+  the warehouse fails one of two writers that meet on the lock table at the same moment
+  (``Dialect.lock_conflict_errors``: BigQuery, Databricks, Redshift), that failure of the
+  acquire step means the same: another run took the lock.
 - Once it holds the lock, the runner reads the lock row: its run id, and whether it took
   over the expired lock of a run that died (a warning).
 - After a failed step (or an interrupted run) the runner runs the release step before it
@@ -17,6 +20,8 @@ import re
 import time
 from dataclasses import dataclass
 
+from snowgen.masking import mask
+
 #: plan.json kinds of the lock's steps (snowgen.plan.data.StepKind)
 ACQUIRE_KIND = "acquire_lock"
 RELEASE_KIND = "release_lock"
@@ -27,10 +32,18 @@ _HELD = re.compile(HELD_MARKER + r": ([^\"'\n]*)")
 POLL_SECONDS = 0.5
 
 
-def held_by_another(error: BaseException) -> str | None:
-    """What the acquire step's error says of the run holding the lock, if that is why it failed."""
-    found = _HELD.search(str(error))
-    return found.group(1).strip() if found else None
+def held_by_another(error: BaseException, conflict_errors: tuple[str, ...] = ()) -> str | None:
+    """What the acquire step's error says of the run holding the lock, if that is why it
+    failed: the lock check's message, or the warehouse's conflict with a concurrent writer
+    (one of the ``conflict_errors`` patterns)."""
+    text = str(error)
+    found = _HELD.search(text)
+    if found:
+        return found.group(1).strip()
+    if any(re.search(pattern, text) for pattern in conflict_errors):
+        first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+        return f"another run took it at the same moment; the warehouse said: {mask(first)}"
+    return None
 
 
 @dataclass

@@ -153,7 +153,7 @@ class RunSession:
                 result = self._run(step, starting)
                 break
             except StepFailed as failure:
-                detail = held_by_another(failure.error)
+                detail = held_by_another(failure.error, self.connection.dialect.lock_conflict_errors)
                 if self.deadline.wait_a_little():
                     continue
                 if detail is None:

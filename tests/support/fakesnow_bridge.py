@@ -1,5 +1,5 @@
 """`snowgen run` through the real Snowflake client against fakesnow's server, with fakesnow's
-gaps bridged here in the tests, never in the runner. Three bridges, named:
+gaps bridged here in the tests, never in the runner. Four bridges, named:
 
 - **fakesnow-merge-in-transaction**: fakesnow cannot run a MERGE inside an explicit
   transaction (DuckDB allows one database per transaction and fakesnow records MERGEs in a
@@ -15,6 +15,16 @@ gaps bridged here in the tests, never in the runner. Three bridges, named:
   1970-01-01 00:00:00; the bridge reads that value back as the NULL it was (the run lock's
   row has NULL timestamps where no run was taken over).
 
+- **fakesnow-merge-table-lock**: Snowflake's MERGE, UPDATE and DELETE lock the table until
+  their transaction commits, so a second writer waits
+  (https://docs.snowflake.com/en/sql-reference/transactions#resource-locking); fakesnow's
+  DuckDB lets two MERGEs run at once and both insert (two runs at the same instant both
+  wrote a run-lock row: both stopped, or both ran). The bridge holds an exclusive file lock
+  per fakesnow database from each BEGIN TRANSACTION to its COMMIT or rollback (the statements
+  between run one after the other, above), shared by every process of the test, as
+  Snowflake's lock would be; a killed process lets it go, as Snowflake aborts a dead session's
+  transaction.
+
 fakesnow's server shares one in-memory database between the connections that do not ask
 for an isolated one: a test uses a database name of its own (fakesnow creates it at login).
 """
@@ -22,10 +32,13 @@ for an isolated one: a test uses a database name of its own (fakesnow creates it
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import itertools
 import os
+import tempfile
 from pathlib import Path
-from urllib.parse import quote
+from typing import IO
+from urllib.parse import parse_qs, quote, urlsplit
 
 import sqlglot
 from sqlglot import exp
@@ -55,17 +68,48 @@ def snowflake_url(port: int, database: str, user: str = "etl", password: str | N
 EPOCH = dt.datetime(1970, 1, 1)
 
 
-class WithoutTransactions(Driver):
-    """The three bridges above: BEGIN TRANSACTION and COMMIT left out, a SET of the clock
-    evaluated once, the epoch read back as NULL."""
+class TransactionLock:
+    """fakesnow-merge-table-lock: an exclusive lock on a file named after the fakesnow
+    database, held from BEGIN TRANSACTION to COMMIT or rollback."""
 
-    def __init__(self, driver: Driver):
+    def __init__(self, path: Path):
+        self.path = path
+        self.file: IO[str] | None = None
+
+    @classmethod
+    def of(cls, url: str) -> TransactionLock:
+        parts = urlsplit(url)
+        database = parts.path.strip("/").split("/")[0]
+        port = parse_qs(parts.query).get("port", [""])[0]
+        return cls(Path(tempfile.gettempdir()) / f"snowgen-fakesnow-{port}-{database}.lock")
+
+    def take(self) -> None:
+        if self.file is None:
+            self.file = self.path.open("a")
+            fcntl.flock(self.file, fcntl.LOCK_EX)  # waits for another process's transaction
+
+    def give_back(self) -> None:
+        if self.file is not None:
+            self.file.close()  # closing the file releases the lock
+            self.file = None
+
+
+class WithoutTransactions(Driver):
+    """The four bridges above: BEGIN TRANSACTION and COMMIT left out (the transaction lock
+    taken and given back instead), a SET of the clock evaluated once, the epoch read back as
+    NULL."""
+
+    def __init__(self, driver: Driver, lock: TransactionLock):
         super().__init__(driver.connection)
-        self.driver = driver
+        self.driver, self.lock = driver, lock
 
     def execute(self, statement: str) -> int | None:
         tree = sqlglot.parse_one(statement, read="snowflake")
-        if isinstance(tree, (exp.Transaction, exp.Commit)):
+        if isinstance(tree, exp.Transaction):
+            self.lock.take()
+            return None
+        if isinstance(tree, exp.Commit):
+            self.lock.give_back()
             return None
         return self.driver.execute(clock_set_once(tree, self.driver.query) or statement)
 
@@ -73,17 +117,27 @@ class WithoutTransactions(Driver):
         return [tuple(None if value == EPOCH else value for value in row) for row in self.driver.query(statement)]
 
     def rollback(self) -> None:
-        self.driver.rollback()
+        try:
+            self.driver.rollback()
+        finally:
+            self.lock.give_back()
 
     def close(self) -> None:
+        self.lock.give_back()
         self.driver.close()
 
 
 def open_bridged(url: str, base: Path, settings: Settings) -> OpenDatabase:
     opened = connectors.open_snowflake(url, base, settings)
-    return OpenDatabase(WithoutTransactions(opened.driver), opened.errors, opened.whole_scripts)
+    return OpenDatabase(
+        WithoutTransactions(opened.driver, TransactionLock.of(url)), opened.errors, opened.whole_scripts
+    )
+
+
+#: the runner's connector the bridge replaces (a key of snowgen.runner.connectors.CONNECTORS)
+CONNECTOR = "snowflake_connector"
 
 
 def bridge(monkeypatch) -> None:
     """Open every snowflake:// database of the test through the bridge."""
-    monkeypatch.setitem(connectors.CONNECTORS, "snowflake_connector", open_bridged)
+    monkeypatch.setitem(connectors.CONNECTORS, CONNECTOR, open_bridged)

@@ -1,12 +1,12 @@
 """``snowgen run`` through the warehouses' own clients against the harness's emulators: the
 runner's BigQuery connector against bqemulator, its Spark Connect connector against Sail.
 
-BigQuery needs one bridge, applied by wrapping the runner's own connector
-(:func:`bridged_bigquery_connector`): bqemulator does not parse ``SET @@time_zone = 'UTC'``
-(BigQuery does), so each script job goes without that statement, as support.runs does for the
-compiled files; the emulator reads every timestamp in UTC anyway. Sail needs three, each
-applied by wrapping the runner's own connector (the runner's code stays what a warehouse gets;
-:func:`bridged_spark_connector`):
+BigQuery needs one, named *bqemulator-time-zone-setting*: bqemulator does not parse
+``SET @@time_zone = 'UTC'``, which every compiled BigQuery script runs after its DECLAREs
+(BigQuery does); :func:`bridged_bigquery_connector` wraps the runner's connector and leaves
+that statement out of each script (support.runs, ``without_time_zone_setting``: the emulator
+reads every timestamp in UTC anyway). Sail needs three, each applied by wrapping the runner's own connector (the
+runner's code stays what a warehouse gets; :func:`bridged_spark_connector`):
 
 - the two of support.runs (no SQL session variables: each SET's query runs and its value
   takes the variable's place; no liquid clustering: the clause is dropped), one statement at
@@ -17,6 +17,12 @@ applied by wrapping the runner's own connector (the runner's code stays what a w
   not release it at the end, so the tables outlive the run as on a workspace. The session
   also carries Sail's other need, an absolute ``spark.sql.warehouse.dir``, which the
   harness engine set.
+- *sail-commit-conflict*: of two Delta commits that meet, Sail (delta-rs) fails the loser
+  with ``Failed to commit transaction: <version>``, where Databricks names the conflict
+  (``[DELTA_CONCURRENT_APPEND] ConcurrentAppendException: Transaction conflict detected``,
+  and the other DELTA_CONCURRENT_* classes). The bridge reports Sail's failure in
+  Databricks' words, keeping Sail's text, so the runner meets the error it meets on a
+  workspace (the run lock's acquire: another run took the lock at the same moment).
 """
 
 from __future__ import annotations
@@ -39,6 +45,55 @@ def spark_url(engine: Any) -> str:
     return f"{engine.url}/;session_id={engine.spark.session_id}"
 
 
+class BqEmulatorBridge(Driver):
+    """The runner's BigQuery driver, each script without its time-zone setting first."""
+
+    def __init__(self, driver: Driver):
+        super().__init__(driver.connection)
+        self.driver = driver
+
+    def starting_step(self, project: str, step: str) -> None:
+        self.driver.starting_step(project, step)
+
+    def execute(self, statement: str) -> int | None:
+        return self.driver.execute(without_time_zone_setting(statement))
+
+    def query(self, statement: str) -> list[tuple]:
+        return self.driver.query(without_time_zone_setting(statement))
+
+    def rollback(self) -> None:
+        self.driver.rollback()
+
+    def close(self) -> None:
+        self.driver.close()
+
+
+def bridged_bigquery_connector(url: str, base: Path, settings: Settings) -> OpenDatabase:
+    """The runner's BigQuery connector, its driver bridged for bqemulator."""
+    opened = connectors.open_bigquery(url, base, settings)
+    return OpenDatabase(BqEmulatorBridge(opened.driver), opened.errors, opened.whole_scripts)
+
+
+#: the runner's connector the bqemulator bridge wraps (a key of snowgen.runner.connectors.CONNECTORS)
+BIGQUERY_CONNECTOR = "bigquery_jobs"
+
+
+def bridge_bigquery(monkeypatch: Any) -> None:
+    """Runs in this test reach bqemulator through :func:`bridged_bigquery_connector`."""
+    monkeypatch.setitem(connectors.CONNECTORS, BIGQUERY_CONNECTOR, bridged_bigquery_connector)
+
+
+#: how Sail words a Delta commit that lost to a concurrent one
+SAIL_COMMIT_CONFLICT = "Failed to commit transaction"
+
+
+class SailCommitConflict(Exception):
+    """*sail-commit-conflict*: Sail's failed Delta commit, in Databricks' words."""
+
+    def __init__(self, sail_message: str):
+        super().__init__(f"[DELTA_CONCURRENT_TRANSACTION] Transaction conflict detected (Sail: {sail_message})")
+
+
 class SailBridge(Driver):
     """The runner's Spark driver, each statement passed through the Sail bridges first."""
 
@@ -50,7 +105,14 @@ class SailBridge(Driver):
 
     def execute(self, statement: str) -> int | None:
         rewritten = self.statements.rewrite(statement, self.driver.query)
-        return None if rewritten is None else self.driver.execute(rewritten)
+        if rewritten is None:
+            return None
+        try:
+            return self.driver.execute(rewritten)
+        except Exception as exc:
+            if str(exc).startswith(SAIL_COMMIT_CONFLICT):
+                raise SailCommitConflict(str(exc).splitlines()[0]) from exc
+            raise
 
     def query(self, statement: str) -> list[tuple]:
         return self.driver.query(statement)
@@ -66,42 +128,13 @@ def bridged_spark_connector(url: str, base: Path, settings: Settings) -> OpenDat
     """The runner's Spark Connect connector, its driver bridged for Sail, its session kept."""
     opened = connectors.open_spark_connect(url, base, settings)
     opened.driver.session.release_session_on_close = False  # the harness's session: kept
-    return OpenDatabase(SailBridge(opened.driver), opened.errors, opened.whole_scripts)
+    return OpenDatabase(SailBridge(opened.driver), (*opened.errors, SailCommitConflict), opened.whole_scripts)
+
+
+#: the runner's connector the Sail bridges wrap (a key of snowgen.runner.connectors.CONNECTORS)
+SPARK_CONNECTOR = "spark_connect"
 
 
 def bridge_sail(monkeypatch: Any) -> None:
     """Runs in this test reach Sail through :func:`bridged_spark_connector`."""
-    monkeypatch.setitem(connectors.CONNECTORS, "spark_connect", bridged_spark_connector)
-
-
-class BigQueryBridge(Driver):
-    """The runner's BigQuery driver, each script job without its time zone setting."""
-
-    def __init__(self, driver: Driver):
-        super().__init__(driver.connection)
-        self.driver = driver
-
-    def execute(self, statement: str) -> int | None:
-        return self.driver.execute(without_time_zone_setting(statement))
-
-    def query(self, statement: str) -> list[tuple]:
-        return self.driver.query(statement)
-
-    def rollback(self) -> None:
-        self.driver.rollback()
-
-    def close(self) -> None:
-        self.driver.close()
-
-    def starting_step(self, project: str, step: str) -> None:
-        self.driver.starting_step(project, step)  # the job labels
-
-
-def bridged_bigquery_connector(url: str, base: Path, settings: Settings) -> OpenDatabase:
-    opened = connectors.open_bigquery(url, base, settings)
-    return OpenDatabase(BigQueryBridge(opened.driver), opened.errors, opened.whole_scripts)
-
-
-def bridge_bigquery(monkeypatch: Any) -> None:
-    """Runs in this test reach bqemulator through :func:`bridged_bigquery_connector`."""
-    monkeypatch.setitem(connectors.CONNECTORS, "bigquery_jobs", bridged_bigquery_connector)
+    monkeypatch.setitem(connectors.CONNECTORS, SPARK_CONNECTOR, bridged_spark_connector)
