@@ -314,7 +314,7 @@ class opened:
 
 def load_events(connection: Connection, events: list[generator.Event]) -> None:
     """The generator's fast loaders (COPY)."""
-    generator.load(SimpleNamespace(name=connection.dialect.name, conn=connection.driver), events)
+    generator.load(SimpleNamespace(name=connection.dialect.name, conn=connection.driver.connection), events)
 
 
 def create_sources(databases, connection: Connection) -> None:
