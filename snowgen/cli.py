@@ -18,7 +18,7 @@ from snowgen import __version__, api
 from snowgen.api import CompileOptions, RunOptions
 from snowgen.dialects import NAMES
 from snowgen.errors import SnowgenError
-from snowgen.masking import mask, masked_streams
+from snowgen.masking import masked_streams
 from snowgen.runner.output import FORMATS, table_lines
 
 
@@ -31,7 +31,7 @@ def reports_errors(command):
         try:
             return command(*args, **kwargs)
         except SnowgenError as exc:
-            click.echo(mask(exc.format()), err=True)
+            click.echo(exc.format(), err=True)  # format() masks every registered secret
             sys.exit(exc.exit_code)
 
     return wrapper

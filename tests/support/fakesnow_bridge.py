@@ -45,6 +45,7 @@ from sqlglot import exp
 
 from snowgen.runner import connectors
 from snowgen.runner.connectors import Driver, OpenDatabase, Settings
+from support.bridged_driver import BridgedDriver
 from support.runs import clock_set_once
 
 #: network_timeout bounds the client's retries of an HTTP 500 (fakesnow's answer to a
@@ -94,14 +95,14 @@ class TransactionLock:
             self.file = None
 
 
-class WithoutTransactions(Driver):
+class WithoutTransactions(BridgedDriver):
     """The four bridges above: BEGIN TRANSACTION and COMMIT left out (the transaction lock
     taken and given back instead), a SET of the clock evaluated once, the epoch read back as
     NULL."""
 
     def __init__(self, driver: Driver, lock: TransactionLock):
-        super().__init__(driver.connection)
-        self.driver, self.lock = driver, lock
+        super().__init__(driver)
+        self.lock = lock
 
     def execute(self, statement: str) -> int | None:
         tree = sqlglot.parse_one(statement, read="snowflake")

@@ -32,6 +32,7 @@ from typing import Any
 
 from snowgen.runner import connectors
 from snowgen.runner.connectors import Driver, OpenDatabase, Settings
+from support.bridged_driver import BridgedDriver
 from support.runs import SailStatements, without_time_zone_setting
 
 
@@ -45,27 +46,14 @@ def spark_url(engine: Any) -> str:
     return f"{engine.url}/;session_id={engine.spark.session_id}"
 
 
-class BqEmulatorBridge(Driver):
+class BqEmulatorBridge(BridgedDriver):
     """The runner's BigQuery driver, each script without its time-zone setting first."""
-
-    def __init__(self, driver: Driver):
-        super().__init__(driver.connection)
-        self.driver = driver
-
-    def starting_step(self, project: str, step: str) -> None:
-        self.driver.starting_step(project, step)
 
     def execute(self, statement: str) -> int | None:
         return self.driver.execute(without_time_zone_setting(statement))
 
     def query(self, statement: str) -> list[tuple]:
         return self.driver.query(without_time_zone_setting(statement))
-
-    def rollback(self) -> None:
-        self.driver.rollback()
-
-    def close(self) -> None:
-        self.driver.close()
 
 
 def bridged_bigquery_connector(url: str, base: Path, settings: Settings) -> OpenDatabase:
@@ -94,12 +82,11 @@ class SailCommitConflict(Exception):
         super().__init__(f"[DELTA_CONCURRENT_TRANSACTION] Transaction conflict detected (Sail: {sail_message})")
 
 
-class SailBridge(Driver):
+class SailBridge(BridgedDriver):
     """The runner's Spark driver, each statement passed through the Sail bridges first."""
 
     def __init__(self, driver: Driver):
-        super().__init__(driver.connection)
-        self.driver = driver
+        super().__init__(driver)
         session = driver.connection
         self.statements = SailStatements(lambda zone: session.conf.set("spark.sql.session.timeZone", zone))
 
@@ -113,15 +100,6 @@ class SailBridge(Driver):
             if str(exc).startswith(SAIL_COMMIT_CONFLICT):
                 raise SailCommitConflict(str(exc).splitlines()[0]) from exc
             raise
-
-    def query(self, statement: str) -> list[tuple]:
-        return self.driver.query(statement)
-
-    def rollback(self) -> None:
-        self.driver.rollback()
-
-    def close(self) -> None:
-        self.driver.close()
 
 
 def bridged_spark_connector(url: str, base: Path, settings: Settings) -> OpenDatabase:
