@@ -15,6 +15,7 @@ from snowgen.api import CompileOptions, compile_project, plan_loaded
 from snowgen.build.steps import BUILDERS
 from snowgen.dialects import get_dialect
 from snowgen.dialects.postgres import Postgres
+from snowgen.runner.statements import split_statements
 from snowgen.spec.loader import load_project
 
 ENGINES = ["postgres", "duckdb", "snowflake", "bigquery", "databricks"]
@@ -74,6 +75,26 @@ def test_a_second_acquire_fails_naming_the_holder_until_the_lock_is_released(eng
     run_file(engine, files["acquire_lock"])
     [(again, *_)] = lock_rows(engine)
     assert again > run_id
+
+
+@pytest.mark.parametrize("engine", ["postgres", "duckdb", "snowflake"], indirect=True)
+def test_a_lock_released_between_the_upsert_and_the_check_is_not_taken(engine, tmp_path):
+    """The holder's release deletes the row after another acquire's upsert found it live and
+    left it, before that acquire's check: the check fails (the lock was not taken) instead
+    of letting a run go on without a lock row (engines whose session keeps a transaction
+    open between two calls: the release runs inside the acquire here)."""
+    files = lock_files(tmp_path, engine.name, 720)
+    run_file(engine, files["acquire_lock"])  # another run holds it
+    [(holder_run, *_)] = lock_rows(engine)
+    statements = split_statements(files["acquire_lock"], engine.name)
+    check = next(i for i, statement in enumerate(statements) if "lock_check" in statement.lower())
+    run_file(engine, ";\n".join(statements[:check]))
+    run_file(engine, files["release_lock"])
+    released = "snowgen_run_lock_held: the run lock of demo was released by the run holding it while this run took it"
+    with pytest.raises(Exception, match=released + "; lock rows now: 0"):
+        run_file(engine, statements[check])
+    end_failed_transaction(engine)
+    assert [row[0] for row in lock_rows(engine)] in ([], [holder_run])  # never this run's
 
 
 @pytest.mark.parametrize("engine", ENGINES, indirect=True)

@@ -9,8 +9,9 @@ always was), then in one transaction:
 1. takes the row in one conditional statement: inserts it if there is none, or takes it
    over if it expired (``expires_at`` < now), keeping the expired holder in ``previous_*``;
    each warehouse's way to make that atomic is its dialect's ``lock_upsert``;
-2. fails, with a message that starts with ``snowgen_run_lock_held``, if the row names
-   another run: that run holds the lock, since and until when.
+2. fails, with a message that starts with ``snowgen_run_lock_held``, unless the row names
+   this run: another run holds the lock (since and until when), or the run that held it
+   released it at that very moment (this run's upsert found it live, so did not take it).
 
 Every later step reads the run's id from the row (run metadata copies it into the run
 table). The release step deletes the row. A run that dies holding the lock (a killed
@@ -199,12 +200,15 @@ TAKERS = {"on_conflict": _on_conflict, "merge": _merge, "insert_then_delete": _i
 
 
 def _check_held(plan: Plan, d: Dialect, run_id: exp.Expr) -> exp.Select:
-    """Fails when the lock row names another run: ``snowgen_run_lock_held: run <id> of
-    <holder> holds the lock of <project> since <time> until <time>``."""
+    """Fails unless the lock row names this run: ``snowgen_run_lock_held: run <id> of
+    <holder> holds the lock of <project> since <time> until <time>`` when it names another,
+    and a message with the same marker when there is no row (the run holding it released it
+    between this run's upsert, which found it live, and this check: the lock was not taken).
+    One row comes back either way: the row's values are read through aggregates."""
     alias = "held"
 
     def text(column: str) -> exp.Expr:
-        value = exp.column(column, table=alias)
+        value = exp.Max(this=exp.column(column, table=alias))
         if COLUMNS[column] != "string":
             value = d.cast(value, "string")
         return exp.Coalesce(this=value, expressions=[exp.Literal.string("?")])
@@ -218,8 +222,23 @@ def _check_held(plan: Plan, d: Dialect, run_id: exp.Expr) -> exp.Select:
     message = pieces[0]
     for piece in pieces[1:]:
         message = exp.DPipe(this=message, expression=piece, safe=True)
-    other = exp.NEQ(this=exp.column("run_id", table=alias), expression=run_id.copy())
-    failing = exp.Case(ifs=[exp.If(this=other, true=d.fail_with(message))])
+    rows = exp.Count(this=exp.Star())
+    # never a constant: Postgres and Snowflake may evaluate a constant failing branch of a
+    # CASE while planning, taken or not
+    # (https://www.postgresql.org/docs/15/functions-conditional.html#FUNCTIONS-CASE)
+    released = exp.DPipe(
+        this=exp.Literal.string(
+            f"{HELD_MARKER}: the run lock of {plan.project} was released by the run holding it while this "
+            "run took it; lock rows now: "
+        ),
+        expression=d.cast(rows.copy(), "string"),
+        safe=True,
+    )
+    no_row = exp.EQ(this=rows, expression=exp.Literal.number(0))
+    other = exp.NEQ(this=exp.Max(this=exp.column("run_id", table=alias)), expression=run_id.copy())
+    failing = exp.Case(
+        ifs=[exp.If(this=no_row, true=d.fail_with(released)), exp.If(this=other, true=d.fail_with(message))]
+    )
     return (
         exp.Select(expressions=[exp.alias_(failing, "lock_check")])
         .from_(exp.alias_(lock_table(plan), alias, table=True), copy=False)

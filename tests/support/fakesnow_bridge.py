@@ -23,7 +23,8 @@ gaps bridged here in the tests, never in the runner. Four bridges, named:
   per fakesnow database from each BEGIN TRANSACTION to its COMMIT or rollback (the statements
   between run one after the other, above), shared by every process of the test, as
   Snowflake's lock would be; a killed process lets it go, as Snowflake aborts a dead session's
-  transaction.
+  transaction. A MERGE, UPDATE or DELETE outside a transaction takes it for itself (the run
+  lock's release deleted the row between another run's acquire and its check).
 
 fakesnow's server shares one in-memory database between the connections that do not ask
 for an isolated one: a test uses a database name of its own (fakesnow creates it at login).
@@ -31,11 +32,13 @@ for an isolated one: a test uses a database name of its own (fakesnow creates it
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import fcntl
 import itertools
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 from urllib.parse import parse_qs, quote, urlsplit
@@ -65,6 +68,9 @@ def snowflake_url(port: int, database: str, user: str = "etl", password: str | N
     return f"snowflake://{user}{secret}@fakesnow/{database}/PUBLIC?host={host}&port={port}&{CLIENT_QUERY}"
 
 
+#: fakesnow-merge-table-lock: the statements that lock their table on Snowflake
+LOCKING = (exp.Merge, exp.Update, exp.Delete)
+
 #: fakesnow-null-timestamp: what fakesnow's server sends for a NULL TIMESTAMP_NTZ
 EPOCH = dt.datetime(1970, 1, 1)
 
@@ -89,6 +95,18 @@ class TransactionLock:
             self.file = self.path.open("a")
             fcntl.flock(self.file, fcntl.LOCK_EX)  # waits for another process's transaction
 
+    @property
+    def taken(self) -> bool:
+        return self.file is not None
+
+    @contextlib.contextmanager
+    def for_one_statement(self) -> Iterator[None]:
+        self.take()
+        try:
+            yield
+        finally:
+            self.give_back()
+
     def give_back(self) -> None:
         if self.file is not None:
             self.file.close()  # closing the file releases the lock
@@ -112,6 +130,9 @@ class WithoutTransactions(BridgedDriver):
         if isinstance(tree, exp.Commit):
             self.lock.give_back()
             return None
+        if isinstance(tree, LOCKING) and not self.lock.taken:
+            with self.lock.for_one_statement():
+                return self.driver.execute(statement)
         return self.driver.execute(clock_set_once(tree, self.driver.query) or statement)
 
     def query(self, statement: str) -> list[tuple]:

@@ -45,12 +45,16 @@ WHERE
 
 SELECT
   CASE
-    WHEN "held"."run_id" <> (
+    WHEN COUNT(*) = 0
+    THEN ERROR(
+      'snowgen_run_lock_held: the run lock of multi_source_deals was released by the run holding it while this run took it; lock rows now: ' || CAST(COUNT(*) AS TEXT)
+    )
+    WHEN MAX("held"."run_id") <> (
       SELECT
         CAST(CURRENT_TIMESTAMP AT TIME ZONE 'UTC' AS TIMESTAMP)
     )
     THEN ERROR(
-      'snowgen_run_lock_held: run ' || COALESCE(CAST("held"."run_id" AS TEXT), '?') || ' of ' || COALESCE("held"."holder", '?') || ' holds the run lock of multi_source_deals since ' || COALESCE(CAST("held"."acquired_at" AS TEXT), '?') || ' until ' || COALESCE(CAST("held"."expires_at" AS TEXT), '?')
+      'snowgen_run_lock_held: run ' || COALESCE(CAST(MAX("held"."run_id") AS TEXT), '?') || ' of ' || COALESCE(MAX("held"."holder"), '?') || ' holds the run lock of multi_source_deals since ' || COALESCE(CAST(MAX("held"."acquired_at") AS TEXT), '?') || ' until ' || COALESCE(CAST(MAX("held"."expires_at") AS TEXT), '?')
     )
   END AS "lock_check"
 FROM "deals_manifest"."multi_source_deals_run_lock" AS "held"

@@ -63,8 +63,10 @@ WHEN NOT MATCHED THEN INSERT (
 
 SELECT
   CASE
-    WHEN "HELD"."RUN_ID" <> $snowgen_lock_run_id
-    THEN CAST('snowgen_run_lock_held: run ' || COALESCE(CAST("HELD"."RUN_ID" AS VARCHAR), '?') || ' of ' || COALESCE("HELD"."HOLDER", '?') || ' holds the run lock of multi_source_deals since ' || COALESCE(CAST("HELD"."ACQUIRED_AT" AS VARCHAR), '?') || ' until ' || COALESCE(CAST("HELD"."EXPIRES_AT" AS VARCHAR), '?') AS BIGINT)
+    WHEN COUNT(*) = 0
+    THEN CAST('snowgen_run_lock_held: the run lock of multi_source_deals was released by the run holding it while this run took it; lock rows now: ' || CAST(COUNT(*) AS VARCHAR) AS BIGINT)
+    WHEN MAX("HELD"."RUN_ID") <> $snowgen_lock_run_id
+    THEN CAST('snowgen_run_lock_held: run ' || COALESCE(CAST(MAX("HELD"."RUN_ID") AS VARCHAR), '?') || ' of ' || COALESCE(MAX("HELD"."HOLDER"), '?') || ' holds the run lock of multi_source_deals since ' || COALESCE(CAST(MAX("HELD"."ACQUIRED_AT") AS VARCHAR), '?') || ' until ' || COALESCE(CAST(MAX("HELD"."EXPIRES_AT") AS VARCHAR), '?') AS BIGINT)
   END AS "LOCK_CHECK"
 FROM "DEALS_MANIFEST"."MULTI_SOURCE_DEALS_RUN_LOCK" AS "HELD"
 WHERE

@@ -67,9 +67,13 @@ WHEN NOT MATCHED THEN INSERT (
 
 SELECT
   CASE
-    WHEN `held`.`run_id` <> snowgen_lock_run_id
+    WHEN COUNT(*) = 0
     THEN ERROR(
-      'snowgen_run_lock_held: run ' || COALESCE(CAST(`held`.`run_id` AS STRING), '?') || ' of ' || COALESCE(`held`.`holder`, '?') || ' holds the run lock of snowplow_web since ' || COALESCE(CAST(`held`.`acquired_at` AS STRING), '?') || ' until ' || COALESCE(CAST(`held`.`expires_at` AS STRING), '?')
+      'snowgen_run_lock_held: the run lock of snowplow_web was released by the run holding it while this run took it; lock rows now: ' || CAST(COUNT(*) AS STRING)
+    )
+    WHEN MAX(`held`.`run_id`) <> snowgen_lock_run_id
+    THEN ERROR(
+      'snowgen_run_lock_held: run ' || COALESCE(CAST(MAX(`held`.`run_id`) AS STRING), '?') || ' of ' || COALESCE(MAX(`held`.`holder`), '?') || ' holds the run lock of snowplow_web since ' || COALESCE(CAST(MAX(`held`.`acquired_at`) AS STRING), '?') || ' until ' || COALESCE(CAST(MAX(`held`.`expires_at`) AS STRING), '?')
     )
   END AS `lock_check`
 FROM `snowplow_manifest`.`snowplow_web_run_lock` AS `held`

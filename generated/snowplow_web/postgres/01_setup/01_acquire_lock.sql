@@ -48,11 +48,13 @@ WHERE
 
 SELECT
   CASE
-    WHEN "held"."run_id" <> (
+    WHEN COUNT(*) = 0
+    THEN CAST('snowgen_run_lock_held: the run lock of snowplow_web was released by the run holding it while this run took it; lock rows now: ' || CAST(COUNT(*) AS TEXT) AS BIGINT)
+    WHEN MAX("held"."run_id") <> (
       SELECT
         CAST(CURRENT_TIMESTAMP AT TIME ZONE 'UTC' AS TIMESTAMP)
     )
-    THEN CAST('snowgen_run_lock_held: run ' || COALESCE(CAST("held"."run_id" AS TEXT), '?') || ' of ' || COALESCE("held"."holder", '?') || ' holds the run lock of snowplow_web since ' || COALESCE(CAST("held"."acquired_at" AS TEXT), '?') || ' until ' || COALESCE(CAST("held"."expires_at" AS TEXT), '?') AS BIGINT)
+    THEN CAST('snowgen_run_lock_held: run ' || COALESCE(CAST(MAX("held"."run_id") AS TEXT), '?') || ' of ' || COALESCE(MAX("held"."holder"), '?') || ' holds the run lock of snowplow_web since ' || COALESCE(CAST(MAX("held"."acquired_at") AS TEXT), '?') || ' until ' || COALESCE(CAST(MAX("held"."expires_at") AS TEXT), '?') AS BIGINT)
   END AS "lock_check"
 FROM "snowplow_manifest"."snowplow_web_run_lock" AS "held"
 WHERE

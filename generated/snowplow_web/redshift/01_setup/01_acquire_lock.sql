@@ -86,11 +86,13 @@ WHERE
 
 SELECT
   CASE
-    WHEN "held"."run_id" <> (
+    WHEN COUNT(*) = 0
+    THEN CAST('snowgen_run_lock_held: the run lock of snowplow_web was released by the run holding it while this run took it; lock rows now: ' || CAST(COUNT(*) AS VARCHAR(MAX)) AS BIGINT)
+    WHEN MAX("held"."run_id") <> (
       SELECT
         CAST(SYSDATE AS TIMESTAMP)
     )
-    THEN CAST('snowgen_run_lock_held: run ' || COALESCE(CAST("held"."run_id" AS VARCHAR(MAX)), '?') || ' of ' || COALESCE("held"."holder", '?') || ' holds the run lock of snowplow_web since ' || COALESCE(CAST("held"."acquired_at" AS VARCHAR(MAX)), '?') || ' until ' || COALESCE(CAST("held"."expires_at" AS VARCHAR(MAX)), '?') AS BIGINT)
+    THEN CAST('snowgen_run_lock_held: run ' || COALESCE(CAST(MAX("held"."run_id") AS VARCHAR(MAX)), '?') || ' of ' || COALESCE(MAX("held"."holder"), '?') || ' holds the run lock of snowplow_web since ' || COALESCE(CAST(MAX("held"."acquired_at") AS VARCHAR(MAX)), '?') || ' until ' || COALESCE(CAST(MAX("held"."expires_at") AS VARCHAR(MAX)), '?') AS BIGINT)
   END AS "lock_check"
 FROM "snowplow_manifest"."snowplow_web_run_lock" AS "held"
 WHERE
