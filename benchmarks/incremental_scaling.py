@@ -31,6 +31,13 @@ For each engine (DuckDB, and PostgreSQL 15 on a throwaway cluster) and each hist
      domain_sessionid over that day's collector_tstamp range), on the same table, engine and
      connection settings.
    The median of ``--repeat`` runs is reported.
+4. With ``--threads 1,2,4``, the incremental run and the full refresh are timed again with each
+   thread count (``snowgen run --threads N``: the steps whose dependencies are done run at once,
+   each on a connection of its own; DuckDB runs them one at a time whatever is asked), each on a
+   fresh copy of the snapshot, and the speed-up over one thread is reported, with the critical
+   path of the plan: the chain of steps along plan.json's ``depends_on`` whose durations (from
+   the run metadata of the one-thread run) add up to the most, which bounds the wall time of a
+   run however many threads it has.
 
 Source layout, as a warehouse would have it: on PostgreSQL b-tree indexes on
 atomic.events(collector_tstamp) and on the context table's root_tstamp (the stand-in for a
@@ -72,7 +79,7 @@ from support.generator import GeneratorConfig
 from snowgen.api import CompileOptions, PreparedRun, RunOptions, prepare_run, run_session
 from snowgen.build.sources import source_ddl
 from snowgen.runner.connections import Connection, connect
-from snowgen.runner.execute import StepFailed
+from snowgen.runner.execute import PlannedStep, StepFailed
 from snowgen.spec.loader import load_project
 
 PROJECT = REPO / "model_specs" / "snowplow_web"
@@ -165,14 +172,41 @@ def full_refresh_plan(url: str, history: History) -> PreparedRun:
 class RunTiming:
     seconds: float
     steps: dict[str, float]
+    #: per step, the seconds between its start and end rows in the run metadata
+    recorded: dict[str, float] = field(default_factory=dict)
 
 
-def run_plan(url: str, prepared: PreparedRun) -> RunTiming:
-    """Execute the steps on ``url`` as ``snowgen run`` does: one connection, every statement in order."""
+def run_plan(url: str, prepared: PreparedRun, threads: int = 1) -> RunTiming:
+    """Execute the steps on ``url`` as ``snowgen run --threads N`` does (one thread: one
+    connection, every statement in order)."""
     started = time.perf_counter()
-    with run_session(replace(prepared, url=url)) as session:
+    with run_session(replace(prepared, url=url), threads=threads) as session:
         per_step = {result.step.id: result.seconds for result in session.steps()}
-    return RunTiming(time.perf_counter() - started, per_step)
+    seconds = time.perf_counter() - started
+    with opened(url) as connection:
+        recorded = recorded_durations(connection)
+    return RunTiming(seconds, per_step, recorded)
+
+
+RUN_STEPS = '"snowplow_manifest"."snowplow_web_run_steps"'
+
+
+def recorded_durations(connection: Connection) -> dict[str, float]:
+    """Each step's seconds from its start row to its end row in the last run's metadata."""
+    rows = connection.query(
+        f"SELECT step, started_at, finished_at FROM {RUN_STEPS} WHERE run_id = (SELECT MAX(run_id) FROM {RUN_STEPS})"
+    )
+    return {step: (end - start).total_seconds() for step, start, end in rows if start is not None and end is not None}
+
+
+def critical_path(steps: list[PlannedStep], seconds: dict[str, float]) -> tuple[float, list[str]]:
+    """The chain of steps along ``depends_on`` whose seconds add up to the most (plan order is
+    an order of the dependencies, so one pass finds it), and its seconds."""
+    longest: dict[str, tuple[float, list[str]]] = {}
+    for step in steps:
+        before = max((longest[d] for d in step.depends_on if d in longest), default=(0.0, []), key=lambda c: c[0])
+        longest[step.id] = (before[0] + seconds.get(step.id, 0.0), [*before[1], step.id])
+    return max(longest.values(), key=lambda chain: chain[0])
 
 
 # -- databases: create, copy, drop -------------------------------------------------------------------------------
@@ -408,6 +442,13 @@ class Measurement:
     rows_full_refresh: dict[str, int] = field(default_factory=dict)
     #: what the checks found wrong (a run that did not reach the new day, ...)
     problems: list[str] = field(default_factory=list)
+    #: --threads N above 1: N -> seconds of each timed incremental run, and of each full refresh
+    threaded_incremental_s: dict[int, list[float]] = field(default_factory=dict)
+    threaded_full_refresh_s: dict[int, list[float]] = field(default_factory=dict)
+    #: the critical path (seconds, steps) of the first one-thread incremental run and full refresh,
+    #: and all their steps' seconds added up (both from the run metadata)
+    incremental_path: tuple[float, list[str], float, dict[str, float]] | None = None
+    full_refresh_path: tuple[float, list[str], float, dict[str, float]] | None = None
 
     @property
     def incremental(self) -> float:
@@ -437,30 +478,59 @@ def check_manifest_in(connection: Connection, day: tuple[dt.datetime, dt.datetim
         m.problems.append(f"after {what} the manifest ends at {last}, not on {day[0]:%Y-%m-%d}")
 
 
-def time_incremental_run(url: str, steps: PreparedRun, history: History, m: Measurement) -> None:
-    timing = run_plan(url, steps)
-    m.incremental_s.append(timing.seconds)
-    m.incremental_steps.append(timing.steps)
+def time_incremental_run(url: str, steps: PreparedRun, history: History, m: Measurement, threads: int = 1) -> None:
+    timing = run_plan(url, steps, threads)
+    if threads == 1:
+        m.incremental_s.append(timing.seconds)
+        m.incremental_steps.append(timing.steps)
+        m.incremental_path = m.incremental_path or path_of(steps, timing)
+    else:
+        m.threaded_incremental_s.setdefault(threads, []).append(timing.seconds)
+    what = "the incremental run" + (f" with {threads} threads" if threads > 1 else "")
     with opened(url) as connection:
-        check_manifest_in(connection, history.new_day_range, "the incremental run", m)
+        check_manifest_in(connection, history.new_day_range, what, m)
         m.run_events = connection.query(f"SELECT COUNT(*) FROM {EVENTS_THIS_RUN}")[0][0]
-        m.rows_incremental = derived_rows(connection)
+        check_rows(m, what, m.rows_incremental, derived_rows(connection))
+        m.rows_incremental = m.rows_incremental or derived_rows(connection)
 
 
-def time_full_refresh(url: str, steps: PreparedRun, history: History, m: Measurement, stoppable: bool) -> None:
+def time_full_refresh(
+    url: str, steps: PreparedRun, history: History, m: Measurement, stoppable: bool, threads: int = 1
+) -> None:
     started = time.perf_counter()
     try:
-        timing = run_plan(url, steps)
-        m.full_refresh_s.append(timing.seconds)
-        m.full_refresh_steps = m.full_refresh_steps or timing.steps
+        timing = run_plan(url, steps, threads)
     except StepFailed as failure:
         if not stoppable or "statement timeout" not in str(failure.error):
             raise
         m.full_refresh_stopped = f"{failure.step.id} after {time.perf_counter() - started:.0f} s"
         return
+    if threads == 1:
+        m.full_refresh_s.append(timing.seconds)
+        m.full_refresh_steps = m.full_refresh_steps or timing.steps
+        m.full_refresh_path = m.full_refresh_path or path_of(steps, timing)
+    else:
+        m.threaded_full_refresh_s.setdefault(threads, []).append(timing.seconds)
+    what = "the full refresh" + (f" with {threads} threads" if threads > 1 else "")
     with opened(url) as connection:
-        check_manifest_in(connection, history.new_day_range, "the full refresh", m)
-        m.rows_full_refresh = derived_rows(connection)
+        check_manifest_in(connection, history.new_day_range, what, m)
+        check_rows(m, what, m.rows_full_refresh, derived_rows(connection))
+        m.rows_full_refresh = m.rows_full_refresh or derived_rows(connection)
+
+
+def check_rows(m: Measurement, what: str, before: dict[str, int], now: dict[str, int]) -> None:
+    """Every timed run of a kind leaves the same derived row counts, whatever its threads."""
+    if before and now != before:
+        m.problems.append(f"after {what} the derived tables hold {now}, not {before}")
+
+
+def path_of(steps: PreparedRun, timing: RunTiming) -> tuple[float, list[str], float, dict[str, float]]:
+    """The critical path of a run from its run metadata (a step that records none, such as
+    the run lock's, by its time as the runner saw it): its seconds and steps, all steps'
+    seconds added up, and each step's."""
+    seconds = {**timing.steps, **timing.recorded}
+    length, chain = critical_path(steps.steps, seconds)
+    return length, chain, sum(seconds.values()), seconds
 
 
 def time_floor(url: str, m: Measurement) -> None:
@@ -490,16 +560,19 @@ def measure(databases, history: History, options: argparse.Namespace) -> Measure
     incremental = regular_plan(snapshot, history)
     full_refresh = full_refresh_plan(snapshot, history)
 
-    def full_refresh_with_timeout(url: str) -> None:
+    def full_refresh_with_timeout(url: str, threads: int) -> None:
         stoppable = databases.stop_runs_after(url, options.refresh_timeout)
-        time_full_refresh(url, full_refresh, history, m, stoppable)
+        time_full_refresh(url, full_refresh, history, m, stoppable, threads)
 
     try:
         for n in range(options.repeat):
             progress(f"{databases.name} {history.days} days: timed runs, repeat {n + 1} of {options.repeat}")
-            on_a_copy(databases, snapshot, lambda url: time_incremental_run(url, incremental, history, m))
-            if m.full_refresh_stopped is None:  # a stopped refresh is not tried again
-                on_a_copy(databases, snapshot, full_refresh_with_timeout)
+            for threads in options.threads:
+                on_a_copy(
+                    databases, snapshot, lambda url, n=threads: time_incremental_run(url, incremental, history, m, n)
+                )
+                if m.full_refresh_stopped is None:  # a stopped refresh is not tried again
+                    on_a_copy(databases, snapshot, lambda url, n=threads: full_refresh_with_timeout(url, n))
             on_a_copy(databases, snapshot, lambda url: time_floor(url, m))
     finally:
         databases.drop(snapshot)
@@ -594,6 +667,49 @@ def print_full_refresh_steps(m: Measurement, top: int) -> None:
     print(f"  {f'all {len(m.full_refresh_steps)} steps':<50}{total:>9.3f}")
 
 
+def print_threads(results: list[Measurement]) -> None:
+    """The speed-up of --threads N over one thread, and the critical path of each run."""
+    counts = sorted({n for m in results for n in m.threaded_incremental_s})
+    if not counts:
+        return
+    print("\nparallel runs (snowgen run --threads N), median wall seconds and speed-up over 1 thread")
+    header = f"{'engine':<9}{'days':>5}{'threads':>9}{'incremental s':>15}{'speed-up':>10}{'full refresh s':>16}{'speed-up':>10}"
+    print(header)
+    print("-" * len(header))
+    for m in results:
+        for n in [1, *counts]:
+            incremental = m.incremental if n == 1 else statistics.median(m.threaded_incremental_s[n])
+            refresh = m.full_refresh if n == 1 else median_or_none(m.threaded_full_refresh_s.get(n))
+            refresh_text = (
+                f"{refresh:>16.3f}{m.full_refresh / refresh:>9.2f}×"
+                if refresh and m.full_refresh
+                else f"{'-':>16}{'-':>10}"
+            )
+            print(
+                f"{m.engine:<9}{m.days:>5}{n:>9}{incremental:>15.3f}{m.incremental / incremental:>9.2f}×{refresh_text}"
+            )
+    if any(m.engine == "duckdb" for m in results):
+        print("(duckdb runs its steps on one connection whatever --threads asks: its rows differ by noise only)")
+    for m in results:
+        for what, path in (("incremental run", m.incremental_path), ("full refresh", m.full_refresh_path)):
+            if path is not None:
+                print_path(m, what, path)
+
+
+def median_or_none(values: list[float] | None) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def print_path(m: Measurement, what: str, path: tuple[float, list[str], float, dict[str, float]]) -> None:
+    length, chain, total, seconds = path
+    print(
+        f"\n{m.engine} {m.days} days, {what} with one thread: critical path {length:.3f} s of {total:.3f} s "
+        f"in all steps (no thread count runs it faster than ×{total / length:.2f}); run metadata:"
+    )
+    steps = [f"{step.removeprefix('snowplow_web_')} {seconds[step]:.3f}" for step in chain]
+    print("  " + " → ".join(steps))
+
+
 def report(results: list[Measurement], engines: list[str], setups: dict[str, str], top: int) -> bool:
     """Print the tables; True when every goal is met."""
     print("\nmedian wall seconds; incremental: the regular plan after one new day of events, all steps;")
@@ -610,6 +726,7 @@ def report(results: list[Measurement], engines: list[str], setups: dict[str, str
     for m in results:
         if m.full_refresh_steps:
             print_full_refresh_steps(m, top)
+    print_threads(results)
     print("\nbuilding each history (untimed above): the regular plan, run after each load of a few days")
     for m in results:
         print(f"  {m.engine:<9}{m.days:>5} days: {m.build_runs:>3} runs, {m.build_s:7.1f} s")
@@ -680,6 +797,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="days loaded before each catch-up run that builds the history (the last day runs alone)",
     )  # fmt: skip
     parser.add_argument("--top", type=int, default=TOP_STEPS, help="slowest steps shown for the longest history")
+    parser.add_argument(
+        "--threads", default="1",
+        help="thread counts of snowgen run --threads, comma-separated (1 is always timed): the speed-up over one thread",
+    )  # fmt: skip
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     args = parser.parse_args(argv)
     args.engines = [e.strip() for e in args.engines.split(",") if e.strip()]
@@ -687,6 +808,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if unknown:
         parser.error(f"unknown engine(s) {', '.join(unknown)}: use {', '.join(DATABASES)}")
     args.days = sorted({int(d) for d in args.days.split(",")})
+    args.threads = sorted({1, *(int(n) for n in args.threads.split(",") if n.strip())})
+    if args.threads[0] < 1:
+        parser.error("--threads: thread counts of 1 or more")
     return args
 
 
@@ -710,7 +834,7 @@ def main(argv: list[str] | None = None) -> int:
         f"snowgen {revision()}, Python {platform.python_version()}, {os.cpu_count()} cores, "
         f"load {os.getloadavg()[0]:.2f} at start; {args.events_per_day:,} events/day asked, "
         f"returning visitors {'all' if args.returning_share is None else args.returning_share}, "
-        f"seed {args.seed}, median of {args.repeat}",
+        f"seed {args.seed}, median of {args.repeat}, threads {','.join(map(str, args.threads))}",
         flush=True,
     )
     started = time.perf_counter()

@@ -219,16 +219,26 @@ def reports_run_errors(command):
     metavar="SECONDS",
     help="wait up to SECONDS for another run's lock (default: stop at once, exit 3)",
 )
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    metavar="N",
+    help="run up to N steps at once whose dependencies are done, each on a connection of its own",
+)
 @reports_run_errors
 @backfill_options
-def run_command(project, target, db, select, vars_text, full_refresh, allow_refresh, wait, backfill, output) -> None:
+def run_command(
+    project, target, db, select, vars_text, full_refresh, allow_refresh, wait, threads, backfill, output
+) -> None:
     """Compile a project for a database and run the plan, step by step (a backfill plan
     with --backfill SOURCE --from DATE --to DATE). Progress goes to stderr, the summary to
     stdout. Exit 1: a step failed; 2: an error before the run; 3: another run holds the run
     lock."""
     options = RunOptions(compile_options(target, vars_text, select, backfill, full_refresh, allow_refresh), db)
     loaded = api.load_project(single_project(project))
-    summary = api.run_plan(api.prepare_run(loaded, options), output, api.target_of(loaded, target, db), wait)
+    summary = api.run_plan(api.prepare_run(loaded, options), output, api.target_of(loaded, target, db), wait, threads)
     if summary.failed is not None:
         sys.exit(1)
 

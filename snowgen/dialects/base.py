@@ -172,6 +172,10 @@ class Dialect:
     #: how ``snowgen run`` opens those URLs: a key of snowgen.runner.connectors.CONNECTORS
     #: (the driver code lives in the runner; None: no connector yet)
     connector: ClassVar[str | None] = None
+    #: ``snowgen run --threads N``: None when the steps whose dependencies are done may run
+    #: at once, each on a connection of its own; else why the warehouse's steps run one at
+    #: a time on one connection
+    concurrent_steps: ClassVar[str | None] = None
     #: the n of a sized string counts bytes (Redshift), not characters
     string_length_in_bytes: ClassVar[bool] = False
     #: SQL-standard SIMILAR TO patterns (Postgres, Redshift); elsewhere a body using it is

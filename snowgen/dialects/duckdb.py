@@ -34,6 +34,15 @@ class DuckDB(Dialect):
     url_schemes = ("duckdb",)  # duckdb:///relative.duckdb (to the project), duckdb:////abs.duckdb
     connector = "duckdb_file"
     supports_similar_to = False  # DuckDB matches SIMILAR TO as a whole regular expression
+    # snowgen run --threads: one connection. Within one process DuckDB lets connections write
+    # at once, but where two transactions meet on the same rows or catalog entry the second
+    # fails with a conflict instead of waiting (docs["concurrency"]), which would fail the
+    # run; and each statement already runs on every core, so running steps at once gained
+    # nothing measurable (README, "Parallel runs").
+    concurrent_steps = (
+        "DuckDB fails, rather than waits for, a transaction that meets another on the same rows or "
+        "table (optimistic concurrency control), and already runs each statement on every core"
+    )
     # The run lock: one process writes a database file at a time (docs["concurrency"]), and
     # INSERT ... ON CONFLICT DO UPDATE ... WHERE takes the row on the primary key
     # (docs["on_conflict"]); error(message) fails the statement (docs["error"]). The run id

@@ -86,6 +86,11 @@ class BigQueryDriver(Driver):
     def starting_step(self, project: str, step: str) -> None:
         self.labels = {**self.labels, "snowgen_project": label_value(project), "snowgen_step": label_value(step)}
 
+    def same_run_as(self, other: Driver) -> None:
+        """The jobs of every connection of a run carry one ``snowgen_run`` label."""
+        if isinstance(other, BigQueryDriver):
+            self.labels = {**self.labels, "snowgen_run": other.labels["snowgen_run"]}
+
     def execute(self, statement: str) -> int | None:
         """One script job; the rows its DML statements wrote where BigQuery says."""
         job = self._run(statement)

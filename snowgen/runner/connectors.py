@@ -93,7 +93,16 @@ def open_libpq(url: str, base: Path, settings: Settings) -> OpenDatabase:
     except psycopg.Error as exc:
         message = without_password(first_line(exc), url)
         raise SnowgenError.at("SG405", f"cannot connect to {display_url(url)}: {message}") from None
-    return OpenDatabase(Driver(driver), (psycopg.Error,))
+    return OpenDatabase(LibpqDriver(driver), (psycopg.Error,))
+
+
+class LibpqDriver(Driver):
+    """A psycopg connection; it can stop the statement another thread runs on it."""
+
+    def cancel(self) -> None:
+        # libpq's cancel request, safe from another thread
+        # (https://www.psycopg.org/psycopg3/docs/api/connections.html#psycopg.Connection.cancel)
+        self.connection.cancel()
 
 
 def libpq_options(url: str, settings: Settings | None = None) -> str:

@@ -40,6 +40,15 @@ class Driver:
         """Hears which project and step the next calls run for (a warehouse may label its
         jobs with them); most drivers need not know."""
 
+    def cancel(self) -> None:
+        """Called from another thread (``snowgen run --threads``, interrupted): ask the
+        database to stop the statement running now. A driver that cannot leaves it to
+        finish, as here."""
+
+    def same_run_as(self, other: Driver) -> None:
+        """This connection runs steps of the run ``other`` opened (``--threads``): whatever
+        names the run to the warehouse (a job label) is ``other``'s; most drivers name none."""
+
 
 @dataclass(frozen=True)
 class OpenDatabase:

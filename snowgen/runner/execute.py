@@ -28,6 +28,8 @@ class PlannedStep:
     #: per statement, the ``schema.table`` it writes rows into (snowgen.runner.statements)
     writes: tuple[str | None, ...] = ()
     kind: str = ""  # plan.json's kind (the runner treats the run lock's steps apart)
+    #: plan.json's depends_on: the steps that must have finished before this one starts
+    depends_on: tuple[str, ...] = ()
 
     def units(self, whole_scripts: bool) -> list[str]:
         """What goes to the database one call at a time: the statements, or the whole file."""
@@ -65,9 +67,7 @@ def read_compiled(files: dict[str, str] | Path, dialect: str) -> tuple[list[Plan
     files = _files(files)
     plan = json.loads(files["plan.json"])
     sqlglot_dialect = get_dialect(dialect).sqlglot_dialect
-    steps = [
-        _planned_step(s["id"], s["file"], files[s["file"]], sqlglot_dialect, s.get("kind", "")) for s in plan["steps"]
-    ]
+    steps = [_planned_step(s, files[s["file"]], sqlglot_dialect) for s in plan["steps"]]
     checks = []
     for check in plan.get("checks", []):
         [statement] = split_statements(files[check["file"]], sqlglot_dialect)
@@ -75,9 +75,14 @@ def read_compiled(files: dict[str, str] | Path, dialect: str) -> tuple[list[Plan
     return steps, checks
 
 
-def _planned_step(step_id: str, file: str, text: str, sqlglot_dialect: str, kind: str) -> PlannedStep:
+def _planned_step(entry: dict, text: str, sqlglot_dialect: str) -> PlannedStep:
+    """A step of plan.json (its ``entry``) and its file's ``text``."""
     statements = read_statements(text, sqlglot_dialect)
-    return PlannedStep(step_id, file, [s.text for s in statements], text, tuple(s.writes for s in statements), kind)
+    writes = tuple(s.writes for s in statements)
+    depends_on = tuple(entry.get("depends_on", ()))
+    return PlannedStep(
+        entry["id"], entry["file"], [s.text for s in statements], text, writes, entry.get("kind", ""), depends_on
+    )
 
 
 def read_plan(files: dict[str, str] | Path, dialect: str) -> list[PlannedStep]:
@@ -108,6 +113,9 @@ class StepFailed(Exception):
         message = mask(str(error).strip() or type(error).__name__)
         super().__init__(f"step {step.id} ({step.file}) failed: {message}")
         self.step, self.statement, self.error = step, statement, error
+        #: seconds from the step's start to the failure, where the step ran on a worker
+        #: connection of its own (snowgen.runner.parallel); None: the caller timed it
+        self.seconds: float | None = None
 
 
 def run_steps(

@@ -69,6 +69,7 @@ class RunHeader:
     database: str  # as it may be printed: the password masked
     target: str | None
     steps: list[PlannedStep]
+    threads: int = 1  # how many steps may run at once (--threads, where the warehouse allows)
 
 
 @dataclass
@@ -107,7 +108,11 @@ class RunOutput:
         """Before a step's first statement (``number`` counts from 1)."""
 
     def statement_started(self, step: PlannedStep, number: int, index: int) -> None:
-        """Before each statement (``index`` counts from 0)."""
+        """Before each statement (``index`` counts from 0), when the steps run one at a time."""
+
+    def steps_running(self, running: dict[str, int], done: int) -> None:
+        """When the steps run at once: the ids and numbers of those running now, after a
+        step started or finished (``done``: how many have finished)."""
 
     def step_finished(self, result: StepResult, number: int) -> None:
         raise NotImplementedError
@@ -151,7 +156,8 @@ class TextOutput(RunOutput):
         self.name_width = max((len(step.id) for step in header.steps), default=0)
         where = f"{header.database} ({header.dialect}{f', target {header.target}' if header.target else ''})"
         when = now()
-        self._progress(f"running {header.project} on {where}: {self.total} steps, {when:%Y-%m-%d} UTC", when)
+        at_once = f", up to {header.threads} at once" if header.threads > 1 else ""
+        self._progress(f"running {header.project} on {where}: {self.total} steps{at_once}, {when:%Y-%m-%d} UTC", when)
 
     def identified(self, run_id: str) -> None:
         super().identified(run_id)
@@ -161,6 +167,11 @@ class TextOutput(RunOutput):
         if self.live:
             detail = f"statement {index + 1}/{len(step.statements)}"
             self.writer.err(f"\r{self._bar(number, number - 1)} {step.id} ({detail})\x1b[K", end="")
+            self.showing_live = True
+
+    def steps_running(self, running: dict[str, int], done: int) -> None:
+        if self.live:
+            self.writer.err(f"\r{self._bar(done, done)} {', '.join(running)}\x1b[K", end="")
             self.showing_live = True
 
     def step_finished(self, result: StepResult, number: int) -> None:
@@ -245,7 +256,8 @@ def summary_line(summary: RunSummary) -> str:
     noted = f", {warnings} {'warning' if warnings == 1 else 'warnings'}"
     if summary.failed is not None:
         step = summary.failed.step.id
-        return f"failed: step {summary.steps_run + 1}/{total} {step} after {summary.seconds:.2f} s{run}"
+        number = [s.id for s in summary.header.steps].index(step) + 1
+        return f"failed: step {number}/{total} {step} after {summary.seconds:.2f} s{run}"
     return f"ok: {total} steps in {summary.seconds:.2f} s{run}{noted}"
 
 

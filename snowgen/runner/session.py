@@ -22,6 +22,7 @@ from snowgen.errors import RunLocked, SnowgenError
 from snowgen.runner.connections import Connection, connect, dialect_for_url, statement_failed
 from snowgen.runner.connectors import display_url, duckdb_path
 from snowgen.runner.execute import PlannedCheck, PlannedStep, StepFailed, StepResult, check_warnings, run_steps
+from snowgen.runner.parallel import Schedule, close_workers, open_workers, run_concurrently
 from snowgen.runner.run_lock import (
     ACQUIRE_KIND,
     RELEASE_KIND,
@@ -98,42 +99,86 @@ class PreparedRun:
 
 
 class RunSession:
-    """One connection for the whole run: the steps (inside the run lock), then the health checks."""
+    """One connection for the whole run: the steps (inside the run lock), then the health
+    checks; with ``threads`` above 1, the steps between the lock's acquire and release run
+    at once where their dependencies allow, on that many connections more."""
 
-    def __init__(self, prepared: PreparedRun, connection: Connection, deadline: Deadline, warn: Warn):
+    def __init__(self, prepared: PreparedRun, connection: Connection, deadline: Deadline, warn: Warn, threads: int = 1):
         self.prepared, self.connection = prepared, connection
         self.deadline, self.warn = deadline, warn
         #: the lock row as this run took it (None until the acquire step ran)
         self.lock: LockRow | None = None
+        self.held = False  # the lock is taken and not yet given back
+        self.threads = step_connections(prepared, threads)
+        refusal = connection.dialect.concurrent_steps
+        if threads > 1 and refusal:
+            warn(f"--threads {threads}: {connection.dialect.name} runs the steps one at a time: {refusal}")
 
     @property
     def run_id(self) -> object:
         """This run's id (the lock's), once the lock is held."""
         return self.lock.run_id if self.lock is not None else None
 
+    @property
+    def concurrent(self) -> bool:
+        """Whether steps run at once (then ``starting`` hears only of each step's start)."""
+        return self.threads > 1
+
     def steps(self, starting: Callable[[PlannedStep, int], None] | None = None) -> Iterator[StepResult]:
         """Run the steps; yields each finished step (raises StepFailed at the first failure,
         RunLocked when another run holds the lock). A run that stops after taking the lock
-        releases it first."""
-        held = False
+        releases it first. ``starting(step, index)`` hears of each statement before it runs,
+        or, when steps run at once, of each step as it starts (index 0)."""
+        self.held = False
         try:
-            for step in self.prepared.steps:
-                if step.kind == ACQUIRE_KIND:
-                    result = self._acquire(step, starting)
-                    held = True
-                elif step.kind == RELEASE_KIND:
-                    held = False
-                    result = self._release(step, starting)
-                else:
-                    result = self._run(step, starting)
-                yield result
+            if self.concurrent:
+                yield from self._steps_at_once(starting)
+            else:
+                for step in self.prepared.steps:
+                    yield self._step(step, starting)
         except BaseException:
-            if held:
+            if self.held:
                 self._release_quietly()
             raise
 
+    def _step(self, step: PlannedStep, starting) -> StepResult:
+        """One step on the run's own connection (the lock's steps with their checks)."""
+        if step.kind == ACQUIRE_KIND:
+            result = self._acquire(step, starting)
+            self.held = True
+            return result
+        if step.kind == RELEASE_KIND:
+            self.held = False
+            return self._release(step, starting)
+        return self._run(step, starting)
+
+    def _steps_at_once(self, starting) -> Iterator[StepResult]:
+        """The lock's acquire on the run's connection, the steps between it and the release
+        on worker connections (snowgen.runner.parallel), then the release."""
+        before, between, after = lock_around(self.prepared.steps)
+        schedule = Schedule(between)  # a plan it cannot order fails before anything runs
+        for step in before:
+            yield self._step(step, starting)
+        workers = open_workers(min(self.threads, len(between)), self._open_worker) if between else []
+        try:
+            announce = (lambda step: starting(step, 0)) if starting is not None else (lambda step: None)
+            yield from run_concurrently(schedule, workers, self._run_on, announce, self.warn)
+        finally:
+            close_workers(workers)
+        for step in after:
+            yield self._step(step, starting)
+
+    def _open_worker(self) -> Connection:
+        prepared = self.prepared
+        worker = connect(prepared.url, prepared.base, prepared.settings)
+        worker.driver.same_run_as(self.connection.driver)
+        return worker
+
     def _run(self, step: PlannedStep, starting) -> StepResult:
-        connection, prepared = self.connection, self.prepared
+        return self._run_on(step, self.connection, starting)
+
+    def _run_on(self, step: PlannedStep, connection: Connection, starting=None) -> StepResult:
+        prepared = self.prepared
 
         def announce(step: PlannedStep, index: int) -> None:
             if index == 0:
@@ -231,6 +276,21 @@ class RunSession:
             raise statement_failed(self.prepared.url, "a health check", exc) from None
 
 
+def lock_around(steps: list[PlannedStep]) -> tuple[list[PlannedStep], list[PlannedStep], list[PlannedStep]]:
+    """The steps up to the run lock's acquire, those between it and the release, and the
+    release on (a plan without the lock: all of them between)."""
+    kinds = [step.kind for step in steps]
+    start = kinds.index(ACQUIRE_KIND) + 1 if ACQUIRE_KIND in kinds else 0
+    end = kinds.index(RELEASE_KIND) if RELEASE_KIND in kinds else len(steps)
+    return steps[:start], steps[start:end], steps[end:]
+
+
+def step_connections(prepared: PreparedRun, threads: int) -> int:
+    """How many connections run the steps at once: ``threads``, or one where the warehouse
+    runs its steps one at a time (``Dialect.concurrent_steps``)."""
+    return 1 if threads > 1 and dialect_for_url(prepared.url).concurrent_steps else threads
+
+
 def run_id_text(value: Any) -> str:
     """A run id as printed: a timestamp as the SQL shows it (``2024-03-01 10:00:00.123456``),
     so a log line can be matched to the run metadata rows."""
@@ -240,13 +300,16 @@ def run_id_text(value: Any) -> str:
 
 
 @contextmanager
-def run_session(prepared: PreparedRun, wait: float = 0.0, warn: Warn | None = None) -> Iterator[RunSession]:
+def run_session(
+    prepared: PreparedRun, wait: float = 0.0, warn: Warn | None = None, threads: int = 1
+) -> Iterator[RunSession]:
     """Open the database (SnowgenError when it cannot be opened or closed) for one run.
-    ``wait``: seconds to wait for the run lock, or for a DuckDB file another process holds."""
+    ``wait``: seconds to wait for the run lock, or for a DuckDB file another process holds;
+    ``threads``: how many steps may run at once (RunSession)."""
     deadline = Deadline.after(wait)
     connection = _open(prepared, deadline)
     try:
-        yield RunSession(prepared, connection, deadline, warn or (lambda text: None))
+        yield RunSession(prepared, connection, deadline, warn or (lambda text: None), threads)
     except BaseException:
         with suppress(SnowgenError):
             connection.close()

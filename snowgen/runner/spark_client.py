@@ -150,8 +150,10 @@ def spark_connect_session(url: str, options: SparkOptions) -> Any:
 
 
 def databricks_session(options: SparkOptions) -> Any:
-    """A session through databricks-connect's documented builder: profile, host, token,
-    then a cluster or serverless compute."""
+    """A new session through databricks-connect's documented builder: profile, host, token,
+    then a cluster or serverless compute. ``create()``, not ``getOrCreate()``: each connection
+    of a run (``--threads``) needs a session of its own, its SQL variables its own
+    (https://docs.databricks.com/en/dev-tools/databricks-connect/python/notebooks.html#databrickssession-behavior)."""
     try:
         from databricks.connect import DatabricksSession
     except ImportError:
@@ -167,7 +169,7 @@ def databricks_session(options: SparkOptions) -> Any:
         builder = builder.clusterId(options.cluster_id)
     if options.serverless:
         builder = builder.serverless(True)
-    return builder.getOrCreate()
+    return builder.create()
 
 
 def _opened(url: str, options: SparkOptions, make: Any) -> Any:

@@ -26,3 +26,9 @@ class BridgedDriver(Driver):
 
     def starting_step(self, project: str, step: str) -> None:
         self.driver.starting_step(project, step)
+
+    def cancel(self) -> None:
+        self.driver.cancel()
+
+    def same_run_as(self, other: Driver) -> None:
+        self.driver.same_run_as(other.driver if isinstance(other, BridgedDriver) else other)
