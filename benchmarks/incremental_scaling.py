@@ -442,13 +442,14 @@ class Measurement:
     rows_full_refresh: dict[str, int] = field(default_factory=dict)
     #: what the checks found wrong (a run that did not reach the new day, ...)
     problems: list[str] = field(default_factory=list)
-    #: --threads N above 1: N -> seconds of each timed incremental run, and of each full refresh
-    threaded_incremental_s: dict[int, list[float]] = field(default_factory=dict)
-    threaded_full_refresh_s: dict[int, list[float]] = field(default_factory=dict)
-    #: the critical path (seconds, steps) of the first one-thread incremental run and full refresh,
-    #: and all their steps' seconds added up (both from the run metadata)
-    incremental_path: tuple[float, list[str], float, dict[str, float]] | None = None
-    full_refresh_path: tuple[float, list[str], float, dict[str, float]] | None = None
+    #: per kind of run (INCREMENTAL, FULL_REFRESH) and thread count, each timed run; and the
+    #: plan's steps (their depends_on), for the critical path
+    timings: dict[str, dict[int, list[RunTiming]]] = field(default_factory=dict)
+    plans: dict[str, list[PlannedStep]] = field(default_factory=dict)
+
+    def timed(self, kind: str, steps: PreparedRun, threads: int, timing: RunTiming) -> None:
+        self.plans[kind] = steps.steps
+        self.timings.setdefault(kind, {}).setdefault(threads, []).append(timing)
 
     @property
     def incremental(self) -> float:
@@ -478,14 +479,15 @@ def check_manifest_in(connection: Connection, day: tuple[dt.datetime, dt.datetim
         m.problems.append(f"after {what} the manifest ends at {last}, not on {day[0]:%Y-%m-%d}")
 
 
+INCREMENTAL, FULL_REFRESH = "incremental run", "full refresh"
+
+
 def time_incremental_run(url: str, steps: PreparedRun, history: History, m: Measurement, threads: int = 1) -> None:
     timing = run_plan(url, steps, threads)
+    m.timed(INCREMENTAL, steps, threads, timing)
     if threads == 1:
         m.incremental_s.append(timing.seconds)
         m.incremental_steps.append(timing.steps)
-        m.incremental_path = m.incremental_path or path_of(steps, timing)
-    else:
-        m.threaded_incremental_s.setdefault(threads, []).append(timing.seconds)
     what = "the incremental run" + (f" with {threads} threads" if threads > 1 else "")
     with opened(url) as connection:
         check_manifest_in(connection, history.new_day_range, what, m)
@@ -505,12 +507,10 @@ def time_full_refresh(
             raise
         m.full_refresh_stopped = f"{failure.step.id} after {time.perf_counter() - started:.0f} s"
         return
+    m.timed(FULL_REFRESH, steps, threads, timing)
     if threads == 1:
         m.full_refresh_s.append(timing.seconds)
         m.full_refresh_steps = m.full_refresh_steps or timing.steps
-        m.full_refresh_path = m.full_refresh_path or path_of(steps, timing)
-    else:
-        m.threaded_full_refresh_s.setdefault(threads, []).append(timing.seconds)
     what = "the full refresh" + (f" with {threads} threads" if threads > 1 else "")
     with opened(url) as connection:
         check_manifest_in(connection, history.new_day_range, what, m)
@@ -524,13 +524,11 @@ def check_rows(m: Measurement, what: str, before: dict[str, int], now: dict[str,
         m.problems.append(f"after {what} the derived tables hold {now}, not {before}")
 
 
-def path_of(steps: PreparedRun, timing: RunTiming) -> tuple[float, list[str], float, dict[str, float]]:
-    """The critical path of a run from its run metadata (a step that records none, such as
-    the run lock's, by its time as the runner saw it): its seconds and steps, all steps'
-    seconds added up, and each step's."""
-    seconds = {**timing.steps, **timing.recorded}
-    length, chain = critical_path(steps.steps, seconds)
-    return length, chain, sum(seconds.values()), seconds
+def step_seconds(timings: list[RunTiming]) -> dict[str, float]:
+    """Each step's median seconds over ``timings``: from the run metadata (its start row to
+    its end row), or as the runner timed it where the step records none (the run lock's)."""
+    runs = [{**timing.steps, **timing.recorded} for timing in timings]
+    return {step: statistics.median(run[step] for run in runs if step in run) for step in runs[0]}
 
 
 def time_floor(url: str, m: Measurement) -> None:
@@ -668,43 +666,36 @@ def print_full_refresh_steps(m: Measurement, top: int) -> None:
 
 
 def print_threads(results: list[Measurement]) -> None:
-    """The speed-up of --threads N over one thread, and the critical path of each run."""
-    counts = sorted({n for m in results for n in m.threaded_incremental_s})
-    if not counts:
+    """The speed-up of --threads N over one thread, and the critical path of each kind of run."""
+    if not any(len(m.timings.get(INCREMENTAL, {})) > 1 for m in results):
         return
-    print("\nparallel runs (snowgen run --threads N), median wall seconds and speed-up over 1 thread")
-    header = f"{'engine':<9}{'days':>5}{'threads':>9}{'incremental s':>15}{'speed-up':>10}{'full refresh s':>16}{'speed-up':>10}"
+    print("\nparallel runs (snowgen run --threads N): median wall seconds, speed-up over 1 thread, and")
+    print("the seconds of the run's steps added up (as the runner timed them: more when steps share the cores)")
+    header = f"{'engine':<9}{'days':>5}  {'run':<15}{'threads':>8}{'wall s':>10}{'speed-up':>10}{'steps s':>10}"
     print(header)
     print("-" * len(header))
     for m in results:
-        for n in [1, *counts]:
-            incremental = m.incremental if n == 1 else statistics.median(m.threaded_incremental_s[n])
-            refresh = m.full_refresh if n == 1 else median_or_none(m.threaded_full_refresh_s.get(n))
-            refresh_text = (
-                f"{refresh:>16.3f}{m.full_refresh / refresh:>9.2f}×"
-                if refresh and m.full_refresh
-                else f"{'-':>16}{'-':>10}"
-            )
-            print(
-                f"{m.engine:<9}{m.days:>5}{n:>9}{incremental:>15.3f}{m.incremental / incremental:>9.2f}×{refresh_text}"
-            )
+        for kind, by_threads in m.timings.items():
+            one = statistics.median(timing.seconds for timing in by_threads[1])
+            for n, timings in sorted(by_threads.items()):
+                wall = statistics.median(timing.seconds for timing in timings)
+                steps = statistics.median(sum(timing.steps.values()) for timing in timings)
+                print(f"{m.engine:<9}{m.days:>5}  {kind:<15}{n:>8}{wall:>10.3f}{one / wall:>9.2f}×{steps:>10.3f}")
     if any(m.engine == "duckdb" for m in results):
         print("(duckdb runs its steps on one connection whatever --threads asks: its rows differ by noise only)")
     for m in results:
-        for what, path in (("incremental run", m.incremental_path), ("full refresh", m.full_refresh_path)):
-            if path is not None:
-                print_path(m, what, path)
+        for kind, by_threads in m.timings.items():
+            print_path(m, kind, by_threads[1])
 
 
-def median_or_none(values: list[float] | None) -> float | None:
-    return statistics.median(values) if values else None
-
-
-def print_path(m: Measurement, what: str, path: tuple[float, list[str], float, dict[str, float]]) -> None:
-    length, chain, total, seconds = path
+def print_path(m: Measurement, kind: str, timings: list[RunTiming]) -> None:
+    """The critical path of the one-thread runs of ``kind``: their median step seconds."""
+    seconds = step_seconds(timings)
+    length, chain = critical_path(m.plans[kind], seconds)
+    total = sum(seconds.values())
     print(
-        f"\n{m.engine} {m.days} days, {what} with one thread: critical path {length:.3f} s of {total:.3f} s "
-        f"in all steps (no thread count runs it faster than ×{total / length:.2f}); run metadata:"
+        f"\n{m.engine} {m.days} days, {kind} with one thread: critical path {length:.3f} s of {total:.3f} s "
+        f"in all steps (no thread count runs it faster than ×{total / length:.2f}); median step seconds:"
     )
     steps = [f"{step.removeprefix('snowplow_web_')} {seconds[step]:.3f}" for step in chain]
     print("  " + " → ".join(steps))

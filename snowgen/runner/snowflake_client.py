@@ -10,9 +10,11 @@ authentication with ``private_key_file`` and ``private_key_file_pwd``; OAuth wit
 ``session_parameters`` (a mapping); every query parameter passes through as well
 (``host``, ``port``, ``protocol``, ``login_timeout``, ...). The URL's parts win over the target's.
 
-One connection for the whole run: session variables (``SET v = ...``, the run limits and
-upsert windows of snowgen.build.run_limits) live as long as it does
-(https://docs.snowflake.com/en/sql-reference/session-variables). The rows a statement wrote
+One connection for the run (and one per worker with ``--threads``, as Snowflake advises for
+threads: https://docs.snowflake.com/en/developer-guide/driver-connections): session variables
+(``SET v = ...``, the run limits and upsert windows of snowgen.build.run_limits) live as long
+as it does (https://docs.snowflake.com/en/sql-reference/session-variables), and each step's
+file sets those it reads. The rows a statement wrote
 are the counts its result reports (``number of rows inserted`` ..., summed by the client as
 the cursor's rowcount).
 """

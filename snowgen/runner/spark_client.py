@@ -1,7 +1,8 @@
 """``snowgen run`` on Databricks and Spark, through Spark Connect (``pip install 'snowgen[databricks]'``).
 
-One Spark Connect session per run: Databricks' SQL variables (DECLARE VARIABLE / SET
-VARIABLE) live for the session
+One Spark Connect session per run (and one per worker with ``--threads``): Databricks' SQL
+variables (DECLARE VARIABLE / SET VARIABLE), which each step's file declares and sets, live
+for the session
 (https://docs.databricks.com/en/sql/language-manual/sql-ref-syntax-ddl-declare-variable.html).
 Statements go one by one through ``spark.sql``; a MERGE, DELETE or UPDATE reports the rows
 it wrote (``num_affected_rows``), other statements nothing. The session's time zone is UTC,
