@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from snowgen.build import manifest_ops
+from snowgen.build.health import health_queries
 from snowgen.build.run_lock import lock_status
 from snowgen.build.run_metadata import is_recorded, run_id_query
 from snowgen.build.sample_load import sample_inserts, sample_tables
@@ -46,12 +47,14 @@ from snowgen.plan.backfill import Backfill, parse_backfill
 from snowgen.plan.bodies import with_bodies
 from snowgen.plan.data import BodyNotParsed, Plan, Step
 from snowgen.plan.facts import BodyMemo
+from snowgen.plan.health import health_plan
 from snowgen.plan.planner import check_default_target, plan_project, resolve_vars
 from snowgen.plan.samples import plan_samples
 from snowgen.runner.connections import dialect_for_url, execute_statements
 from snowgen.runner.connectors import display_url
 from snowgen.runner.drive import run_plan
 from snowgen.runner.execute import PlannedStep, StepFailed, StepResult, read_compiled
+from snowgen.runner.health import HealthReport, HealthRun, run_health
 from snowgen.runner.output import RunOutput, RunSummary, make_output
 from snowgen.runner.samples import FilledTable, SampleLoad, load_sample
 from snowgen.runner.session import (
@@ -74,6 +77,7 @@ __all__ = [
     "CompileOptions",
     "CompiledProject",
     "Database",
+    "HealthReport",
     "LoadedProject",
     "ManifestChange",
     "Plan",
@@ -99,6 +103,8 @@ __all__ = [
     "display_url",
     "execute_sql",
     "find_projects",
+    "health",
+    "health_checks",
     "json_schema",
     "load_project",
     "load_sample",
@@ -419,6 +425,28 @@ def manifest_rewind(
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     change = manifest_ops.rewind_models(plan_project(loaded, target=target), dialect, models, to, now)
     return ManifestChange([dialect.render(s) for s in change.statements], change.warnings)
+
+
+def health(loaded: LoadedProject, target: str | None, db: str | None = None) -> HealthReport:
+    """``snowgen health``: the project's sources checked on the database a command given
+    ``target`` (resolved: :func:`target_of`) and ``db`` works on (:func:`database_for`)."""
+    database = database_for(loaded, target, db)
+    settings = target_settings(loaded, target)
+    run = health_checks(loaded, dialect_for_url(database.url), target)
+    return run_health(database.url, database.base, settings, run, shown_database(database.url, database.base))
+
+
+def health_checks(loaded: LoadedProject, dialect: Dialect, target: str | None = None) -> HealthRun:
+    """The health queries of the project's strategy, rendered for ``dialect``
+    (snowgen.runner.health.check_health runs them with any query function)."""
+    checks = health_plan(plan_project(loaded, target=target))
+    queries = {name: dialect.render(dialect.lower(q)) for name, q in health_queries(checks, dialect).items()}
+    events = (checks.sessions.source, _dotted(checks.sessions.events)) if checks.sessions is not None else None
+    return HealthRun(checks.project, checks.strategy, checks.settings, queries, events)
+
+
+def _dotted(table) -> str:
+    return ".".join(part for part in (table.catalog, table.db, table.name) if part)
 
 
 def execute_sql(url: str, base: Path, statements: list[str]) -> None:

@@ -19,6 +19,7 @@ from snowgen.api import CompileOptions, RunOptions
 from snowgen.dialects import NAMES
 from snowgen.errors import SnowgenError
 from snowgen.masking import masked_streams
+from snowgen.runner.health_output import report_json, report_lines
 from snowgen.runner.output import FORMATS, table_lines
 
 
@@ -273,6 +274,27 @@ def sample_data_command(project, target, db, dialect_name) -> None:
     api.load_sample(database.url, database.base, load)
     for line in table_lines([(table.name, table.rows) for table in load.tables]):
         click.echo(line)
+
+
+@main.command("health")
+@one_project_option
+@click.option("--target", help="a target of the project file (its db and dialect)")
+@click.option("--db", help="the database URL, as for snowgen run")
+@click.option(
+    "--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True,
+    help="text for people, or json: one object with stable keys (docs/health.md)",
+)  # fmt: skip
+@reports_errors
+def health_command(project, target, db, output_format) -> None:
+    """Check the project's sources on a database: stale sources, lagging models, late rows.
+    Exit 0: healthy; 1: a problem found; 2: the check could not run."""
+    loaded = api.load_project(single_project(project))
+    report = api.health(loaded, api.target_of(loaded, target, db), db)
+    if output_format == "json":
+        click.echo(json.dumps(report_json(report), indent=2))
+    else:
+        click.echo("\n".join(report_lines(report)))
+    sys.exit(report.exit_code)
 
 
 @main.group("manifest")

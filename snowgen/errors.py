@@ -68,6 +68,8 @@ CODES: dict[str, str] = {
     "SG408": "the database failed a statement",
     "SG409": "sample-data would load into a table that holds rows",
     "SG410": "another run holds the run lock",
+    "SG440": "snowgen health has nothing to check",
+    "SG441": "a health query failed",
 }
 
 

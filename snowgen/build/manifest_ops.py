@@ -6,6 +6,10 @@
   runs reprocess from there without a full refresh; the others wait until they catch up
   ("out of sync" state, reference §1.3).
 
+Under the watermark strategy the same commands move watermarks, and forget the intervals
+the models read where late rows are tracked (snowgen.build.late_data: ``forget_intervals``,
+``rewind_watermarks``).
+
 Both are plain SQL for the project's dialect, inside a transaction where the warehouse has
 them, to be run once by hand or by ``snowgen manifest ... --db``.
 """
@@ -18,10 +22,13 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
+from snowgen.build.late_data import forget_intervals, rewind_watermarks
+from snowgen.build.watermark import state_table
 from snowgen.dialects.base import Dialect
 from snowgen.errors import SnowgenError
 from snowgen.names import canonical
 from snowgen.plan.data import Plan
+from snowgen.plan.watermark import WatermarkPlan
 
 
 @dataclass(frozen=True)
@@ -57,7 +64,22 @@ def remove_models(plan: Plan, dialect: Dialect, names: list[str]) -> ManifestCha
         this=manifest.copy(),
         where=exp.Where(this=exp.In(this=exp.column("model"), expressions=[exp.Literal.string(m) for m in models])),
     )
+    if _tracks_intervals(plan):
+        intervals = plan.strategy.table("intervals")
+        return ManifestChange(
+            [*_intervals_table(plan, dialect), *dialect.in_transaction([delete, forget_intervals(intervals, models)])],
+            [],
+        )
     return ManifestChange(dialect.in_transaction([delete]), [])
+
+
+def _tracks_intervals(plan: Plan) -> bool:
+    return isinstance(plan.strategy, WatermarkPlan) and plan.strategy.tracks_intervals
+
+
+def _intervals_table(plan: Plan, dialect: Dialect) -> list[exp.Expr]:
+    """The intervals table, created if missing (a project that has not run since it tracks them)."""
+    return state_table(plan.strategy, "intervals", dialect)
 
 
 def rewind_models(
@@ -76,6 +98,9 @@ def rewind_models(
             )
         ),
     )
+    if _tracks_intervals(plan):
+        changes = rewind_watermarks(manifest, plan.strategy.table("intervals"), models, when)
+        return ManifestChange([*_intervals_table(plan, dialect), *dialect.in_transaction(changes)], [])
     return ManifestChange(dialect.in_transaction([update]), _catch_up_warning(plan, to, today))
 
 

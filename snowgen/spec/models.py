@@ -192,6 +192,11 @@ class SessionsStrategySpec(Spec):
     session_timestamp: Name = "collector_tstamp"
     event_id: Name = "event_id"
     contexts: list[SessionContextSpec] = []
+    # ``snowgen health``: the events table is stale when it holds no event stamped in the
+    # last this many hours, and a manifest model lags when its last_success is this many
+    # hours behind the most advanced model's.
+    stale_after_hours: int = Field(default=24, ge=1, le=87600)
+    lag_after_hours: int = Field(default=24, ge=1, le=87600)
 
 
 class WatermarkStrategySpec(Spec):
@@ -207,6 +212,13 @@ class WatermarkStrategySpec(Spec):
     # Rows stamped more than this many minutes after the warehouse's clock wait until then
     # (a broken clock must not move a watermark past the rows still to come).
     clock_skew_minutes: int = Field(default=60, ge=0, le=525600)
+    # Rows stamped below a watermark that land after it moved (late rows): each run records
+    # the intervals of timestamps it read and how many rows each held; a recorded interval
+    # holding more rows now than then has late rows. reprocess: the next run reads those
+    # intervals again; report: ``snowgen health`` reports them; off: nothing is recorded.
+    late_data: Literal["reprocess", "report", "off"] = "reprocess"
+    # Only intervals ending less than this many hours before the watermark are checked.
+    late_data_horizon_hours: int = Field(default=72, ge=1, le=87600)
     module: SimpleName = "watermarks"
     # Prefix of the generated tables (default: '<project>_').
     prefix: TablePrefix | None = None
