@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from snowgen.build.late_data import forget_intervals, rewind_watermarks
-from snowgen.build.watermark import state_table
 from snowgen.dialects.base import Dialect
 from snowgen.errors import SnowgenError
 from snowgen.names import canonical
@@ -66,20 +65,12 @@ def remove_models(plan: Plan, dialect: Dialect, names: list[str]) -> ManifestCha
     )
     if _tracks_intervals(plan):
         intervals = plan.strategy.table("intervals")
-        return ManifestChange(
-            [*_intervals_table(plan, dialect), *dialect.in_transaction([delete, forget_intervals(intervals, models)])],
-            [],
-        )
+        return ManifestChange(dialect.in_transaction([delete, forget_intervals(intervals, models)]), [])
     return ManifestChange(dialect.in_transaction([delete]), [])
 
 
 def _tracks_intervals(plan: Plan) -> bool:
     return isinstance(plan.strategy, WatermarkPlan) and plan.strategy.tracks_intervals
-
-
-def _intervals_table(plan: Plan, dialect: Dialect) -> list[exp.Expr]:
-    """The intervals table, created if missing (a project that has not run since it tracks them)."""
-    return state_table(plan.strategy, "intervals", dialect)
 
 
 def rewind_models(
@@ -100,7 +91,7 @@ def rewind_models(
     )
     if _tracks_intervals(plan):
         changes = rewind_watermarks(manifest, plan.strategy.table("intervals"), models, when)
-        return ManifestChange([*_intervals_table(plan, dialect), *dialect.in_transaction(changes)], [])
+        return ManifestChange(dialect.in_transaction(changes), [])
     return ManifestChange(dialect.in_transaction([update]), _catch_up_warning(plan, to, today))
 
 

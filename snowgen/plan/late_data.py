@@ -92,13 +92,12 @@ def with_late_rows(
     intervals this run reads again (``reads``: the model's scratch table of intervals, rows
     with ``reread``), those below the watermark only, so no row is read twice."""
     column = exp.column(timestamp, table=alias)
-    late = exp.column
     on = exp.and_(
-        exp.GTE(this=column.copy(), expression=late("interval_start", table=LATE_ALIAS)),
-        exp.LT(this=column.copy(), expression=late("interval_end", table=LATE_ALIAS)),
+        exp.GTE(this=column.copy(), expression=exp.column("interval_start", table=LATE_ALIAS)),
+        exp.LT(this=column.copy(), expression=exp.column("interval_end", table=LATE_ALIAS)),
     )
     below = exp.and_(
-        late("reread", table=LATE_ALIAS),
+        exp.column("reread", table=LATE_ALIAS),
         exp.LT(this=column.copy(), expression=since),
         exp.GTE(this=column.copy(), expression=exp.Placeholder(this=LATE_SINCE)),
     )
