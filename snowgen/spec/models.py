@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -199,6 +200,11 @@ class SessionsStrategySpec(Spec):
     lag_after_hours: int = Field(default=24, ge=1, le=87600)
 
 
+def _off_when_false(value: Any) -> Any:
+    """YAML 1.1 reads an unquoted ``off`` (and ``no``) as false: that is ``off``."""
+    return "off" if value is False else value
+
+
 class WatermarkStrategySpec(Spec):
     """One watermark per (model, source): each model that names a source in ``watermark``
     reads only that source's rows from its own watermark minus ``lookback_hours`` on."""
@@ -216,7 +222,7 @@ class WatermarkStrategySpec(Spec):
     # the intervals of timestamps it read and how many rows each held; a recorded interval
     # holding more rows now than then has late rows. reprocess: the next run reads those
     # intervals again; report: ``snowgen health`` reports them; off: nothing is recorded.
-    late_data: Literal["reprocess", "report", "off"] = "reprocess"
+    late_data: Annotated[Literal["reprocess", "report", "off"], BeforeValidator(_off_when_false)] = "reprocess"
     # Only intervals ending less than this many hours before the watermark are checked.
     late_data_horizon_hours: int = Field(default=72, ge=1, le=87600)
     module: SimpleName = "watermarks"
