@@ -269,3 +269,11 @@ def test_a_project_without_a_strategy_has_nothing_to_check(tmp_path):
     result = cli("health", "--project", str(root), "--db", str(tmp_path / "x.duckdb"))
     assert result.exit_code == 2
     assert "SG440 project reports has no incremental strategy" in result.stderr
+
+
+def test_a_database_that_refuses_is_sg405_without_the_password(tmp_path):
+    root = project(tmp_path, "multi_source_deals")
+    result = cli("health", "--project", str(root), "--db", "postgresql://me:sekret@127.0.0.1:1/x")
+    assert result.exit_code == 2
+    assert "SG405 cannot connect to postgresql://me:***@127.0.0.1:1/x" in result.stderr
+    assert "sekret" not in result.output
