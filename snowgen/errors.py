@@ -68,6 +68,10 @@ CODES: dict[str, str] = {
     "SG408": "the database failed a statement",
     "SG409": "sample-data would load into a table that holds rows",
     "SG410": "another run holds the run lock",
+    # -- schedulers (snowgen.integrations) -----------------------------------------------
+    "SG430": "a plan for a scheduler cannot be read",
+    "SG431": "no scheduler connection for the plan's target",
+    "SG432": "the scheduler's database does not fit the plan",
 }
 
 
