@@ -12,7 +12,7 @@ import pytest
 
 from snowgen import api
 from snowgen.errors import SnowgenError
-from snowgen.integrations.plan import connection_id, load_plan
+from snowgen.integrations.plan import connection_id, load_plan, plan_of_files
 from snowgen.runner.statements import split_statements
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,9 +56,28 @@ def test_the_tables_are_the_model_steps_without_the_modules_complete_steps():
 
 
 def test_a_table_waits_for_the_tables_behind_the_steps_that_build_none():
-    """events_this_run waits for the quarantine step, which waits for sessions_this_run."""
+    """b waits for a quarantine-like step that waits for table a: b's table reads a's."""
+    steps = [
+        {"id": "a", "kind": "table", "file": "a.sql", "model": "a", "depends_on": []},
+        {"id": "q", "kind": "quarantine", "file": "q.sql", "depends_on": ["a"]},
+        {"id": "b", "kind": "table", "file": "b.sql", "model": "b", "depends_on": ["q"]},
+        {"id": "b_complete", "kind": "incremental", "file": "c.sql", "model": "b_complete", "depends_on": ["b"]},
+        {"id": "c", "kind": "table", "file": "d.sql", "model": "c", "depends_on": ["b_complete", "q"]},
+    ]
+    document = {
+        "project": "p",
+        "dialect": "duckdb",
+        "steps": steps,
+        "modules": [{"name": "m", "complete": "b_complete"}],
+    }
+    files = {"plan.json": json.dumps(document), **{step["file"]: "select 1;" for step in steps}}
+    plan = plan_of_files(files)
+    assert [s.id for s in plan.table_steps] == ["a", "b", "c"]
+    assert (plan.upstream_tables("b"), plan.upstream_tables("c"), plan.upstream_tables("a")) == (["a"], ["a", "b"], [])
+
+
+def test_the_shipped_plans_table_graph():
     plan = load_plan(GENERATED / "postgres")
-    assert plan.upstream_tables("snowplow_web_base_events_this_run") == ["snowplow_web_base_sessions_this_run"]
     assert plan.upstream_tables("snowplow_web_page_views_this_run") == [
         "snowplow_web_base_events_this_run", "snowplow_web_pv_engaged_time", "snowplow_web_pv_scroll_depth",
     ]  # fmt: skip
@@ -102,3 +121,18 @@ def test_a_compiled_folder_missing_a_step_file_is_sg430(tmp_path):
         SnowgenError, match=r"SG430 .*plan.json names 05_sessions/02_snowplow_web_sessions.sql, which is missing"
     ):
         load_plan(folder)
+
+
+def test_the_reader_knows_the_format_the_compiler_writes(tmp_path):
+    from snowgen.emit.render import PLAN_FORMAT_VERSION
+    from snowgen.integrations.plan import FORMAT_VERSION
+
+    assert FORMAT_VERSION == PLAN_FORMAT_VERSION
+    folder = Path(shutil.copytree(GENERATED / "duckdb", tmp_path / "duckdb"))
+    document = json.loads((folder / "plan.json").read_text(encoding="utf-8"))
+    (folder / "plan.json").write_text(json.dumps({**document, "format_version": FORMAT_VERSION + 1}), encoding="utf-8")
+    with pytest.raises(
+        SnowgenError, match=rf"SG430 .* has format_version {FORMAT_VERSION + 1}; this snowgen reads up to"
+    ):
+        load_plan(folder)
+    assert all(step.retry_safe for step in load_plan(GENERATED / "duckdb").steps)

@@ -25,9 +25,12 @@ What the DAG is:
   is downstream of ``acquire_lock``. Clearing a task in the UI clears its setups and its
   teardown too: the lock is taken again, a new run started, the task run, the lock released.
 - Retries are Airflow's (``retries`` in ``default_args``). The warehouse is the only state
-  and every step is safe to run again, so a retried task resumes the run as ``snowgen run``
-  does: a retried ``acquire_lock`` is ``snowgen run --wait``, a retried model step redoes
-  that step inside the lock its run still holds.
+  and every step is safe to run again (plan.json's ``retry_safe``; a step that were not would
+  get ``retries=0``), so a retried task resumes the run as ``snowgen run`` does: a retried
+  ``acquire_lock`` is ``snowgen run --wait``, a retried model step redoes that step inside
+  the lock its run still holds. After a failed task Airflow still runs the tasks that do not
+  wait for it, where ``snowgen run`` stops; every step being safe to run again, the next run
+  resumes from either state (tested).
 
 What it is not: a failed ``release_lock`` leaves the DAG run green (Airflow leaves teardowns
 out of a run's state; ``on_failure_fail_dagrun`` would also let the teardown's success hide a
@@ -122,7 +125,9 @@ def plan_tasks(
 
 
 def step_task(step: SchedulerStep, conn_id: str) -> SQLExecuteQueryOperator:
-    """The task of one step: its statements in order, on one connection, autocommit."""
+    """The task of one step: its statements in order, on one connection, autocommit; never
+    retried when plan.json says the step is not safe to retry."""
+    never_retried = {} if step.retry_safe else {"retries": 0}
     return SQLExecuteQueryOperator(
         task_id=step.id,
         conn_id=conn_id,
@@ -130,6 +135,7 @@ def step_task(step: SchedulerStep, conn_id: str) -> SQLExecuteQueryOperator:
         autocommit=True,
         do_xcom_push=False,
         doc_md=f"step `{step.id}` ({step.kind}) of module `{step.module}`: `{step.file}`",
+        **never_retried,
     )
 
 

@@ -27,6 +27,9 @@ from snowgen.runner.statements import split_statements
 from snowgen.spec.loader import PROJECT_FILE
 
 PLAN_FILE = "plan.json"
+#: the newest plan.json format read here (docs/plan-json.md); a plan without
+#: ``format_version`` is version 1, whose ``depends_on`` are incomplete
+FORMAT_VERSION = 2
 #: a scheduler's connection for a plan: one id, or one per target of the project
 ConnIds = str | Mapping[str, str]
 
@@ -46,6 +49,9 @@ class SchedulerStep:
     statements: tuple[str, ...]
     #: the module's complete step: it moves the module's models forward in the manifest
     completes_module: bool = False
+    #: running the step again after it failed part way leaves the same data (plan.json's
+    #: ``retry_safe``; a plan of format 1, which does not say, was so throughout)
+    retry_safe: bool = True
 
     @property
     def builds_table(self) -> bool:
@@ -179,6 +185,7 @@ def _step(raw: Mapping[str, Any], statements: list[str], completes_module: bool)
         model=raw.get("model"),
         statements=tuple(statements),
         completes_module=completes_module,
+        retry_safe=raw.get("retry_safe", True),
     )
 
 
@@ -192,6 +199,13 @@ def _plan_document(files: Mapping[str, str], where: str) -> dict[str, Any]:
     missing = [key for key in ("project", "dialect", "steps") if key not in document]
     if missing:
         raise SnowgenError.at("SG430", f"{where}/{PLAN_FILE} is not a snowgen plan: no {', '.join(missing)}")
+    version = document.get("format_version", 1)
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise SnowgenError.at(
+            "SG430",
+            f"{where}/{PLAN_FILE} has format_version {version}; this snowgen reads up to {FORMAT_VERSION}: "
+            "upgrade snowgen where the scheduler runs, or compile with the snowgen it has",
+        )
     return document
 
 

@@ -8,7 +8,7 @@ five minutes between tries); ``--fail-once TASK`` makes one task fail on its fir
 real database error: its ``on_execute_callback`` runs ``--fault-sql`` on the task's connection
 before the first try, its ``on_retry_callback`` runs ``--restore-sql`` before the second
 (a table taken away and put back, as a permission revoked and granted again would be);
-``--no-retries`` sets every task's retries to zero; ``--plan-order`` also chains the tasks in plan.json's order.
+``--no-retries`` sets every task's retries to zero.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import importlib.util
-import itertools
 import json
 import os
 import subprocess
@@ -32,8 +31,6 @@ def main() -> None:
         task.retry_delay = dt.timedelta(0)
         if args.no_retries:
             task.retries = 0
-    if args.plan_order:
-        _chain_in_plan_order(dag)
     if args.fail_once:
         _fail_once(dag.get_task(args.fail_once), args.fault_sql, args.restore_sql)
     run = dag.test()
@@ -49,7 +46,6 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--fault-sql")
     parser.add_argument("--restore-sql")
     parser.add_argument("--no-retries", action="store_true")
-    parser.add_argument("--plan-order", action="store_true")
     return parser.parse_args()
 
 
@@ -64,12 +60,6 @@ def _load_dag(path: Path):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.dag
-
-
-def _chain_in_plan_order(dag) -> None:
-    for before, after in itertools.pairwise(dag.tasks):
-        if before.task_id not in after.upstream_task_ids:
-            before >> after
 
 
 def _fail_once(task, fault_sql: str, restore_sql: str | None) -> None:
