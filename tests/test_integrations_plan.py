@@ -136,3 +136,10 @@ def test_the_reader_knows_the_format_the_compiler_writes(tmp_path):
     ):
         load_plan(folder)
     assert all(step.retry_safe for step in load_plan(GENERATED / "duckdb").steps)
+
+
+def test_a_step_depending_on_no_step_of_the_plan_is_sg430():
+    steps = [{"id": "a", "kind": "table", "file": "a.sql", "model": "a", "depends_on": ["gone"]}]
+    files = {"plan.json": json.dumps({"project": "p", "dialect": "duckdb", "steps": steps}), "a.sql": "select 1;"}
+    with pytest.raises(SnowgenError, match="SG430 the plan: step a depends on gone, not a step of the plan"):
+        plan_of_files(files)

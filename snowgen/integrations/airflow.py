@@ -84,9 +84,7 @@ def plan_dag(
     target; ``options`` as ``snowgen compile``'s), or a plan already loaded. ``dag_id``
     defaults to ``snowgen_<project>``. Other DAG settings: build the DAG yourself and call
     :func:`plan_tasks` inside it."""
-    loaded = (
-        plan if isinstance(plan, SchedulerPlan) else load_plan(plan, target=target, dialect=dialect, options=options)
-    )
+    loaded = _loaded(plan, target, dialect, options)
     with DAG(
         dag_id or f"snowgen_{loaded.project}",
         schedule=schedule,
@@ -112,9 +110,7 @@ def plan_tasks(
 ) -> dict[str, SQLExecuteQueryOperator]:
     """The plan's tasks, made in the DAG being defined (``with DAG(...):``), wired by
     ``depends_on`` and around the run lock (module docstring); by step id."""
-    loaded = (
-        plan if isinstance(plan, SchedulerPlan) else load_plan(plan, target=target, dialect=dialect, options=options)
-    )
+    loaded = _loaded(plan, target, dialect, options)
     conn = connection_id(conn_id, loaded)
     tasks = {step.id: step_task(step, conn) for step in loaded.steps}
     for step in loaded.steps:
@@ -122,6 +118,12 @@ def plan_tasks(
             tasks[upstream] >> tasks[step.id]
     _around_the_lock(loaded, tasks)
     return tasks
+
+
+def _loaded(
+    plan: str | Path | SchedulerPlan, target: str | None, dialect: str | None, options: api.CompileOptions | None
+) -> SchedulerPlan:
+    return plan if isinstance(plan, SchedulerPlan) else load_plan(plan, target=target, dialect=dialect, options=options)
 
 
 def step_task(step: SchedulerStep, conn_id: str) -> SQLExecuteQueryOperator:

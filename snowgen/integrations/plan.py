@@ -172,6 +172,13 @@ def plan_of_files(files: Mapping[str, str], target: str | None = None, where: st
             raise SnowgenError.at("SG430", f"{where}: plan.json names {raw['file']}, which is missing")
         statements = [text] if dialect.step_is_one_script else split_statements(text, dialect.sqlglot_dialect)
         steps.append(_step(raw, statements, raw["id"] in complete))
+    known = {step.id for step in steps}
+    for step in steps:
+        unknown = [name for name in step.depends_on if name not in known]
+        if unknown:
+            raise SnowgenError.at(
+                "SG430", f"{where}: step {step.id} depends on {', '.join(unknown)}, not a step of the plan"
+            )
     return SchedulerPlan(document["project"], dialect.name, tuple(steps), target, dict(files))
 
 
