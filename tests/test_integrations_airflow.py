@@ -28,6 +28,7 @@ from support.schedulers import (
     create_sources,
     load_events,
     postgres_url,
+    readme_snippet,
     scheduler_venv,
     snowgen_run,
     snowgen_run_meeting_the_fault,
@@ -176,3 +177,12 @@ def reaches(tasks: dict, start: str, goal: str) -> bool:
             seen.add(name)
             waiting.extend(tasks[name]["upstream"])
     return False
+
+
+def test_the_readmes_airflow_snippet_makes_the_dag(tmp_path):
+    venv = scheduler_venv(".venv-airflow", "airflow.providers.common.sql.operators.sql")
+    code = readme_snippet("### Airflow") + "\nprint(dag.dag_id, len(dag.tasks))"
+    shown = venv.run_code(code, {"AIRFLOW_HOME": str(tmp_path)})
+    assert (
+        shown == f"snowgen_snowplow_web {len(load_plan(REPO_ROOT / 'generated' / 'snowplow_web' / 'postgres').steps)}"
+    )

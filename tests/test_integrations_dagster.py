@@ -27,6 +27,7 @@ from support.schedulers import (
     create_sources,
     load_events,
     postgres_url,
+    readme_snippet,
     scheduler_venv,
     snowgen_run,
     snowgen_run_meeting_the_fault,
@@ -106,3 +107,11 @@ def test_the_assets_of_a_compiled_folder_materialize_on_postgres_as_snowgen_run_
             assert_same_tables(postgres_db, reference)
     finally:
         reference.close()
+
+
+def test_the_readmes_dagster_snippet_loads_as_definitions():
+    venv = scheduler_venv(".venv-dagster", "dagster")
+    check = "\ndg.Definitions.validate_loadable(defs)\n"
+    check += "print(len(defs.resolve_asset_graph().get_all_asset_keys()))"
+    plan = load_plan(PROJECT)
+    assert venv.run_code(readme_snippet("### Dagster") + check) == str(len(plan.table_steps))

@@ -64,6 +64,27 @@ class SchedulerVenv:
             raise AssertionError(f"{driver} in {self.name} exited {process.returncode} (log: {log}):\n{tail}")
         return json.loads(result.read_text(encoding="utf-8"))
 
+    def run_code(self, code: str, env: dict[str, str] | None = None) -> str:
+        """Run ``code`` in the venv from the repository's root (as a user's file would be
+        run there); its last line of output."""
+        process = subprocess.run(
+            [str(self.python), "-c", code],
+            cwd=REPO_ROOT,
+            env={**os.environ, "PYTHONPATH": str(REPO_ROOT), **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=300,
+            stdin=subprocess.DEVNULL,
+        )
+        assert process.returncode == 0, (process.stdout + process.stderr)[-4000:]
+        return process.stdout.strip().splitlines()[-1]
+
+
+def readme_snippet(heading: str) -> str:
+    """The first ```python block after ``heading`` in the README."""
+    section = (REPO_ROOT / "README.md").read_text(encoding="utf-8").split(heading, 1)[1]
+    return section.split("```python\n", 1)[1].split("\n```", 1)[0]
+
 
 def scheduler_venv(folder: str, module: str) -> SchedulerVenv:
     """The venv ``folder`` at the repository's root, if ``module`` imports there; else the test
