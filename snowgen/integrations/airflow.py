@@ -82,8 +82,10 @@ def plan_dag(
     """A DAG running ``plan``: a compiled folder (``generated/<project>/<dialect>``), a project
     folder compiled now (for ``dialect``, else ``target``'s dialect, else the project's default
     target; ``options`` as ``snowgen compile``'s), or a plan already loaded. ``dag_id``
-    defaults to ``snowgen_<project>``. Other DAG settings: build the DAG yourself and call
-    :func:`plan_tasks` inside it."""
+    defaults to ``snowgen_<project>``; ``catchup`` is off (the warehouse, not the logical
+    date, says what a run reads), so ``start_date`` may be any past date (Airflow 2 needs one
+    for a schedule). Other DAG settings: build the DAG yourself and call :func:`plan_tasks`
+    inside it."""
     loaded = _loaded(plan, target, dialect, options)
     with DAG(
         dag_id or f"snowgen_{loaded.project}",
