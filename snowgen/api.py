@@ -48,7 +48,7 @@ from snowgen.plan.data import BodyNotParsed, Plan, Step
 from snowgen.plan.facts import BodyMemo
 from snowgen.plan.planner import check_default_target, plan_project, resolve_vars
 from snowgen.plan.samples import plan_samples
-from snowgen.runner.connections import dialect_for_url, execute_statements
+from snowgen.runner.connections import dialect_for_url, execute_statements, query_rows
 from snowgen.runner.connectors import display_url
 from snowgen.runner.drive import run_plan
 from snowgen.runner.execute import PlannedStep, StepFailed, StepResult, read_compiled
@@ -413,12 +413,33 @@ def manifest_remove(
 
 
 def manifest_rewind(
-    loaded: LoadedProject, dialect: Dialect, models: list[str], to: dt.datetime, target: str | None = None
+    loaded: LoadedProject,
+    dialect: Dialect,
+    models: list[str],
+    to: dt.datetime,
+    target: str | None = None,
+    db: str | None = None,
+    base: Path | None = None,
 ) -> ManifestChange:
-    """Set ``models`` back to ``to``: the next runs reprocess from there."""
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    change = manifest_ops.rewind_models(plan_project(loaded, target=target), dialect, models, to, now)
+    """Set ``models`` back to ``to``: the next runs reprocess from there. With ``db`` (a
+    relative DuckDB path is relative to ``base``, default the working directory), the
+    manifest is read first to warn how many runs the catch-up takes."""
+    plan = plan_project(loaded, target=target)
+    reached = _most_advanced(plan, dialect, db, base or Path.cwd()) if db is not None else None
+    change = manifest_ops.rewind_models(plan, dialect, models, to, reached)
     return ManifestChange([dialect.render(s) for s in change.statements], change.warnings)
+
+
+def _most_advanced(plan: Plan, dialect: Dialect, db: str, base: Path) -> dt.datetime | None:
+    """The last_success of the most advanced model on ``db`` (None: none, or no window to count)."""
+    if not manifest_ops.counts_catch_up(plan):
+        return None
+    [(value,)] = query_rows(db, base, dialect.render(dialect.lower(manifest_ops.reached_query(plan))))
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
+    return value
 
 
 def execute_sql(url: str, base: Path, statements: list[str]) -> None:

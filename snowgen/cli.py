@@ -304,11 +304,13 @@ def manifest_remove(models, project, dialect_name, target, db) -> None:
 @_manifest_options
 @reports_errors
 def manifest_rewind(models, to_date, project, dialect_name, target, db) -> None:
-    """Set MODELS back to a date: the next runs reprocess from there."""
+    """Set MODELS back to a date: the next runs reprocess from there (with --db: after
+    reading the manifest, a warning when catching up takes several runs)."""
     to = parse_timestamp("--to", to_date)
     _manifest_change(
-        project, dialect_name, target, db, lambda loaded, d, t: api.manifest_rewind(loaded, d, list(models), to, t)
-    )
+        project, dialect_name, target, db,
+        lambda loaded, d, t: api.manifest_rewind(loaded, d, list(models), to, t, db=db, base=Path.cwd()),
+    )  # fmt: skip
 
 
 def _manifest_change(project, dialect_name, target, db, change) -> None:
