@@ -30,13 +30,13 @@ from snowgen.dialects.base import Dialect
 from snowgen.dialects.shapes import NameTooLong
 from snowgen.emit.cache import (
     build_missing,
-    cached_plan_files,
+    cached_check_files,
     code_fingerprint,
     look_up,
-    ordered_texts,
+    ordered_outputs,
     plan_keys,
 )
-from snowgen.emit.render import CompiledProject, emit, files_of, step_ids, step_texts
+from snowgen.emit.render import CompiledProject, StepFile, emit, files_of, step_ids, step_outputs
 from snowgen.emit.store import CACHE_FOLDER, StepStore, cache_path
 from snowgen.emit.workers import build_all
 from snowgen.emit.writer import stale_diff, write
@@ -310,12 +310,14 @@ def compile_planned(plan: Plan, names: list[str], *, jobs: int | None = None) ->
     """Build and render ``plan`` for each dialect (in worker processes for big plans); the
     results follow the order of ``names``."""
     with _quiet_collector():
-        texts = build_all(plan, {name: plan.steps for name in names}, step_texts, jobs)
-        return [_assembled(plan, name, dict(zip(step_ids(plan), texts[name], strict=True))) for name in names]
+        outputs = build_all(plan, {name: plan.steps for name in names}, step_outputs, jobs)
+        return [_assembled(plan, name, dict(zip(step_ids(plan), outputs[name], strict=True))) for name in names]
 
 
-def _assembled(plan: Plan, name: str, texts: dict[str, str], beside: dict[str, str] | None = None) -> CompiledProject:
-    return CompiledProject(plan.project, name, files_of(plan, get_dialect(name), texts, beside))
+def _assembled(
+    plan: Plan, name: str, outputs: dict[str, StepFile], checks: dict[str, str] | None = None
+) -> CompiledProject:
+    return CompiledProject(plan.project, name, files_of(plan, get_dialect(name), outputs, checks))
 
 
 def _compile_cached(plan: Plan, names: list[str], jobs: int | None, store: StepStore) -> list[CompiledProject]:
@@ -326,7 +328,7 @@ def _compile_cached(plan: Plan, names: list[str], jobs: int | None, store: StepS
         keys = plan_keys(plan)
         try:
             work = [look_up(plan, keys, name, store) for name in names]
-            beside = {name: cached_plan_files(plan, keys, get_dialect(name), store) for name in names}
+            checks = {name: cached_check_files(plan, keys, get_dialect(name), store) for name in names}
         finally:
             store.close()  # before any worker is forked
         missing = {item.dialect: item.missing for item in work}
@@ -337,10 +339,10 @@ def _compile_cached(plan: Plan, names: list[str], jobs: int | None, store: StepS
             built = build_all(with_bodies(plan, plan.models), missing, build, jobs)
         results = []
         for item in work:
-            for text in built[item.dialect]:
-                store.add(text.key, text.text)
-            texts = ordered_texts(plan, item.texts, built[item.dialect])
-            results.append(_assembled(plan, item.dialect, texts, beside[item.dialect]))
+            for made in built[item.dialect]:
+                made.store_in(store)
+            outputs = ordered_outputs(plan, item.outputs, built[item.dialect])
+            results.append(_assembled(plan, item.dialect, outputs, checks[item.dialect]))
         store.save()
         return results
 

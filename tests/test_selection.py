@@ -5,12 +5,14 @@ tests/errors/test_selection_errors.py."""
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from pathlib import Path
 
+import jsonschema
 import pytest
 
-from snowgen.api import CompileOptions, load_project, plan_loaded
+from snowgen.api import CompileOptions, compile_loaded, load_project, plan_loaded
 from snowgen.plan.selection import ALL, Selector, parse_selection, selection_variant
 
 SPECS = Path(__file__).resolve().parents[1] / "model_specs"
@@ -203,3 +205,30 @@ def test_a_long_selection_gets_a_short_digest():
     variant = selection_variant([" ".join(f"model_number_{i}" for i in range(20))], [])
     assert len(variant) <= 90 and variant == selection_variant([" ".join(f"model_number_{i}" for i in range(20))], [])
     assert variant != selection_variant([" ".join(f"model_number_{i}" for i in range(21))], [])
+
+
+# -- a subset plan is a plan.json like any other ------------------------------------------------------------
+
+SCHEMA = json.loads((SPECS.parent / "docs" / "plan.schema.json").read_text())
+
+
+@pytest.mark.parametrize(
+    ("project", "select", "exclude"),
+    [
+        ("snowplow_web", (f"{W}users",), ()),
+        ("snowplow_web", (f"{W}users_this_run",), ()),
+        ("snowplow_web", (f"@{W}sessions",), ()),
+        ("snowplow_web", ("tag:this_run",), ()),
+        ("snowplow_web", (), ("module:page_views",)),
+        ("multi_source_deals", ("stg_deals__p1",), ()),
+    ],
+)
+def test_a_subset_plan_validates_and_depends_only_on_its_own_steps(project, select, exclude):
+    options = CompileOptions(select=select, exclude=exclude)
+    [compiled] = compile_loaded(load_project(SPECS / project), ["duckdb"], options)
+    plan = json.loads(compiled.files["plan.json"])
+    jsonschema.Draft202012Validator(SCHEMA).validate(plan)
+    ids = [step["id"] for step in plan["steps"]]
+    for position, step in enumerate(plan["steps"]):
+        assert set(step["depends_on"]) <= set(ids[:position]), step["id"]
+    assert set(plan["selected"]) == selected(project, select, exclude)

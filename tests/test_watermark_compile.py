@@ -112,7 +112,10 @@ def test_the_update_runs_last_after_every_model_downstream():
     assert release["id"] == "release_lock" and update["id"] in release["depends_on"]
     assert {"stg_deals__p1", "stg_deals__p2", "stg_deals__p3", "inter_deals"} <= set(update["depends_on"])
     health = next(s for s in plan["steps"] if s["id"] == "multi_source_deals_watermark_health")
-    assert (health["kind"], health["depends_on"]) == ("view", ["create_schemas", "multi_source_deals_watermarks"])
+    assert (health["kind"], health["depends_on"]) == (
+        "view",
+        ["acquire_lock", "create_schemas", "start_run", "multi_source_deals_watermarks"],
+    )
 
 
 @pytest.mark.parametrize(

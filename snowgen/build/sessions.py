@@ -16,6 +16,7 @@ from snowgen.build.strategy import StrategySql
 from snowgen.dialects.base import Dialect
 from snowgen.dialects.shapes import Layout, Script, TableShape
 from snowgen.plan.data import ModelPlan, Plan, Step
+from snowgen.plan.dependencies import with_rows
 from snowgen.plan.sessions import SessionsPlan
 
 
@@ -25,7 +26,8 @@ class SessionsSql(StrategySql):
         strategy = _strategy(plan)
         if model.name not in strategy.tracked:
             return None
-        manifest, limits = strategy.table("manifest"), strategy.table("limits")
+        # this model's manifest row only: the complete steps of other modules may change theirs meanwhile
+        manifest, limits = with_rows(strategy.table("manifest"), [model.name]), strategy.table("limits")
         consumed = (
             exp.Select(expressions=[exp.Literal.number(1)])
             .from_(exp.alias_(manifest, "m", table=True), copy=False)

@@ -18,6 +18,7 @@ from snowgen.build.clock import not_after, rows_after
 from snowgen.build.filters import all_of, app_filter
 from snowgen.build.sessions_events import late_filter
 from snowgen.dialects.base import Dialect
+from snowgen.plan.dependencies import with_rows
 from snowgen.plan.events import EventSource
 from snowgen.plan.sessions import LIFECYCLE_COLUMNS
 
@@ -386,7 +387,7 @@ def manifest_update_query(
         .from_(_tracked_model_rows(d, tracked).subquery("r", copy=False), copy=False)
         .join(run.subquery("n", copy=False), join_type="CROSS", copy=False)
         .join(
-            exp.alias_(tables["manifest"], "m", table=True),
+            exp.alias_(with_rows(tables["manifest"], tracked), "m", table=True),
             on=exp.EQ(this=exp.column("model", table="m"), expression=exp.column("model", table="r")),
             join_type="LEFT",
             copy=False,

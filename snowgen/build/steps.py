@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from snowgen.build import ddl, refresh, run_lock, run_metadata, seed_load, sessions, staged, stitch, watermark
+from snowgen.build.access import access_of, relation_name
 from snowgen.build.materialize import ModelContext, build_incremental, build_table, build_view
 from snowgen.build.run_limits import bind_limits
 from snowgen.build.strategies import GENERATED_QUERIES, strategy_sql
@@ -19,12 +20,30 @@ from snowgen.dialects.base import Dialect
 from snowgen.dialects.shapes import NameTooLong, Script, Unsupported
 from snowgen.errors import SnowgenError
 from snowgen.plan.data import Plan, Step, StepKind
+from snowgen.plan.dependencies import Access
 
 
 @dataclass(frozen=True)
 class BuiltStep:
     step: Step
     statements: list[exp.Expr]
+    #: what the statements read and write (None: not read yet, see :func:`access`)
+    access: Access | None = None
+
+
+def access(item: BuiltStep, plan: Plan) -> Access:
+    """What ``item``'s statements read and write (snowgen.build.access)."""
+    if item.access is not None:
+        return item.access
+    return access_of(item.statements, bookkeeping(plan, run_metadata.is_recorded(plan)))
+
+
+def bookkeeping(plan: Plan, recorded: bool) -> frozenset[str]:
+    """Relations whose rows a step appends that a retry may append again harmlessly: the
+    run metadata's start and end events (``recorded``: the plan records them)."""
+    if not recorded:
+        return frozenset()
+    return frozenset({relation_name(run_metadata.metadata_table(plan))})
 
 
 Builder = Callable[[Plan, Step, Dialect], Script]
@@ -125,7 +144,7 @@ def build_step(plan: Plan, step: Step, dialect: Dialect, recorded: bool) -> Buil
         statements = [dialect.lower(s) for s in statements]
     except Unsupported as exc:
         raise located_error(plan, step, dialect, exc) from None
-    return BuiltStep(step, statements)
+    return BuiltStep(step, statements, access_of(statements, bookkeeping(plan, recorded)))
 
 
 def _with_session_settings(statements: list[exp.Expr], dialect: Dialect) -> list[exp.Expr]:

@@ -41,9 +41,10 @@ import sqlglot
 
 from snowgen.build.run_metadata import is_recorded
 from snowgen.dialects.base import Dialect
-from snowgen.emit.render import plan_files, step_files, step_text
+from snowgen.emit.render import StepFile, check_files, step_output
 from snowgen.emit.store import StepStore
 from snowgen.plan.data import ModelPlan, Plan, Step, refusing
+from snowgen.plan.dependencies import Access
 from snowgen.plan.fingerprint import FILE_FIELDS, digest, document_digest, fingerprint
 
 # -- keys -------------------------------------------------------------------------------------------------
@@ -77,9 +78,9 @@ class PlanKeys:
     def key(self, tier: str, dialect: str, step: Step) -> str:
         return digest(tier, dialect, self.parts[tier][step.id])
 
-    def plan_files_key(self, dialect: str) -> str:
-        """plan.json and the checks' files: the narrow tier, without a step."""
-        return digest("plan files", dialect, self.plan_wide)
+    def check_files_key(self, dialect: str) -> str:
+        """The checks' files: the narrow tier, without a step."""
+        return digest("check files", dialect, self.plan_wide)
 
 
 #: plan fields a local build may not read (nor its key cover): a new model changes them all
@@ -191,37 +192,53 @@ class _NarrowModels(Mapping[str, ModelPlan]):
 
 @dataclasses.dataclass
 class DialectWork:
-    """One dialect's step texts: those found in the store, and the steps still to build."""
+    """One dialect's step files: those found in the store, and the steps still to build."""
 
     dialect: str
-    texts: dict[str, str]  # step id -> text
+    outputs: dict[str, StepFile]  # step id -> file
     missing: list[Step]
 
 
+def access_key(key: str) -> str:
+    """Where the store keeps what the statements of the step stored under ``key`` read and write."""
+    return digest("access", key)
+
+
 def look_up(plan: Plan, keys: PlanKeys, dialect: str, store: StepStore) -> DialectWork:
-    """The texts the store holds for ``plan``'s steps: by their local keys first (most steps
+    """The files the store holds for ``plan``'s steps: by their local keys first (most steps
     are stored under them), then the others by their narrow and wide keys."""
-    texts: dict[str, str] = {}
+    outputs: dict[str, StepFile] = {}
     missing = list(plan.steps)
     for tiers in (TIERS[:1], TIERS[1:]):
         wanted = {(tier, step.id): keys.key(tier, dialect, step) for step in missing for tier in tiers}
-        found = store.get_many(wanted.values()) if wanted else {}
+        found = store.get_many([*wanted.values(), *map(access_key, wanted.values())]) if wanted else {}
         still = []
         for step in missing:
-            text = next((found[k] for tier in tiers if (k := wanted[tier, step.id]) in found), None)
-            if text is None:
+            output = next((_stored(found, key) for tier in tiers if (key := wanted[tier, step.id]) in found), None)
+            if output is None:
                 still.append(step)
             else:
-                texts[step.id] = text
+                outputs[step.id] = output
         missing = still
-    return DialectWork(dialect, texts, missing)
+    return DialectWork(dialect, outputs, missing)
+
+
+def _stored(found: Mapping[str, str], key: str) -> StepFile | None:
+    stored_access = found.get(access_key(key))
+    if stored_access is None:
+        return None
+    return StepFile(found[key], Access.from_json(json.loads(stored_access)))
 
 
 @dataclasses.dataclass(frozen=True)
 class BuiltText:
     step_id: str
     key: str  # its key in the narrowest tier its build stayed within
-    text: str
+    output: StepFile
+
+    def store_in(self, store: StepStore) -> None:
+        store.add(self.key, self.output.text)
+        store.add(access_key(self.key), json.dumps(self.output.access.to_json(), sort_keys=True))
 
 
 def build_missing(plan: Plan, dialect: Dialect, steps: Sequence[Step], *, keys: PlanKeys) -> list[BuiltText]:
@@ -238,39 +255,38 @@ def build_missing(plan: Plan, dialect: Dialect, steps: Sequence[Step], *, keys: 
             ("local", local),
             ("narrow", dataclasses.replace(plan, models=_NarrowModels(plan.models, blinded, step.model))),
         )
-        tier, text = _narrowest(plan, views, dialect, step, recorded)
-        built.append(BuiltText(step.id, keys.key(tier, dialect.name, step), text))
+        tier, output = _narrowest(plan, views, dialect, step, recorded)
+        built.append(BuiltText(step.id, keys.key(tier, dialect.name, step), output))
     return built
 
 
-def _narrowest(plan: Plan, views, dialect: Dialect, step: Step, recorded: bool) -> tuple[str, str]:
+def _narrowest(plan: Plan, views, dialect: Dialect, step: Step, recorded: bool) -> tuple[str, StepFile]:
     for tier, blinded_plan in views:
         try:
-            return tier, step_text(blinded_plan, dialect, step, recorded)
+            return tier, step_output(blinded_plan, dialect, step, recorded)
         except BlindRead:
             continue
         except Exception:
             break  # a step that fails: the whole plan gives its true error (or its text)
-    return "wide", step_text(plan, dialect, step, recorded)
+    return "wide", step_output(plan, dialect, step, recorded)
 
 
-def ordered_texts(plan: Plan, found: Mapping[str, str], built: Iterable[BuiltText]) -> dict[str, str]:
-    """Every step's text in plan order."""
-    texts = {**found, **{item.step_id: item.text for item in built}}
-    return {step.id: texts[step.id] for step in plan.steps}
+def ordered_outputs(plan: Plan, found: Mapping[str, StepFile], built: Iterable[BuiltText]) -> dict[str, StepFile]:
+    """Every step's file in plan order."""
+    outputs = {**found, **{item.step_id: item.output for item in built}}
+    return {step.id: outputs[step.id] for step in plan.steps}
 
 
-def cached_plan_files(plan: Plan, keys: PlanKeys, dialect: Dialect, store: StepStore) -> dict[str, str]:
-    """plan.json and the checks' files, from the store when its key matches."""
-    key = keys.plan_files_key(dialect.name)
+def cached_check_files(plan: Plan, keys: PlanKeys, dialect: Dialect, store: StepStore) -> dict[str, str]:
+    """The checks' files, from the store when its key matches."""
+    key = keys.check_files_key(dialect.name)
     found = store.get_many([key])
     if key in found:
         return json.loads(found[key])
-    paths = step_files(plan)
     try:
         narrow = dataclasses.replace(plan, models=_NarrowModels(plan.models, _Blinded(plan.models), None))
-        files = plan_files(narrow, dialect, paths)
+        files = check_files(narrow, dialect)
     except BlindRead:
-        return plan_files(plan, dialect, paths)
+        return check_files(plan, dialect)
     store.add(key, json.dumps(files, sort_keys=True))
     return files

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from snowgen.build import checks
 from snowgen.build.run_metadata import is_recorded
-from snowgen.build.steps import BuiltStep, build_step, located_error
+from snowgen.build.steps import BuiltStep, access, build_step, located_error
 from snowgen.dialects.base import Dialect
 from snowgen.dialects.shapes import Unsupported
-from snowgen.plan.data import Check, Plan, Step
+from snowgen.plan import dependencies
+from snowgen.plan.data import Check, Plan, Step, StepKind
+from snowgen.plan.dependencies import Access
 from snowgen.text import one_line
 
 PLAN_FILE = "plan.json"
+#: plan.json's format (docs/plan-json.md): raised when a key changes meaning or goes away
+PLAN_FORMAT_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -46,42 +50,55 @@ def step_files(plan: Plan) -> dict[str, str]:
     return paths
 
 
+@dataclass(frozen=True)
+class StepFile:
+    """One step's file and what its statements read and write (plan.json's dependencies)."""
+
+    text: str
+    access: Access
+
+
 def emit(plan: Plan, dialect: Dialect, built: Iterable[BuiltStep]) -> dict[str, str]:
     """Every output file of one project and dialect, as relative path -> text. ``built``
     may be a generator: each step is rendered and let go before the next is built."""
-    return files_of(plan, dialect, {item.step.id: render_step(plan, dialect, item) for item in built})
+    return files_of(plan, dialect, {item.step.id: rendered(plan, dialect, item) for item in built})
 
 
 def files_of(
-    plan: Plan, dialect: Dialect, step_texts: dict[str, str], beside: dict[str, str] | None = None
+    plan: Plan, dialect: Dialect, outputs: dict[str, StepFile], checks: dict[str, str] | None = None
 ) -> dict[str, str]:
-    """The output files, given the text of every step's file (by step id): the steps, the
-    checks and plan.json (``beside``: those two, when already made: :func:`plan_files`)."""
+    """The output files, given every step's file (by step id): the steps, the checks
+    (``checks``: when already made, :func:`check_files`) and plan.json."""
     paths = step_files(plan)
-    files = {paths[step_id]: text for step_id, text in step_texts.items()}
-    return {**files, **(beside if beside is not None else plan_files(plan, dialect, paths))}
-
-
-def plan_files(plan: Plan, dialect: Dialect, paths: dict[str, str]) -> dict[str, str]:
-    """The files beside the steps: each check's, and plan.json (``paths``: step_files)."""
-    files = {check_file(check): render_check(plan, dialect, check) for check in plan.checks}
-    files[PLAN_FILE] = render_plan(plan, dialect, paths)
+    files = {paths[step_id]: output.text for step_id, output in outputs.items()}
+    files.update(checks if checks is not None else check_files(plan, dialect))
+    files[PLAN_FILE] = render_plan(plan, dialect, paths, {step_id: o.access for step_id, o in outputs.items()})
     return files
 
 
-def step_texts(plan: Plan, dialect: Dialect, steps: Sequence[Step]) -> list[str]:
+def check_files(plan: Plan, dialect: Dialect) -> dict[str, str]:
+    """Each health check's file."""
+    return {check_file(check): render_check(plan, dialect, check) for check in plan.checks}
+
+
+def step_outputs(plan: Plan, dialect: Dialect, steps: Sequence[Step]) -> list[StepFile]:
     """The files of ``steps``, in their order."""
     recorded = is_recorded(plan)
-    return [step_text(plan, dialect, step, recorded) for step in steps]
+    return [step_output(plan, dialect, step, recorded) for step in steps]
 
 
 def step_ids(plan: Plan) -> list[str]:
     return [step.id for step in plan.steps]
 
 
-def step_text(plan: Plan, dialect: Dialect, step: Step, recorded: bool) -> str:
+def step_output(plan: Plan, dialect: Dialect, step: Step, recorded: bool) -> StepFile:
     """One step's file: built, lowered and printed (``recorded``: see build_step)."""
-    return render_step(plan, dialect, build_step(plan, step, dialect, recorded))
+    return rendered(plan, dialect, build_step(plan, step, dialect, recorded))
+
+
+def rendered(plan: Plan, dialect: Dialect, item: BuiltStep) -> StepFile:
+    found = access(item, plan)  # before printing, which folds the names of the trees
+    return StepFile(render_step(plan, dialect, item), found)
 
 
 def render_step(plan: Plan, dialect: Dialect, item: BuiltStep) -> str:
@@ -106,20 +123,16 @@ def render_check(plan: Plan, dialect: Dialect, check: Check) -> str:
     return header + "\n\n" + dialect.render(statement) + ";\n"
 
 
-def render_plan(plan: Plan, dialect: Dialect, paths: dict[str, str]) -> str:
-    included = set(paths)
-    steps = [
-        {
-            "id": step.id,
-            "module": step.module,
-            "kind": step.kind,
-            "file": paths[step.id],
-            "depends_on": [d for d in step.depends_on if d in included],
-            **({"model": step.model} if step.model else {}),
-        }
-        for step in plan.steps
-    ]
-    document = {"project": plan.project, "dialect": dialect.name, "modules": _modules(plan), "steps": steps}
+def render_plan(plan: Plan, dialect: Dialect, paths: dict[str, str], accesses: Mapping[str, Access]) -> str:
+    """plan.json (its format: docs/plan-json.md, docs/plan.schema.json)."""
+    lock = _lock_steps(plan)
+    order = [step.id for step in plan.steps]
+    depends_on = dependencies.derive(order, accesses, {s.id: s.depends_on for s in plan.steps}, lock)
+    steps = [_step_entry(step, paths[step.id], depends_on[step.id], accesses[step.id]) for step in plan.steps]
+    document: dict = {"format_version": PLAN_FORMAT_VERSION, "project": plan.project, "dialect": dialect.name}
+    if lock is not None:
+        document["lock"] = {"acquire": lock.acquire, "release": lock.release}
+    document.update({"modules": _modules(plan), "steps": steps})
     if plan.checks:
         document["checks"] = [
             {"id": c.id, "file": check_file(c), "severity": "warn", "after": c.after, "description": c.description}
@@ -128,6 +141,30 @@ def render_plan(plan: Plan, dialect: Dialect, paths: dict[str, str]) -> str:
     if plan.selected is not None:
         document["selected"] = sorted(plan.selected)
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def _step_entry(step: Step, path: str, depends_on: Sequence[str], found: Access) -> dict:
+    entry: dict = {"id": step.id, "module": step.module, "kind": step.kind, "file": path}
+    if step.model:
+        entry["model"] = step.model
+    entry["depends_on"] = list(depends_on)
+    entry["reads"] = sorted(found.reads)
+    entry["writes"] = dict(sorted(found.writes.items()))
+    if found.schemas:
+        entry["creates_schemas"] = sorted(found.schemas)
+    if found.rows:
+        entry["rows"] = {relation: sorted(keys) for relation, keys in sorted(found.rows.items())}
+    entry["retry_safe"] = found.retry_safe
+    entry["statements"] = found.statements
+    entry["transactions"] = [{"begin": begin, "commit": end} for begin, end in found.transactions]
+    return entry
+
+
+def _lock_steps(plan: Plan) -> dependencies.LockSteps | None:
+    kinds = {step.kind: step.id for step in plan.steps}
+    if StepKind.ACQUIRE_LOCK not in kinds or StepKind.RELEASE_LOCK not in kinds:
+        return None
+    return dependencies.LockSteps(kinds[StepKind.ACQUIRE_LOCK], kinds[StepKind.RELEASE_LOCK])
 
 
 def _modules(plan: Plan) -> list[dict]:

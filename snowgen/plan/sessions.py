@@ -28,6 +28,7 @@ from sqlglot import exp
 from snowgen.errors import SnowgenError
 from snowgen.plan.dag import downstream
 from snowgen.plan.data import SETUP_STEP, Check, ModelPlan, Step, StepKind, StrategyPlan
+from snowgen.plan.dependencies import with_rows
 from snowgen.plan.events import EventSource, events_this_run_columns
 from snowgen.plan.references import qualified
 from snowgen.plan.strategy import StrategyPlanner, generated_model
@@ -232,7 +233,8 @@ class SessionsPlanner(StrategyPlanner):
         reads = tuple(plan.names[k] for k in ("events", "manifest", "limits"))
         return generated_model(
             self.loaded.doc, strategy="sessions", generated="sessions.complete", name=plan.complete_step(module),
-            module=module, materialization="incremental", schema_key="manifest", table=plan.table("manifest"),
+            module=module, materialization="incremental", schema_key="manifest",
+            table=with_rows(plan.table("manifest"), plan.tracked_by_module[module]),
             depends_on=(*reads, *plan.tracked_by_module[module]), columns=("model", "last_success"),
             column_types={"model": "string", "last_success": "timestamp"}, spec_extra={"unique_key": "model"},
             upsert_lookback_days=plan.vars["upsert_lookback_days"],
