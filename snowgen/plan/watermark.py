@@ -205,8 +205,17 @@ class WatermarkPlanner(StrategyPlanner):
             generated.append(self._update_model())
         return {m.name: m for m in generated}
 
-    def required_steps(self, selected: set[str]) -> set[str]:
-        return {self.plan.names["update"]} if self._advanced(selected) and self.plan.backfill is None else set()
+    def required_steps(self, selected: set[str]) -> dict[str, str]:
+        advanced = self._advanced(selected)
+        if not advanced or self.plan.backfill is not None:
+            return {}
+        return {self.plan.names["update"]: f"the watermark update advances the watermark of '{advanced[0]}'"}
+
+    def completion_steps(self) -> set[str]:
+        return {self.plan.names["update"]}
+
+    def setup_nodes(self) -> set[str]:
+        return {self.plan.names["manifest"]}
 
     def finish(self, selected: set[str] | None) -> WatermarkPlan:
         tracked = self._advanced(selected) if selected is not None else self.plan.tracked
