@@ -57,12 +57,24 @@ def output_root(out: str) -> Path:
 
 
 def compile_options(
-    target, vars_text, select, backfill=None, full_refresh=False, allow_refresh=False, cache=False
+    target, vars_text, select, backfill=None, full_refresh=False, allow_refresh=False, cache=False, exclude=()
 ) -> CompileOptions:
     return CompileOptions(
-        target=target, vars=parse_vars(vars_text), select=tuple(select), full_refresh=full_refresh,
-        allow_refresh=allow_refresh, backfill=backfill, cache=cache,
+        target=target, vars=parse_vars(vars_text), select=tuple(select), exclude=tuple(exclude),
+        full_refresh=full_refresh, allow_refresh=allow_refresh, backfill=backfill, cache=cache,
     )  # fmt: skip
+
+
+def selection_options(command):
+    """``--select`` and ``--exclude`` (repeatable), dbt's selector grammar (README, "Selecting models")."""
+    command = click.option(
+        "--exclude", multiple=True, metavar="SELECTOR", help="leave these out (same grammar as --select)"
+    )(command)
+    help_text = (
+        "the models: NAME, +NAME (and what it reads), NAME+ (and what reads it), @NAME, "
+        "tag:T, path:P, module:M; several: a union, a,b: both (repeatable)"
+    )
+    return click.option("--select", "-s", multiple=True, metavar="SELECTOR", help=help_text)(command)
 
 
 def single_project(project: Path | None) -> Path:
@@ -109,7 +121,7 @@ def backfill_options(command):
     help="a project directory (default: ./ or ./model_specs/*)",
 )
 @click.option("--out", type=click.Path(), default="generated", show_default=True, help="the folder to write to")
-@click.option("--select", multiple=True, help="models to compile (and what they need); 'module:NAME' selects a module")
+@selection_options
 @click.option("--vars", "vars_text", help="override project vars, as JSON or YAML")
 @click.option("--target", help="a target of the project file (gives the dialect and vars)")
 @click.option("--check", is_flag=True, help="write nothing; exit 1 with a diff if the output on disk is stale")
@@ -130,6 +142,7 @@ def compile_command(
     project,
     out,
     select,
+    exclude,
     vars_text,
     target,
     check,
@@ -139,10 +152,10 @@ def compile_command(
     backfill,
 ) -> None:
     """Compile the projects into OUT/<project>/<dialect>/ (a backfill: OUT/<project>/<dialect>-backfill-.../,
-    a full refresh: OUT/<project>/<dialect>-full-refresh/)."""
+    a full refresh: OUT/<project>/<dialect>-full-refresh/, a selection: OUT/<project>/<dialect>-select-.../)."""
     if dialect_names and all_dialects:
         raise SnowgenError.at("SG403", "--dialect and --all exclude each other")
-    options = compile_options(target, vars_text, select, backfill, full_refresh, allow_refresh, not no_cache)
+    options = compile_options(target, vars_text, select, backfill, full_refresh, allow_refresh, not no_cache, exclude)
     _short_lived_collector()
     dialects = list(NAMES) if all_dialects else api.check_dialects(dialect_names) or None
     out = output_root(out)
@@ -209,7 +222,7 @@ def reports_run_errors(command):
     "--db",
     help="duckdb:///file.duckdb, postgresql://, snowflake:// or redshift:// URL (query parameters: client settings)",
 )
-@click.option("--select", multiple=True, help="models to run (and what they need)")
+@selection_options
 @click.option("--vars", "vars_text", help="override project vars, as JSON or YAML")
 @click.option("--full-refresh", is_flag=True, help="drop the incremental state and rebuild from the start date")
 @click.option("--allow-refresh", is_flag=True, help="allow --full-refresh on a target that does not allow refresh")
@@ -222,12 +235,16 @@ def reports_run_errors(command):
 )
 @reports_run_errors
 @backfill_options
-def run_command(project, target, db, select, vars_text, full_refresh, allow_refresh, wait, backfill, output) -> None:
+def run_command(
+    project, target, db, select, exclude, vars_text, full_refresh, allow_refresh, wait, backfill, output
+) -> None:
     """Compile a project for a database and run the plan, step by step (a backfill plan
     with --backfill SOURCE --from DATE --to DATE). Progress goes to stderr, the summary to
     stdout. Exit 1: a step failed; 2: an error before the run; 3: another run holds the run
     lock."""
-    options = RunOptions(compile_options(target, vars_text, select, backfill, full_refresh, allow_refresh), db)
+    options = RunOptions(
+        compile_options(target, vars_text, select, backfill, full_refresh, allow_refresh, exclude=exclude), db
+    )
     loaded = api.load_project(single_project(project))
     summary = api.run_plan(api.prepare_run(loaded, options), output, api.target_of(loaded, target, db), wait)
     if summary.failed is not None:
@@ -326,11 +343,13 @@ def manifest_remove(models, project, dialect_name, target, db) -> None:
 @_manifest_options
 @reports_errors
 def manifest_rewind(models, to_date, project, dialect_name, target, db) -> None:
-    """Set MODELS back to a date: the next runs reprocess from there."""
+    """Set MODELS back to a date: the next runs reprocess from there (with --db: after
+    reading the manifest, a warning when catching up takes several runs)."""
     to = parse_timestamp("--to", to_date)
     _manifest_change(
-        project, dialect_name, target, db, lambda loaded, d, t: api.manifest_rewind(loaded, d, list(models), to, t)
-    )
+        project, dialect_name, target, db,
+        lambda loaded, d, t: api.manifest_rewind(loaded, d, list(models), to, t, db=db, base=Path.cwd()),
+    )  # fmt: skip
 
 
 def _manifest_change(project, dialect_name, target, db, change) -> None:

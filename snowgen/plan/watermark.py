@@ -238,11 +238,22 @@ class WatermarkPlanner(StrategyPlanner):
             generated.append(self._update_model())
         return {m.name: m for m in generated}
 
-    def required_steps(self, selected: set[str]) -> set[str]:
-        if not self._advanced(selected) or self.plan.backfill is not None:
-            return set()
+    def required_steps(self, selected: set[str]) -> dict[str, str]:
+        advanced = self._advanced(selected)
+        if not advanced or self.plan.backfill is not None:
+            return {}
+        why = f"the watermark update advances the watermark of '{advanced[0]}'"
+        steps = {self.plan.names["update"]: why}
+        if self.plan.tracks_intervals:
+            steps[self.plan.names["intervals_update"]] = f"{why} within the intervals it read"
+        return steps
+
+    def completion_steps(self) -> set[str]:
         keys = ("intervals_update", "update") if self.plan.tracks_intervals else ("update",)
         return {self.plan.names[key] for key in keys}
+
+    def setup_nodes(self) -> set[str]:
+        return {self.plan.names[key] for key in self._state_keys()}
 
     def finish(self, selected: set[str] | None) -> WatermarkPlan:
         tracked = self._advanced(selected) if selected is not None else self.plan.tracked

@@ -37,6 +37,20 @@ Name = Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[^\x00\r\n]
 SIMPLE_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 SimpleName = Annotated[str, Field(pattern=SIMPLE_NAME_PATTERN, max_length=120), AfterValidator(canonical)]
 
+# A tag (``tags:`` of a model, ``--select tag:NAME``): exact, no space or comma, which
+# separate selectors on the command line.
+TAG_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,119}$")
+
+
+def _tag(value: str) -> str:
+    if not TAG_PATTERN.match(value):
+        raise ValueError(f"'{value}' is not a valid tag: use letters, digits, '_', '-' and '.' (at most 120)")
+    return value
+
+
+# (the pattern shows in the JSON Schema; the validator words the error)
+Tag = Annotated[str, Field(json_schema_extra={"pattern": TAG_PATTERN.pattern}), AfterValidator(_tag)]
+
 LOGICAL_TYPE_PATTERN = re.compile(
     r"^(string|string\(\d+\)|int|bigint|decimal\(\d+,\s*\d+\)|double|boolean|date|timestamp|timestamptz|json)$"
 )
@@ -63,6 +77,11 @@ class ColumnSpec(Spec):
                 "double, boolean, date, timestamp, timestamptz, json"
             )
         return value
+
+
+def _tags_from_text(value: Any) -> Any:
+    """Accept ``tags: nightly`` as shorthand for ``tags: [nightly]`` (as dbt does)."""
+    return [value] if isinstance(value, str) else value
 
 
 def _columns_from_mapping(value: Any) -> Any:
@@ -420,6 +439,7 @@ class ModelSpec(Spec):
     description: str | None = None
     module: SimpleName = "main"
     enabled: bool = True
+    tags: list[Tag] = []  # for --select tag:NAME
     materialization: Literal["view", "table", "incremental"] = "table"
     schema_: SimpleName | None = Field(default=None, alias="schema")
     unique_key: Name | list[Name] | None = None
@@ -448,6 +468,7 @@ class ModelSpec(Spec):
 
     _normalise_columns = field_validator("columns", mode="before")(_columns_from_mapping)
     _normalise_order = field_validator("dedupe_order_by", mode="before")(_order_items)
+    _normalise_tags = field_validator("tags", mode="before")(_tags_from_text)
 
     @property
     def unique_key_columns(self) -> tuple[str, ...]:

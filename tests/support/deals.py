@@ -97,7 +97,7 @@ class DealsOnEngine:
     def rewind(self, model: str, to: str) -> None:
         """``snowgen manifest rewind MODEL --to TO``, run on the engine."""
         dialect = get_dialect(self.engine.name)
-        change = rewind_models(plan_project(self.loaded), dialect, [model], dt.datetime.fromisoformat(to), utc_now())
+        change = rewind_models(plan_project(self.loaded), dialect, [model], dt.datetime.fromisoformat(to))
         for statement in change.statements:
             self.engine.execute(dialect.render(dialect.lower(statement)))
 
