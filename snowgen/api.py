@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from snowgen.build import manifest_ops
+from snowgen.build.health import health_queries
 from snowgen.build.run_lock import lock_status
 from snowgen.build.run_metadata import is_recorded, run_id_query
 from snowgen.build.sample_load import sample_inserts, sample_tables
@@ -46,12 +47,15 @@ from snowgen.plan.backfill import Backfill, parse_backfill
 from snowgen.plan.bodies import with_bodies
 from snowgen.plan.data import BodyNotParsed, Plan, Step
 from snowgen.plan.facts import BodyMemo
+from snowgen.plan.health import health_plan
 from snowgen.plan.planner import check_default_target, plan_project, resolve_vars
 from snowgen.plan.samples import plan_samples
-from snowgen.runner.connections import dialect_for_url, execute_statements
+from snowgen.plan.selection import parse_selection, selection_variant
+from snowgen.runner.connections import dialect_for_url, execute_statements, query_rows
 from snowgen.runner.connectors import display_url
 from snowgen.runner.drive import run_plan
 from snowgen.runner.execute import PlannedStep, StepFailed, StepResult, read_compiled
+from snowgen.runner.health import HealthReport, HealthRun, run_health
 from snowgen.runner.output import RunOutput, RunSummary, make_output
 from snowgen.runner.samples import FilledTable, SampleLoad, load_sample
 from snowgen.runner.session import (
@@ -74,6 +78,7 @@ __all__ = [
     "CompileOptions",
     "CompiledProject",
     "Database",
+    "HealthReport",
     "LoadedProject",
     "ManifestChange",
     "Plan",
@@ -99,6 +104,8 @@ __all__ = [
     "display_url",
     "execute_sql",
     "find_projects",
+    "health",
+    "health_checks",
     "json_schema",
     "load_project",
     "load_sample",
@@ -122,8 +129,9 @@ __all__ = [
 
 @dataclass(frozen=True)
 class CompileOptions:
-    """What to compile: the target (its vars and dialect), var overrides, a ``--select``
-    choice, and a full-refresh or backfill plan instead of the regular one.
+    """What to compile: the target (its vars and dialect), var overrides, a ``--select`` /
+    ``--exclude`` choice (dbt's selector grammar: snowgen.plan.selection; what a subset run
+    adds: snowgen.plan.subset), and a full-refresh or backfill plan instead of the regular one.
 
     ``jobs``: worker processes for several dialects; None chooses by the plan's size and
     the machine's cores (output never depends on it). ``cache``: reuse the step files of
@@ -133,6 +141,7 @@ class CompileOptions:
     target: str | None = None
     vars: Mapping[str, Any] = field(default_factory=dict)
     select: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
     full_refresh: bool = False
     allow_refresh: bool = False
     backfill: Backfill | None = None
@@ -140,9 +149,8 @@ class CompileOptions:
     cache: bool = False
 
     def __post_init__(self) -> None:
-        for value in self.select:  # one without a name would select everything
-            if not value.replace(",", " ").split():
-                raise SnowgenError.at("SG402", f"--select '{value}' names no model; give a model name or module:NAME")
+        parse_selection(self.select, "--select")  # the grammar's errors now, before any project is read
+        parse_selection(self.exclude, "--exclude")
         if self.allow_refresh and not self.full_refresh:
             raise SnowgenError.at("SG403", "--allow-refresh only goes with --full-refresh")
         if self.full_refresh and self.backfill is not None:
@@ -150,10 +158,11 @@ class CompileOptions:
 
     @property
     def variant(self) -> str | None:
-        """The output folder's suffix for a plan other than the regular one."""
-        if self.full_refresh:
-            return "full-refresh"
-        return self.backfill.variant if self.backfill is not None else None
+        """The output folder's suffix for a plan other than the regular one: a full refresh,
+        a backfill, a selection, or a selection of one of those."""
+        kind = "full-refresh" if self.full_refresh else self.backfill.variant if self.backfill is not None else None
+        chosen = selection_variant(self.select, self.exclude)
+        return "-".join(part for part in (kind, chosen) if part) or None
 
 
 @dataclass(frozen=True)
@@ -221,6 +230,7 @@ def plan_loaded(loaded: LoadedProject, options: CompileOptions | None = None, *,
         target=options.target,
         cli_vars=dict(options.vars),
         select=options.select or None,
+        exclude=options.exclude or None,
         backfill=options.backfill,
         memo=memo,
     )  # located errors first
@@ -415,12 +425,55 @@ def manifest_remove(
 
 
 def manifest_rewind(
-    loaded: LoadedProject, dialect: Dialect, models: list[str], to: dt.datetime, target: str | None = None
+    loaded: LoadedProject,
+    dialect: Dialect,
+    models: list[str],
+    to: dt.datetime,
+    target: str | None = None,
+    db: str | None = None,
+    base: Path | None = None,
 ) -> ManifestChange:
-    """Set ``models`` back to ``to``: the next runs reprocess from there."""
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    change = manifest_ops.rewind_models(plan_project(loaded, target=target), dialect, models, to, now)
+    """Set ``models`` back to ``to``: the next runs reprocess from there. With ``db`` (a
+    relative DuckDB path is relative to ``base``, default the working directory), the
+    manifest is read first to warn how many runs the catch-up takes."""
+    plan = plan_project(loaded, target=target)
+    reached = _most_advanced(plan, dialect, db, base or Path.cwd()) if db is not None else None
+    change = manifest_ops.rewind_models(plan, dialect, models, to, reached)
     return ManifestChange([dialect.render(s) for s in change.statements], change.warnings)
+
+
+def health(loaded: LoadedProject, target: str | None, db: str | None = None) -> HealthReport:
+    """``snowgen health``: the project's sources checked on the database a command given
+    ``target`` (resolved: :func:`target_of`) and ``db`` works on (:func:`database_for`)."""
+    database = database_for(loaded, target, db)
+    settings = target_settings(loaded, target)
+    run = health_checks(loaded, dialect_for_url(database.url), target)
+    return run_health(database.url, database.base, settings, run, shown_database(database.url, database.base))
+
+
+def health_checks(loaded: LoadedProject, dialect: Dialect, target: str | None = None) -> HealthRun:
+    """The health queries of the project's strategy, rendered for ``dialect``
+    (snowgen.runner.health.check_health runs them with any query function)."""
+    checks = health_plan(plan_project(loaded, target=target))
+    queries = {name: dialect.render(dialect.lower(q)) for name, q in health_queries(checks, dialect).items()}
+    events = (checks.sessions.source, _dotted(checks.sessions.events)) if checks.sessions is not None else None
+    return HealthRun(checks.project, checks.strategy, checks.settings, queries, events)
+
+
+def _dotted(table) -> str:
+    return ".".join(part for part in (table.catalog, table.db, table.name) if part)
+
+
+def _most_advanced(plan: Plan, dialect: Dialect, db: str, base: Path) -> dt.datetime | None:
+    """The last_success of the most advanced model on ``db`` (None: none, or no window to count)."""
+    if not manifest_ops.counts_catch_up(plan):
+        return None
+    [(value,)] = query_rows(db, base, dialect.render(dialect.lower(manifest_ops.reached_query(plan))))
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
+    return value
 
 
 def execute_sql(url: str, base: Path, statements: list[str]) -> None:

@@ -19,6 +19,7 @@ from snowgen.api import CompileOptions, RunOptions
 from snowgen.dialects import NAMES
 from snowgen.errors import SnowgenError
 from snowgen.masking import masked_streams
+from snowgen.runner.health_output import report_json, report_lines
 from snowgen.runner.output import FORMATS, table_lines
 
 
@@ -56,12 +57,24 @@ def output_root(out: str) -> Path:
 
 
 def compile_options(
-    target, vars_text, select, backfill=None, full_refresh=False, allow_refresh=False, cache=False
+    target, vars_text, select, backfill=None, full_refresh=False, allow_refresh=False, cache=False, exclude=()
 ) -> CompileOptions:
     return CompileOptions(
-        target=target, vars=parse_vars(vars_text), select=tuple(select), full_refresh=full_refresh,
-        allow_refresh=allow_refresh, backfill=backfill, cache=cache,
+        target=target, vars=parse_vars(vars_text), select=tuple(select), exclude=tuple(exclude),
+        full_refresh=full_refresh, allow_refresh=allow_refresh, backfill=backfill, cache=cache,
     )  # fmt: skip
+
+
+def selection_options(command):
+    """``--select`` and ``--exclude`` (repeatable), dbt's selector grammar (README, "Selecting models")."""
+    command = click.option(
+        "--exclude", multiple=True, metavar="SELECTOR", help="leave these out (same grammar as --select)"
+    )(command)
+    help_text = (
+        "the models: NAME, +NAME (and what it reads), NAME+ (and what reads it), @NAME, "
+        "tag:T, path:P, module:M; several: a union, a,b: both (repeatable)"
+    )
+    return click.option("--select", "-s", multiple=True, metavar="SELECTOR", help=help_text)(command)
 
 
 def single_project(project: Path | None) -> Path:
@@ -108,7 +121,7 @@ def backfill_options(command):
     help="a project directory (default: ./ or ./model_specs/*)",
 )
 @click.option("--out", type=click.Path(), default="generated", show_default=True, help="the folder to write to")
-@click.option("--select", multiple=True, help="models to compile (and what they need); 'module:NAME' selects a module")
+@selection_options
 @click.option("--vars", "vars_text", help="override project vars, as JSON or YAML")
 @click.option("--target", help="a target of the project file (gives the dialect and vars)")
 @click.option("--check", is_flag=True, help="write nothing; exit 1 with a diff if the output on disk is stale")
@@ -129,6 +142,7 @@ def compile_command(
     project,
     out,
     select,
+    exclude,
     vars_text,
     target,
     check,
@@ -138,10 +152,10 @@ def compile_command(
     backfill,
 ) -> None:
     """Compile the projects into OUT/<project>/<dialect>/ (a backfill: OUT/<project>/<dialect>-backfill-.../,
-    a full refresh: OUT/<project>/<dialect>-full-refresh/)."""
+    a full refresh: OUT/<project>/<dialect>-full-refresh/, a selection: OUT/<project>/<dialect>-select-.../)."""
     if dialect_names and all_dialects:
         raise SnowgenError.at("SG403", "--dialect and --all exclude each other")
-    options = compile_options(target, vars_text, select, backfill, full_refresh, allow_refresh, not no_cache)
+    options = compile_options(target, vars_text, select, backfill, full_refresh, allow_refresh, not no_cache, exclude)
     _short_lived_collector()
     dialects = list(NAMES) if all_dialects else api.check_dialects(dialect_names) or None
     out = output_root(out)
@@ -208,7 +222,7 @@ def reports_run_errors(command):
     "--db",
     help="duckdb:///file.duckdb, postgresql://, snowflake:// or redshift:// URL (query parameters: client settings)",
 )
-@click.option("--select", multiple=True, help="models to run (and what they need)")
+@selection_options
 @click.option("--vars", "vars_text", help="override project vars, as JSON or YAML")
 @click.option("--full-refresh", is_flag=True, help="drop the incremental state and rebuild from the start date")
 @click.option("--allow-refresh", is_flag=True, help="allow --full-refresh on a target that does not allow refresh")
@@ -230,13 +244,15 @@ def reports_run_errors(command):
 @reports_run_errors
 @backfill_options
 def run_command(
-    project, target, db, select, vars_text, full_refresh, allow_refresh, wait, threads, backfill, output
+    project, target, db, select, exclude, vars_text, full_refresh, allow_refresh, wait, threads, backfill, output
 ) -> None:
     """Compile a project for a database and run the plan, step by step (a backfill plan
     with --backfill SOURCE --from DATE --to DATE). Progress goes to stderr, the summary to
     stdout. Exit 1: a step failed; 2: an error before the run; 3: another run holds the run
     lock."""
-    options = RunOptions(compile_options(target, vars_text, select, backfill, full_refresh, allow_refresh), db)
+    options = RunOptions(
+        compile_options(target, vars_text, select, backfill, full_refresh, allow_refresh, exclude=exclude), db
+    )
     loaded = api.load_project(single_project(project))
     summary = api.run_plan(api.prepare_run(loaded, options), output, api.target_of(loaded, target, db), wait, threads)
     if summary.failed is not None:
@@ -285,6 +301,27 @@ def sample_data_command(project, target, db, dialect_name) -> None:
         click.echo(line)
 
 
+@main.command("health")
+@one_project_option
+@click.option("--target", help="a target of the project file (its db and dialect)")
+@click.option("--db", help="the database URL, as for snowgen run")
+@click.option(
+    "--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True,
+    help="text for people, or json: one object with stable keys (docs/health.md)",
+)  # fmt: skip
+@reports_errors
+def health_command(project, target, db, output_format) -> None:
+    """Check the project's sources on a database: stale sources, lagging models, late rows.
+    Exit 0: healthy; 1: a problem found; 2: the check could not run."""
+    loaded = api.load_project(single_project(project))
+    report = api.health(loaded, api.target_of(loaded, target, db), db)
+    if output_format == "json":
+        click.echo(json.dumps(report_json(report), indent=2))
+    else:
+        click.echo("\n".join(report_lines(report)))
+    sys.exit(report.exit_code)
+
+
 @main.group("manifest")
 def manifest_group() -> None:
     """Change the incremental manifest: remove or rewind models (prints or runs the SQL)."""
@@ -314,11 +351,13 @@ def manifest_remove(models, project, dialect_name, target, db) -> None:
 @_manifest_options
 @reports_errors
 def manifest_rewind(models, to_date, project, dialect_name, target, db) -> None:
-    """Set MODELS back to a date: the next runs reprocess from there."""
+    """Set MODELS back to a date: the next runs reprocess from there (with --db: after
+    reading the manifest, a warning when catching up takes several runs)."""
     to = parse_timestamp("--to", to_date)
     _manifest_change(
-        project, dialect_name, target, db, lambda loaded, d, t: api.manifest_rewind(loaded, d, list(models), to, t)
-    )
+        project, dialect_name, target, db,
+        lambda loaded, d, t: api.manifest_rewind(loaded, d, list(models), to, t, db=db, base=Path.cwd()),
+    )  # fmt: skip
 
 
 def _manifest_change(project, dialect_name, target, db, change) -> None:

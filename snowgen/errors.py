@@ -59,7 +59,7 @@ CODES: dict[str, str] = {
     "SG304": "an environment variable a target reads is not set",
     # -- command line ----------------------------------------------------------------
     "SG401": "invalid --vars value",
-    "SG402": "--select matches no model",
+    "SG402": "--select or --exclude matches no model",
     "SG403": "conflicting or missing command-line options",
     "SG404": "a full refresh would drop incremental state this target protects",
     "SG405": "cannot connect to the database",
@@ -68,6 +68,15 @@ CODES: dict[str, str] = {
     "SG408": "the database failed a statement",
     "SG409": "sample-data would load into a table that holds rows",
     "SG410": "another run holds the run lock",
+    # -- schedulers (snowgen.integrations) -----------------------------------------------
+    "SG430": "a plan for a scheduler cannot be read",
+    "SG431": "no scheduler connection for the plan's target",
+    "SG432": "the scheduler's database does not fit the plan",
+    # -- snowgen health ------------------------------------------------------------------------
+    "SG440": "snowgen health has nothing to check",
+    "SG441": "a health query failed",
+    "SG450": "a --select or --exclude selector is malformed",
+    "SG451": "--exclude removes a step the selected models need",
 }
 
 

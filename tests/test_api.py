@@ -19,8 +19,8 @@ def test_the_readme_example_compiles_and_writes_a_selection(tmp_path):
     options = CompileOptions(select=("module:page_views",), vars={"start_date": "2024-01-01"})
     results = compile_project(WEB, ["snowflake", "bigquery"], options)
     written = write_output(tmp_path, results)
-    assert [p.name for p in written] == ["snowflake", "bigquery"]
-    plan = json.loads((tmp_path / "snowplow_web" / "snowflake" / "plan.json").read_text())
+    assert [p.name for p in written] == ["snowflake-select-module-page_views", "bigquery-select-module-page_views"]
+    plan = json.loads((tmp_path / "snowplow_web" / "snowflake-select-module-page_views" / "plan.json").read_text())
     assert "snowplow_web_page_views" in plan["selected"] and "snowplow_web_users" not in plan["selected"]
     assert api.check_output(tmp_path, results) == ""
 
@@ -29,10 +29,13 @@ def test_the_readme_example_compiles_and_writes_a_selection(tmp_path):
     ("options", "code"),
     [
         ({"select": ("",)}, "SG402"),
+        ({"exclude": (" ",)}, "SG402"),
+        ({"select": ("@+users",)}, "SG450"),
+        ({"exclude": ("config.materialized:table",)}, "SG450"),
         ({"allow_refresh": True}, "SG403"),
         ({"full_refresh": True, "backfill": api.parse_backfill("p1", "2024-01-01", "2024-01-02")}, "SG403"),
     ],
-    ids=["empty-select", "allow-without-refresh", "refresh-and-backfill"],
+    ids=["empty-select", "empty-exclude", "bad-select", "bad-exclude", "allow-without-refresh", "refresh-and-backfill"],
 )
 def test_options_are_checked_when_made(options, code):
     with pytest.raises(SnowgenError) as caught:

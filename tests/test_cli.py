@@ -70,18 +70,47 @@ def test_recompile_removes_files_of_steps_that_no_longer_exist(workdir):
     assert not stale.exists()
 
 
-def test_select_compiles_the_model_and_what_it_reads(workdir):
+def test_select_compiles_the_model_and_its_this_run_inputs(workdir):
     result = run("compile", "-d", "duckdb", "--project", "model_specs/snowplow_web", "--select", "snowplow_web_users")
     assert result.exit_code == 0, result.output
-    steps = [s["id"] for s in plan_of(workdir / "generated/snowplow_web/duckdb")["steps"]]
-    assert "snowplow_web_users" in steps and "snowplow_web_sessions" in steps  # users read the sessions table
-    assert "snowplow_web_page_views" not in steps
+    assert result.stdout == "wrote generated/snowplow_web/duckdb-select-snowplow_web_users\n"
+    steps = [s["id"] for s in plan_of(workdir / "generated/snowplow_web/duckdb-select-snowplow_web_users")["steps"]]
+    assert "snowplow_web_users_this_run" in steps and "snowplow_web_base_events_this_run" in steps
+    assert "snowplow_web_sessions" not in steps  # read as it is, as dbt reads an unselected parent
     assert steps[-2:] == ["snowplow_web_users_complete", "release_lock"]
+
+
+def test_plus_selects_what_the_model_reads(workdir):
+    result = run("compile", "-d", "duckdb", "--project", "model_specs/snowplow_web", "--select", "+snowplow_web_users")
+    assert result.exit_code == 0, result.output
+    steps = [s["id"] for s in plan_of(workdir / "generated/snowplow_web/duckdb-select-+snowplow_web_users")["steps"]]
+    assert "snowplow_web_sessions" in steps and "snowplow_web_page_views" not in steps
+
+
+def test_a_selected_compile_leaves_the_regular_output_and_its_check_alone(workdir):
+    assert run("compile", "--all").exit_code == 0
+    selections = [
+        ("snowplow_web", "--select", "module:page_views"), ("snowplow_web", "--exclude", "tag:this_run+"),
+        ("multi_source_deals", "-s", "@inter_deals"), ("multi_source_deals", "-s", "stg_deals__p1"),
+    ]  # fmt: skip
+    for project, *selection in selections:
+        options = ("--all", "--project", f"model_specs/{project}", *selection)
+        result = run("compile", *options)
+        assert result.exit_code == 0, result.output
+        assert run("compile", *options, "--check").exit_code == 0
+    result = run("compile", "--all", "--check")
+    assert result.exit_code == 0, result.stdout
+    folders = sorted(p.name for p in (workdir / "generated").glob("*/duckdb*"))
+    assert folders == [
+        "duckdb", "duckdb", "duckdb-exclude-tag-this_run+", "duckdb-select-@inter_deals",
+        "duckdb-select-module-page_views", "duckdb-select-stg_deals__p1",
+    ]  # fmt: skip
 
 
 def test_select_counts_only_the_selected_models_in_the_run_limits(workdir):
     run("compile", "-d", "postgres", "--project", "model_specs/snowplow_web", "--select", "snowplow_web_page_views")
-    limits = next((workdir / "generated/snowplow_web/postgres").glob("*/*_snowplow_web_base_new_event_limits.sql"))
+    folder = workdir / "generated/snowplow_web/postgres-select-snowplow_web_page_views"
+    limits = next(folder.glob("*/*_snowplow_web_base_new_event_limits.sql"))
     assert "\"model\" IN ('snowplow_web_page_views')" in limits.read_text()
 
 

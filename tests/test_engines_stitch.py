@@ -118,7 +118,7 @@ def test_a_mapping_run_on_its_own_schedule_reaches_the_table_on_the_models_next_
     run(*RUN1)
     run([], RUN2[1], select=["cookie_logins"])  # the mapping's own schedule: the table keeps its ids
     assert visits(engine) == [(1, "c1", "alice"), (2, "c2", None), (3, "c3", None)]
-    run([], [], select=["visits"])  # the model's schedule (which also runs the mapping, on no new rows)
+    run([], [], select=["visits"])  # the model's schedule: the stitch reads the mapping as its own run left it
     assert visits(engine) == [(1, "c1", "alice@new"), (2, "c2", "bob"), (3, "c3", None)]
 
 

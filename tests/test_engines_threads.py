@@ -44,7 +44,7 @@ THREADS = (1, 2, 4)
 WEB_VARS = {"start_date": "2019-12-31"}  # the day before the sample's first event
 #: what a run writes that is its own (run ids, the time it ran), not what it computed
 RUN_TABLES = ("_run_metadata", "_run_lock", "_current_run")
-RUN_COLUMNS = ("model_tstamp",)
+RUN_COLUMNS = ("model_tstamp", "updated_at", "recorded_at")
 #: the longest a test waits for another thread or process
 PATIENCE = 60
 
@@ -360,3 +360,26 @@ def test_ctrl_c_cancels_the_running_steps_and_releases_the_lock(postgres_db, tmp
     assert process.returncode == 1 and "Aborted!" in stderr, stderr
     assert database.query(both_running) == [(0,)]  # cancelled, not left running on the server
     assert database.query("SELECT * FROM deals_manifest.multi_source_deals_run_lock") == []
+
+
+def test_json_events_with_threads(postgres_db, tmp_path, monkeypatch):
+    from test_run_output import FIRST_RUN_ROWS, events
+    from test_run_output import deal as deals_row
+
+    monkeypatch.chdir(tmp_path)
+    database = Database("postgres", postgres=postgres_db)
+    create_sources(database, DEALS)
+    database.execute(insert_rows("postgres", "mt5_p1", "deals", [deals_row(1), deals_row(2)]))
+    result = cli("run", "--project", str(DEALS), "--db", database.url, "--log-format", "json", "--threads", "2")
+    assert result.exit_code == 0, result.output
+    log = events(result.stderr)  # every event has its documented fields
+    started = [e["step"] for e in log if e["event"] == "step_started"]
+    finished = [e["step"] for e in log if e["event"] == "step_finished"]
+    assert sorted(started) == sorted(finished) == sorted(FIRST_RUN_ROWS)
+    order = [(e["event"], e.get("step")) for e in log]
+    assert all(order.index(("step_started", s)) < order.index(("step_finished", s)) for s in started)
+    assert order.index(("step_finished", "start_run")) < order.index(("run_identified", None))
+    rows = {e["step"]: e["rows"] for e in log if e["event"] == "step_finished"}
+    index = {e["step"]: e["index"] for e in log if e["event"] == "step_finished"}
+    assert rows == FIRST_RUN_ROWS and index == {step: i for i, step in enumerate(FIRST_RUN_ROWS, 1)}
+    assert json.loads(result.stdout)["steps_run"] == len(FIRST_RUN_ROWS)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from support.deals import SHIPPED, DealsOnEngine, deal, utc_now
+from support.deals import SHIPPED, DealsOnEngine, deal, project_with, utc_now
 
 ENGINES = ["postgres", "duckdb"]
 ALL_ENGINES = ["postgres", "duckdb", "snowflake", "bigquery", "databricks"]
@@ -50,7 +50,9 @@ def test_a_server_without_any_deal_yet_is_listed_as_stale(deals):
 
 
 @pytest.mark.parametrize("engine", ENGINES, indirect=True)
-def test_late_rows_within_the_lookback_are_read_and_older_ones_are_not(deals):
+def test_late_rows_within_the_lookback_are_read_and_older_ones_are_not(engine, tmp_path):
+    # late_data: off, the lookback alone (test_engines_late_data.py: the older ones found and read)
+    deals = DealsOnEngine.create(engine, tmp_path, project_with(engine.name, tmp_path, late_data="off"))
     deals.load("p1", [deal(1, "2024-03-01 10:00")])
     deals.run()
     # lookback_hours: 1, so the next run reads p1's rows after 09:00.

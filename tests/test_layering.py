@@ -33,6 +33,14 @@ ALLOWED: dict[str, set[str]] = {
         "=snowgen.spec.csv_source",
     },
     "snowgen.runner": {"snowgen.runner", "snowgen.dialects", "snowgen.spec"},
+    # schedulers over compiled plans: the library surface and the runner's connections
+    "snowgen.integrations": {
+        "snowgen.integrations",
+        "snowgen.api",
+        "snowgen.runner",
+        "snowgen.dialects",
+        "=snowgen.spec.loader",
+    },
 }
 
 

@@ -152,16 +152,6 @@ def test_manifest_remove_prints_the_sql(tmp_path, monkeypatch):
     )
 
 
-def test_manifest_rewind_warns_when_catching_up_takes_several_runs(monkeypatch):
-    monkeypatch.chdir(SPECS / "snowplow_web")
-    result = cli("manifest", "rewind", "snowplow_web_users", "--to", "2000-01-01", "--dialect", "postgres")
-    assert result.exit_code == 0
-    assert "CAST('2000-01-01 00:00:00' AS TIMESTAMP)" in result.stdout
-    assert (
-        "snowgen: warning: catching up from 2000-01-01" in result.stderr and "backfill_limit_days 30" in result.stderr
-    )
-
-
 def test_manifest_remove_rejects_a_model_the_manifest_does_not_track(monkeypatch):
     monkeypatch.chdir(SPECS / "snowplow_web")
     result = cli("manifest", "remove", "snowplow_web_pv_engaged_time", "--dialect", "duckdb")

@@ -97,10 +97,15 @@ def test_the_mapping_runs_first_even_when_its_name_sorts_later(tmp_path):
     assert [s for s in plan_steps(files) if s != "create_schemas"] == ["z_map", "visits"]
 
 
-def test_selecting_the_stitched_model_selects_its_mapping(tmp_path):
+def test_selecting_the_stitched_model_with_its_parents_selects_its_mapping(tmp_path):
     # The stitch reads the mapping: on a first run its table must exist.
-    steps = plan_steps(compiled(tmp_path, [MAPPING, VISITS], select=("visits",)))
+    steps = plan_steps(compiled(tmp_path, [MAPPING, VISITS], select=("+visits",)))
     assert list(steps) == ["create_schemas", "user_map", "visits"]
+
+
+def test_selecting_the_stitched_model_alone_reads_the_mapping_as_it_is(tmp_path):
+    steps = plan_steps(compiled(tmp_path, [MAPPING, VISITS], select=("visits",)))
+    assert list(steps) == ["create_schemas", "visits"]
 
 
 def test_selecting_the_mapping_alone_leaves_the_stitch_to_the_models_next_run(tmp_path):

@@ -6,6 +6,10 @@
   runs reprocess from there without a full refresh; the others wait until they catch up
   ("out of sync" state, reference §1.3).
 
+Under the watermark strategy the same commands move watermarks, and forget the intervals
+the models read where late rows are tracked (snowgen.build.late_data: ``forget_intervals``,
+``rewind_watermarks``).
+
 Both are plain SQL for the project's dialect, inside a transaction where the warehouse has
 them, to be run once by hand or by ``snowgen manifest ... --db``.
 """
@@ -18,10 +22,12 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
+from snowgen.build.late_data import forget_intervals, rewind_watermarks
 from snowgen.dialects.base import Dialect
 from snowgen.errors import SnowgenError
 from snowgen.names import canonical
 from snowgen.plan.data import Plan
+from snowgen.plan.watermark import WatermarkPlan
 
 
 @dataclass(frozen=True)
@@ -57,12 +63,21 @@ def remove_models(plan: Plan, dialect: Dialect, names: list[str]) -> ManifestCha
         this=manifest.copy(),
         where=exp.Where(this=exp.In(this=exp.column("model"), expressions=[exp.Literal.string(m) for m in models])),
     )
+    if _tracks_intervals(plan):
+        intervals = plan.strategy.table("intervals")
+        return ManifestChange(dialect.in_transaction([delete, forget_intervals(intervals, models)]), [])
     return ManifestChange(dialect.in_transaction([delete]), [])
 
 
+def _tracks_intervals(plan: Plan) -> bool:
+    return isinstance(plan.strategy, WatermarkPlan) and plan.strategy.tracks_intervals
+
+
 def rewind_models(
-    plan: Plan, dialect: Dialect, names: list[str], to: dt.datetime, today: dt.datetime
+    plan: Plan, dialect: Dialect, names: list[str], to: dt.datetime, reached: dt.datetime | None = None
 ) -> ManifestChange:
+    """``reached``: where the most advanced model of the manifest is before the rewind
+    (:func:`reached_query`), to count the runs of the catch-up; None: not known, no count."""
     manifest, models = _manifest(plan), _models(plan, names)
     when = dialect.timestamp_literal(to.isoformat(sep=" "))
     column = plan.strategy.manifest_column
@@ -76,16 +91,40 @@ def rewind_models(
             )
         ),
     )
-    return ManifestChange(dialect.in_transaction([update]), _catch_up_warning(plan, to, today))
+    if _tracks_intervals(plan):
+        changes = rewind_watermarks(manifest, plan.strategy.table("intervals"), models, when)
+        return ManifestChange(dialect.in_transaction(changes), [])
+    return ManifestChange(dialect.in_transaction([update]), _catch_up_warning(plan, to, reached))
 
 
-def _catch_up_warning(plan: Plan, to: dt.datetime, today: dt.datetime) -> list[str]:
+def counts_catch_up(plan: Plan) -> bool:
+    """Does a rewind of this plan's manifest catch up by windows (backfill_limit_days)?"""
+    return bool(plan.vars.get("backfill_limit_days")) and plan.strategy.manifest is not None
+
+
+def reached_query(plan: Plan) -> exp.Select:
+    """The last_success of the most advanced model the plan tracks: where a rewound model
+    catches up to. While the manifest is out of sync a run's window ends there at most
+    (reference §1.3), so events after it are not part of the catch-up."""
+    column = plan.strategy.manifest_column
+    models = [exp.Literal.string(m) for m in plan.strategy.tracked] or [exp.Null()]
+    return (
+        exp.Select(expressions=[exp.Max(this=exp.column(column))])
+        .from_(_manifest(plan).copy(), copy=False)
+        .where(exp.In(this=exp.column("model"), expressions=models), copy=False)
+    )
+
+
+def _catch_up_warning(plan: Plan, to: dt.datetime, reached: dt.datetime | None) -> list[str]:
+    """Each run moves a rewound model at most backfill_limit_days on, up to ``reached``."""
     days = plan.vars.get("backfill_limit_days")  # none: no window limit (the watermark strategy)
-    runs = math.ceil(max((today - to).total_seconds(), 0) / (days * 86400)) if days else 0
+    if not days or reached is None:
+        return []
+    runs = math.ceil(max((reached - to).total_seconds(), 0) / (days * 86400))
     if runs <= 1:
         return []
     return [
-        f"catching up from {to:%Y-%m-%d} to {today:%Y-%m-%d} takes about {runs} runs with backfill_limit_days {days}; "
-        f"other models write nothing meanwhile. A larger backfill_limit_days (e.g. --vars '{{backfill_limit_days: {runs * days}}}') "
-        "finishes in one run"
+        f"catching up from {to:%Y-%m-%d %H:%M} to {reached:%Y-%m-%d %H:%M} (the most advanced model's last_success) "
+        f"takes about {runs} runs with backfill_limit_days {days}; other models write nothing meanwhile. "
+        f"A larger backfill_limit_days (e.g. --vars '{{backfill_limit_days: {runs * days}}}') finishes in one run"
     ]

@@ -30,6 +30,7 @@ GENERATED_QUERIES: dict[str, GeneratedQuery] = {
     "sessions.complete": sessions.complete_query,
     "watermark.health": watermark.health_view_query,
     "watermark.update": watermark.update_manifest_query,
+    "watermark.intervals": watermark.intervals_query,
 }
 
 

@@ -10,6 +10,7 @@ from snowgen.build.materialize import STAGE_SUFFIX
 from snowgen.dialects.base import Dialect
 from snowgen.plan.data import Plan, StepKind
 from snowgen.plan.references import qualified
+from snowgen.plan.watermark import WatermarkPlan
 
 #: the steps whose model's table a run summary counts (a view would run its query)
 COUNTED_KINDS = frozenset({StepKind.TABLE, StepKind.INCREMENTAL})
@@ -35,9 +36,13 @@ def row_count(table: exp.Table, dialect: Dialect) -> str:
 
 def bookkeeping_tables(plan: Plan) -> list[exp.Table]:
     """The tables a step writes for the run's own sake, not as its result: the run metadata
-    and the current run's id, the run lock, and the staged copy each model and seed builds
-    before moving its rows into its table (counting it would count those rows twice)."""
+    and the current run's id, the run lock, the staged copy each model and seed builds
+    before moving its rows into its table (counting it would count those rows twice), and
+    the intervals a watermark model's read records (snowgen.plan.late_data)."""
     tables = [run_metadata.metadata_table(plan), run_metadata.run_table(plan), run_lock.lock_table(plan)]
     names = sorted({*plan.models, *plan.seeds})
     tables += [qualified(name + STAGE_SUFFIX, plan.schemas["scratch"], plan.database) for name in names]
+    strategy = plan.strategy
+    if isinstance(strategy, WatermarkPlan) and strategy.tracks_intervals:  # the intervals a read records
+        tables += [strategy.read_table(name) for name in sorted(strategy.reads)]
     return tables

@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from snowgen.build.clock import at_most, not_after, now, rows_after
+from snowgen.build.late_data import capped, watermark_cap
 from snowgen.dialects.base import Dialect
 from snowgen.dialects.shapes import Script
 from snowgen.plan.watermark import MANIFEST_COLUMNS, WatermarkRead
@@ -34,19 +35,26 @@ def bind_since(d: Dialect, script: Script, manifest: exp.Table, read: WatermarkR
 
 
 def update_query(
-    d: Dialect, reads: list[WatermarkRead], tables: dict[str, exp.Table], manifest: exp.Table
+    d: Dialect,
+    reads: list[WatermarkRead],
+    tables: dict[str, exp.Table],
+    manifest: exp.Table,
+    intervals: exp.Table | None = None,
+    lookback_hours: int = 0,
 ) -> exp.Query:
     """One row per watermark that moves: greatest(old, max(timestamp) of the model's rows of
     this run), but never after now: a row read within the clock skew allowance (stamped up to
     ``clock_skew_minutes`` ahead) must not lift the watermark over rows stamped before it that
     arrive later; it is read again next run, and upserted again, which changes nothing. Never
-    backwards; no row (the watermark stays) when the model read no row."""
-    new = [
-        _literal_row(d, read, at_most(exp.Max(this=exp.column(read.timestamp)), now(d, read.logical_type))).from_(
-            tables[read.model].copy(), copy=False
-        )
-        for read in reads
-    ]
+    backwards; no row (the watermark stays) when the model read no row. With ``intervals``
+    (late rows tracked), never past the end of the recorded intervals plus the lookback
+    (snowgen.plan.late_data)."""
+    new = []
+    for read in reads:
+        latest = at_most(exp.Max(this=exp.column(read.timestamp)), now(d, read.logical_type))
+        if intervals is not None:
+            latest = capped(latest, watermark_cap(d, read, intervals, lookback_hours))
+        new.append(_literal_row(d, read, latest).from_(tables[read.model].copy(), copy=False))
     old, latest = exp.column("watermark", table="m"), exp.column("watermark", table="n")
     newer = exp.GT(this=old.copy(), expression=latest.copy())
     greatest = exp.Case(ifs=[exp.If(this=newer, true=old.copy())], default=latest.copy())

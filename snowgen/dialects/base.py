@@ -167,6 +167,9 @@ class Dialect:
     #: an incremental target's indexes (after_create) are created after its upsert, not with
     #: the empty table: on a first fill the index build records the row count for the planner
     indexes_after_first_fill: ClassVar[bool] = False
+    #: a step's file goes to the warehouse as one script, not statement by statement: the
+    #: variables it declares live for one script (BigQuery); a scheduler's task sends it whole
+    step_is_one_script: ClassVar[bool] = False
     #: URL schemes ``snowgen run`` connects with (none: no connector yet)
     url_schemes: ClassVar[tuple[str, ...]] = ()
     #: how ``snowgen run`` opens those URLs: a key of snowgen.runner.connectors.CONNECTORS

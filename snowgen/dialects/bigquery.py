@@ -116,6 +116,7 @@ class BigQuery(Dialect):
     # because script variables live for one script (docs["scripting"]); the URL is
     # bigquery://PROJECT[/DATASET]?location=EU, as sqlalchemy-bigquery spells it
     url_schemes = ("bigquery",)
+    step_is_one_script = True  # docs["scripting"]
     connector = "bigquery_jobs"
     supports_similar_to = False
     # The run lock is taken by a MERGE, inside a transaction: of two MERGEs on the table at

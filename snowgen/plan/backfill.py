@@ -18,9 +18,14 @@ see :attr:`Backfill.variant`), for the watermark strategy only. In that plan:
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from snowgen.errors import SnowgenError
+
+if TYPE_CHECKING:
+    from snowgen.spec.loader import LoadedProject
 
 
 @dataclass(frozen=True)
@@ -76,3 +81,30 @@ def _shown(value: dt.datetime) -> str:
 def _compact(value: dt.datetime) -> str:
     """A file-name-safe form: ``2024-03-01`` or ``2024-03-01T060000``."""
     return _shown(value).replace(" ", "T").replace(":", "")
+
+
+def backfill_target(loaded: LoadedProject, backfill: Backfill) -> tuple[str, str | None]:
+    """(source, instance) that ``--backfill`` names: ``p1``, ``deals.p1`` or a source
+    without instances, among the sources some enabled model reads with a watermark."""
+    sources = loaded.spec.sources
+    read = sorted({m.spec.watermark for m in loaded.models if m.spec.enabled and m.spec.watermark in sources})
+    choices = {s: (s, None) for s in read if not sources[s].instances}
+    for s in read:
+        choices.update({f"{s}.{i}": (s, i) for i in sources[s].instances})
+    matches = {name: target for name, target in choices.items() if backfill.source in (name, name.split(".")[-1])}
+    if len(matches) == 1:
+        return next(iter(matches.values()))
+    if len(matches) > 1:
+        names = ", ".join(sorted(matches))
+        raise SnowgenError.at("SG406", f"--backfill {backfill.source} is ambiguous: name one of {names}")
+    if backfill.source in read:
+        known = ", ".join(f"{backfill.source}.{i}" for i in sources[backfill.source].instances)
+        message = f"--backfill {backfill.source}: the source has instances; name one of {known}"
+        raise SnowgenError.at("SG406", message)
+    hint = difflib.get_close_matches(backfill.source, [*choices, *(n.split(".")[-1] for n in choices)], n=1)
+    message = f"--backfill: no model reads '{backfill.source}' with a watermark"
+    if hint:
+        message += f" (did you mean '{hint[0]}'?)"
+    elif choices:
+        message += f"; choose one of {', '.join(sorted(choices))}"
+    raise SnowgenError.at("SG406", message)

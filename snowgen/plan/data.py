@@ -211,7 +211,7 @@ class Plan:
     modules: tuple[str, ...]
     steps: tuple[Step, ...]
     models: dict[str, ModelPlan] = field(default_factory=dict)
-    selected: frozenset[str] | None = None  # models chosen with --select (None: all)
+    selected: frozenset[str] | None = None  # a subset run's nodes (snowgen.plan.subset; None: all)
     strategy: StrategyPlan = field(default_factory=StrategyPlan)
     staged: dict[str, StagedTable] = field(default_factory=dict)  # by producer model
     seeds: dict[str, SeedPlan] = field(default_factory=dict)  # by seed name

@@ -13,11 +13,11 @@ from typing import Any
 
 from snowgen.dialects import BODY_DIALECTS, NAMES, unknown_dialect_message
 from snowgen.errors import Diagnostic, SnowgenError
-from snowgen.plan import seeds, staged, stitch, strategies
+from snowgen.plan import seeds, staged, stitch, strategies, subset
 from snowgen.plan.backfill import Backfill
 from snowgen.plan.bodies import BodyPlanner
 from snowgen.plan.columns import drop_positions, with_output_columns
-from snowgen.plan.dag import order_nodes, reachable
+from snowgen.plan.dag import order_nodes
 from snowgen.plan.data import SETUP_STEP, BodyInputs, ModelPlan, Plan, Step, StepKind
 from snowgen.plan.facts import BodyMemo
 from snowgen.plan.references import (
@@ -30,6 +30,7 @@ from snowgen.plan.references import (
     qualified,
     unknown_name,
 )
+from snowgen.plan.selection import Graph
 from snowgen.plan.sqlbody import BodyContext
 from snowgen.plan.strategy import StrategyPlanner
 from snowgen.spec.loader import LoadedModel, LoadedProject
@@ -49,10 +50,12 @@ def plan_project(
     target: str | None = None,
     cli_vars: dict[str, Any] | None = None,
     select: Iterable[str] | None = None,
+    exclude: Iterable[str] | None = None,
     backfill: Backfill | None = None,
     memo: BodyMemo | None = None,
 ) -> Plan:
-    """``backfill``: plan a selective backfill instead of a regular run (see snowgen.plan.backfill).
+    """``select``, ``exclude``: a subset run (snowgen.plan.selection, snowgen.plan.subset).
+    ``backfill``: plan a selective backfill instead of a regular run (see snowgen.plan.backfill).
     ``memo``: facts of bodies remembered from earlier compiles (snowgen.plan.facts); a body
     whose facts hold is not parsed."""
     spec = loaded.spec
@@ -74,9 +77,7 @@ def plan_project(
     stitch.check_columns(models)
     drop_positions(models)
     bodies.remember(models)
-    selected = _select(select, nodes, models) if select else None
-    if selected is not None:
-        selected |= strategy.required_steps(selected)
+    selected = subset.plan_subset(select or (), exclude or (), Graph(nodes, models, loaded.root), strategy)
     strategy_plan = strategy.finish(selected)
     staged_tables = staged.find_staged(loaded, models)
     steps = _steps(loaded, ordered, models, strategy, selected)
@@ -381,23 +382,6 @@ def _locate_node(loaded: LoadedProject, name: str):
         if name == model.spec.name or name.startswith(model.spec.name + "__"):
             return model.doc.location(("name",))
     return loaded.doc.location(("incremental",), key=True)
-
-
-def _select(select: Iterable[str], nodes, models: dict[str, ModelPlan]) -> set[str]:
-    """The chosen models (a name, or a for_each model's name for all its instances, or
-    ``module:NAME``) and everything they read."""
-    chosen: set[str] = set()
-    for item in select:
-        for word in item.replace(",", " ").split():
-            if word.startswith("module:"):
-                matches = {n for n, (module, _) in nodes.items() if module == word[len("module:") :]}
-            else:
-                matches = {n for n, model in models.items() if word in (n, model.spec.name)}
-                matches |= {n for n in nodes if n == word}
-            if not matches:
-                raise SnowgenError.at("SG402", f"--select {unknown_name('model', word, nodes)}")
-            chosen |= matches
-    return reachable({name: deps for name, (_, deps) in nodes.items()}, chosen)
 
 
 def _steps(

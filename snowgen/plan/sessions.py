@@ -166,10 +166,29 @@ class SessionsPlanner(StrategyPlanner):
         generated += [self._complete_model(module) for module in sorted(by_module)]
         return {m.name: m for m in generated}
 
-    def required_steps(self, selected: set[str]) -> set[str]:
-        """With --select, the complete step of each module with a selected tracked model."""
-        by_module = self.plan.tracked_by_module
-        return {self.plan.complete_step(module) for module, models in by_module.items() if set(models) & selected}
+    def required_steps(self, selected: set[str]) -> dict[str, str]:
+        """With --select of a tracked model: the base module, which computes the window from
+        the selected models' manifest rows (§1.3), and the complete step of each module with
+        a selected tracked model."""
+        tracked = [m for m in self.plan.tracked if m in selected]
+        if not tracked:
+            return {}
+        base = self.plan.config.module
+        why = f"the {base} module computes the run's window and events for selected model '{tracked[0]}'"
+        needs = dict.fromkeys(self.plan.names.values(), why)
+        for module, models in self.plan.tracked_by_module.items():
+            chosen = [m for m in models if m in selected]
+            if chosen:
+                needs[self.plan.complete_step(module)] = (
+                    f"the complete step of module '{module}' advances the manifest of selected model '{chosen[0]}'"
+                )
+        return needs
+
+    def completion_steps(self) -> set[str]:
+        return set(self.plan.complete_steps.values())
+
+    def setup_nodes(self) -> set[str]:
+        return {self.plan.names["manifest"], self.plan.names["quarantine"]}
 
     def finish(self, selected: set[str] | None) -> SessionsPlan:
         """With --select, only the selected tracked models count in the run limits and

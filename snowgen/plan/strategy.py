@@ -67,8 +67,18 @@ class StrategyPlanner:
         """The step of one of :meth:`nodes`."""
         return []
 
-    def required_steps(self, selected: set[str]) -> set[str]:
-        """Steps that must run with a --select choice (beyond what it reads)."""
+    def required_steps(self, selected: set[str]) -> dict[str, str]:
+        """Steps a subset run of ``selected`` needs for the strategy's state to stay right
+        (snowgen.plan.subset): step -> why, a clause ("the complete step ... advances ...")."""
+        return {}
+
+    def completion_steps(self) -> set[str]:
+        """Steps that advance the strategy's state: only ever run with the models they advance."""
+        return set()
+
+    def setup_nodes(self) -> set[str]:
+        """The steps that create the strategy's state tables if missing (a subset run
+        includes those its steps read)."""
         return set()
 
     def checks(self) -> list[Check]:

@@ -46,7 +46,6 @@ Choices:
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import ClassVar
@@ -54,10 +53,18 @@ from typing import ClassVar
 from sqlglot import exp
 
 from snowgen.errors import SnowgenError
-from snowgen.plan.backfill import Backfill
+from snowgen.plan.backfill import Backfill, backfill_target
 from snowgen.plan.dag import downstream
 from snowgen.plan.data import SETUP_STEP, Check, ModelPlan, Step, StepKind, StrategyPlan
-from snowgen.plan.references import Relation, qualified, tables_by_instance, unknown_name
+from snowgen.plan.late_data import (
+    INTERVAL_COLUMNS,
+    INTERVAL_KEY,
+    READ_SUFFIX,
+    check_late_data,
+    tracks_intervals,
+    with_late_rows,
+)
+from snowgen.plan.references import Relation, instance_name, qualified, tables_by_instance, unknown_name
 from snowgen.plan.strategy import StrategyPlanner, generated_model
 from snowgen.spec.loader import LoadedModel, LoadedProject
 from snowgen.spec.models import SourceSpec, WatermarkStrategySpec
@@ -137,8 +144,17 @@ class WatermarkPlan(StrategyPlan):
     replaced: tuple[str, ...] = ()  # backfill: incremental models replacing the range's rows
 
     def table(self, key: str) -> exp.Table:
-        """A fresh node for the manifest or the health view (a sqlglot node has one parent)."""
+        """A fresh node for the manifest, the intervals or the health view (a sqlglot node has one parent)."""
         return qualified(self.names[key], self.schemas["manifest"], self.database)
+
+    @property
+    def tracks_intervals(self) -> bool:
+        """Each run records the intervals it read (``late_data`` is not off; never in a backfill)."""
+        return tracks_intervals(self.config) and self.backfill is None
+
+    def read_table(self, model: str) -> exp.Table:
+        """The scratch table of the intervals a watermark model's run records (snowgen.plan.late_data)."""
+        return qualified(f"{model}{READ_SUFFIX}", self.schemas["scratch"], self.database)
 
 
 class WatermarkPlanner(StrategyPlanner):
@@ -148,20 +164,31 @@ class WatermarkPlanner(StrategyPlanner):
         prefix = config.prefix if config.prefix is not None else f"{loaded.spec.project}_"
         self.prefix = prefix
         self.user_models: dict[str, ModelPlan] = {}
+        check_late_data(loaded)
+        names = {
+            "manifest": f"{prefix}watermarks",
+            "health": f"{prefix}watermark_health",
+            "update": f"{prefix}watermarks_update",
+            "intervals": f"{prefix}watermarks_intervals",
+            "intervals_update": f"{prefix}watermarks_intervals_update",
+        }
         self.plan = WatermarkPlan(
-            config=config,
-            names={"manifest": f"{prefix}watermarks", "health": f"{prefix}watermark_health", "update": f"{prefix}watermarks_update"},
-            schemas=dict(schemas), database=loaded.spec.database, backfill=backfill,
-            target=_backfill_target(loaded, backfill) if backfill else None,
-            schema_keys=frozenset({"manifest"}), manifest_column="watermark",
+            config=config, names=names, schemas=dict(schemas), database=loaded.spec.database, backfill=backfill,
+            target=backfill_target(loaded, backfill) if backfill else None,
+            schema_keys=frozenset({"manifest", "scratch"} if tracks_intervals(config) else {"manifest"}),
+            manifest_column="watermark",
         )  # fmt: skip
         self.plan = replace(self.plan, tables=self.tables(), manifest=self.plan.table("manifest"))
 
+    def _state_keys(self) -> tuple[str, ...]:
+        """The tables the strategy keeps between runs: the watermarks, and the intervals read."""
+        return ("manifest", "intervals") if tracks_intervals(self.plan.config) else ("manifest",)
+
     def tables(self) -> dict[str, exp.Table]:
-        return {self.plan.names["manifest"]: self.plan.table("manifest")}
+        return {self.plan.names[key]: self.plan.table(key) for key in self._state_keys()}
 
     def nodes(self) -> dict[str, tuple[str, tuple[str, ...]]]:
-        return {self.plan.names["manifest"]: (self.plan.config.module, ())}
+        return {self.plan.names[key]: (self.plan.config.module, ()) for key in self._state_keys()}
 
     def leading_modules(self) -> list[str]:
         return [self.plan.config.module]
@@ -188,11 +215,15 @@ class WatermarkPlanner(StrategyPlanner):
         source = self._checked_source(model)
         instances = tuple(source.instances)
         column = exp.column(source.timestamp, table=name)
-        nodes = tuple(
-            filtered_source(table, name, self._condition(name, instance, column.copy(), source))
-            for instance, table in tables_by_instance(self.loaded.spec, source).items()
-        )
-        return {name: Relation(nodes, (self.plan.names["manifest"],), instances)}
+        nodes = []
+        for instance, table in tables_by_instance(self.loaded.spec, source).items():
+            node = filtered_source(table, name, self._condition(name, instance, column.copy(), source))
+            if self.plan.config.late_data == "reprocess" and self.plan.backfill is None:
+                reads = self.plan.read_table(instance_name(model.spec.name, instance) if instance else model.spec.name)
+                node = with_late_rows(node, table, name, source.timestamp, exp.Placeholder(this=SINCE), reads)
+            nodes.append(node)
+        state = tuple(self.plan.names[key] for key in self._state_keys())
+        return {name: Relation(tuple(nodes), state, instances)}
 
     def models(self, user_models: dict[str, ModelPlan]) -> dict[str, ModelPlan]:
         self.user_models = dict(user_models)  # the planner adds the generated models to its dict
@@ -201,12 +232,28 @@ class WatermarkPlanner(StrategyPlanner):
         if self.plan.backfill is not None:
             self.plan = replace(self.plan, replaced=tuple(self._replacing()))
         generated = [self._health_model()]
+        if reads and self.plan.tracks_intervals:
+            generated.append(self._intervals_update_model())
         if reads and self.plan.backfill is None:
             generated.append(self._update_model())
         return {m.name: m for m in generated}
 
-    def required_steps(self, selected: set[str]) -> set[str]:
-        return {self.plan.names["update"]} if self._advanced(selected) and self.plan.backfill is None else set()
+    def required_steps(self, selected: set[str]) -> dict[str, str]:
+        advanced = self._advanced(selected)
+        if not advanced or self.plan.backfill is not None:
+            return {}
+        why = f"the watermark update advances the watermark of '{advanced[0]}'"
+        steps = {self.plan.names["update"]: why}
+        if self.plan.tracks_intervals:
+            steps[self.plan.names["intervals_update"]] = f"{why} within the intervals it read"
+        return steps
+
+    def completion_steps(self) -> set[str]:
+        keys = ("intervals_update", "update") if self.plan.tracks_intervals else ("update",)
+        return {self.plan.names[key] for key in keys}
+
+    def setup_nodes(self) -> set[str]:
+        return {self.plan.names[key] for key in self._state_keys()}
 
     def finish(self, selected: set[str] | None) -> WatermarkPlan:
         tracked = self._advanced(selected) if selected is not None else self.plan.tracked
@@ -312,14 +359,29 @@ class WatermarkPlanner(StrategyPlanner):
 
     def _update_model(self) -> ModelPlan:
         """An upsert into the manifest on (model, source), after the watermark models and every
-        model downstream of them (a scheduler running steps in parallel waits for all)."""
+        model downstream of them (a scheduler running steps in parallel waits for all), and
+        after the intervals they read are recorded (the watermark never passes their end)."""
         plan, reads = self.plan, set(self.plan.reads)
         depends = (plan.names["manifest"], *plan.reads, *sorted(_downstream(self.user_models, reads)))
+        if plan.tracks_intervals:
+            depends = (*depends, plan.names["intervals_update"])
         return generated_model(
             self.loaded.doc, strategy="watermark", generated="watermark.update", name=plan.names["update"],
             module=COMPLETE_MODULE, materialization="incremental", schema_key="manifest", table=plan.table("manifest"),
             depends_on=depends, columns=tuple(MANIFEST_COLUMNS), column_types=dict(MANIFEST_COLUMNS),
             spec_extra={"unique_key": ["model", "source"]},
+        )  # fmt: skip
+
+    def _intervals_update_model(self) -> ModelPlan:
+        """An upsert into the intervals table on (model, source, interval_start) of the
+        intervals each watermark model's run read, after every model downstream of them."""
+        plan, reads = self.plan, set(self.plan.reads)
+        depends = (plan.names["intervals"], *plan.reads, *sorted(_downstream(self.user_models, reads)))
+        return generated_model(
+            self.loaded.doc, strategy="watermark", generated="watermark.intervals", name=plan.names["intervals_update"],
+            module=COMPLETE_MODULE, materialization="incremental", schema_key="manifest", table=plan.table("intervals"),
+            depends_on=depends, columns=tuple(INTERVAL_COLUMNS), column_types=dict(INTERVAL_COLUMNS),
+            spec_extra={"unique_key": list(INTERVAL_KEY)},
         )  # fmt: skip
 
 
@@ -347,30 +409,3 @@ def timestamp_type(source: SourceSpec) -> str:
 def _downstream(models: Mapping[str, ModelPlan], roots: set[str]) -> set[str]:
     """Models that read any of ``roots``, directly or through other models."""
     return {n for n in downstream({name: model.depends_on for name, model in models.items()}, roots) if n in models}
-
-
-def _backfill_target(loaded: LoadedProject, backfill: Backfill) -> tuple[str, str | None]:
-    """(source, instance) that ``--backfill`` names: ``p1``, ``deals.p1`` or a source
-    without instances, among the sources some enabled model reads with a watermark."""
-    sources = loaded.spec.sources
-    read = sorted({m.spec.watermark for m in loaded.models if m.spec.enabled and m.spec.watermark in sources})
-    choices = {s: (s, None) for s in read if not sources[s].instances}
-    for s in read:
-        choices.update({f"{s}.{i}": (s, i) for i in sources[s].instances})
-    matches = {name: target for name, target in choices.items() if backfill.source in (name, name.split(".")[-1])}
-    if len(matches) == 1:
-        return next(iter(matches.values()))
-    if len(matches) > 1:
-        names = ", ".join(sorted(matches))
-        raise SnowgenError.at("SG406", f"--backfill {backfill.source} is ambiguous: name one of {names}")
-    if backfill.source in read:
-        known = ", ".join(f"{backfill.source}.{i}" for i in sources[backfill.source].instances)
-        message = f"--backfill {backfill.source}: the source has instances; name one of {known}"
-        raise SnowgenError.at("SG406", message)
-    hint = difflib.get_close_matches(backfill.source, [*choices, *(n.split(".")[-1] for n in choices)], n=1)
-    message = f"--backfill: no model reads '{backfill.source}' with a watermark"
-    if hint:
-        message += f" (did you mean '{hint[0]}'?)"
-    elif choices:
-        message += f"; choose one of {', '.join(sorted(choices))}"
-    raise SnowgenError.at("SG406", message)

@@ -121,6 +121,17 @@ def execute_statements(url: str, base: Path, statements: list[str]) -> None:
                 raise statement_failed(url, f"the statement {_shorten(statement)}", exc) from None
 
 
+def query_rows(url: str, base: Path, statement: str) -> list[tuple]:
+    """The rows of one query on ``url`` (``snowgen manifest rewind --db`` reads the manifest);
+    a query the database refuses is SG408."""
+    with connected(url, base) as connection:
+        try:
+            return connection.query(statement)
+        except connection.errors as exc:
+            connection.recover()
+            raise statement_failed(url, f"the query {_shorten(statement)}", exc) from None
+
+
 def statement_failed(url: str, what: str, error: Exception) -> SnowgenError:
     message = without_password(first_line(error), url)
     return SnowgenError.at("SG408", f"{what} failed on {display_url(url)}: {message}")

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -35,6 +36,20 @@ Name = Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[^\x00\r\n]
 # Names that also become file names or Jinja names: a conservative form.
 SIMPLE_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 SimpleName = Annotated[str, Field(pattern=SIMPLE_NAME_PATTERN, max_length=120), AfterValidator(canonical)]
+
+# A tag (``tags:`` of a model, ``--select tag:NAME``): exact, no space or comma, which
+# separate selectors on the command line.
+TAG_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,119}$")
+
+
+def _tag(value: str) -> str:
+    if not TAG_PATTERN.match(value):
+        raise ValueError(f"'{value}' is not a valid tag: use letters, digits, '_', '-' and '.' (at most 120)")
+    return value
+
+
+# (the pattern shows in the JSON Schema; the validator words the error)
+Tag = Annotated[str, Field(json_schema_extra={"pattern": TAG_PATTERN.pattern}), AfterValidator(_tag)]
 
 LOGICAL_TYPE_PATTERN = re.compile(
     r"^(string|string\(\d+\)|int|bigint|decimal\(\d+,\s*\d+\)|double|boolean|date|timestamp|timestamptz|json)$"
@@ -62,6 +77,11 @@ class ColumnSpec(Spec):
                 "double, boolean, date, timestamp, timestamptz, json"
             )
         return value
+
+
+def _tags_from_text(value: Any) -> Any:
+    """Accept ``tags: nightly`` as shorthand for ``tags: [nightly]`` (as dbt does)."""
+    return [value] if isinstance(value, str) else value
 
 
 def _columns_from_mapping(value: Any) -> Any:
@@ -192,6 +212,16 @@ class SessionsStrategySpec(Spec):
     session_timestamp: Name = "collector_tstamp"
     event_id: Name = "event_id"
     contexts: list[SessionContextSpec] = []
+    # ``snowgen health``: the events table is stale when it holds no event stamped in the
+    # last this many hours, and a manifest model lags when its last_success is this many
+    # hours behind the most advanced model's.
+    stale_after_hours: int = Field(default=24, ge=1, le=87600)
+    lag_after_hours: int = Field(default=24, ge=1, le=87600)
+
+
+def _off_when_false(value: Any) -> Any:
+    """YAML 1.1 reads an unquoted ``off`` (and ``no``) as false: that is ``off``."""
+    return "off" if value is False else value
 
 
 class WatermarkStrategySpec(Spec):
@@ -207,6 +237,13 @@ class WatermarkStrategySpec(Spec):
     # Rows stamped more than this many minutes after the warehouse's clock wait until then
     # (a broken clock must not move a watermark past the rows still to come).
     clock_skew_minutes: int = Field(default=60, ge=0, le=525600)
+    # Rows stamped below a watermark that land after it moved (late rows): each run records
+    # the intervals of timestamps it read and how many rows each held; a recorded interval
+    # holding more rows now than then has late rows. reprocess: the next run reads those
+    # intervals again; report: ``snowgen health`` reports them; off: nothing is recorded.
+    late_data: Annotated[Literal["reprocess", "report", "off"], BeforeValidator(_off_when_false)] = "reprocess"
+    # Only intervals ending less than this many hours before the watermark are checked.
+    late_data_horizon_hours: int = Field(default=72, ge=1, le=87600)
     module: SimpleName = "watermarks"
     # Prefix of the generated tables (default: '<project>_').
     prefix: TablePrefix | None = None
@@ -402,6 +439,7 @@ class ModelSpec(Spec):
     description: str | None = None
     module: SimpleName = "main"
     enabled: bool = True
+    tags: list[Tag] = []  # for --select tag:NAME
     materialization: Literal["view", "table", "incremental"] = "table"
     schema_: SimpleName | None = Field(default=None, alias="schema")
     unique_key: Name | list[Name] | None = None
@@ -430,6 +468,7 @@ class ModelSpec(Spec):
 
     _normalise_columns = field_validator("columns", mode="before")(_columns_from_mapping)
     _normalise_order = field_validator("dedupe_order_by", mode="before")(_order_items)
+    _normalise_tags = field_validator("tags", mode="before")(_tags_from_text)
 
     @property
     def unique_key_columns(self) -> tuple[str, ...]:

@@ -48,7 +48,7 @@ def test_non_finite_var_on_the_command_line(proj):
     [
         ("page_view", "snowgen: SG402 --select unknown model 'page_view' (did you mean 'page_views'?)\n"),
         ("sessions", "snowgen: SG402 --select unknown model 'sessions'; known: page_views\n"),
-        ("module:web", "snowgen: SG402 --select unknown model 'module:web'; known: page_views\n"),
+        ("module:web", "snowgen: SG402 --select 'module:web': unknown module 'web'; modules: main\n"),
     ],
 )
 def test_select_matches_no_model(proj, select, expected):

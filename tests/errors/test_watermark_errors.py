@@ -105,6 +105,33 @@ def test_watermark_model_without_the_source_timestamp_in_its_output(wm):
     )
 
 
+def test_a_late_data_horizon_within_the_lookback(wm):
+    wm.write(
+        "snowgen.yml",
+        PROJECT.replace(
+            "  strategy: watermark\n", "  strategy: watermark\n  lookback_hours: 6\n  late_data_horizon_hours: 6\n"
+        ),
+    )
+    assert wm.fail(*COMPILE) == (
+        "snowgen.yml:5:28: SG102 late_data_horizon_hours (6) must be larger than lookback_hours (6): rows within the "
+        "lookback are read again anyway, late rows are found between the two (or set late_data: off)\n"
+        " 5 |   late_data_horizon_hours: 6\n"
+        "   |                            ^\n"
+    )
+    wm.write(
+        "snowgen.yml",
+        PROJECT.replace("  strategy: watermark\n", "  strategy: watermark\n  lookback_hours: 6\n  late_data: off\n"),
+    )
+    result = wm.run(*COMPILE)
+    assert result.exit_code == 0, result.output
+
+
+def test_an_unknown_late_data_choice(wm):
+    wm.write("snowgen.yml", PROJECT.replace("  strategy: watermark\n", "  strategy: watermark\n  late_data: ignore\n"))
+    message = wm.fail(*COMPILE)
+    assert message.startswith("snowgen.yml:4:14: SG102 ") and "'reprocess', 'report' or 'off'" in message
+
+
 def test_strategy_keys_without_the_watermark_strategy(wm):
     wm.write("snowgen.yml", PROJECT.replace("incremental:\n  strategy: watermark\n", ""))
     wm.remove("models/merged.yml")

@@ -8,7 +8,9 @@ date partition column (clustering: partition)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -16,19 +18,21 @@ from pathlib import Path
 import sqlglot
 import yaml
 
-from snowgen.api import CompileOptions, compile_loaded
+from snowgen.api import CompileOptions, compile_loaded, health_checks
 from snowgen.build.manifest_ops import rewind_models
 from snowgen.build.sources import source_ddl
 from snowgen.dialects import get_dialect
 from snowgen.plan.backfill import Backfill
 from snowgen.plan.planner import plan_project
+from snowgen.runner.health import HealthReport, check_health
 from snowgen.spec.loader import LoadedProject, load_project
 from support.data import insert_rows
-from support.runs import run_compiled
+from support.runs import run_compiled, run_file
 
 SHIPPED = Path(__file__).resolve().parents[2] / "model_specs" / "multi_source_deals"
 HEALTH = "deals_manifest.multi_source_deals_watermark_health"
 WATERMARKS = "deals_manifest.multi_source_deals_watermarks"
+INTERVALS = "deals_manifest.multi_source_deals_watermarks_intervals"
 
 
 def project_for(engine_name: str, tmp_path: Path) -> Path:
@@ -40,6 +44,16 @@ def project_for(engine_name: str, tmp_path: Path) -> Path:
     spec = yaml.safe_load(model.read_text())
     spec["layout"]["dialects"]["databricks"] = {"clustering": "partition", "cluster": None}
     model.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return root
+
+
+def project_with(engine_name: str, tmp_path: Path, **incremental) -> Path:
+    """A copy of the project (as :func:`project_for` gives it) with ``incremental`` keys set."""
+    root = tmp_path / "deals_with"
+    shutil.copytree(project_for(engine_name, tmp_path), root)
+    spec = yaml.safe_load((root / "snowgen.yml").read_text(encoding="utf-8"))
+    spec["incremental"].update(incremental)
+    (root / "snowgen.yml").write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
     return root
 
 
@@ -66,11 +80,14 @@ class DealsOnEngine:
         return cls(engine, loaded)
 
     # -- the plans ---------------------------------------------------------------------------
-    def run(self, *, full_refresh: bool = False) -> None:
+    def run(self, *, full_refresh: bool = False, after: dict[str, Callable[[], None]] | None = None) -> None:
+        """A regular run (or a full refresh); ``after``: step id -> what happens once it ran."""
         [compiled] = compile_loaded(
             self.loaded, [self.engine.name], CompileOptions(full_refresh=full_refresh, allow_refresh=full_refresh)
         )
-        run_compiled(self.engine, compiled.files)
+        for step in json.loads(compiled.files["plan.json"])["steps"]:
+            run_file(self.engine, compiled.files[step["file"]])
+            (after or {}).get(step["id"], lambda: None)()
 
     def backfill(self, source: str, start: str, end: str) -> None:
         backfill = Backfill(source, dt.datetime.fromisoformat(start), dt.datetime.fromisoformat(end))
@@ -80,7 +97,7 @@ class DealsOnEngine:
     def rewind(self, model: str, to: str) -> None:
         """``snowgen manifest rewind MODEL --to TO``, run on the engine."""
         dialect = get_dialect(self.engine.name)
-        change = rewind_models(plan_project(self.loaded), dialect, [model], dt.datetime.fromisoformat(to), utc_now())
+        change = rewind_models(plan_project(self.loaded), dialect, [model], dt.datetime.fromisoformat(to))
         for statement in change.statements:
             self.engine.execute(dialect.render(dialect.lower(statement)))
 
@@ -106,6 +123,23 @@ class DealsOnEngine:
             instance: bool(stale)
             for instance, stale in self._rows(f"SELECT instance, is_stale FROM {HEALTH} ORDER BY 1")
         }
+
+    def health_report(self) -> HealthReport:
+        """``snowgen health``'s report, its queries run on the engine."""
+        run = health_checks(self.loaded, get_dialect(self.engine.name))
+        return check_health(run, lambda sql: [tuple(row) for row in self.engine.query(sql)], self.engine.name)
+
+    def late_rows(self) -> list[tuple]:
+        """(instance, interval start, rows recorded, rows now) of each interval with late rows."""
+        report = self.health_report()
+        return [(i.instance, i.interval_start, i.rows_recorded, i.rows_now) for i in report.late_intervals]
+
+    def intervals(self, instance: str) -> list[tuple]:
+        """The recorded intervals of an instance: (start, end, row count)."""
+        rows = self._rows(
+            f"SELECT interval_start, interval_end, row_count FROM {INTERVALS} WHERE instance = '{instance}' ORDER BY 1"
+        )
+        return [(_naive(start), _naive(end), int(count)) for start, end, count in rows]
 
     def future_rows(self) -> dict[str, int]:
         """instance -> rows of its source stamped after now plus the clock skew allowance."""

@@ -2,6 +2,8 @@
 
 DECLARE snowgen_watermark_since TIMESTAMP;
 
+DECLARE snowgen_late_since TIMESTAMP;
+
 SET @@time_zone = 'UTC';
 
 INSERT INTO `deals_manifest`.`multi_source_deals_run_metadata` (
@@ -33,6 +35,187 @@ SET snowgen_watermark_since = (
   ) AS `snowgen_watermark`
 );
 
+CREATE OR REPLACE TABLE `deals_scratch`.`stg_deals__p2__snowgen_intervals` AS
+WITH `seen` AS (
+  SELECT
+    CASE
+      WHEN MAX(`s`.`timemsc`) > CURRENT_TIMESTAMP()
+      THEN CURRENT_TIMESTAMP()
+      ELSE MAX(`s`.`timemsc`)
+    END AS `read_until`
+  FROM `mt5_p2`.`deals` AS `s`
+  WHERE
+    (
+      `s`.`timemsc` >= snowgen_watermark_since OR snowgen_watermark_since IS NULL
+    )
+    AND `s`.`timemsc` <= TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 60 MINUTE)
+), `recorded` AS (
+  SELECT
+    `interval_start`,
+    `interval_end`,
+    `row_count`
+  FROM `deals_manifest`.`multi_source_deals_watermarks_intervals`
+  WHERE
+    `model` = 'stg_deals__p2' AND `source` = 'deals'
+), `span` AS (
+  SELECT
+    CASE
+      WHEN snowgen_watermark_since > CASE
+        WHEN `l`.`last_end` > TIMESTAMP_ADD(`read_until`, INTERVAL -72 HOUR)
+        THEN `l`.`last_end`
+        ELSE TIMESTAMP_ADD(`read_until`, INTERVAL -72 HOUR)
+      END
+      THEN snowgen_watermark_since
+      ELSE CASE
+        WHEN `l`.`last_end` > TIMESTAMP_ADD(`read_until`, INTERVAL -72 HOUR)
+        THEN `l`.`last_end`
+        ELSE TIMESTAMP_ADD(`read_until`, INTERVAL -72 HOUR)
+      END
+    END AS `span_start`,
+    TIMESTAMP_ADD(`read_until`, INTERVAL -1 HOUR) AS `span_end`
+  FROM `seen`
+  CROSS JOIN (
+    SELECT
+      MAX(`interval_end`) AS `last_end`
+    FROM `recorded`
+  ) AS `l`
+  WHERE
+    NOT `read_until` IS NULL
+), `pieces` AS (
+  SELECT
+    `span_start` AS `piece_start`,
+    CAST(0 AS INT64) AS `row_count`
+  FROM `span`
+  WHERE
+    `span_start` < `span_end`
+  UNION ALL
+  SELECT
+    TIMESTAMP_TRUNC(`s`.`timemsc`, DAY),
+    COUNT(*)
+  FROM `mt5_p2`.`deals` AS `s`
+  CROSS JOIN `span` AS `sp`
+  WHERE
+    `s`.`timemsc` >= `sp`.`span_start`
+    AND `s`.`timemsc` < `sp`.`span_end`
+    AND (
+      `s`.`timemsc` >= snowgen_watermark_since OR snowgen_watermark_since IS NULL
+    )
+  GROUP BY
+    TIMESTAMP_TRUNC(`s`.`timemsc`, DAY)
+), `clipped` AS (
+  SELECT
+    CASE
+      WHEN `sp`.`span_start` > `p`.`piece_start`
+      THEN `sp`.`span_start`
+      ELSE `p`.`piece_start`
+    END AS `interval_start`,
+    `p`.`row_count`
+  FROM `pieces` AS `p`
+  CROSS JOIN `span` AS `sp`
+), `buckets` AS (
+  SELECT
+    `interval_start`,
+    CAST(SUM(`row_count`) AS INT64) AS `row_count`
+  FROM `clipped`
+  GROUP BY
+    `interval_start`
+), `fresh` AS (
+  SELECT
+    `b`.`interval_start`,
+    COALESCE(
+      LEAD(`b`.`interval_start`) OVER (ORDER BY `b`.`interval_start` NULLS LAST),
+      `sp`.`span_end`
+    ) AS `interval_end`,
+    `b`.`row_count`
+  FROM `buckets` AS `b`
+  CROSS JOIN `span` AS `sp`
+), `late` AS (
+  SELECT
+    `interval_start`,
+    `interval_end`,
+    CAST(`rows_now` AS INT64) AS `row_count`,
+    `rows_recorded`
+  FROM (
+    SELECT
+      `r`.`interval_start`,
+      `r`.`interval_end`,
+      `r`.`row_count` AS `rows_recorded`,
+      COUNT(*) AS `rows_now`
+    FROM `recorded` AS `r`
+    INNER JOIN `mt5_p2`.`deals` AS `s`
+      ON `s`.`timemsc` >= `r`.`interval_start` AND `s`.`timemsc` < `r`.`interval_end`
+    WHERE
+      `r`.`interval_start` >= TIMESTAMP_ADD(snowgen_watermark_since, INTERVAL -71 HOUR)
+      AND `s`.`timemsc` >= TIMESTAMP_ADD(snowgen_watermark_since, INTERVAL -71 HOUR)
+    GROUP BY
+      `r`.`interval_start`,
+      `r`.`interval_end`,
+      `r`.`row_count`
+  ) AS `c`
+  WHERE
+    `rows_now` > `rows_recorded`
+), `now_recorded` AS (
+  SELECT
+    `r`.`interval_start`,
+    `r`.`interval_end`,
+    COALESCE(`l`.`row_count`, `r`.`row_count`) AS `row_count`,
+    NOT `l`.`interval_start` IS NULL AS `reread`
+  FROM `recorded` AS `r`
+  LEFT JOIN `late` AS `l`
+    ON `l`.`interval_start` = `r`.`interval_start`
+), `merged` AS (
+  SELECT
+    CASE
+      WHEN NOT `r`.`interval_start` IS NULL
+      AND TIMESTAMP_TRUNC(`r`.`interval_start`, DAY) = TIMESTAMP_TRUNC(`f`.`interval_start`, DAY)
+      THEN `r`.`interval_start`
+      ELSE `f`.`interval_start`
+    END AS `interval_start`,
+    `f`.`interval_end`,
+    `f`.`row_count` + CASE
+      WHEN NOT `r`.`interval_start` IS NULL
+      AND TIMESTAMP_TRUNC(`r`.`interval_start`, DAY) = TIMESTAMP_TRUNC(`f`.`interval_start`, DAY)
+      THEN `r`.`row_count`
+      ELSE 0
+    END AS `row_count`,
+    CASE
+      WHEN NOT `r`.`interval_start` IS NULL
+      AND TIMESTAMP_TRUNC(`r`.`interval_start`, DAY) = TIMESTAMP_TRUNC(`f`.`interval_start`, DAY)
+      THEN `r`.`reread`
+      ELSE FALSE
+    END AS `reread`
+  FROM `fresh` AS `f`
+  LEFT JOIN `now_recorded` AS `r`
+    ON `r`.`interval_end` = `f`.`interval_start`
+)
+SELECT
+  CAST(`t`.`interval_start` AS TIMESTAMP) AS `interval_start`,
+  CAST(`t`.`interval_end` AS TIMESTAMP) AS `interval_end`,
+  CAST(`t`.`row_count` AS INT64) AS `row_count`,
+  CAST(`t`.`reread` AS BOOL) AS `reread`
+FROM (
+  SELECT
+    *
+  FROM `merged`
+  UNION ALL
+  SELECT
+    `n`.`interval_start`,
+    `n`.`interval_end`,
+    `n`.`row_count`,
+    `n`.`reread`
+  FROM `now_recorded` AS `n`
+  LEFT JOIN `merged` AS `m`
+    ON `m`.`interval_start` = `n`.`interval_start`
+  WHERE
+    `n`.`reread` AND `m`.`interval_start` IS NULL
+) AS `t`;
+
+SET snowgen_late_since = (
+  SELECT
+    MIN(CASE WHEN `reread` THEN `interval_start` END)
+  FROM `deals_scratch`.`stg_deals__p2__snowgen_intervals`
+);
+
 CREATE OR REPLACE TABLE `deals_scratch`.`stg_deals__p2` AS
 SELECT
   'p2' AS `server_source`,
@@ -57,6 +240,17 @@ FROM (
       `deals`.`timemsc` >= snowgen_watermark_since OR snowgen_watermark_since IS NULL
     )
     AND `deals`.`timemsc` <= TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 60 MINUTE)
+  UNION ALL
+  SELECT
+    `deals`.*
+  FROM `mt5_p2`.`deals` AS `deals`
+  INNER JOIN `deals_scratch`.`stg_deals__p2__snowgen_intervals` AS `snowgen_late`
+    ON `deals`.`timemsc` >= `snowgen_late`.`interval_start`
+    AND `deals`.`timemsc` < `snowgen_late`.`interval_end`
+  WHERE
+    `snowgen_late`.`reread`
+    AND `deals`.`timemsc` < snowgen_watermark_since
+    AND `deals`.`timemsc` >= snowgen_late_since
 ) AS `deals`;
 
 INSERT INTO `deals_manifest`.`multi_source_deals_run_metadata` (

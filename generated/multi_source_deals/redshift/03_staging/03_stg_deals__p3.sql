@@ -21,6 +21,272 @@ FROM "deals_scratch"."multi_source_deals_current_run" AS "r";
 
 BEGIN;
 
+DROP TABLE IF EXISTS "deals_scratch"."stg_deals__p3__snowgen_intervals" CASCADE;
+
+CREATE TABLE "deals_scratch"."stg_deals__p3__snowgen_intervals" AS
+WITH "seen" AS (
+  SELECT
+    CASE WHEN MAX("s"."timemsc") > GETDATE() THEN GETDATE() ELSE MAX("s"."timemsc") END AS "read_until"
+  FROM "mt5_p3"."deals" AS "s"
+  WHERE
+    (
+      "s"."timemsc" >= (
+        SELECT
+          MAX("watermark") + INTERVAL '-1 HOUR'
+        FROM (
+          SELECT
+            "watermark"
+          FROM "deals_manifest"."multi_source_deals_watermarks"
+          WHERE
+            "model" = 'stg_deals__p3' AND "source" = 'deals'
+        ) AS "snowgen_watermark"
+      )
+      OR (
+        SELECT
+          MAX("watermark") + INTERVAL '-1 HOUR'
+        FROM (
+          SELECT
+            "watermark"
+          FROM "deals_manifest"."multi_source_deals_watermarks"
+          WHERE
+            "model" = 'stg_deals__p3' AND "source" = 'deals'
+        ) AS "snowgen_watermark"
+      ) IS NULL
+    )
+    AND "s"."timemsc" <= (
+      GETDATE() + INTERVAL '60 MINUTE'
+    )
+), "recorded" AS (
+  SELECT
+    "interval_start",
+    "interval_end",
+    "row_count"
+  FROM "deals_manifest"."multi_source_deals_watermarks_intervals"
+  WHERE
+    "model" = 'stg_deals__p3' AND "source" = 'deals'
+), "span" AS (
+  SELECT
+    CASE
+      WHEN (
+        SELECT
+          MAX("watermark") + INTERVAL '-1 HOUR'
+        FROM (
+          SELECT
+            "watermark"
+          FROM "deals_manifest"."multi_source_deals_watermarks"
+          WHERE
+            "model" = 'stg_deals__p3' AND "source" = 'deals'
+        ) AS "snowgen_watermark"
+      ) > CASE
+        WHEN "l"."last_end" > (
+          "read_until" + INTERVAL '-72 HOUR'
+        )
+        THEN "l"."last_end"
+        ELSE "read_until" + INTERVAL '-72 HOUR'
+      END
+      THEN (
+        SELECT
+          MAX("watermark") + INTERVAL '-1 HOUR'
+        FROM (
+          SELECT
+            "watermark"
+          FROM "deals_manifest"."multi_source_deals_watermarks"
+          WHERE
+            "model" = 'stg_deals__p3' AND "source" = 'deals'
+        ) AS "snowgen_watermark"
+      )
+      ELSE CASE
+        WHEN "l"."last_end" > (
+          "read_until" + INTERVAL '-72 HOUR'
+        )
+        THEN "l"."last_end"
+        ELSE "read_until" + INTERVAL '-72 HOUR'
+      END
+    END AS "span_start",
+    "read_until" + INTERVAL '-1 HOUR' AS "span_end"
+  FROM "seen"
+  CROSS JOIN (
+    SELECT
+      MAX("interval_end") AS "last_end"
+    FROM "recorded"
+  ) AS "l"
+  WHERE
+    NOT "read_until" IS NULL
+), "pieces" AS (
+  SELECT
+    "span_start" AS "piece_start",
+    CAST(0 AS BIGINT) AS "row_count"
+  FROM "span"
+  WHERE
+    "span_start" < "span_end"
+  UNION ALL
+  SELECT
+    DATE_TRUNC('DAY', "s"."timemsc"),
+    COUNT(*)
+  FROM "mt5_p3"."deals" AS "s"
+  CROSS JOIN "span" AS "sp"
+  WHERE
+    "s"."timemsc" >= "sp"."span_start"
+    AND "s"."timemsc" < "sp"."span_end"
+    AND (
+      "s"."timemsc" >= (
+        SELECT
+          MAX("watermark") + INTERVAL '-1 HOUR'
+        FROM (
+          SELECT
+            "watermark"
+          FROM "deals_manifest"."multi_source_deals_watermarks"
+          WHERE
+            "model" = 'stg_deals__p3' AND "source" = 'deals'
+        ) AS "snowgen_watermark"
+      )
+      OR (
+        SELECT
+          MAX("watermark") + INTERVAL '-1 HOUR'
+        FROM (
+          SELECT
+            "watermark"
+          FROM "deals_manifest"."multi_source_deals_watermarks"
+          WHERE
+            "model" = 'stg_deals__p3' AND "source" = 'deals'
+        ) AS "snowgen_watermark"
+      ) IS NULL
+    )
+  GROUP BY
+    DATE_TRUNC('DAY', "s"."timemsc")
+), "clipped" AS (
+  SELECT
+    CASE
+      WHEN "sp"."span_start" > "p"."piece_start"
+      THEN "sp"."span_start"
+      ELSE "p"."piece_start"
+    END AS "interval_start",
+    "p"."row_count"
+  FROM "pieces" AS "p"
+  CROSS JOIN "span" AS "sp"
+), "buckets" AS (
+  SELECT
+    "interval_start",
+    CAST(SUM("row_count") AS BIGINT) AS "row_count"
+  FROM "clipped"
+  GROUP BY
+    "interval_start"
+), "fresh" AS (
+  SELECT
+    "b"."interval_start",
+    COALESCE(LEAD("b"."interval_start") OVER (ORDER BY "b"."interval_start"), "sp"."span_end") AS "interval_end",
+    "b"."row_count"
+  FROM "buckets" AS "b"
+  CROSS JOIN "span" AS "sp"
+), "late" AS (
+  SELECT
+    "interval_start",
+    "interval_end",
+    CAST("rows_now" AS BIGINT) AS "row_count",
+    "rows_recorded"
+  FROM (
+    SELECT
+      "r"."interval_start",
+      "r"."interval_end",
+      "r"."row_count" AS "rows_recorded",
+      COUNT(*) AS "rows_now"
+    FROM "recorded" AS "r"
+    INNER JOIN "mt5_p3"."deals" AS "s"
+      ON "s"."timemsc" >= "r"."interval_start" AND "s"."timemsc" < "r"."interval_end"
+    WHERE
+      "r"."interval_start" >= (
+        (
+          SELECT
+            MAX("watermark") + INTERVAL '-1 HOUR'
+          FROM (
+            SELECT
+              "watermark"
+            FROM "deals_manifest"."multi_source_deals_watermarks"
+            WHERE
+              "model" = 'stg_deals__p3' AND "source" = 'deals'
+          ) AS "snowgen_watermark"
+        ) + INTERVAL '-71 HOUR'
+      )
+      AND "s"."timemsc" >= (
+        (
+          SELECT
+            MAX("watermark") + INTERVAL '-1 HOUR'
+          FROM (
+            SELECT
+              "watermark"
+            FROM "deals_manifest"."multi_source_deals_watermarks"
+            WHERE
+              "model" = 'stg_deals__p3' AND "source" = 'deals'
+          ) AS "snowgen_watermark"
+        ) + INTERVAL '-71 HOUR'
+      )
+    GROUP BY
+      "r"."interval_start",
+      "r"."interval_end",
+      "r"."row_count"
+  ) AS "c"
+  WHERE
+    "rows_now" > "rows_recorded"
+), "now_recorded" AS (
+  SELECT
+    "r"."interval_start",
+    "r"."interval_end",
+    COALESCE("l"."row_count", "r"."row_count") AS "row_count",
+    NOT "l"."interval_start" IS NULL AS "reread"
+  FROM "recorded" AS "r"
+  LEFT JOIN "late" AS "l"
+    ON "l"."interval_start" = "r"."interval_start"
+), "merged" AS (
+  SELECT
+    CASE
+      WHEN NOT "r"."interval_start" IS NULL
+      AND DATE_TRUNC('DAY', "r"."interval_start") = DATE_TRUNC('DAY', "f"."interval_start")
+      THEN "r"."interval_start"
+      ELSE "f"."interval_start"
+    END AS "interval_start",
+    "f"."interval_end",
+    "f"."row_count" + CASE
+      WHEN NOT "r"."interval_start" IS NULL
+      AND DATE_TRUNC('DAY', "r"."interval_start") = DATE_TRUNC('DAY', "f"."interval_start")
+      THEN "r"."row_count"
+      ELSE 0
+    END AS "row_count",
+    CASE
+      WHEN NOT "r"."interval_start" IS NULL
+      AND DATE_TRUNC('DAY', "r"."interval_start") = DATE_TRUNC('DAY', "f"."interval_start")
+      THEN "r"."reread"
+      ELSE FALSE
+    END AS "reread"
+  FROM "fresh" AS "f"
+  LEFT JOIN "now_recorded" AS "r"
+    ON "r"."interval_end" = "f"."interval_start"
+)
+SELECT
+  CAST("t"."interval_start" AS TIMESTAMP) AS "interval_start",
+  CAST("t"."interval_end" AS TIMESTAMP) AS "interval_end",
+  CAST("t"."row_count" AS BIGINT) AS "row_count",
+  CAST("t"."reread" AS BOOLEAN) AS "reread"
+FROM (
+  SELECT
+    *
+  FROM "merged"
+  UNION ALL
+  SELECT
+    "n"."interval_start",
+    "n"."interval_end",
+    "n"."row_count",
+    "n"."reread"
+  FROM "now_recorded" AS "n"
+  LEFT JOIN "merged" AS "m"
+    ON "m"."interval_start" = "n"."interval_start"
+  WHERE
+    "n"."reread" AND "m"."interval_start" IS NULL
+) AS "t";
+
+COMMIT;
+
+BEGIN;
+
 DROP TABLE IF EXISTS "deals_scratch"."stg_deals__p3" CASCADE;
 
 CREATE TABLE "deals_scratch"."stg_deals__p3" AS
@@ -69,6 +335,31 @@ FROM (
     )
     AND "deals"."timemsc" <= (
       GETDATE() + INTERVAL '60 MINUTE'
+    )
+  UNION ALL
+  SELECT
+    "deals".*
+  FROM "mt5_p3"."deals" AS "deals"
+  INNER JOIN "deals_scratch"."stg_deals__p3__snowgen_intervals" AS "snowgen_late"
+    ON "deals"."timemsc" >= "snowgen_late"."interval_start"
+    AND "deals"."timemsc" < "snowgen_late"."interval_end"
+  WHERE
+    "snowgen_late"."reread"
+    AND "deals"."timemsc" < (
+      SELECT
+        MAX("watermark") + INTERVAL '-1 HOUR'
+      FROM (
+        SELECT
+          "watermark"
+        FROM "deals_manifest"."multi_source_deals_watermarks"
+        WHERE
+          "model" = 'stg_deals__p3' AND "source" = 'deals'
+      ) AS "snowgen_watermark"
+    )
+    AND "deals"."timemsc" >= (
+      SELECT
+        MIN(CASE WHEN "reread" THEN "interval_start" END)
+      FROM "deals_scratch"."stg_deals__p3__snowgen_intervals"
     )
 ) AS "deals";
 

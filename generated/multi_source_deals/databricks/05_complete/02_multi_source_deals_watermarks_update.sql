@@ -71,9 +71,49 @@ FROM (
           'deals' AS `source`,
           'p1' AS `instance`,
           CASE
-            WHEN MAX(`timemsc`) > CURRENT_TIMESTAMP()
-            THEN CURRENT_TIMESTAMP()
-            ELSE MAX(`timemsc`)
+            WHEN TIMESTAMPADD(
+              HOUR,
+              1,
+              (
+                SELECT
+                  MAX(`interval_end`)
+                FROM `deals_manifest`.`multi_source_deals_watermarks_intervals`
+                WHERE
+                  `model` = 'stg_deals__p1' AND `source` = 'deals'
+              )
+            ) IS NULL
+            THEN NULL
+            WHEN CASE
+              WHEN MAX(`timemsc`) > CURRENT_TIMESTAMP()
+              THEN CURRENT_TIMESTAMP()
+              ELSE MAX(`timemsc`)
+            END > TIMESTAMPADD(
+              HOUR,
+              1,
+              (
+                SELECT
+                  MAX(`interval_end`)
+                FROM `deals_manifest`.`multi_source_deals_watermarks_intervals`
+                WHERE
+                  `model` = 'stg_deals__p1' AND `source` = 'deals'
+              )
+            )
+            THEN TIMESTAMPADD(
+              HOUR,
+              1,
+              (
+                SELECT
+                  MAX(`interval_end`)
+                FROM `deals_manifest`.`multi_source_deals_watermarks_intervals`
+                WHERE
+                  `model` = 'stg_deals__p1' AND `source` = 'deals'
+              )
+            )
+            ELSE CASE
+              WHEN MAX(`timemsc`) > CURRENT_TIMESTAMP()
+              THEN CURRENT_TIMESTAMP()
+              ELSE MAX(`timemsc`)
+            END
           END AS `watermark`
         FROM `deals_scratch`.`stg_deals__p1`
         UNION ALL
@@ -82,9 +122,49 @@ FROM (
           'deals' AS `source`,
           'p2' AS `instance`,
           CASE
-            WHEN MAX(`timemsc`) > CURRENT_TIMESTAMP()
-            THEN CURRENT_TIMESTAMP()
-            ELSE MAX(`timemsc`)
+            WHEN TIMESTAMPADD(
+              HOUR,
+              1,
+              (
+                SELECT
+                  MAX(`interval_end`)
+                FROM `deals_manifest`.`multi_source_deals_watermarks_intervals`
+                WHERE
+                  `model` = 'stg_deals__p2' AND `source` = 'deals'
+              )
+            ) IS NULL
+            THEN NULL
+            WHEN CASE
+              WHEN MAX(`timemsc`) > CURRENT_TIMESTAMP()
+              THEN CURRENT_TIMESTAMP()
+              ELSE MAX(`timemsc`)
+            END > TIMESTAMPADD(
+              HOUR,
+              1,
+              (
+                SELECT
+                  MAX(`interval_end`)
+                FROM `deals_manifest`.`multi_source_deals_watermarks_intervals`
+                WHERE
+                  `model` = 'stg_deals__p2' AND `source` = 'deals'
+              )
+            )
+            THEN TIMESTAMPADD(
+              HOUR,
+              1,
+              (
+                SELECT
+                  MAX(`interval_end`)
+                FROM `deals_manifest`.`multi_source_deals_watermarks_intervals`
+                WHERE
+                  `model` = 'stg_deals__p2' AND `source` = 'deals'
+              )
+            )
+            ELSE CASE
+              WHEN MAX(`timemsc`) > CURRENT_TIMESTAMP()
+              THEN CURRENT_TIMESTAMP()
+              ELSE MAX(`timemsc`)
+            END
           END AS `watermark`
         FROM `deals_scratch`.`stg_deals__p2`
         UNION ALL
@@ -93,9 +173,49 @@ FROM (
           'deals' AS `source`,
           'p3' AS `instance`,
           CASE
-            WHEN MAX(`timemsc`) > CURRENT_TIMESTAMP()
-            THEN CURRENT_TIMESTAMP()
-            ELSE MAX(`timemsc`)
+            WHEN TIMESTAMPADD(
+              HOUR,
+              1,
+              (
+                SELECT
+                  MAX(`interval_end`)
+                FROM `deals_manifest`.`multi_source_deals_watermarks_intervals`
+                WHERE
+                  `model` = 'stg_deals__p3' AND `source` = 'deals'
+              )
+            ) IS NULL
+            THEN NULL
+            WHEN CASE
+              WHEN MAX(`timemsc`) > CURRENT_TIMESTAMP()
+              THEN CURRENT_TIMESTAMP()
+              ELSE MAX(`timemsc`)
+            END > TIMESTAMPADD(
+              HOUR,
+              1,
+              (
+                SELECT
+                  MAX(`interval_end`)
+                FROM `deals_manifest`.`multi_source_deals_watermarks_intervals`
+                WHERE
+                  `model` = 'stg_deals__p3' AND `source` = 'deals'
+              )
+            )
+            THEN TIMESTAMPADD(
+              HOUR,
+              1,
+              (
+                SELECT
+                  MAX(`interval_end`)
+                FROM `deals_manifest`.`multi_source_deals_watermarks_intervals`
+                WHERE
+                  `model` = 'stg_deals__p3' AND `source` = 'deals'
+              )
+            )
+            ELSE CASE
+              WHEN MAX(`timemsc`) > CURRENT_TIMESTAMP()
+              THEN CURRENT_TIMESTAMP()
+              ELSE MAX(`timemsc`)
+            END
           END AS `watermark`
         FROM `deals_scratch`.`stg_deals__p3`
       ) AS `n`

@@ -54,9 +54,37 @@ FROM (
         'deals' AS `source`,
         'p1' AS `instance`,
         CASE
-          WHEN MAX(`timemsc`) > CURRENT_TIMESTAMP()
-          THEN CURRENT_TIMESTAMP()
-          ELSE MAX(`timemsc`)
+          WHEN TIMESTAMP_ADD((
+            SELECT
+              MAX(`interval_end`)
+            FROM `deals_manifest`.`multi_source_deals_watermarks_intervals`
+            WHERE
+              `model` = 'stg_deals__p1' AND `source` = 'deals'
+          ), INTERVAL 1 HOUR) IS NULL
+          THEN NULL
+          WHEN CASE
+            WHEN MAX(`timemsc`) > CURRENT_TIMESTAMP()
+            THEN CURRENT_TIMESTAMP()
+            ELSE MAX(`timemsc`)
+          END > TIMESTAMP_ADD((
+            SELECT
+              MAX(`interval_end`)
+            FROM `deals_manifest`.`multi_source_deals_watermarks_intervals`
+            WHERE
+              `model` = 'stg_deals__p1' AND `source` = 'deals'
+          ), INTERVAL 1 HOUR)
+          THEN TIMESTAMP_ADD((
+            SELECT
+              MAX(`interval_end`)
+            FROM `deals_manifest`.`multi_source_deals_watermarks_intervals`
+            WHERE
+              `model` = 'stg_deals__p1' AND `source` = 'deals'
+          ), INTERVAL 1 HOUR)
+          ELSE CASE
+            WHEN MAX(`timemsc`) > CURRENT_TIMESTAMP()
+            THEN CURRENT_TIMESTAMP()
+            ELSE MAX(`timemsc`)
+          END
         END AS `watermark`
       FROM `deals_scratch`.`stg_deals__p1`
       UNION ALL
@@ -65,9 +93,37 @@ FROM (
         'deals' AS `source`,
         'p2' AS `instance`,
         CASE
-          WHEN MAX(`timemsc`) > CURRENT_TIMESTAMP()
-          THEN CURRENT_TIMESTAMP()
-          ELSE MAX(`timemsc`)
+          WHEN TIMESTAMP_ADD((
+            SELECT
+              MAX(`interval_end`)
+            FROM `deals_manifest`.`multi_source_deals_watermarks_intervals`
+            WHERE
+              `model` = 'stg_deals__p2' AND `source` = 'deals'
+          ), INTERVAL 1 HOUR) IS NULL
+          THEN NULL
+          WHEN CASE
+            WHEN MAX(`timemsc`) > CURRENT_TIMESTAMP()
+            THEN CURRENT_TIMESTAMP()
+            ELSE MAX(`timemsc`)
+          END > TIMESTAMP_ADD((
+            SELECT
+              MAX(`interval_end`)
+            FROM `deals_manifest`.`multi_source_deals_watermarks_intervals`
+            WHERE
+              `model` = 'stg_deals__p2' AND `source` = 'deals'
+          ), INTERVAL 1 HOUR)
+          THEN TIMESTAMP_ADD((
+            SELECT
+              MAX(`interval_end`)
+            FROM `deals_manifest`.`multi_source_deals_watermarks_intervals`
+            WHERE
+              `model` = 'stg_deals__p2' AND `source` = 'deals'
+          ), INTERVAL 1 HOUR)
+          ELSE CASE
+            WHEN MAX(`timemsc`) > CURRENT_TIMESTAMP()
+            THEN CURRENT_TIMESTAMP()
+            ELSE MAX(`timemsc`)
+          END
         END AS `watermark`
       FROM `deals_scratch`.`stg_deals__p2`
       UNION ALL
@@ -76,9 +132,37 @@ FROM (
         'deals' AS `source`,
         'p3' AS `instance`,
         CASE
-          WHEN MAX(`timemsc`) > CURRENT_TIMESTAMP()
-          THEN CURRENT_TIMESTAMP()
-          ELSE MAX(`timemsc`)
+          WHEN TIMESTAMP_ADD((
+            SELECT
+              MAX(`interval_end`)
+            FROM `deals_manifest`.`multi_source_deals_watermarks_intervals`
+            WHERE
+              `model` = 'stg_deals__p3' AND `source` = 'deals'
+          ), INTERVAL 1 HOUR) IS NULL
+          THEN NULL
+          WHEN CASE
+            WHEN MAX(`timemsc`) > CURRENT_TIMESTAMP()
+            THEN CURRENT_TIMESTAMP()
+            ELSE MAX(`timemsc`)
+          END > TIMESTAMP_ADD((
+            SELECT
+              MAX(`interval_end`)
+            FROM `deals_manifest`.`multi_source_deals_watermarks_intervals`
+            WHERE
+              `model` = 'stg_deals__p3' AND `source` = 'deals'
+          ), INTERVAL 1 HOUR)
+          THEN TIMESTAMP_ADD((
+            SELECT
+              MAX(`interval_end`)
+            FROM `deals_manifest`.`multi_source_deals_watermarks_intervals`
+            WHERE
+              `model` = 'stg_deals__p3' AND `source` = 'deals'
+          ), INTERVAL 1 HOUR)
+          ELSE CASE
+            WHEN MAX(`timemsc`) > CURRENT_TIMESTAMP()
+            THEN CURRENT_TIMESTAMP()
+            ELSE MAX(`timemsc`)
+          END
         END AS `watermark`
       FROM `deals_scratch`.`stg_deals__p3`
     ) AS `n`

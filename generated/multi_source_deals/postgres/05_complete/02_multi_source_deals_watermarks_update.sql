@@ -61,9 +61,41 @@ FROM (
           'deals' AS "source",
           'p1' AS "instance",
           CASE
-            WHEN MAX("timemsc") > CURRENT_TIMESTAMP AT TIME ZONE 'UTC'
-            THEN CURRENT_TIMESTAMP AT TIME ZONE 'UTC'
-            ELSE MAX("timemsc")
+            WHEN (
+              (
+                SELECT
+                  MAX("interval_end")
+                FROM "deals_manifest"."multi_source_deals_watermarks_intervals"
+                WHERE
+                  "model" = 'stg_deals__p1' AND "source" = 'deals'
+              ) + INTERVAL '1 HOUR'
+            ) IS NULL
+            THEN NULL
+            WHEN CASE
+              WHEN MAX("timemsc") > CURRENT_TIMESTAMP AT TIME ZONE 'UTC'
+              THEN CURRENT_TIMESTAMP AT TIME ZONE 'UTC'
+              ELSE MAX("timemsc")
+            END > (
+              (
+                SELECT
+                  MAX("interval_end")
+                FROM "deals_manifest"."multi_source_deals_watermarks_intervals"
+                WHERE
+                  "model" = 'stg_deals__p1' AND "source" = 'deals'
+              ) + INTERVAL '1 HOUR'
+            )
+            THEN (
+              SELECT
+                MAX("interval_end")
+              FROM "deals_manifest"."multi_source_deals_watermarks_intervals"
+              WHERE
+                "model" = 'stg_deals__p1' AND "source" = 'deals'
+            ) + INTERVAL '1 HOUR'
+            ELSE CASE
+              WHEN MAX("timemsc") > CURRENT_TIMESTAMP AT TIME ZONE 'UTC'
+              THEN CURRENT_TIMESTAMP AT TIME ZONE 'UTC'
+              ELSE MAX("timemsc")
+            END
           END AS "watermark"
         FROM "deals_scratch"."stg_deals__p1"
         UNION ALL
@@ -72,9 +104,41 @@ FROM (
           'deals' AS "source",
           'p2' AS "instance",
           CASE
-            WHEN MAX("timemsc") > CURRENT_TIMESTAMP AT TIME ZONE 'UTC'
-            THEN CURRENT_TIMESTAMP AT TIME ZONE 'UTC'
-            ELSE MAX("timemsc")
+            WHEN (
+              (
+                SELECT
+                  MAX("interval_end")
+                FROM "deals_manifest"."multi_source_deals_watermarks_intervals"
+                WHERE
+                  "model" = 'stg_deals__p2' AND "source" = 'deals'
+              ) + INTERVAL '1 HOUR'
+            ) IS NULL
+            THEN NULL
+            WHEN CASE
+              WHEN MAX("timemsc") > CURRENT_TIMESTAMP AT TIME ZONE 'UTC'
+              THEN CURRENT_TIMESTAMP AT TIME ZONE 'UTC'
+              ELSE MAX("timemsc")
+            END > (
+              (
+                SELECT
+                  MAX("interval_end")
+                FROM "deals_manifest"."multi_source_deals_watermarks_intervals"
+                WHERE
+                  "model" = 'stg_deals__p2' AND "source" = 'deals'
+              ) + INTERVAL '1 HOUR'
+            )
+            THEN (
+              SELECT
+                MAX("interval_end")
+              FROM "deals_manifest"."multi_source_deals_watermarks_intervals"
+              WHERE
+                "model" = 'stg_deals__p2' AND "source" = 'deals'
+            ) + INTERVAL '1 HOUR'
+            ELSE CASE
+              WHEN MAX("timemsc") > CURRENT_TIMESTAMP AT TIME ZONE 'UTC'
+              THEN CURRENT_TIMESTAMP AT TIME ZONE 'UTC'
+              ELSE MAX("timemsc")
+            END
           END AS "watermark"
         FROM "deals_scratch"."stg_deals__p2"
         UNION ALL
@@ -83,9 +147,41 @@ FROM (
           'deals' AS "source",
           'p3' AS "instance",
           CASE
-            WHEN MAX("timemsc") > CURRENT_TIMESTAMP AT TIME ZONE 'UTC'
-            THEN CURRENT_TIMESTAMP AT TIME ZONE 'UTC'
-            ELSE MAX("timemsc")
+            WHEN (
+              (
+                SELECT
+                  MAX("interval_end")
+                FROM "deals_manifest"."multi_source_deals_watermarks_intervals"
+                WHERE
+                  "model" = 'stg_deals__p3' AND "source" = 'deals'
+              ) + INTERVAL '1 HOUR'
+            ) IS NULL
+            THEN NULL
+            WHEN CASE
+              WHEN MAX("timemsc") > CURRENT_TIMESTAMP AT TIME ZONE 'UTC'
+              THEN CURRENT_TIMESTAMP AT TIME ZONE 'UTC'
+              ELSE MAX("timemsc")
+            END > (
+              (
+                SELECT
+                  MAX("interval_end")
+                FROM "deals_manifest"."multi_source_deals_watermarks_intervals"
+                WHERE
+                  "model" = 'stg_deals__p3' AND "source" = 'deals'
+              ) + INTERVAL '1 HOUR'
+            )
+            THEN (
+              SELECT
+                MAX("interval_end")
+              FROM "deals_manifest"."multi_source_deals_watermarks_intervals"
+              WHERE
+                "model" = 'stg_deals__p3' AND "source" = 'deals'
+            ) + INTERVAL '1 HOUR'
+            ELSE CASE
+              WHEN MAX("timemsc") > CURRENT_TIMESTAMP AT TIME ZONE 'UTC'
+              THEN CURRENT_TIMESTAMP AT TIME ZONE 'UTC'
+              ELSE MAX("timemsc")
+            END
           END AS "watermark"
         FROM "deals_scratch"."stg_deals__p3"
       ) AS "n"
