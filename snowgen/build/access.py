@@ -50,9 +50,10 @@ def access_of(statements: Sequence[exp.Expr], bookkeeping: frozenset[str] = froz
                 transactions.append((opened, number))
             opened = None
             continue
-        read = _read(statement)
+        tables, ctes = _tables_and_ctes(statement)
+        read = _read(statement, tables, ctes)
         reads |= read
-        _note_rows(statement, rows)
+        _note_rows(statement, tables, rows)
         if isinstance(statement, exp.Create) and _kind(statement) == "SCHEMA":
             schemas.add(_schema_name(statement))
             continue
@@ -83,16 +84,28 @@ def access_of(statements: Sequence[exp.Expr], bookkeeping: frozenset[str] = froz
     )
 
 
-def _note_rows(statement: exp.Expr, rows: dict[str, frozenset[str] | None]) -> None:
+def _tables_and_ctes(statement: exp.Expr) -> tuple[list[exp.Table], set[str]]:
+    """The statement's table nodes and the names of its CTEs, in one walk."""
+    tables: list[exp.Table] = []
+    ctes: set[str] = set()
+    for node in statement.find_all(exp.Table, exp.CTE):
+        if isinstance(node, exp.Table):
+            tables.append(node)
+        else:
+            ctes.add(node.alias_or_name.casefold())
+    return tables, ctes
+
+
+def _note_rows(statement: exp.Expr, tables: list[exp.Table], rows: dict[str, frozenset[str] | None]) -> None:
     """The rows each relation of the statement is touched in: those its builder named
     (snowgen.plan.dependencies.with_rows), else all of them (None), for good."""
-    for table in statement.find_all(exp.Table):
+    if _ensures(statement):
+        return  # creating it when missing touches no rows
+    for table in tables:
         if not table.name:
             continue
         name = relation_name(table)
         marked = table.meta.get(ROWS_META) if table.meta else None
-        if _ensures(statement):
-            continue  # creating it when missing touches no rows
         if marked is None:
             rows[name] = None
         elif name not in rows:
@@ -174,15 +187,14 @@ def _target_nodes(statement: exp.Expr) -> list[exp.Table]:
     return []
 
 
-def _read(statement: exp.Expr) -> set[str]:
-    """Every relation the statement names but what it writes, and the target of a statement
-    that reads its rows (MERGE, UPDATE, DELETE, or a query over it)."""
+def _read(statement: exp.Expr, tables: list[exp.Table], ctes: set[str]) -> set[str]:
+    """Every relation the statement names (``tables``, but its CTEs) but what it writes, and
+    the target of a statement that reads its rows (MERGE, UPDATE, DELETE, or a query over it)."""
     if isinstance(statement, exp.Create) and _kind(statement) == "SCHEMA":
         return set()
-    ctes = {cte.alias_or_name.casefold() for cte in statement.find_all(exp.CTE)}
     written = {id(table) for table in _target_nodes(statement)}
     names = set()
-    for table in statement.find_all(exp.Table):
+    for table in tables:
         if id(table) in written or not table.name:
             continue
         if not table.db and table.name.casefold() in ctes:
