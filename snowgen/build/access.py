@@ -136,9 +136,8 @@ def _kind(statement: exp.Create) -> str:
 def _schema_name(statement: exp.Create) -> str:
     target = statement.this
     table = target if isinstance(target, exp.Table) else target.find(exp.Table)
-    # CREATE SCHEMA s: sqlglot keeps s as a table whose name is the schema ('db' when a
-    # database names it too)
-    return (table.db or table.name).casefold() if table.db and not table.name else table.name.casefold()
+    # CREATE SCHEMA s: sqlglot keeps s as a table named s (or, in some shapes, as its db)
+    return (table.name or table.db).casefold()
 
 
 def _target_table(node: exp.Expr | None) -> exp.Table | None:
