@@ -4,7 +4,11 @@ against DuckDB on the same synthetic events, run after run.
 On those three warehouses the run limits travel in variables (Snowflake session variables,
 BigQuery script variables, Databricks SQL variables: snowgen.build.run_limits), on DuckDB in a
 join to the limits table, and the web_page context is a nested column (VARIANT, ARRAY of
-STRUCT) rather than a table of its own: agreement here is agreement of the two forms.
+STRUCT) rather than a table of its own: agreement here is agreement of the two forms. The
+whole plan runs with the IAB, UA parser and YAUAA enrichments on, over events that carry them
+(three more nested contexts, a boolean field and Snowflake's camelCase keys among them); the
+plan with every option off runs on these emulators through the warehouses' clients
+(test_run_warehouses.py, test_run_snowflake.py).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ PROJECT = generator.SHIPPED_PROJECT
 ENGINES = ["duckdb", "snowflake", "bigquery", "databricks"]
 BASE_MODULES = ("setup", "base", "finish")  # finish: the run lock's release
 VARS = {"start_date": "2024-03-01", "backfill_limit_days": 1, "lookback_window_hours": 6}
+ENRICHMENTS = {"enable_iab": True, "enable_ua": True, "enable_yauaa": True}
 
 LIFECYCLE = "SELECT session_identifier, user_identifier, start_tstamp, end_tstamp FROM snowplow_manifest.snowplow_web_base_sessions_lifecycle_manifest"
 SESSIONS = "SELECT session_identifier, start_tstamp, end_tstamp FROM scratch.snowplow_web_base_sessions_this_run"
@@ -40,24 +45,29 @@ BASE_TABLES = {"limits": LIMITS, "lifecycle": LIFECYCLE, "sessions": SESSIONS, "
 # pings, scroll depth, indexes, first page, seeds (country, language, channel), stitching.
 DERIVED_TABLES = {
     "page_views": "SELECT page_view_id, domain_sessionid, page_view_in_session_index, engaged_time_in_s, "
-                  "vertical_percentage_scrolled, default_channel_group FROM derived.snowplow_web_page_views",
+                  "vertical_percentage_scrolled, default_channel_group, spider_or_robot, category, useragent_family, "
+                  "os_family, os_patch_minor, device_class, device_category, agent_name_version_major "
+                  "FROM derived.snowplow_web_page_views",
     "sessions": "SELECT domain_sessionid, page_views, engaged_time_in_s, first_page_url, geo_country_name, "
-                "br_lang_name, default_channel_group, stitched_user_id FROM derived.snowplow_web_sessions",
+                "br_lang_name, default_channel_group, stitched_user_id, spider_or_robot, useragent_version, "
+                "device_category, device_version FROM derived.snowplow_web_sessions",
     "users": "SELECT domain_userid, sessions, page_views, engaged_time_in_s, first_page_url FROM derived.snowplow_web_users",
 }  # fmt: skip
 
 
 @cache
-def batches() -> list[list[generator.Event]]:
-    return generator.generate(GeneratorConfig(seed=7, days=3, users=4)).batches()
+def batches(enriched: bool) -> list[list[generator.Event]]:
+    return generator.generate(GeneratorConfig(seed=7, days=3, users=4, enrichments=enriched)).batches()
 
 
 @cache
 def compiled(dialect: str, modules: tuple[str, ...] | None = None) -> tuple[list[str], dict[str, str]]:
-    """(source DDL, files of the plan) for one dialect; only the steps of ``modules`` if given."""
+    """(source DDL, files of the plan) for one dialect; only the steps of ``modules`` if given
+    (the whole plan: with the enrichments on)."""
     loaded = load_project(PROJECT)
     d = get_dialect(dialect)
-    [project] = compile_loaded(loaded, [dialect], CompileOptions(vars=VARS))
+    options = ENRICHMENTS if modules is None else {}
+    [project] = compile_loaded(loaded, [dialect], CompileOptions(vars={**VARS, **options}))
     plan = json.loads(project.files["plan.json"])
     plan["steps"] = [step for step in plan["steps"] if modules is None or step["module"] in modules]
     files = {step["file"]: project.files[step["file"]] for step in plan["steps"]}
@@ -86,7 +96,7 @@ def runs(engine, modules: tuple[str, ...] | None, tables: dict[str, str]) -> Ite
     ddl, files = compiled(engine.name, modules)
     for statement in ddl:
         engine.execute(statement)
-    for batch in batches():
+    for batch in batches(enriched=modules is None):
         generator.load(engine, batch)
         run_compiled(engine, files)
         yield {name: rows(engine, query) for name, query in tables.items()}
@@ -119,7 +129,7 @@ def test_derived_tables_agree_with_duckdb_run_after_run(engine, duckdb_runs):
 
 def test_the_reference_runs_process_every_batch(duckdb_runs):
     """The comparison is not of empty tables: every run has sessions and events."""
-    assert len(duckdb_runs["base"]) == len(duckdb_runs["all"]) == len(batches()) >= 3
+    assert len(duckdb_runs["base"]) == len(duckdb_runs["all"]) == len(batches(False)) >= 3
     for run in duckdb_runs["base"]:
         assert run["sessions"] and run["events"]
         [(lower, upper)] = run["limits"]
@@ -127,6 +137,8 @@ def test_the_reference_runs_process_every_batch(duckdb_runs):
     last = duckdb_runs["all"][-1]
     assert all(last[name] for name in DERIVED_TABLES)
     assert any(row[3] for row in last["page_views"]), "no engaged time: the context did not join"
+    assert {row[12] for row in last["page_views"]} == {"Desktop", "Mobile", "Tablet", "Other"}, "YAUAA did not join"
+    assert {False, None} <= {row[6] for row in last["page_views"]}, "IAB did not join"
 
 
 @pytest.mark.parametrize("dialect", ["snowflake", "bigquery", "databricks"])
