@@ -5,10 +5,10 @@ On those three warehouses the run limits travel in variables (Snowflake session 
 BigQuery script variables, Databricks SQL variables: snowgen.build.run_limits), on DuckDB in a
 join to the limits table, and the web_page context is a nested column (VARIANT, ARRAY of
 STRUCT) rather than a table of its own: agreement here is agreement of the two forms. The
-whole plan runs with the IAB, UA parser and YAUAA enrichments on, over events that carry them
-(three more nested contexts, a boolean field and Snowflake's camelCase keys among them); the
-plan with every option off runs on these emulators through the warehouses' clients
-(test_run_warehouses.py, test_run_snowflake.py).
+whole plan runs here with the IAB, UA parser and YAUAA enrichments on, over events that carry
+them (three more nested contexts, a boolean field, Snowflake's camelCase keys); with every
+option off it runs on these emulators through the warehouses' clients (test_run_warehouses.py,
+test_run_snowflake.py, which reuse this module's helpers with their defaults).
 """
 
 from __future__ import annotations
@@ -45,28 +45,37 @@ BASE_TABLES = {"limits": LIMITS, "lifecycle": LIFECYCLE, "sessions": SESSIONS, "
 # pings, scroll depth, indexes, first page, seeds (country, language, channel), stitching.
 DERIVED_TABLES = {
     "page_views": "SELECT page_view_id, domain_sessionid, page_view_in_session_index, engaged_time_in_s, "
-                  "vertical_percentage_scrolled, default_channel_group, spider_or_robot, category, useragent_family, "
-                  "os_family, os_patch_minor, device_class, device_category, agent_name_version_major "
-                  "FROM derived.snowplow_web_page_views",
+                  "vertical_percentage_scrolled, default_channel_group FROM derived.snowplow_web_page_views",
     "sessions": "SELECT domain_sessionid, page_views, engaged_time_in_s, first_page_url, geo_country_name, "
-                "br_lang_name, default_channel_group, stitched_user_id, spider_or_robot, useragent_version, "
-                "device_category, device_version FROM derived.snowplow_web_sessions",
+                "br_lang_name, default_channel_group, stitched_user_id FROM derived.snowplow_web_sessions",
     "users": "SELECT domain_userid, sessions, page_views, engaged_time_in_s, first_page_url FROM derived.snowplow_web_users",
+}  # fmt: skip
+# With the enrichments on: the derived tables above and the enrichment columns, of each context
+# and type (IAB's boolean, the UA parser's os_family, YAUAA's device class and category).
+ENRICHED_TABLES = {
+    **DERIVED_TABLES,
+    "page_view_enrichments": "SELECT page_view_id, spider_or_robot, category, useragent_family, os_family, "
+                             "os_patch_minor, device_class, device_category, agent_name_version_major "
+                             "FROM derived.snowplow_web_page_views",
+    "session_enrichments": "SELECT domain_sessionid, spider_or_robot, useragent_version, device_category, "
+                           "device_version FROM derived.snowplow_web_sessions",
 }  # fmt: skip
 
 
 @cache
-def batches(enriched: bool) -> list[list[generator.Event]]:
+def batches(enriched: bool = False) -> list[list[generator.Event]]:
     return generator.generate(GeneratorConfig(seed=7, days=3, users=4, enrichments=enriched)).batches()
 
 
 @cache
-def compiled(dialect: str, modules: tuple[str, ...] | None = None) -> tuple[list[str], dict[str, str]]:
-    """(source DDL, files of the plan) for one dialect; only the steps of ``modules`` if given
-    (the whole plan: with the enrichments on)."""
+def compiled(
+    dialect: str, modules: tuple[str, ...] | None = None, enriched: bool = False
+) -> tuple[list[str], dict[str, str]]:
+    """(source DDL, files of the plan) for one dialect; only the steps of ``modules`` if given;
+    ``enriched``: with the enrichment options on."""
     loaded = load_project(PROJECT)
     d = get_dialect(dialect)
-    options = ENRICHMENTS if modules is None else {}
+    options = ENRICHMENTS if enriched else {}
     [project] = compile_loaded(loaded, [dialect], CompileOptions(vars={**VARS, **options}))
     plan = json.loads(project.files["plan.json"])
     plan["steps"] = [step for step in plan["steps"] if modules is None or step["module"] in modules]
@@ -91,12 +100,15 @@ def _plain(value):
     return value
 
 
-def runs(engine, modules: tuple[str, ...] | None, tables: dict[str, str]) -> Iterator[dict[str, list[tuple]]]:
-    """Load each batch and run the plan (or its ``modules``); yields ``tables`` after each run."""
-    ddl, files = compiled(engine.name, modules)
+def runs(
+    engine, modules: tuple[str, ...] | None, tables: dict[str, str], enriched: bool = False
+) -> Iterator[dict[str, list[tuple]]]:
+    """Load each batch and run the plan (or its ``modules``); yields ``tables`` after each run.
+    ``enriched``: events with the enrichment contexts, the plan with the options on."""
+    ddl, files = compiled(engine.name, modules, enriched)
     for statement in ddl:
         engine.execute(statement)
-    for batch in batches(enriched=modules is None):
+    for batch in batches(enriched):
         generator.load(engine, batch)
         run_compiled(engine, files)
         yield {name: rows(engine, query) for name, query in tables.items()}
@@ -104,11 +116,11 @@ def runs(engine, modules: tuple[str, ...] | None, tables: dict[str, str]) -> Ite
 
 @pytest.fixture(scope="module")
 def duckdb_runs(duckdb_engine):
-    """DuckDB's tables after each run: the base module alone, then the whole plan."""
+    """DuckDB's tables after each run: the base module alone, then the whole plan (enriched)."""
     results = {}
-    for kind, modules, tables in (("base", BASE_MODULES, BASE_TABLES), ("all", None, DERIVED_TABLES)):
+    for kind, modules, tables in (("base", BASE_MODULES, BASE_TABLES), ("all", None, ENRICHED_TABLES)):
         engine = duckdb_engine.fresh()
-        results[kind] = list(runs(engine, modules, tables))
+        results[kind] = list(runs(engine, modules, tables, enriched=modules is None))
         engine.close()
     return results
 
@@ -122,23 +134,24 @@ def test_base_module_agrees_with_duckdb_run_after_run(engine, duckdb_runs):
 
 @pytest.mark.parametrize("engine", ENGINES[1:], indirect=True)
 def test_derived_tables_agree_with_duckdb_run_after_run(engine, duckdb_runs):
-    for number, tables in enumerate(runs(engine, None, DERIVED_TABLES)):
+    for number, tables in enumerate(runs(engine, None, ENRICHED_TABLES, enriched=True)):
         for name, expected in duckdb_runs["all"][number].items():
             assert tables[name] == expected, f"run {number + 1}: {name}"
 
 
 def test_the_reference_runs_process_every_batch(duckdb_runs):
     """The comparison is not of empty tables: every run has sessions and events."""
-    assert len(duckdb_runs["base"]) == len(duckdb_runs["all"]) == len(batches(False)) >= 3
+    assert len(duckdb_runs["base"]) == len(duckdb_runs["all"]) == len(batches()) >= 3
     for run in duckdb_runs["base"]:
         assert run["sessions"] and run["events"]
         [(lower, upper)] = run["limits"]
         assert lower < upper
     last = duckdb_runs["all"][-1]
-    assert all(last[name] for name in DERIVED_TABLES)
+    assert all(last[name] for name in ENRICHED_TABLES)
     assert any(row[3] for row in last["page_views"]), "no engaged time: the context did not join"
-    assert {row[12] for row in last["page_views"]} == {"Desktop", "Mobile", "Tablet", "Other"}, "YAUAA did not join"
-    assert {False, None} <= {row[6] for row in last["page_views"]}, "IAB did not join"
+    enriched = last["page_view_enrichments"]
+    assert {row[7] for row in enriched} == {"Desktop", "Mobile", "Tablet", "Other"}, "YAUAA did not join"
+    assert {False, None} <= {row[1] for row in enriched}, "IAB did not join"
 
 
 @pytest.mark.parametrize("dialect", ["snowflake", "bigquery", "databricks"])

@@ -472,7 +472,7 @@ def event_rows(events: list[Event]) -> tuple[list[str], list[tuple]]:
 
 def context_rows(events: list[Event]) -> tuple[list[str], list[tuple]]:
     """(columns, rows) of the web_page context table (root_id, root_tstamp, id)."""
-    [web_page] = [c for c in _contexts() if c.name == "web_page"]
+    [web_page] = [c for c in generator_contexts.contexts() if c.name == "web_page"]
     return generator_contexts.table_rows(events, web_page, "postgres")
 
 
@@ -485,14 +485,13 @@ def load(engine, events: list[Event], schema: str = "atomic") -> None:
         return
     copy = _copy_postgres if engine.name == "postgres" else _copy_duckdb
     tables = [("events", event_rows(events))]
-    tables += [(c.table(engine.name), generator_contexts.table_rows(events, c, engine.name)) for c in _contexts()]
+    tables += [
+        (c.table(engine.name), generator_contexts.table_rows(events, c, engine.name))
+        for c in generator_contexts.contexts()
+    ]
     for table, (columns, rows) in tables:
         if rows:
             copy(engine.conn, schema, table, columns, rows)
-
-
-def _contexts() -> tuple[generator_contexts.Context, ...]:
-    return generator_contexts.contexts()
 
 
 def _insert(engine, events: list[Event], schema: str) -> None:
@@ -512,7 +511,7 @@ def _insert(engine, events: list[Event], schema: str) -> None:
         rows.append(row)
     statements = insert_rows(engine.name, schema, "events", rows)
     if not nested:
-        for context in _contexts():
+        for context in generator_contexts.contexts():
             rows = generator_contexts.table_dicts(events, context, engine.name)
             statements += insert_rows(engine.name, schema, context.table(engine.name), rows) if rows else []
     for statement in statements:
