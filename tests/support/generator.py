@@ -30,6 +30,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from support import generator_conversions
+
 CONTEXT_TABLE = "com_snowplowanalytics_snowplow_web_page_1"
 SHIPPED_PROJECT = Path(__file__).resolve().parents[2] / "model_specs" / "snowplow_web"
 NULL_MARK = "\\N"
@@ -116,6 +118,9 @@ class GeneratorConfig:
     #: to "...-z": a session's user identifier is the max seen by the first run that processed it
     #: (reference §1.2), so day-by-day runs keep "-a" where one run over all data takes "-z"
     rotating_userid_sessions: int = 0
+    #: purchases (structured events with a value) in as many regular sessions: the conversions
+    #: of the shipped project's conversion_events (support/generator_conversions.py)
+    purchases: int = 0
 
 
 @dataclass
@@ -449,6 +454,7 @@ def generate(config: GeneratorConfig = GeneratorConfig()) -> Dataset:
     _late_events(b, config.late_beyond, "late_beyond", (allowed + 0.05, allowed + 0.5))
     _duplicates(b)
     _null_session_events(b)
+    generator_conversions.add_purchases(b, _regular)
     for event in b.events:
         event.row["load_tstamp"] = b.day(event.batch + 1) + dt.timedelta(minutes=5)
     return Dataset(config, b.events)
