@@ -12,6 +12,11 @@ statements the warehouse would run:
   COMMIT are left out, so the statements between them run one after the other.
 - Sail does not parse ``SET TIME ZONE 'zone'`` (Databricks SQL and Runtime do): the runner sets
   ``spark.sql.session.timeZone``, the session setting the statement sets in Spark.
+- *sail-duplicate-aggregate-names*: Sail names an aggregate by its text and refuses two of one
+  query with the same name ("Schema contains duplicate unqualified field name"), which Spark
+  tells apart: two ordered lists of one SELECT, ``TRANSFORM(ARRAY_SORT(COLLECT_LIST(STRUCT(...,
+  x AS v))), e -> e.v)`` (snowgen.dialects.databricks), differ in their value only. The runner
+  names each list's value field apart (``v`` -> ``v_1``, ``v_2``, ...), which changes no value.
 - bqemulator does not parse ``SET @@time_zone = 'zone'`` (BigQuery does): the runner leaves it
   out of the script, as the emulator reads every timestamp in UTC anyway.
 - fakesnow keeps a session variable's query and runs it again wherever the variable is read,
@@ -117,9 +122,26 @@ class SailStatements:
             return None
         for clustering in list(tree.find_all(exp.ClusterProperty)):
             clustering.pop()
+        _name_list_values_apart(tree)
         return tree.transform(self._substitute).sql("databricks")
 
     def _substitute(self, node: exp.Expr) -> exp.Expr:
         if isinstance(node, (exp.Var, exp.Column)) and node.name in self.values and not getattr(node, "table", None):
             return self.values[node.name].copy()
         return node
+
+
+def _name_list_values_apart(tree: exp.Expr) -> None:
+    """*sail-duplicate-aggregate-names* (above): the value field of each ordered list's
+    structs, and the lambda that reads it, renamed ``v_<n>``."""
+    lists = [
+        t for t in tree.find_all(exp.Transform)
+        if isinstance(t.this, exp.ArraySort) and isinstance(t.this.this, exp.ArrayAgg)
+        and isinstance(t.this.this.this, exp.Struct)
+    ]  # fmt: skip
+    for number, listed in enumerate(lists, 1):
+        value = listed.this.this.this.expressions[-1]  # `x` AS `v`, read back as v := x
+        pick = listed.expression.this
+        if isinstance(value, exp.PropertyEQ) and isinstance(pick, exp.Dot) and value.name == pick.name == "v":
+            value.set("this", exp.to_identifier(f"v_{number}"))
+            pick.set("expression", exp.to_identifier(f"v_{number}"))
