@@ -52,6 +52,8 @@ CODES: dict[str, str] = {
     "SG216": "a source sample cannot be loaded as declared",
     "SG220": "a staged table cannot be used as declared",
     "SG230": "a model cannot be stitched as its 'stitch' option asks",
+    "SG240": "a setting taken from a var has no such var or the wrong type",
+    "SG241": "sql() is given text that is not exactly one SQL expression",
     # -- what a warehouse can express ----------------------------------------------
     "SG301": "a dialect cannot express this layout or feature",
     "SG302": "unknown dialect",
