@@ -148,3 +148,22 @@ def test_an_array_aggregate_that_cannot_be_printed_is_refused(dialect):
     }
     with pytest.raises(Unsupported):
         d.lower(sqlglot.parse_one(body[dialect], read="postgres"))
+
+
+@pytest.mark.parametrize(
+    ("dialect", "message"),
+    [
+        ("databricks", "SG301 databricks cannot print a descending ORDER BY in an ARRAY_AGG"),
+        ("redshift", "SG301 redshift has no array aggregate; write array_remove(array_agg(v ORDER BY ...), NULL)"),
+    ],
+)
+def test_a_body_with_an_array_aggregate_the_warehouse_cannot_print_is_a_located_error(tmp_path, dialect, message):
+    from support.projects import compile_files, write_project
+
+    from snowgen.errors import SnowgenError
+
+    body = "select e.app_id, array_agg(e.id order by e.ts desc) as ids from events as e group by e.app_id"
+    root = write_project(tmp_path / "p", [{"name": "m", "materialization": "table", "sql": body}])
+    with pytest.raises(SnowgenError) as error:
+        compile_files(root, dialect)
+    assert f"models/m.yml:3:1: {message}" in str(error.value)

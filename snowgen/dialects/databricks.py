@@ -54,7 +54,7 @@ def _array_agg(node: exp.ArrayAgg) -> exp.Expr:
     value, order = ordered_parts(node.this)
     if not order:
         return node
-    return _sorted_struct_values(value, ascending_nulls_last(order, "an ARRAY_AGG on Databricks"))
+    return _sorted_struct_values(value, ascending_nulls_last(order, "an ARRAY_AGG"))
 
 
 def _without_nulls(node: exp.ArrayRemove) -> exp.Expr:
