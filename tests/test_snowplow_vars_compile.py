@@ -98,6 +98,14 @@ def test_the_events_of_the_run_join_their_session_by_the_same_identifier(dialect
     assert "original_domain_sessionid" in text.lower() and "original_domain_userid" in text.lower()
 
 
+@pytest.mark.parametrize("dialect", ["redshift", "postgres", "duckdb"])
+def test_an_entity_of_the_user_only_is_joined_by_the_lifecycle_alone(dialect):
+    # the events of the run take their user from the lifecycle's sessions, not from the entity
+    user_entity = {"user_identifiers": [{"schema": ENTITY_URI, "field": "uid"}]}
+    assert '"sg_identity0"."uid"' in step(dialect, "base_sessions_lifecycle_manifest", user_entity)
+    assert "sg_identity" not in step(dialect, "base_events_this_run", user_entity)
+
+
 @pytest.mark.parametrize("dialect", DIALECTS)
 def test_snowplows_defaults_read_the_atomic_columns_as_before(dialect):
     text = step(dialect, "base_sessions_lifecycle_manifest")

@@ -44,13 +44,22 @@ def session_user(d: Dialect, events: EventSource, table: str) -> exp.Expr:
 
 
 def with_entities(
-    select: exp.Select, d: Dialect, events: EventSource, table: str, limits: exp.Table, limits_alias: str
+    select: exp.Select,
+    d: Dialect,
+    events: EventSource,
+    table: str,
+    limits: tuple[exp.Table, str],
+    read: tuple[Which, ...] = ("session", "user"),
 ) -> exp.Select:
-    """``select`` with the entity tables the identifiers read joined to its events
-    (``table``); ``limits``: the one-row relation of the window their rows are read in."""
+    """``select`` with the entity tables the ``read`` identifiers read joined to its events
+    (``table``); ``limits``: the one-row relation (and its alias) of the window their rows are
+    read in."""
     if d.context_storage == "column":
         return select
+    needed = {entity for which in read for entity in _source(events, which).entities()}
     for entity, alias in _entity_aliases(events).items():
+        if entity not in needed:
+            continue
         on = exp.and_(
             exp.EQ(this=exp.column("root_id", table=alias), expression=exp.column(events.config.event_id, table=table)),
             exp.EQ(
@@ -59,7 +68,7 @@ def with_entities(
             ),
             exp.EQ(this=exp.column("entity_index", table=alias), expression=exp.Literal.number(1)),
         )
-        rows = _first_entities(events, d, entity, _fields(events, entity), limits, limits_alias)
+        rows = _first_entities(events, d, entity, _fields(events, entity), *limits)
         select = select.join(rows.subquery(alias, copy=False), on=on, join_type="LEFT", copy=False)
     return select
 

@@ -65,7 +65,8 @@ def _events_of_run_sessions(d: Dialect, events: EventSource, sessions: exp.Table
         exp.alias_(exp.column(session_col, table="e"), f"original_{session_col}"),
     ]
     select = exp.Select(expressions=projection).from_(exp.alias_(events.table(), "e", table=True), copy=False)
-    select = with_entities(select, d, events, "e", exp.Table(this=exp.to_identifier("session_limits")), "cl")
+    session_limits = (exp.Table(this=exp.to_identifier("session_limits")), "cl")
+    select = with_entities(select, d, events, "e", session_limits, read=("session",))  # the user is b's
     return select.join(
         exp.alias_(sessions, "b", table=True),
         on=exp.EQ(this=identifier(d, events, "session", "e"), expression=exp.column("session_identifier", table="b")),

@@ -158,7 +158,7 @@ def _new_events(
         .join(exp.alias_(limits.copy(), "lim", table=True), join_type="CROSS", copy=False)
     )
     return (
-        with_entities(select, d, events, "e", limits, "lim")
+        with_entities(select, d, events, "e", (limits, "lim"))
         .where(
             all_of(
                 late_filter(d, "e", days_late_allowed),
