@@ -40,7 +40,7 @@ def source_ddl(spec: ProjectSpec, dialect: Dialect) -> list[exp.Expr]:
 
 
 def _context_columns(dialect: Dialect, context) -> list[tuple[str, exp.DataType]]:
-    kind = dialect.context_column_type(list(context.fields))
+    kind = dialect.context_column_type([(field, context.field_type(field)) for field in context.fields])
     return [(column, kind.copy()) for column in context_columns(dialect, context)]
 
 
@@ -48,7 +48,8 @@ def _context_table(dialect: Dialect, context, events: exp.Table) -> tuple[exp.Ta
     """A shredded context table beside the events table: root_id, root_tstamp, fields."""
     table = context_table_beside(dialect, context.schema_, events)
     typed = [("root_id", dialect.data_type("string")), ("root_tstamp", dialect.data_type("timestamp"))]
-    return table, typed + [(field, dialect.data_type("string")) for field in context.fields]
+    fields = [(dialect.context_field(f), dialect.data_type(context.field_type(f))) for f in context.fields]
+    return table, typed + fields
 
 
 def context_table_beside(dialect: Dialect, schema_uri: str, events: exp.Table) -> exp.Table:

@@ -25,6 +25,7 @@ from pydantic import (
     StrictStr,
     TypeAdapter,
     ValidationError,
+    ValidationInfo,
     field_validator,
 )
 
@@ -220,15 +221,24 @@ class SourceSpec(Spec):
 TablePrefix = Annotated[str, Field(pattern=r"^[A-Za-z0-9_]*$"), AfterValidator(str.lower)]
 
 
+# The types a context's field may have: JSON's scalars (a schema's string, boolean, integer
+# and number), which every loader stores as the warehouse's own type of that name.
+ContextFieldType = Literal["string", "boolean", "int", "bigint", "double"]
+
+
 class SessionContextSpec(Spec):
     name: SimpleName
     enabled: VarBool = True  # false: the events of the run do not carry this context
     schema_: Annotated[str, Field(pattern=r"^iglu:[A-Za-z0-9_.\-]+/[A-Za-z0-9_\-]+/jsonschema/\d+-\d+-\d+$")] = Field(
         alias="schema"
     )
-    # context field (as the loader names it; case matters in nested JSON) -> output column.
-    # snowgen reads the first entity of the context (Snowplow's single-entity contexts).
+    # context field (as the schema spells it, e.g. spiderOrRobot; each dialect reads it under
+    # the name its loader gives it) -> output column. snowgen reads the first entity of the
+    # context (Snowplow's single-entity contexts).
     fields: dict[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], Name]
+    # The type of each field that is not a string (the schema's boolean, integer and number
+    # fields); every other field is a string.
+    types: dict[str, ContextFieldType] = {}
     # Where contexts are nested columns of the events table (BigQuery, Snowflake,
     # Databricks): the columns holding this context, each field read from the first column
     # in this order that has it (e.g. a major-version column, then an older full-version one).
@@ -244,6 +254,18 @@ class SessionContextSpec(Spec):
 
     # A CSV of example entities (root_id, root_tstamp and the fields) for ``snowgen sample-data``.
     sample: Annotated[str, AfterValidator(_sample_path)] | None = None
+
+    @field_validator("types")
+    @classmethod
+    def _types_of_fields(cls, value: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        unknown = sorted(set(value) - set(info.data.get("fields", {})))
+        if unknown:
+            raise ValueError(f"types names fields the context does not read: {', '.join(unknown)}")
+        return value
+
+    def field_type(self, field: str) -> str:
+        """The logical type of ``field`` (a key of ``fields``)."""
+        return self.types.get(field, "string")
 
 
 class IdentifierSpec(Spec):
