@@ -7,15 +7,15 @@ dialects.
 
 The events (2024-03-01; ``original_*``: the raw atomic ids):
 
-| event | kind | session | user (cookie) | user_id | page view | entity com_acme_session_1 |
+| event | kind | session | user (cookie) | user_id | page view | entity com_acme_session_1 (sessionKey, userKey) |
 |---|---|---|---|---|---|---|
 | e1 10:00:00 | page view | s1 | u1 | | pv1 | none |
 | e2 10:00:20 | page ping | s1 | u1b | bob | pv1 | none |
 | e3 11:00:00 | page view (app shop) | s2 | u2 | alice | pv2 | none |
 | e7 11:00:30 | page ping (stray: pv1's) | s2 | u2 | alice | pv1 | none |
-| e4 12:00:00 | page view | NULL | u3 | | pv3 | sid k3 |
-| e5 13:00:00 | page view | s4 | u4 | | pv4 | sid k1, uid member-9 |
-| e6 13:05:00 | page view | s5 | u5 | | pv5 | sid k1, uid NULL |
+| e4 12:00:00 | page view | NULL | u3 | | pv3 | k3 |
+| e5 13:00:00 | page view | s4 | u4 | | pv4 | k1, member-9 |
+| e6 13:05:00 | page view | s5 | u5 | | pv5 | k1, NULL |
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ D1 = "2024-03-01 "
 DOC = dict(doc_width=1000, doc_height=2000, br_viewwidth=800, br_viewheight=500)
 EVENTS = [
     ds.event("e1", "pv", "s1", "u1", D1 + "10:00:00", page_view_id="pv1", mkt_source="example.org",
-             mkt_medium="referral", br_lang="en-GB", **DOC),
+             mkt_medium="referral", br_lang="en-GB", geo_country="GB", **DOC),
     ds.event("e2", "pp", "s1", "u1b", D1 + "10:00:20", page_view_id="pv1", user_id="bob",
              pp_xoffset_max=0, pp_yoffset_max=500, **DOC),
     ds.event("e3", "pv", "s2", "u2", D1 + "11:00:00", page_view_id="pv2", user_id="alice", app_id="shop"),
@@ -57,9 +57,9 @@ EVENTS = [
     ds.event("e6", "pv", "s5", "u5", D1 + "13:05:00", page_view_id="pv5"),
 ]  # fmt: skip
 ENTITIES = [
-    {"root_id": "e4", "root_tstamp": ds.ts(D1 + "12:00:00"), "sid": "k3", "uid": None},
-    {"root_id": "e5", "root_tstamp": ds.ts(D1 + "13:00:00"), "sid": "k1", "uid": "member-9"},
-    {"root_id": "e6", "root_tstamp": ds.ts(D1 + "13:05:00"), "sid": "k1", "uid": None},
+    {"root_id": "e4", "root_tstamp": ds.ts(D1 + "12:00:00"), "session_key": "k3", "user_key": None},
+    {"root_id": "e5", "root_tstamp": ds.ts(D1 + "13:00:00"), "session_key": "k1", "user_key": "member-9"},
+    {"root_id": "e6", "root_tstamp": ds.ts(D1 + "13:05:00"), "session_key": "k1", "user_key": None},
 ]
 
 
@@ -70,7 +70,9 @@ def run_project(engine, variables: dict[str, Any], root: Path = PROJECT) -> None
     d = get_dialect(engine.name)
     for statement in source_ddl(loaded.spec, d):
         engine.execute(d.render(statement))
-    engine.execute(f"CREATE TABLE atomic.{ENTITY} (root_id TEXT, root_tstamp TIMESTAMP, sid TEXT, uid TEXT)")
+    engine.execute(
+        f"CREATE TABLE atomic.{ENTITY} (root_id TEXT, root_tstamp TIMESTAMP, session_key TEXT, user_key TEXT)"
+    )
     rows = ds.atomic_rows(EVENTS, list(loaded.spec.sources["events"].columns))
     statements = insert_rows(engine.name, "atomic", "events", rows)
     statements += insert_rows(engine.name, "atomic", WEB_PAGE, ds.context_rows(EVENTS))
@@ -90,7 +92,8 @@ def rows(engine, table: str, key: str, *columns: str) -> dict[Any, Any]:
 
 
 # -- session identifiers -------------------------------------------------------------------------------
-ENTITY_FIRST = [{"schema": ENTITY_URI, "field": "sid"}, {"schema": "atomic", "field": "domain_sessionid"}]
+# fields as the schema spells them (sessionKey): the loader's table has them in snake case
+ENTITY_FIRST = [{"schema": ENTITY_URI, "field": "sessionKey"}, {"schema": "atomic", "field": "domain_sessionid"}]
 #: session -> its original_domain_sessionid (the first page event's raw id); page view -> session
 SESSION_CASES = {
     "default": (
@@ -109,7 +112,7 @@ SESSION_CASES = {
         {"pv1": "s1", "pv2": "s2", "pv3": "k3", "pv4": "k1", "pv5": "k1"},
     ),
     "the entity by its table name": (
-        {"session_identifiers": [{"schema": ENTITY, "field": "sid", "prefix": "si"}, ENTITY_FIRST[1]]},
+        {"session_identifiers": [{"schema": ENTITY, "field": "session_key", "prefix": "si"}, ENTITY_FIRST[1]]},
         {"s1": "s1", "s2": "s2", "k3": None, "k1": "s4"},
         {"pv1": "s1", "pv2": "s2", "pv3": "k3", "pv4": "k1", "pv5": "k1"},
     ),
@@ -145,8 +148,8 @@ USER_CASES = {
         },
         {"s1": ("u1", "u1"), "s2": ("alice", "u2"), "s4": ("u4", "u4"), "s5": ("u5", "u5")},
     ),
-    "an entity, then the column": (  # s1, s2: no entity row; s5: an entity without uid
-        {"user_identifiers": [{"schema": ENTITY, "field": "uid"}, {"schema": "atomic", "field": "domain_userid"}]},
+    "an entity, then the column": (  # s1, s2: no entity row; s5: an entity without userKey
+        {"user_identifiers": [{"schema": ENTITY, "field": "userKey"}, {"schema": "atomic", "field": "domain_userid"}]},
         {"s1": ("u1b", "u1"), "s2": ("u2", "u2"), "s4": ("member-9", "u4"), "s5": ("u5", "u5")},
     ),
     "sql": (
@@ -237,12 +240,15 @@ OWN_SEEDS = {
         ["source", "source_category"],
     ),
     "my_languages": ("lang_tag,name\nen-GB,English of England\n", ["lang_tag", "name"]),
+    "my_countries": ("alpha_2,name,region\nGB,Britain,Europa\n", ["alpha_2", "name", "region"]),
 }
 SWAPPED = {
     "sessions_table": "site_sessions",
     "ga4_categories_seed": "my_ga4_categories",
     "rfc_5646_seed": "my_languages",
+    "geo_mapping_seed": "my_countries",
 }
+LOOKUPS = ("default_channel_group", "br_lang_name", "geo_country_name", "geo_continent")
 
 
 @pytest.fixture
@@ -252,7 +258,7 @@ def project_with_own_tables(tmp_path) -> Path:
 
 def copy_with_own_tables(folder: Path) -> Path:
     """The shipped project with a sessions model of its own (the sessions of app site) and
-    two seeds of its own (a source category, a language name)."""
+    three seeds of its own (a source category, a language name, a country)."""
     root = folder / "snowplow_web"
     shutil.copytree(PROJECT, root, ignore=shutil.ignore_patterns("*.duckdb*"))
     (root / "models" / "site_sessions.yml").write_text(yaml.safe_dump(SITE_SESSIONS), encoding="utf-8")
@@ -270,8 +276,9 @@ def test_by_default_users_and_lookups_read_the_shipped_tables(engine, project_wi
     assert rows(engine, "derived.snowplow_web_users", "domain_userid", "sessions") == {
         "u1b": 1, "u2": 1, "u4": 1, "u5": 1,
     }  # fmt: skip
-    s1 = rows(engine, "derived.snowplow_web_sessions", "domain_sessionid", "default_channel_group", "br_lang_name")
-    assert s1["s1"][0] == "Referral" and s1["s1"][1] not in (None, "English of England")
+    s1 = rows(engine, "derived.snowplow_web_sessions", "domain_sessionid", *LOOKUPS)["s1"]
+    assert s1[0] == "Referral" and s1[1] not in (None, "English of England")
+    assert s1[2:] == ("United Kingdom of Great Britain and Northern Ireland", "Europe")  # the ISO seed
 
 
 @pytest.mark.parametrize("engine", ENGINES, indirect=True)
@@ -279,7 +286,7 @@ def test_users_and_lookups_read_the_tables_the_vars_name(engine, project_with_ow
     run_project(engine, SWAPPED, project_with_own_tables)
     # s2 (app shop) is not in site_sessions, so its user is not either
     assert rows(engine, "derived.snowplow_web_users", "domain_userid", "sessions") == {"u1b": 1, "u4": 1, "u5": 1}
-    s1 = rows(engine, "derived.snowplow_web_sessions", "domain_sessionid", "default_channel_group", "br_lang_name")
-    assert s1["s1"] == ("Organic Social", "English of England")
+    s1 = rows(engine, "derived.snowplow_web_sessions", "domain_sessionid", *LOOKUPS)["s1"]
+    assert s1 == ("Organic Social", "English of England", "Britain", "Europa")
     pv1 = rows(engine, "derived.snowplow_web_page_views", "page_view_id", "default_channel_group")["pv1"]
     assert pv1 == "Organic Social"

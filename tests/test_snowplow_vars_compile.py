@@ -22,7 +22,10 @@ from snowgen.dialects import DIALECTS
 
 PROJECT = Path(__file__).resolve().parents[1] / "model_specs" / "snowplow_web"
 IDENTIFIERS = {
-    "session_identifiers": [{"schema": ENTITY_URI, "field": "sid"}, {"schema": "atomic", "field": "domain_sessionid"}],
+    "session_identifiers": [
+        {"schema": ENTITY_URI, "field": "sessionKey"},  # as the schema spells it
+        {"schema": "atomic", "field": "domain_sessionid"},
+    ],
     "user_sql": "e.user_id || '-' || e.domain_userid",
 }
 
@@ -49,13 +52,13 @@ def quoted(dialect: str, name: str) -> str:
 #: an event's session (the entity's field: its table joined as sg_identity0, or the nested
 #: column; else the column) and the user SQL's max(), as the lifecycle selects them
 SESSION = covers_every_dialect({
-    "redshift": 'CAST(COALESCE("sg_identity0"."sid", "e"."domain_sessionid") AS VARCHAR(MAX))',
-    "bigquery": "CAST(COALESCE(`e`.`contexts_com_acme_session_1`[SAFE_OFFSET(0)].`sid`, `e`.`domain_sessionid`) AS STRING)",
-    "snowflake": 'CAST(COALESCE(CAST(GET_PATH("E"."CONTEXTS_COM_ACME_SESSION_1"[0], \'sid\') AS VARCHAR), "E"."DOMAIN_SESSIONID") '
+    "redshift": 'CAST(COALESCE("sg_identity0"."session_key", "e"."domain_sessionid") AS VARCHAR(MAX))',
+    "bigquery": "CAST(COALESCE(`e`.`contexts_com_acme_session_1`[SAFE_OFFSET(0)].`session_key`, `e`.`domain_sessionid`) AS STRING)",
+    "snowflake": 'CAST(COALESCE(CAST(GET_PATH("E"."CONTEXTS_COM_ACME_SESSION_1"[0], \'sessionKey\') AS VARCHAR), "E"."DOMAIN_SESSIONID") '
                  "AS VARCHAR)",
-    "databricks": "CAST(COALESCE(TRY_ELEMENT_AT(`e`.`contexts_com_acme_session_1`, 1).`sid`, `e`.`domain_sessionid`) AS STRING)",
-    "postgres": 'CAST(COALESCE("sg_identity0"."sid", "e"."domain_sessionid") AS TEXT)',
-    "duckdb": 'CAST(COALESCE("sg_identity0"."sid", "e"."domain_sessionid") AS TEXT)',
+    "databricks": "CAST(COALESCE(TRY_ELEMENT_AT(`e`.`contexts_com_acme_session_1`, 1).`session_key`, `e`.`domain_sessionid`) AS STRING)",
+    "postgres": 'CAST(COALESCE("sg_identity0"."session_key", "e"."domain_sessionid") AS TEXT)',
+    "duckdb": 'CAST(COALESCE("sg_identity0"."session_key", "e"."domain_sessionid") AS TEXT)',
 })  # fmt: skip
 USER = covers_every_dialect({
     "redshift": 'MAX(CAST("e"."user_id" || \'-\' || "e"."domain_userid" AS VARCHAR(MAX))) AS "user_identifier"',
@@ -67,7 +70,7 @@ USER = covers_every_dialect({
 })  # fmt: skip
 #: where contexts are tables, the entity's rows of the window are joined (first entity per event)
 ENTITY_ROWS = {
-    dialect: 'ROW_NUMBER() OVER (PARTITION BY "c"."root_id" ORDER BY "c"."root_tstamp", "c"."sid") AS "entity_index" '
+    dialect: 'ROW_NUMBER() OVER (PARTITION BY "c"."root_id" ORDER BY "c"."root_tstamp", "c"."session_key") AS "entity_index" '
     'FROM "atomic"."com_acme_session_1" AS "c" CROSS JOIN {limits} WHERE "c"."root_tstamp" BETWEEN'
     for dialect in ("redshift", "postgres", "duckdb")
 }
@@ -101,8 +104,8 @@ def test_the_events_of_the_run_join_their_session_by_the_same_identifier(dialect
 @pytest.mark.parametrize("dialect", ["redshift", "postgres", "duckdb"])
 def test_an_entity_of_the_user_only_is_joined_by_the_lifecycle_alone(dialect):
     # the events of the run take their user from the lifecycle's sessions, not from the entity
-    user_entity = {"user_identifiers": [{"schema": ENTITY_URI, "field": "uid"}]}
-    assert '"sg_identity0"."uid"' in step(dialect, "base_sessions_lifecycle_manifest", user_entity)
+    user_entity = {"user_identifiers": [{"schema": ENTITY_URI, "field": "userKey"}]}
+    assert '"sg_identity0"."user_key"' in step(dialect, "base_sessions_lifecycle_manifest", user_entity)
     assert "sg_identity" not in step(dialect, "base_events_this_run", user_entity)
 
 
@@ -144,11 +147,12 @@ def test_the_sessions_table_and_seeds_are_the_ones_the_vars_name(dialect, tmp_pa
     root = copy_with_own_tables(tmp_path)
     default, swapped = steps(dialect, "{}", root), steps(dialect, json.dumps(SWAPPED, sort_keys=True), root)
     for text, names in (
-        (default, ("snowplow_web_sessions", "snowplow_web_dim_ga4_source_categories", "snowplow_web_dim_rfc_5646")),
-        (swapped, ("site_sessions", "my_ga4_categories", "my_languages")),
-    ):
+        (default, ("snowplow_web_sessions", "snowplow_web_dim_ga4_source_categories", "snowplow_web_dim_rfc_5646",
+                   "snowplow_web_dim_geo_country_mapping")),
+        (swapped, ("site_sessions", "my_ga4_categories", "my_languages", "my_countries")),
+    ):  # fmt: skip
         users = text["snowplow_web_users_sessions_this_run"].lower()
         sessions = text["snowplow_web_sessions_this_run"].lower()
         assert f".{names[0][:-1]}" in users.replace('"', "").replace("`", "")
-        assert names[1] in sessions and names[2] in sessions
+        assert names[1] in sessions and names[2] in sessions and names[3] in sessions
         assert names[1] in text["snowplow_web_page_views_this_run"].lower()

@@ -1,8 +1,10 @@
 """Each event's session and user identifier, read where :mod:`snowgen.plan.identifiers` says:
 columns of the events table and entity fields coalesced in order, or a SQL expression.
 
-An entity is read as Snowplow's packages read it: its first entity. Where contexts are nested
-columns (BigQuery, Snowflake, Databricks) that is a field of the events table's column; where
+An entity is read as Snowplow's packages read it: its first entity, each field under the name
+its loader gives it (:meth:`Dialect.context_field`: ``sessionId`` is ``session_id`` in a table).
+Where contexts are nested columns (BigQuery, Snowflake, Databricks) that is a field of the events
+table's column; where
 they are tables of their own (Redshift, Postgres, DuckDB) the entity's table is joined on the
 event (``root_id``, ``root_tstamp``), one subquery per entity, its rows limited to the run's
 window. An identifier that is not plain columns is cast to text, the type of the lifecycle
@@ -89,7 +91,7 @@ def _part(d: Dialect, part: str | EntityField, table: str, aliases: dict[Entity,
         return exp.column(part, table=table)
     if d.context_storage == "column":
         return d.first_context_field(exp.column(entity_column(d, part.entity), table=table), part.field, "string")
-    return exp.column(part.field, table=aliases[part.entity])
+    return exp.column(d.context_field(part.field), table=aliases[part.entity])
 
 
 def _entity_aliases(events: EventSource) -> dict[Entity, str]:
@@ -107,6 +109,7 @@ def _first_entities(
     events: EventSource, d: Dialect, entity: Entity, fields: list[str], limits: exp.Table, limits_alias: str
 ) -> exp.Select:
     """The entity's rows of the window, numbered within their event (first: the earliest)."""
+    fields = [d.context_field(f) for f in fields]  # the table's columns
     order = [exp.Ordered(this=exp.column(c, table="c")) for c in ("root_tstamp", *fields)]
     number = exp.Window(
         this=exp.RowNumber(), partition_by=[exp.column("root_id", table="c")], order=exp.Order(expressions=order)

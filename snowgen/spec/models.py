@@ -271,8 +271,8 @@ class SessionContextSpec(Spec):
 class IdentifierSpec(Spec):
     """One place a session or user identifier is read from, in the form of Snowplow's
     ``session_identifiers``: ``schema: atomic`` and a column of the events table, or an
-    entity (context: its Iglu URI, or its table or column as the loader names it) and the
-    field as the loader stores it."""
+    entity (context: its Iglu URI, or its table or column as the loader names it) and its
+    field as the schema spells it (each dialect reads it under its loader's name)."""
 
     schema_: Annotated[str, Field(min_length=1, max_length=255)] = Field(alias="schema")
     field: Annotated[str, Field(pattern=SIMPLE_NAME_PATTERN, max_length=255)]
