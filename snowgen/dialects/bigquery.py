@@ -92,6 +92,7 @@ class BigQuery(Dialect):
         "default_time_zone": "https://cloud.google.com/bigquery/docs/default-configuration",
         "loader_columns": "https://docs.snowplow.io/docs/api-reference/loaders-storage-targets/bigquery-loader/upgrade-guides/2-0-0-upgrade-guide/",
         "client": "https://cloud.google.com/python/docs/reference/bigquery/latest",
+        "array_to_string": "https://cloud.google.com/bigquery/docs/reference/standard-sql/array_functions#array_to_string",
     }
     # TIMESTAMP is an instant, DATETIME a wall-clock time: docs["types"]
     types = {
@@ -171,6 +172,14 @@ class BigQuery(Dialect):
     def first_context_field(self, column: exp.Expr, field: str, logical: str) -> exp.Expr:
         first = exp.Bracket(this=column, expressions=[exp.Literal.number(0)], offset=0, safe=True)
         return exp.Dot(this=first, expression=exp.to_identifier(field))
+
+    def event_field(self, column: exp.Expr, field: str, logical: str) -> exp.Expr:
+        # A RECORD per event, its fields in snake case and typed from the schema
+        # (docs["loader_columns"]); an array of strings joined by ARRAY_TO_STRING (docs["array_to_string"])
+        return self.struct_field(column, field, logical)
+
+    def event_column_type(self, fields: list[tuple[str, str]]) -> exp.DataType:
+        return self.record_struct(fields)
 
     def in_transaction(self, statements: list[exp.Expr]) -> list[exp.Expr]:
         return [exp.Transaction(), *statements, exp.Commit()]  # BEGIN/COMMIT TRANSACTION: docs["transactions"]

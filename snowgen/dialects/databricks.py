@@ -54,6 +54,7 @@ class Databricks(Dialect):
         "databricks_connect": "https://docs.databricks.com/en/dev-tools/databricks-connect/python/index.html",
         "raise_error": "https://docs.databricks.com/en/sql/language-manual/functions/raise_error.html",
         "conflicts": "https://docs.databricks.com/en/optimizations/isolation-level.html#write-conflicts-on-databricks",
+        "array_join": "https://docs.databricks.com/en/sql/language-manual/functions/array_join.html",
     }
     types = {**Dialect.types, "string": "STRING", "json": "STRING", "double": "DOUBLE"}
     # A Delta MERGE is one atomic statement (docs["merge"]); by default every statement is a
@@ -130,6 +131,14 @@ class Databricks(Dialect):
         # (docs["try_element_at"]).
         first = exp.Anonymous(this="TRY_ELEMENT_AT", expressions=[column, exp.Literal.number(1)])
         return exp.Dot(this=first, expression=exp.to_identifier(field))
+
+    def event_field(self, column: exp.Expr, field: str, logical: str) -> exp.Expr:
+        # A STRUCT per event, its fields in snake case and typed from the schema
+        # (docs["loader_columns"]); an array of strings joined by array_join (docs["array_join"])
+        return self.struct_field(column, field, logical)
+
+    def event_column_type(self, fields: list[tuple[str, str]]) -> exp.DataType:
+        return self.record_struct(fields)
 
     def clustering_mode(self, layout: Layout) -> str:
         if layout.clustering:

@@ -16,7 +16,7 @@ import json
 
 from sqlglot import exp
 
-from snowgen.dialects.base import Dialect
+from snowgen.dialects.base import ARRAY_ITEM_SEPARATOR, Dialect
 from snowgen.dialects.shapes import Script, TableShape
 from snowgen.dialects.shared import set_each
 
@@ -88,6 +88,7 @@ class Snowflake(Dialect):
         "insert": "https://docs.snowflake.com/en/sql-reference/sql/insert",
         "locking": "https://docs.snowflake.com/en/sql-reference/transactions#resource-locking",
         "cast": "https://docs.snowflake.com/en/sql-reference/functions/cast",
+        "array_to_string": "https://docs.snowflake.com/en/sql-reference/functions/array_to_string",
     }
     types = {**Dialect.types, "string": "VARCHAR", "timestamp": "TIMESTAMPNTZ", "json": "VARIANT", "double": "DOUBLE"}
     # MERGE (docs["merge"]) from a stage with one row per key: a target row never joins two
@@ -105,6 +106,8 @@ class Snowflake(Dialect):
     # The loaders write each context to a nested column of the events table named after the
     # schema's major version (the inherited context_column): docs["loader_columns"]
     context_storage = "column"
+    # The loaders keep the schema's field names as the objects' keys: docs["loader_columns"]
+    context_field_names = "as_in_schema"
     run_limits_in_variables = True  # docs["pruning"]
     # The run lock is taken by a MERGE: MERGEs on one table wait for each other's lock
     # (docs["locking"]). SQL has no raise function outside Snowflake Scripting blocks: a cast
@@ -159,6 +162,19 @@ class Snowflake(Dialect):
         path = exp.JSONPath(expressions=[exp.JSONPathRoot(), exp.JSONPathKey(this=field)])
         value = exp.JSONExtract(this=first, expression=path, variant_extract=True, requires_json=True)
         return exp.Cast(this=value, to=self.data_type(logical))
+
+    def event_field(self, column: exp.Expr, field: str, logical: str) -> exp.Expr:
+        # An OBJECT per event (docs["loader_columns"]): col:field, cast from VARIANT to the
+        # column's type; an array of strings joined by ARRAY_TO_STRING (docs["array_to_string"])
+        path = exp.JSONPath(expressions=[exp.JSONPathRoot(), exp.JSONPathKey(this=self.context_field(field))])
+        value = exp.JSONExtract(this=column, expression=path, variant_extract=True, requires_json=True)
+        if logical == "array":
+            return exp.ArrayToString(this=value, expression=exp.Literal.string(ARRAY_ITEM_SEPARATOR))
+        return exp.Cast(this=value, to=self.data_type(logical))
+
+    def event_column_type(self, fields: list[tuple[str, str]]) -> exp.DataType:
+        # An OBJECT per event, declared VARIANT as a context's array is (docs["loader_columns"])
+        return exp.DataType.build("VARIANT", dialect="snowflake")
 
     def in_transaction(self, statements: list[exp.Expr]) -> list[exp.Expr]:
         # Bare BEGIN also opens a Snowflake Scripting block; BEGIN TRANSACTION is unambiguous

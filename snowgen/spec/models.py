@@ -26,6 +26,7 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from snowgen.names import canonical
@@ -220,15 +221,26 @@ class SourceSpec(Spec):
 TablePrefix = Annotated[str, Field(pattern=r"^[A-Za-z0-9_]*$"), AfterValidator(str.lower)]
 
 
+# The types a context's field may have: JSON's scalars (a schema's string, boolean, integer
+# and number), which every loader stores as the warehouse's own type of that name; and, for a
+# self-describing event, an array of strings, read as its items joined by ', '.
+ContextFieldType = Literal["string", "boolean", "int", "bigint", "double", "array"]
+
+
 class SessionContextSpec(Spec):
     name: SimpleName
     enabled: VarBool = True  # false: the events of the run do not carry this context
+    # entity: a context (an array of entities attached to the event; the first is read);
+    # event: the self-describing event itself (one record per event: unstruct_event_...).
+    kind: Literal["entity", "event"] = "entity"
     schema_: Annotated[str, Field(pattern=r"^iglu:[A-Za-z0-9_.\-]+/[A-Za-z0-9_\-]+/jsonschema/\d+-\d+-\d+$")] = Field(
         alias="schema"
     )
     # context field (as the loader names it; case matters in nested JSON) -> output column.
     # snowgen reads the first entity of the context (Snowplow's single-entity contexts).
     fields: dict[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], Name]
+    # The type of each field that is not a string; every other field is a string.
+    types: dict[str, ContextFieldType] = {}
     # Where contexts are nested columns of the events table (BigQuery, Snowflake,
     # Databricks): the columns holding this context, each field read from the first column
     # in this order that has it (e.g. a major-version column, then an older full-version one).
@@ -244,6 +256,21 @@ class SessionContextSpec(Spec):
 
     # A CSV of example entities (root_id, root_tstamp and the fields) for ``snowgen sample-data``.
     sample: Annotated[str, AfterValidator(_sample_path)] | None = None
+
+    @model_validator(mode="after")
+    def _types_of_fields(self) -> SessionContextSpec:
+        unknown = sorted(set(self.types) - set(self.fields))
+        if unknown:
+            raise ValueError(f"types names fields the context does not read: {', '.join(unknown)}")
+        if self.kind == "entity" and "array" in self.types.values():
+            raise ValueError("an array field is read from a self-describing event only (kind: event)")
+        if self.kind == "event" and self.sample is not None:
+            raise ValueError("a sample fills a context's entities; a self-describing event takes none")
+        return self
+
+    def field_type(self, field: str) -> str:
+        """The logical type of ``field`` (a key of ``fields``)."""
+        return self.types.get(field, "string")
 
 
 class SessionsStrategySpec(Spec):
