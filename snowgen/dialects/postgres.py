@@ -89,9 +89,11 @@ class Postgres(Dialect):
         # Snowplow's Postgres loader keeps an array as JSONB, a shredded table's text column as
         # JSON text: either cast to JSONB, its elements as text (docs["json_functions"]) in
         # an ARRAY(subquery) in their order (docs["array_constructor"]), joined
-        elements = exp.Anonymous(this="JSONB_ARRAY_ELEMENTS_TEXT", expressions=[self.cast(value, "json")])
+        # joined; NULL stays NULL (the ARRAY of no elements would join to '')
+        elements = exp.Anonymous(this="JSONB_ARRAY_ELEMENTS_TEXT", expressions=[self.cast(value.copy(), "json")])
         joined = exp.Array(expressions=[exp.Select(expressions=[elements])])
-        return exp.ArrayToString(this=joined, expression=exp.Literal.string(ARRAY_ITEM_SEPARATOR))
+        text = exp.ArrayToString(this=joined, expression=exp.Literal.string(ARRAY_ITEM_SEPARATOR))
+        return exp.Case(ifs=[exp.If(this=exp.Is(this=value, expression=exp.Null()), true=exp.Null())], default=text)
 
     def now_utc(self) -> exp.Expr:
         # current_timestamp is timestamptz; AT TIME ZONE 'UTC' gives the UTC wall clock

@@ -15,7 +15,7 @@ in each session's event counts). What they exercise:
   of the last day: every visitor's is_latest_version changes in that run;
 - a choice sent a day after its banner (within days_late_allowed): it lands in a later batch,
   which re-reads the session and completes the banner's row;
-- a banner in a crawler's session (the bot filter drops it);
+- a banner in a crawler's session (the bot filter drops it); a choice delivered twice;
 - one web_vitals event per page view, with metrics missing as real browsers send them (no FID or
   INP when the visitor did not interact), a second, later one for some page views (the first
   counts), and page views with none.
@@ -66,6 +66,7 @@ def add_events(builder) -> None:
     for s in bots[:1]:
         _event(builder, s, _page_views(s)[0], 0.4, "cmp_visible", {"elapsedTime": 900})
     _late_choice(builder, rng, humans)
+    _duplicate_choice(builder)
 
 
 # -- consent ---------------------------------------------------------------------------------------
@@ -100,9 +101,18 @@ def _late_choice(builder, rng: random.Random, sessions) -> None:
         return
     s = early[len(early) // 2]
     page = _page_views(s)[-1]
-    _event(builder, s, page, 1.0, "cmp_visible", {"elapsedTime": 1500})
+    _event(builder, s, page, 1.0, "cmp_visible", {"elapsedTime": 1500}, tag="late_choice_banner")
     choice = _choice(rng, s, "allow_all", _created(page, 3.0), builder.day(builder.config.days))
     _event(builder, s, page, 3.0, "consent_preferences", choice, sent_after=dt.timedelta(days=1.2), tag="late_choice")
+
+
+def _duplicate_choice(builder) -> None:
+    """The first choice delivered twice (the same row and record): the run keeps one."""
+    first = next((e for e in builder.events if "consent_preferences" in e.entities), None)
+    if first is not None:
+        copy = type(first)(dict(first.row), first.page_view_id, first.batch, frozenset(["duplicate_choice"]))
+        copy.entities.update(first.entities)
+        builder.events.append(copy)
 
 
 def _choice(rng: random.Random, s, kind: str, created: dt.datetime, new_version_from: dt.datetime) -> dict:
