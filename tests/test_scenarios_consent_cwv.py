@@ -97,3 +97,56 @@ def test_a_choice_that_lands_a_day_late_completes_its_banners_row(runs):
         f"WHERE event_id = '{banner.event_id}'"
     )
     assert rows == [("allow_all", late.row["derived_tstamp"])]
+
+
+# -- a fault at every step of the two modules ------------------------------------------------------------
+CRASH_CONFIG = GeneratorConfig(seed=15, days=3, users=4, long_bot_sessions=0, consent_and_vitals=True)
+#: the crashed run leaves its run lock behind: the next run comes after the lock expired
+CRASH_VARS = {"start_date": START_DATE, "lock_timeout_minutes": 0, **ON}
+#: a crash after each step of the two modules (the base module's steps: test_scenarios_snowplow_web.py)
+CRASH_AFTER = [
+    (i + 1, s.id)
+    for i, s in enumerate(sc.plan("duckdb", **CRASH_VARS))
+    if s.file.split("/")[0].split("_", 1)[1] in ("consent", "cwv")  # the module's folder: NN_module
+]
+
+
+def crash_setup(w: sc.Warehouse) -> None:
+    """Run 1 over the first two days; then the rest arrives (the run that crashes reads the
+    late choice and the new version)."""
+    data = generate(CRASH_CONFIG)
+    w.load([e for e in data.events if e.batch < 2])
+    w.run()
+    w.load([e for e in data.events if e.batch >= 2])
+
+
+def state(w: sc.Warehouse) -> dict:
+    return w.snapshot((*TABLES, sc.MANIFEST))
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def uninterrupted(request):
+    w = sc.Warehouse(request.getfixturevalue(f"{request.param}_engine").fresh(), sc.plan(request.param, **CRASH_VARS))
+    crash_setup(w)
+    before = state(w)
+    w.run()
+    after = state(w)
+    w.engine.close()
+    changed = {t for t in TABLES if after[t].rows != before[t].rows}
+    assert changed == set(TABLES), changed  # the run writes to every table (a new version, the late choice)
+    yield request.param, after
+
+
+@pytest.mark.parametrize("k", [k for k, _ in CRASH_AFTER], ids=[f"after-{step}" for _, step in CRASH_AFTER])
+def test_a_run_stopped_after_any_step_then_run_again_equals_an_uninterrupted_run(request, uninterrupted, k):
+    name, expected = uninterrupted
+    w = sc.Warehouse(request.getfixturevalue(f"{name}_engine").fresh(), sc.plan(name, **CRASH_VARS))
+    try:
+        crash_setup(w)
+        w.run(w.steps[:k])  # the scheduler dies here
+        w.run()
+        keys = {**TABLES, sc.MANIFEST: "model"}
+        problems = {t: sc.table_differences(actual, expected[t], keys[t]) for t, actual in state(w).items()}
+        assert {t: p for t, p in problems.items() if p} == {}
+    finally:
+        w.engine.close()
