@@ -137,11 +137,12 @@ def _attach_context(
     fields = list(context.fields.items())
     if d.context_storage == "column":
         columns = [exp.column(c, table="e") for c in context_columns(d, context)]
-        extra = [exp.alias_(_first_entity_field(d, columns, f), alias) for f, alias in fields]
+        extra = [exp.alias_(_first_entity_field(d, columns, f, context.field_type(f)), a) for f, a in fields]
         select.set("expressions", [*select.expressions, *extra])
         return select
     alias = f"ctx{index}"
-    numbered = _numbered_context_rows(events.context_table(d.context_table(vendor, name, version)), fields)
+    stored = [(d.context_field(f), a) for f, a in fields]  # the table's columns
+    numbered = _numbered_context_rows(events.context_table(d.context_table(vendor, name, version)), stored)
     select = _join_first_rows(select, events, numbered, alias)
     select.set("expressions", [*select.expressions, *(exp.column(a, table=alias) for _, a in fields)])
     return select
@@ -218,11 +219,11 @@ def _column_type(logical: str) -> str:
     return "string" if logical == "array" else logical
 
 
-def _first_entity_field(d: Dialect, columns: list[exp.Column], field: str) -> exp.Expr:
+def _first_entity_field(d: Dialect, columns: list[exp.Column], field: str, logical: str) -> exp.Expr:
     """``field`` of the first entity, from the first of ``columns`` that has it: a loader
     writes each event's context into one of them (older events stay in a column of an older
     version), as Snowplow's packages coalesce the version columns on BigQuery."""
-    values = [d.first_context_field(column.copy(), field, "string") for column in columns]
+    values = [d.first_context_field(column.copy(), field, logical) for column in columns]
     if len(values) == 1:
         return values[0]
     return exp.Coalesce(this=values[0], expressions=values[1:])

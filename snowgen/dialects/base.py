@@ -25,6 +25,8 @@ from snowgen.dialects.shapes import Layout, NameTooLong, Script, TableShape, Uns
 from snowgen.names import is_exact
 
 UpsertStrategy = Literal["merge", "delete_insert"]
+#: a field's value in a nested context entity (a JSON scalar)
+ContextValue = str | bool | int | float | None
 #: how the acquire step takes the run lock's row in one transaction (snowgen.build.run_lock)
 LockUpsert = Literal["on_conflict", "merge", "insert_then_delete"]
 
@@ -232,9 +234,9 @@ class Dialect:
     def sized_string(self, length: int) -> exp.DataType:
         return parameterized(exp.DataType.Type.VARCHAR, length)
 
-    def struct_array(self, fields: list[str]) -> exp.DataType:
-        """ARRAY<STRUCT<field STRING, ...>> (the nested-context column type)."""
-        columns = [exp.ColumnDef(this=exp.to_identifier(f), kind=self.data_type("string")) for f in fields]
+    def struct_array(self, fields: list[tuple[str, str]]) -> exp.DataType:
+        """ARRAY<STRUCT<field type, ...>> (the nested-context column type) of (field, logical type)."""
+        columns = [exp.ColumnDef(this=exp.to_identifier(f), kind=self.data_type(t)) for f, t in fields]
         struct = exp.DataType(this=exp.DataType.Type.STRUCT, expressions=columns, nested=True)
         return exp.DataType(this=exp.DataType.Type.ARRAY, expressions=[struct], nested=True)
 
@@ -289,7 +291,8 @@ class Dialect:
         return _snake(field) if self.context_field_names == "snake_case" else field
 
     def first_context_field(self, column: exp.Expr, field: str, logical: str) -> exp.Expr:
-        """``field`` of the first entity in a nested context column."""
+        """``field`` (as the schema spells it) of the first entity in a nested context
+        column, as a value of ``logical``."""
         raise Unsupported("stores contexts in their own tables, not in nested columns")
 
     # -- Snowplow self-describing events (unstruct) ----------------------------------------------
@@ -338,26 +341,38 @@ class Dialect:
             return exp.ArrayToString(this=value, expression=exp.Literal.string(ARRAY_ITEM_SEPARATOR))
         return value if logical == "string" else self.cast(value, logical)
 
-    def context_column_type(self, fields: list[str]) -> exp.DataType:
-        """Type of a nested context column holding entities with string ``fields``."""
+    def context_column_type(self, fields: list[tuple[str, str]]) -> exp.DataType:
+        """Type of a nested context column holding entities of ``fields`` ((field as the
+        schema spells it, logical type))."""
         raise Unsupported("stores contexts in their own tables, not in nested columns")
 
-    def context_value(self, entities: list[dict[str, str | None]]) -> exp.Expr:
-        """A value of a nested context column holding ``entities`` (field -> text), for
-        sample rows (snowgen.build.sample_load)."""
+    def context_value(self, entities: list[dict[str, ContextValue]], types: dict[str, str]) -> exp.Expr:
+        """A value of a nested context column holding ``entities`` (field as the schema spells
+        it -> value; ``types``: the logical type of each field), for sample rows and tests."""
         raise Unsupported("stores contexts in their own tables, not in nested columns")
 
-    def struct_array_value(self, entities: list[dict[str, str | None]]) -> exp.Expr:
-        """A value of :meth:`struct_array`: ARRAY(STRUCT(text AS field, ...), ...)."""
+    def struct_array_value(self, entities: list[dict[str, ContextValue]], types: dict[str, str]) -> exp.Expr:
+        """A value of :meth:`struct_array`: ARRAY(STRUCT(value AS field, ...), ...)."""
         structs = [
-            exp.Struct(expressions=[exp.alias_(self._text(value), field) for field, value in entity.items()])
+            exp.Struct(
+                expressions=[
+                    exp.alias_(self._typed(value, types.get(field, "string")), self.context_field(field))
+                    for field, value in entity.items()
+                ]
+            )
             for entity in entities
         ]
         return exp.Array(expressions=structs)
 
-    def _text(self, value: str | None) -> exp.Expr:
-        # A bare NULL in a STRUCT would take another type than the field's STRING
-        return exp.Literal.string(value) if value is not None else self.cast(exp.Null(), "string")
+    def _typed(self, value: ContextValue, logical: str) -> exp.Expr:
+        # A bare NULL in a STRUCT would take another type than the field's
+        if value is None:
+            return self.cast(exp.Null(), logical)
+        if isinstance(value, bool):
+            return exp.Boolean(this=value)
+        if isinstance(value, (int, float)):
+            return self.cast(exp.Literal.number(value), logical)
+        return exp.Literal.string(value)
 
     # -- statements -------------------------------------------------------------------------
     def session_settings(self) -> list[exp.Expr]:

@@ -16,7 +16,7 @@ import json
 
 from sqlglot import exp
 
-from snowgen.dialects.base import ARRAY_ITEM_SEPARATOR, Dialect
+from snowgen.dialects.base import ARRAY_ITEM_SEPARATOR, ContextValue, Dialect
 from snowgen.dialects.shapes import Script, TableShape
 from snowgen.dialects.shared import set_each
 
@@ -134,11 +134,12 @@ class Snowflake(Dialect):
     def regex_contains(self, value: exp.Expr, pattern: str) -> exp.Expr:
         return _substring_match(value, exp.Literal.string(pattern))
 
-    def context_column_type(self, fields: list[str]) -> exp.DataType:
+    def context_column_type(self, fields: list[tuple[str, str]]) -> exp.DataType:
         return exp.DataType.build("VARIANT", dialect="snowflake")
 
-    def context_value(self, entities: list[dict[str, str | None]]) -> exp.Expr:
-        # A VARIANT array of objects, parsed from its JSON text (docs["parse_json"])
+    def context_value(self, entities: list[dict[str, ContextValue]], types: dict[str, str]) -> exp.Expr:
+        # A VARIANT array of objects, parsed from its JSON text (docs["parse_json"]); the
+        # keys as the schema spells them (context_field_names)
         return exp.ParseJSON(this=exp.Literal.string(json.dumps(entities, ensure_ascii=False)))
 
     def insert_rows(self, target: exp.Schema, rows: list[exp.Tuple]) -> exp.Insert:
@@ -159,7 +160,7 @@ class Snowflake(Dialect):
     def first_context_field(self, column: exp.Expr, field: str, logical: str) -> exp.Expr:
         # A VARIANT array of objects: col[0]:field, cast from VARIANT to the column's type.
         first = exp.Bracket(this=column, expressions=[exp.Literal.number(0)])
-        path = exp.JSONPath(expressions=[exp.JSONPathRoot(), exp.JSONPathKey(this=field)])
+        path = exp.JSONPath(expressions=[exp.JSONPathRoot(), exp.JSONPathKey(this=self.context_field(field))])
         value = exp.JSONExtract(this=first, expression=path, variant_extract=True, requires_json=True)
         return exp.Cast(this=value, to=self.data_type(logical))
 

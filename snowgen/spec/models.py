@@ -25,6 +25,7 @@ from pydantic import (
     StrictStr,
     TypeAdapter,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -236,10 +237,12 @@ class SessionContextSpec(Spec):
     schema_: Annotated[str, Field(pattern=r"^iglu:[A-Za-z0-9_.\-]+/[A-Za-z0-9_\-]+/jsonschema/\d+-\d+-\d+$")] = Field(
         alias="schema"
     )
-    # context field (as the loader names it; case matters in nested JSON) -> output column.
-    # snowgen reads the first entity of the context (Snowplow's single-entity contexts).
+    # context field (as the schema spells it, e.g. spiderOrRobot; each dialect reads it under
+    # the name its loader gives it) -> output column. snowgen reads the first entity of the
+    # context (Snowplow's single-entity contexts).
     fields: dict[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], Name]
-    # The type of each field that is not a string; every other field is a string.
+    # The type of each field that is not a string (the schema's boolean, integer and number
+    # fields); every other field is a string.
     types: dict[str, ContextFieldType] = {}
     # Where contexts are nested columns of the events table (BigQuery, Snowflake,
     # Databricks): the columns holding this context, each field read from the first column
@@ -257,11 +260,16 @@ class SessionContextSpec(Spec):
     # A CSV of example entities (root_id, root_tstamp and the fields) for ``snowgen sample-data``.
     sample: Annotated[str, AfterValidator(_sample_path)] | None = None
 
-    @model_validator(mode="after")
-    def _types_of_fields(self) -> SessionContextSpec:
-        unknown = sorted(set(self.types) - set(self.fields))
+    @field_validator("types")
+    @classmethod
+    def _types_of_fields(cls, value: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        unknown = sorted(set(value) - set(info.data.get("fields", {})))
         if unknown:
             raise ValueError(f"types names fields the context does not read: {', '.join(unknown)}")
+        return value
+
+    @model_validator(mode="after")
+    def _events_fields(self) -> SessionContextSpec:
         if self.kind == "entity" and "array" in self.types.values():
             raise ValueError("an array field is read from a self-describing event only (kind: event)")
         if self.kind == "event" and self.sample is not None:
