@@ -88,8 +88,8 @@ class Postgres(Dialect):
     def json_array_text(self, value: exp.Expr) -> exp.Expr:
         # Snowplow's Postgres loader keeps an array as JSONB, a shredded table's text column as
         # JSON text: either cast to JSONB, its elements as text (docs["json_functions"]) in
-        # an ARRAY(subquery) in their order (docs["array_constructor"]), joined
-        # joined; NULL stays NULL (the ARRAY of no elements would join to '')
+        # an ARRAY(subquery) in their order (docs["array_constructor"]), joined; NULL stays
+        # NULL (the ARRAY of no elements would join to '')
         elements = exp.Anonymous(this="JSONB_ARRAY_ELEMENTS_TEXT", expressions=[self.cast(value.copy(), "json")])
         joined = exp.Array(expressions=[exp.Select(expressions=[elements])])
         text = exp.ArrayToString(this=joined, expression=exp.Literal.string(ARRAY_ITEM_SEPARATOR))
