@@ -165,6 +165,7 @@ class BigQuery(Dialect):
         "array_agg": "https://cloud.google.com/bigquery/docs/reference/standard-sql/aggregate_functions#array_agg",
         "unnest": "https://cloud.google.com/bigquery/docs/reference/standard-sql/query-syntax#unnest_operator",
         "json": "https://cloud.google.com/bigquery/docs/reference/standard-sql/json_functions#parse_json",
+        "array_to_string": "https://cloud.google.com/bigquery/docs/reference/standard-sql/array_functions#array_to_string",
     }
     # TIMESTAMP is an instant, DATETIME a wall-clock time: docs["types"]
     types = {
@@ -247,6 +248,14 @@ class BigQuery(Dialect):
     def first_context_field(self, column: exp.Expr, field: str, logical: str) -> exp.Expr:
         first = exp.Bracket(this=column, expressions=[exp.Literal.number(0)], offset=0, safe=True)
         return exp.Dot(this=first, expression=exp.to_identifier(self.context_field(field)))
+
+    def event_field(self, column: exp.Expr, field: str, logical: str) -> exp.Expr:
+        # A RECORD per event, its fields in snake case and typed from the schema
+        # (docs["loader_columns"]); an array of strings joined by ARRAY_TO_STRING (docs["array_to_string"])
+        return self.struct_field(column, field, logical)
+
+    def event_column_type(self, fields: list[tuple[str, str]]) -> exp.DataType:
+        return self.record_struct(fields)
 
     def in_transaction(self, statements: list[exp.Expr]) -> list[exp.Expr]:
         return [exp.Transaction(), *statements, exp.Commit()]  # BEGIN/COMMIT TRANSACTION: docs["transactions"]

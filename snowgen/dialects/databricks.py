@@ -104,6 +104,7 @@ class Databricks(Dialect):
         "array_remove": "https://docs.databricks.com/en/sql/language-manual/functions/array_remove.html",
         "filter": "https://docs.databricks.com/en/sql/language-manual/functions/filter.html",
         "map_from_entries": "https://docs.databricks.com/en/sql/language-manual/functions/map_from_entries.html",
+        "array_join": "https://docs.databricks.com/en/sql/language-manual/functions/array_join.html",
     }
     types = {**Dialect.types, "string": "STRING", "json": "STRING", "double": "DOUBLE"}
     # A Delta MERGE is one atomic statement (docs["merge"]); by default every statement is a
@@ -186,6 +187,14 @@ class Databricks(Dialect):
         # (docs["try_element_at"]).
         first = exp.Anonymous(this="TRY_ELEMENT_AT", expressions=[column, exp.Literal.number(1)])
         return exp.Dot(this=first, expression=exp.to_identifier(self.context_field(field)))
+
+    def event_field(self, column: exp.Expr, field: str, logical: str) -> exp.Expr:
+        # A STRUCT per event, its fields in snake case and typed from the schema
+        # (docs["loader_columns"]); an array of strings joined by array_join (docs["array_join"])
+        return self.struct_field(column, field, logical)
+
+    def event_column_type(self, fields: list[tuple[str, str]]) -> exp.DataType:
+        return self.record_struct(fields)
 
     def clustering_mode(self, layout: Layout) -> str:
         if layout.clustering:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from snowgen.dialects.base import Dialect
+from snowgen.dialects.base import ARRAY_ITEM_SEPARATOR, Dialect
 from snowgen.dialects.shared import not_null_filter, object_agg_parts, removes_nulls
 
 
@@ -49,6 +49,8 @@ class DuckDB(Dialect):
         "list_filter": "https://duckdb.org/docs/stable/sql/functions/list#list_filterlist-lambda",
         "json_group_object": "https://duckdb.org/docs/stable/data/json/json_functions#json-aggregate-functions",
         "map_from_entries": "https://duckdb.org/docs/stable/sql/functions/map#map_from_entriesstruct",
+        "json_to_list": "https://duckdb.org/docs/stable/data/json/json_type",
+        "array_to_string": "https://duckdb.org/docs/stable/sql/functions/list",
     }
     types = {**Dialect.types, "string": "VARCHAR", "double": "DOUBLE"}
     # delete+insert in a BEGIN ... COMMIT transaction (docs["transactions"]); MERGE INTO, its
@@ -80,6 +82,15 @@ class DuckDB(Dialect):
 
     def sized_string(self, length: int) -> exp.DataType:
         return exp.DataType.build("VARCHAR")  # DuckDB ignores VARCHAR lengths
+
+    def json_array_text(self, value: exp.Expr) -> exp.Expr:
+        # The JSON text of an array cast to JSON, then to a list of VARCHAR (docs["json_to_list"]),
+        # joined by array_to_string (docs["array_to_string"])
+        items = exp.Cast(
+            this=exp.Cast(this=value, to=exp.DataType.build("JSON")),
+            to=exp.DataType.build("VARCHAR[]", dialect="duckdb"),
+        )
+        return exp.ArrayToString(this=items, expression=exp.Literal.string(ARRAY_ITEM_SEPARATOR))
 
     def now_utc(self) -> exp.Expr:
         # current_timestamp is a TIMESTAMPTZ; AT TIME ZONE 'UTC' gives its UTC wall clock as a

@@ -16,7 +16,7 @@ import json
 
 from sqlglot import exp
 
-from snowgen.dialects.base import ContextValue, Dialect
+from snowgen.dialects.base import ARRAY_ITEM_SEPARATOR, ContextValue, Dialect
 from snowgen.dialects.shapes import Script, TableShape
 from snowgen.dialects.shared import object_agg_parts, removes_nulls, set_each
 
@@ -111,6 +111,7 @@ class Snowflake(Dialect):
         "array_remove": "https://docs.snowflake.com/en/sql-reference/functions/array_remove",
         "array_compact": "https://docs.snowflake.com/en/sql-reference/functions/array_compact",
         "object_agg": "https://docs.snowflake.com/en/sql-reference/functions/object_agg",
+        "array_to_string": "https://docs.snowflake.com/en/sql-reference/functions/array_to_string",
     }
     types = {**Dialect.types, "string": "VARCHAR", "timestamp": "TIMESTAMPNTZ", "json": "VARIANT", "double": "DOUBLE"}
     # MERGE (docs["merge"]) from a stage with one row per key: a target row never joins two
@@ -187,6 +188,19 @@ class Snowflake(Dialect):
         path = exp.JSONPath(expressions=[exp.JSONPathRoot(), exp.JSONPathKey(this=self.context_field(field))])
         value = exp.JSONExtract(this=first, expression=path, variant_extract=True, requires_json=True)
         return exp.Cast(this=value, to=self.data_type(logical))
+
+    def event_field(self, column: exp.Expr, field: str, logical: str) -> exp.Expr:
+        # An OBJECT per event (docs["loader_columns"]): col:field, cast from VARIANT to the
+        # column's type; an array of strings joined by ARRAY_TO_STRING (docs["array_to_string"])
+        path = exp.JSONPath(expressions=[exp.JSONPathRoot(), exp.JSONPathKey(this=self.context_field(field))])
+        value = exp.JSONExtract(this=column, expression=path, variant_extract=True, requires_json=True)
+        if logical == "array":
+            return exp.ArrayToString(this=value, expression=exp.Literal.string(ARRAY_ITEM_SEPARATOR))
+        return exp.Cast(this=value, to=self.data_type(logical))
+
+    def event_column_type(self, fields: list[tuple[str, str]]) -> exp.DataType:
+        # An OBJECT per event, declared VARIANT as a context's array is (docs["loader_columns"])
+        return exp.DataType.build("VARIANT", dialect="snowflake")
 
     def in_transaction(self, statements: list[exp.Expr]) -> list[exp.Expr]:
         # Bare BEGIN also opens a Snowflake Scripting block; BEGIN TRANSACTION is unambiguous

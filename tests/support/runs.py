@@ -21,7 +21,12 @@ statements the warehouse would run:
   out of the script, as the emulator reads every timestamp in UTC anyway.
 - fakesnow keeps a session variable's query and runs it again wherever the variable is read,
   where Snowflake keeps the value SET computed once: for a query of the clock (the run lock's
-  run id) the two differ, so the runner runs such a SET's query once and sets its value."""
+  run id) the two differ, so the runner runs such a SET's query once and sets its value.
+- fakesnow cannot join a VARIANT array: ``ARRAY_TO_STRING(record:field, ', ')`` fails to bind in
+  DuckDB (``list_transform`` over a JSON value), where Snowflake joins the array's elements. The
+  runner reads it as the array's JSON text without brackets and quotes, each comma followed by
+  a space (``array_joined_as_json_text``): the same text for items without a comma, quote or
+  bracket, as the generated events' are."""
 
 from __future__ import annotations
 
@@ -55,7 +60,18 @@ def run_without_transaction(engine, text: str) -> None:
     for statement in split_statements(text, "snowflake"):
         tree = sqlglot.parse_one(statement, read="snowflake")
         if not isinstance(tree, (exp.Transaction, exp.Commit)):
-            engine.execute(clock_set_once(tree, engine.query) or statement)
+            engine.execute(clock_set_once(tree, engine.query) or array_joined_as_json_text(tree) or statement)
+
+
+def array_joined_as_json_text(tree: exp.Expr) -> str | None:
+    """fakesnow's missing join of a VARIANT array: the statement with each ARRAY_TO_STRING of a
+    JSON path read from the array's JSON text (None: a statement without one)."""
+    joins = [node for node in tree.find_all(exp.ArrayToString) if isinstance(node.this, exp.JSONExtract)]
+    for node in joins:
+        text = exp.Anonymous(this="TO_JSON", expressions=[node.this.copy()])
+        bare = exp.Anonymous(this="TRANSLATE", expressions=[text, exp.Literal.string('[]"'), exp.Literal.string("")])
+        node.replace(exp.Anonymous(this="REPLACE", expressions=[bare, exp.Literal.string(","), node.expression.copy()]))
+    return tree.sql("snowflake") if joins else None
 
 
 def clock_set_once(tree: exp.Expr, query: Callable[[str], list[tuple]]) -> str | None:
