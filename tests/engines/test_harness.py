@@ -236,6 +236,9 @@ def test_databricks_two_aggregates_of_one_text_are_refused(engine):
     with pytest.raises(EngineError, match="duplicate unqualified field name"):
         engine.query(query)
     assert engine.query(query.replace("AS v))), e -> e.v) AS b", "AS w))), e -> e.w) AS b")) == [([1], [2])]
+
+
+@on("snowflake")
 def test_snowflake_join_of_a_variant_array_fails(engine):
     """Fidelity gap: fakesnow cannot ARRAY_TO_STRING a VARIANT array read from an object (it
     binds no list function to a JSON value); Snowflake joins its elements. tests/support/runs.py
