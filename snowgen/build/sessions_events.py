@@ -12,6 +12,7 @@ from typing import Any
 from sqlglot import exp
 
 from snowgen.build.filters import all_of, app_filter
+from snowgen.build.identifiers import identifier, with_entities
 from snowgen.build.row_order import whole_row_order
 from snowgen.dialects.base import Dialect
 from snowgen.plan.events import EventSource, events_this_run_columns, first_column
@@ -30,7 +31,7 @@ def late_filter(d: Dialect, table: str, days_late_allowed: int) -> exp.Expr:
 
 def events_this_run_query(d: Dialect, events: EventSource, variables: dict[str, Any], sessions: exp.Table) -> exp.Query:
     """§1.7: every event of the run's sessions, one row per event id."""
-    select = _events_of_run_sessions(events, sessions)
+    select = _events_of_run_sessions(d, events, sessions)
     for index, context in enumerate(events.config.contexts):
         select = _attach_context(select, d, events, context, index)
     select = select.where(_event_in_window(d, events, variables), copy=False)
@@ -47,7 +48,7 @@ def events_this_run_query(d: Dialect, events: EventSource, variables: dict[str, 
     return deduped.with_("session_limits", as_=session_limits, copy=False)
 
 
-def _events_of_run_sessions(events: EventSource, sessions: exp.Table) -> exp.Select:
+def _events_of_run_sessions(d: Dialect, events: EventSource, sessions: exp.Table) -> exp.Select:
     """The source's events joined to their session, with the session and user ids the
     lifecycle settled on (the ids as sent are kept as ``original_*``)."""
     session_col, user_col = first_column(events.config.session_id), first_column(events.config.user_id)
@@ -63,20 +64,18 @@ def _events_of_run_sessions(events: EventSource, sessions: exp.Table) -> exp.Sel
         exp.alias_(exp.column(user_col, table="e"), f"original_{user_col}"),
         exp.alias_(exp.column(session_col, table="e"), f"original_{session_col}"),
     ]
-    return (
-        exp.Select(expressions=projection)
-        .from_(exp.alias_(events.table(), "e", table=True), copy=False)
-        .join(
-            exp.alias_(sessions, "b", table=True),
-            on=exp.EQ(this=events.session_expr("e"), expression=exp.column("session_identifier", table="b")),
-            join_type="INNER",
-            copy=False,
-        )
-        .join(
-            exp.alias_(exp.Table(this=exp.to_identifier("session_limits")), "lim", table=True),
-            join_type="CROSS",
-            copy=False,
-        )
+    select = exp.Select(expressions=projection).from_(exp.alias_(events.table(), "e", table=True), copy=False)
+    session_limits = (exp.Table(this=exp.to_identifier("session_limits")), "cl")
+    select = with_entities(select, d, events, "e", session_limits, read=("session",))  # the user is b's
+    return select.join(
+        exp.alias_(sessions, "b", table=True),
+        on=exp.EQ(this=identifier(d, events, "session", "e"), expression=exp.column("session_identifier", table="b")),
+        join_type="INNER",
+        copy=False,
+    ).join(
+        exp.alias_(exp.Table(this=exp.to_identifier("session_limits")), "lim", table=True),
+        join_type="CROSS",
+        copy=False,
     )
 
 
@@ -101,10 +100,10 @@ def _event_in_window(d: Dialect, events: EventSource, variables: dict[str, Any])
 
 def _column_types(events: EventSource) -> dict[str, str | None]:
     """The logical type of each column of the events of the run (a context field's is its
-    ``types`` entry, else string)."""
+    ``types`` entry, else string; an event's array field is read as text)."""
     declared = {name: column.type for name, column in events.source.columns.items()}
     for context in events.config.contexts:
-        declared.update({alias: context.field_type(f) for f, alias in context.fields.items()})
+        declared.update({alias: _column_type(context.field_type(f)) for f, alias in context.fields.items()})
     session_col, user_col = first_column(events.config.session_id), first_column(events.config.user_id)
     originals = {f"original_{user_col}": user_col, f"original_{session_col}": session_col}
     return {c: declared.get(originals.get(c, c), "string") for c in events_this_run_columns(events)}
@@ -131,6 +130,8 @@ def _attach_context(
 ) -> exp.Select:
     """Add a context's fields to the events: the first entity's, from the events' context
     column or joined from the context table (entities ordered by time, then by value)."""
+    if context.kind == "event":
+        return _attach_event(select, d, events, context, index)
     vendor, name, version = iglu_parts(context.schema_)
     fields = list(context.fields.items())
     if d.context_storage == "column":
@@ -141,6 +142,14 @@ def _attach_context(
     alias = f"ctx{index}"
     stored = [(d.context_field(f), a) for f, a in fields]  # the table's columns
     numbered = _numbered_context_rows(events.context_table(d.context_table(vendor, name, version)), stored)
+    select = _join_first_rows(select, events, numbered, alias)
+    select.set("expressions", [*select.expressions, *(exp.column(a, table=alias) for _, a in fields)])
+    return select
+
+
+def _join_first_rows(select: exp.Select, events: EventSource, numbered: exp.Select, alias: str) -> exp.Select:
+    """Left-join a context's (or an event's) own rows to the events: the first entity of each
+    event, matched on the event id and the session timestamp (root_id, root_tstamp)."""
     on = [
         exp.EQ(this=exp.column("root_id", table=alias), expression=exp.column(events.config.event_id, table="e")),
         exp.EQ(
@@ -149,17 +158,64 @@ def _attach_context(
         ),
         exp.EQ(this=exp.column("entity_index", table=alias), expression=exp.Literal.number(1)),
     ]
-    select = select.join(numbered.subquery(alias, copy=False), on=exp.and_(*on), join_type="LEFT", copy=False)
-    select.set("expressions", [*select.expressions, *(exp.column(a, table=alias) for _, a in fields)])
-    return select
+    return select.join(numbered.subquery(alias, copy=False), on=exp.and_(*on), join_type="LEFT", copy=False)
 
 
 def context_columns(d: Dialect, context: SessionContextSpec) -> list[str]:
     """The nested columns of the events table that hold ``context``: the ones the spec lists,
-    else the loaders' column for the schema's major version (:meth:`Dialect.context_column`)."""
+    else the loaders' column for the schema's major version (:meth:`Dialect.context_column`,
+    :meth:`Dialect.event_column` for a self-describing event)."""
     if context.columns:
         return list(context.columns)
+    if context.kind == "event":
+        return [d.event_column(*iglu_parts(context.schema_))]
     return [d.context_column(*iglu_parts(context.schema_))]
+
+
+# -- self-describing events ------------------------------------------------------------------------
+
+
+def _attach_event(
+    select: exp.Select, d: Dialect, events: EventSource, context: SessionContextSpec, index: int
+) -> exp.Select:
+    """Add a self-describing event's fields to the events: from its record in the events'
+    nested column (from the first listed column that has it), or joined from its own table
+    as a context is (one row per event; a duplicate row of the loader is read once)."""
+    fields = list(context.fields.items())
+    if d.context_storage == "column":
+        columns = [exp.column(c, table="e") for c in context_columns(d, context)]
+        extra = [exp.alias_(_event_field(d, columns, f, context.field_type(f)), a) for f, a in fields]
+        select.set("expressions", [*select.expressions, *extra])
+        return select
+    alias = f"ctx{index}"
+    table = events.context_table(d.context_table(*iglu_parts(context.schema_)))
+    numbered = _numbered_context_rows(table, [(d.context_field(f), a) for f, a in fields])
+    select = _join_first_rows(select, events, numbered, alias)
+    extra = [_table_field(d, exp.column(a, table=alias), context.field_type(f), a) for f, a in fields]
+    select.set("expressions", [*select.expressions, *extra])
+    return select
+
+
+def _event_field(d: Dialect, columns: list[exp.Column], field: str, logical: str) -> exp.Expr:
+    """``field`` of the event's record, from the first of ``columns`` that has it."""
+    values = [d.event_field(column.copy(), field, logical) for column in columns]
+    if len(values) == 1:
+        return values[0]
+    return exp.Coalesce(this=values[0], expressions=values[1:])
+
+
+def _table_field(d: Dialect, value: exp.Column, logical: str, alias: str) -> exp.Expr:
+    """A field of an event's own table: text as it is, an array (the text of its JSON) joined,
+    another type cast to it."""
+    if logical == "string":
+        return value
+    read = d.json_array_text(value) if logical == "array" else d.cast(value, logical)
+    return exp.alias_(read, alias)
+
+
+def _column_type(logical: str) -> str:
+    """The column type of a field of ``logical`` type: an array is read as text."""
+    return "string" if logical == "array" else logical
 
 
 def _first_entity_field(d: Dialect, columns: list[exp.Column], field: str, logical: str) -> exp.Expr:

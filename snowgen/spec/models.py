@@ -27,6 +27,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from snowgen.names import canonical
@@ -222,13 +223,17 @@ TablePrefix = Annotated[str, Field(pattern=r"^[A-Za-z0-9_]*$"), AfterValidator(s
 
 
 # The types a context's field may have: JSON's scalars (a schema's string, boolean, integer
-# and number), which every loader stores as the warehouse's own type of that name.
-ContextFieldType = Literal["string", "boolean", "int", "bigint", "double"]
+# and number), which every loader stores as the warehouse's own type of that name; and, for a
+# self-describing event, an array of strings, read as its items joined by ', '.
+ContextFieldType = Literal["string", "boolean", "int", "bigint", "double", "array"]
 
 
 class SessionContextSpec(Spec):
     name: SimpleName
     enabled: VarBool = True  # false: the events of the run do not carry this context
+    # entity: a context (an array of entities attached to the event; the first is read);
+    # event: the self-describing event itself (one record per event: unstruct_event_...).
+    kind: Literal["entity", "event"] = "entity"
     schema_: Annotated[str, Field(pattern=r"^iglu:[A-Za-z0-9_.\-]+/[A-Za-z0-9_\-]+/jsonschema/\d+-\d+-\d+$")] = Field(
         alias="schema"
     )
@@ -263,9 +268,36 @@ class SessionContextSpec(Spec):
             raise ValueError(f"types names fields the context does not read: {', '.join(unknown)}")
         return value
 
+    @model_validator(mode="after")
+    def _events_fields(self) -> SessionContextSpec:
+        if self.kind == "entity" and "array" in self.types.values():
+            raise ValueError("an array field is read from a self-describing event only (kind: event)")
+        if self.kind == "event" and self.sample is not None:
+            raise ValueError("a sample fills a context's entities; a self-describing event takes none")
+        return self
+
     def field_type(self, field: str) -> str:
         """The logical type of ``field`` (a key of ``fields``)."""
         return self.types.get(field, "string")
+
+
+class IdentifierSpec(Spec):
+    """One place a session or user identifier is read from, in the form of Snowplow's
+    ``session_identifiers``: ``schema: atomic`` and a column of the events table, or an
+    entity (context: its Iglu URI, or its table or column as the loader names it) and its
+    field as the schema spells it (each dialect reads it under its loader's name)."""
+
+    schema_: Annotated[str, Field(min_length=1, max_length=255)] = Field(alias="schema")
+    field: Annotated[str, Field(pattern=SIMPLE_NAME_PATTERN, max_length=255)]
+    # Snowplow's column prefix for Redshift and Postgres; snowgen reads each entity in a
+    # subquery of its own, so it is accepted (a Snowplow value works as it is) and not needed.
+    prefix: str | None = None
+
+
+#: Snowplow's identifier list, or the var that holds it
+VarIdentifiers = Annotated[list[IdentifierSpec] | VarRef | None, BeforeValidator(_var_setting)]
+#: a SQL expression as text, or the var that holds it
+VarSql = Annotated[str | VarRef | None, BeforeValidator(_var_setting)]
 
 
 class SessionsStrategySpec(Spec):
@@ -278,6 +310,14 @@ class SessionsStrategySpec(Spec):
     prefix: TablePrefix | None = None
     session_id: Name | list[Name] = "domain_sessionid"
     user_id: Name | list[Name] = "domain_userid"
+    # Where the identifiers are read from (Snowplow's session_identifiers / session_sql and
+    # user_identifiers / user_sql; snowgen.plan.identifiers): a list coalesced in order, or
+    # a SQL expression over the events, which wins. Unset (or empty): session_id / user_id,
+    # which also name the columns of the events of the run that carry the identifiers.
+    session_identifiers: VarIdentifiers = None
+    session_sql: VarSql = None
+    user_identifiers: VarIdentifiers = None
+    user_sql: VarSql = None
     session_timestamp: Name = "collector_tstamp"
     event_id: Name = "event_id"
     contexts: list[SessionContextSpec] = []

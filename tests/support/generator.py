@@ -30,7 +30,7 @@ import tempfile
 import uuid
 from dataclasses import dataclass, field
 
-from support import generator_contexts, generator_enrichments
+from support import generator_consent, generator_contexts, generator_conversions, generator_enrichments
 from support.generator_contexts import SHIPPED_PROJECT
 
 CONTEXT_TABLE = "com_snowplowanalytics_snowplow_web_page_1"
@@ -118,6 +118,12 @@ class GeneratorConfig:
     #: to "...-z": a session's user identifier is the max seen by the first run that processed it
     #: (reference §1.2), so day-by-day runs keep "-a" where one run over all data takes "-z"
     rotating_userid_sessions: int = 0
+    #: purchases (structured events with a value) in as many regular sessions: the conversions
+    #: of the shipped project's conversion_events (support/generator_conversions.py)
+    purchases: int = 0
+    #: consent (cmp_visible, consent_preferences) and web_vitals events (support.generator_consent):
+    #: off, no event has them and the rows are those of the same config without it
+    consent_and_vitals: bool = False
     #: the IAB, UA parser and YAUAA enrichment contexts on the events (support.generator_enrichments):
     #: off, no event has them and the rows are those of the same config without it
     enrichments: bool = False
@@ -456,6 +462,9 @@ def generate(config: GeneratorConfig = GeneratorConfig()) -> Dataset:
     _late_events(b, config.late_beyond, "late_beyond", (allowed + 0.05, allowed + 0.5))
     _duplicates(b)
     _null_session_events(b)
+    generator_conversions.add_purchases(b, _regular)
+    if config.consent_and_vitals:
+        generator_consent.add_events(b)
     if config.enrichments:
         generator_enrichments.enrich(b.events)
     for event in b.events:
@@ -489,7 +498,7 @@ def load(engine, events: list[Event], schema: str = "atomic") -> None:
         (c.table(engine.name), generator_contexts.table_rows(events, c, engine.name))
         for c in generator_contexts.contexts()
     ]
-    for table, (columns, rows) in tables:
+    for table, (columns, rows) in tables + generator_consent.event_tables(events, engine.name):
         if rows:
             copy(engine.conn, schema, table, columns, rows)
 
@@ -508,12 +517,17 @@ def _insert(engine, events: list[Event], schema: str) -> None:
         row = {column: event.row.get(column) for column in every}
         if nested:
             row.update(generator_contexts.nested_values(event, engine.name, every))
+            row.update(generator_consent.nested_values(event, engine.name))
         rows.append(row)
     statements = insert_rows(engine.name, schema, "events", rows)
     if not nested:
         for context in generator_contexts.contexts():
             rows = generator_contexts.table_dicts(events, context, engine.name)
             statements += insert_rows(engine.name, schema, context.table(engine.name), rows) if rows else []
+        for table, (columns, table_rows) in generator_consent.event_tables(events, engine.name):
+            statements += insert_rows(
+                engine.name, schema, table, [dict(zip(columns, r, strict=True)) for r in table_rows]
+            )
     for statement in statements:
         engine.execute(statement)
 

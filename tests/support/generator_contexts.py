@@ -48,9 +48,14 @@ class Context:
 
 @functools.cache
 def contexts() -> tuple[Context, ...]:
-    """Every context the shipped project declares (enabled or not)."""
+    """Every context (entity) the shipped project declares, enabled or not; its self-describing
+    events (``kind: event``) are support.generator_consent's."""
     spec = load_project(SHIPPED_PROJECT).spec.incremental
-    return tuple(Context(c.name, c.schema_, tuple((f, c.field_type(f)) for f in c.fields)) for c in spec.contexts)
+    return tuple(
+        Context(c.name, c.schema_, tuple((f, c.field_type(f)) for f in c.fields))
+        for c in spec.contexts
+        if c.kind == "entity"
+    )
 
 
 def table_rows(events, context: Context, dialect: str) -> tuple[list[str], list[tuple]]:

@@ -46,21 +46,22 @@ class History:
     and one full-refresh run over all the data (``full``), on two databases of one engine."""
 
     def __init__(
-        self, config: GeneratorConfig, new_engine: Callable[[], object], start_date: str, cli_vars: dict | None = None
+        self, config: GeneratorConfig, new_engine: Callable[[], object], start_date: str, options: dict | None = None
     ):
-        """``new_engine()``: an isolated empty database (called twice); ``cli_vars``: more --vars."""
+        """``new_engine()``: an isolated empty database (called twice); ``options``: more vars
+        of the project (its options) for both plans."""
         self.config = config
         self.data: Dataset = generate(config)
-        cli_vars = cli_vars or {}
         engine = new_engine()
-        self.inc = sc.Warehouse(engine, sc.plan(engine.name, start_date=start_date, **cli_vars))
+        options = options or {}
+        self.inc = sc.Warehouse(engine, sc.plan(engine.name, start_date=start_date, **options))
         self.runs: list[sc.RunRecord] = []
         for batch in range(self.data.batch_count):
             self.inc.load(self.data.batch(batch))
             self.runs.append(sc.record_run(self.inc))
         engine = new_engine()
         self.full = sc.Warehouse(
-            engine, sc.plan(engine.name, start_date=start_date, backfill_limit_days=365, **cli_vars)
+            engine, sc.plan(engine.name, start_date=start_date, backfill_limit_days=365, **options)
         )
         self.full.load(self.data.events)
         self.full_run = sc.record_run(self.full)

@@ -255,6 +255,7 @@ VALUES
   ('en-BW', 'English (Botswana)'),
   ('en-BZ', 'English (Belize)'),
   ('en-CA', 'English (Canada)'),
+  ('en-CB', 'English (Caribbean)'),
   ('en-CC', 'English (Cocos (Keeling) Islands)'),
   ('en-CH', 'English (Switzerland)'),
   ('en-CK', 'English (Cook Islands)'),
@@ -529,14 +530,14 @@ VALUES
   ('ha-Arab', 'Hausa (Arabic)'),
   ('ha-Arab-NG', 'Hausa (Arabic, Nigeria)'),
   ('ha-Arab-SD', 'Hausa (Arabic, Sudan)'),
-  ('ha-GH', 'Hausa (Ghana)'),
-  ('ha-NE', 'Hausa (Niger)');
+  ('ha-GH', 'Hausa (Ghana)');
 
 INSERT INTO `scratch`.`snowplow_web_dim_rfc_5646_language_mapping__snowgen_stage` (
   `lang_tag`,
   `name`
 )
 VALUES
+  ('ha-NE', 'Hausa (Niger)'),
   ('ha-NG', 'Hausa (Nigeria)'),
   ('ha-SD', 'Hausa (Arabic, Sudan)'),
   ('haw', 'Hawaiian'),
@@ -814,6 +815,8 @@ VALUES
   ('nqo-GN', 'N’Ko (Guinea)'),
   ('nr', 'South Ndebele'),
   ('nr-ZA', 'South Ndebele (South Africa)'),
+  ('ns', 'Northern Sotho'),
+  ('ns-ZA', 'Northern Sotho (South Africa)'),
   ('nso', 'Northern Sotho'),
   ('nso-ZA', 'Northern Sotho (South Africa)'),
   ('nus', 'Nuer'),
@@ -857,6 +860,7 @@ VALUES
   ('prg-PL', 'Prussian (Poland)'),
   ('ps', 'Pashto'),
   ('ps-AF', 'Pashto (Afghanistan)'),
+  ('ps-AR', 'Pashto (Argentina)'),
   ('ps-PK', 'Pashto (Pakistan)'),
   ('pt', 'Portuguese'),
   ('pt-AO', 'Portuguese (Angola)'),
@@ -991,6 +995,7 @@ VALUES
   ('sr-Cyrl-BA', 'Serbian (Cyrillic, Bosnia & Herzegovina)'),
   ('sr-Cyrl-ME', 'Serbian (Cyrillic, Montenegro)'),
   ('sr-Cyrl-RS', 'Serbian (Cyrillic, Serbia)'),
+  ('sr-Cyrl-SP', 'Serbian (Cyrillic, Serbia and Montenegro)'),
   ('sr-Cyrl-XK', 'Serbian (Cyrillic, Kosovo)'),
   ('sr-Latn', 'Serbian (Latin)'),
   ('sr-Latn-BA', 'Serbian (Latin, Bosnia & Herzegovina)'),
@@ -999,6 +1004,7 @@ VALUES
   ('sr-Latn-XK', 'Serbian (Latin, Kosovo)'),
   ('sr-ME', 'Serbian (Latin, Montenegro)'),
   ('sr-RS', 'Serbian (Cyrillic, Serbia)'),
+  ('sr-SP', 'Serbian (Latin, Serbia and Montenegro)'),
   ('sr-XK', 'Serbian (Cyrillic, Kosovo)'),
   ('ss', 'Swati'),
   ('ss-SZ', 'Swati (Eswatini)'),
@@ -1030,19 +1036,19 @@ VALUES
   ('ta-IN', 'Tamil (India)'),
   ('ta-LK', 'Tamil (Sri Lanka)'),
   ('ta-MY', 'Tamil (Malaysia)'),
-  ('ta-SG', 'Tamil (Singapore)'),
-  ('te', 'Telugu'),
-  ('te-IN', 'Telugu (India)'),
-  ('teo', 'Teso'),
-  ('teo-KE', 'Teso (Kenya)'),
-  ('teo-UG', 'Teso (Uganda)'),
-  ('tg', 'Tajik');
+  ('ta-SG', 'Tamil (Singapore)');
 
 INSERT INTO `scratch`.`snowplow_web_dim_rfc_5646_language_mapping__snowgen_stage` (
   `lang_tag`,
   `name`
 )
 VALUES
+  ('te', 'Telugu'),
+  ('te-IN', 'Telugu (India)'),
+  ('teo', 'Teso'),
+  ('teo-KE', 'Teso (Kenya)'),
+  ('teo-UG', 'Teso (Uganda)'),
+  ('tg', 'Tajik'),
   ('tg-TJ', 'Tajik (Tajikistan)'),
   ('th', 'Thai'),
   ('th-TH', 'Thai (Thailand)'),
@@ -1053,6 +1059,8 @@ VALUES
   ('tig-ER', 'Tigre (Eritrea)'),
   ('tk', 'Turkmen'),
   ('tk-TM', 'Turkmen (Turkmenistan)'),
+  ('tl', 'Tagalog'),
+  ('tl-PH', 'Tagalog (Philippines)'),
   ('tn', 'Tswana'),
   ('tn-BW', 'Tswana (Botswana)'),
   ('tn-ZA', 'Tswana (South Africa)'),
