@@ -13,24 +13,13 @@ from __future__ import annotations
 
 import pytest
 from support import scenarios as sc
+from support.consent_cwv_dataset import MODULE_TABLES as TABLES
 from support.generator import GeneratorConfig, generate
 
 ENGINES = ["postgres", "duckdb"]
 START_DATE = "2024-02-29"
 ON = {"enable_consent": True, "enable_cwv": True}
 CONFIG = GeneratorConfig(seed=21, days=4, users=6, consent_and_vitals=True)
-
-#: table -> its key
-TABLES = {
-    "derived.snowplow_web_consent_log": "event_id",
-    "derived.snowplow_web_consent_cmp_stats": "event_id",
-    "derived.snowplow_web_consent_versions": "consent_version",
-    "derived.snowplow_web_consent_users": "domain_userid",
-    "derived.snowplow_web_consent_totals": "consent_version",
-    "derived.snowplow_web_consent_scope_status": "scope",
-    "derived.snowplow_web_vitals": "page_view_id",
-    "derived.snowplow_web_vital_measurements": "compound_key",
-}
 
 
 class Runs:

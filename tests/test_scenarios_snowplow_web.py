@@ -12,11 +12,13 @@ module-scoped, read-only for the tests that use them).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
 import yaml
 from support import scenarios as sc
+from support.consent_cwv_dataset import MODULE_TABLES
 from support.generator import BOT_UA, GeneratorConfig, generate
 from support.generator_conversions import CONDITION
 from support.snowplow_rules import (
@@ -514,3 +516,77 @@ def test_with_page_view_stitching_page_views_hold_the_current_mapping(options_hi
         rows = rows_of(warehouse.table(sc.PAGE_VIEWS))
         assert [r for r in rows if r["stitched_user_id"] != mapping.get(r["domain_userid"], r["domain_userid"])] == []
         assert any(r["domain_userid"] in mapping for r in rows)
+
+
+# -- 8. every option, enrichment and module on together ----------------------------------------------
+#: OPTIONS_DATA with the three enrichment contexts, consent and web vitals events beside the purchases
+EVERYTHING_DATA = dataclasses.replace(OPTIONS_DATA, enrichments=True, consent_and_vitals=True)
+EVERYTHING = {
+    **OPTIONS,
+    **{f"enable_{option}": True for option in ("iab", "ua", "yauaa", "consent", "cwv")},
+}
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def everything_history(request):
+    """Day-by-day runs and a one-run full refresh of EVERYTHING_DATA with EVERYTHING (read-only)."""
+    h = History(EVERYTHING_DATA, lambda: fresh(request, request.param), START_DATE, EVERYTHING)
+    yield h
+    h.close()
+
+
+@pytest.mark.parametrize("table", [sc.PAGE_VIEWS, sc.SESSIONS, sc.USERS])
+def test_with_everything_on_day_by_day_runs_equal_one_full_refresh_run(everything_history, table):
+    assert_day_by_day_equals_full_refresh(everything_history, table)
+
+
+@pytest.mark.parametrize("table", list(MODULE_TABLES))
+def test_with_everything_on_the_modules_tables_equal_a_full_refresh(everything_history, table):
+    inc, full = everything_history.inc.table(table), everything_history.full.table(table)
+    assert full.rows, f"{table} is empty: the scenario exercises nothing"
+    assert sc.table_differences(inc, full, MODULE_TABLES[table]) == []
+
+
+def test_with_everything_on_every_options_columns_hold_values(everything_history):
+    for warehouse in (everything_history.inc, everything_history.full):
+        sessions = rows_of(warehouse.table(sc.SESSIONS))
+        assert any(s["cv_purchase_converted"] for s in sessions) and all(s["event_counts"] for s in sessions)
+        assert {s["device_category"] for s in sessions} >= {"Desktop", "Mobile"}
+        assert any(s["agent_name"] for s in sessions) and any(s["useragent_family"] for s in sessions)
+
+
+#: a fault after every step of the plan with everything on (the steps the options add or change);
+#: the same second run as section 4's, over data with every kind of event
+EVERYTHING_CRASH_DATA = dataclasses.replace(CRASH_DATA, purchases=2, enrichments=True, consent_and_vitals=True)
+EVERYTHING_CRASH_VARS = {**CRASH_VARS, **EVERYTHING}
+EVERYTHING_STEPS = [step.id for step in sc.plan("duckdb", **EVERYTHING_CRASH_VARS)]
+EVERYTHING_STATE = (*sc.DERIVED, *sc.STATE, *MODULE_TABLES)
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def uninterrupted_everything(request):
+    w = sc.Warehouse(fresh(request, request.param), sc.plan(request.param, **EVERYTHING_CRASH_VARS))
+    crash_setup(w, generate(EVERYTHING_CRASH_DATA))
+    w.run()
+    state = w.snapshot(EVERYTHING_STATE)
+    w.engine.close()
+    assert all(state[t].rows for t in (*sc.DERIVED, *MODULE_TABLES)), "a table the crashes compare is empty"
+    yield request.param, state
+
+
+@pytest.mark.parametrize("k", range(1, len(EVERYTHING_STEPS)), ids=[f"after-{s}" for s in EVERYTHING_STEPS[:-1]])
+def test_with_everything_on_a_run_stopped_after_any_step_then_run_again_equals_an_uninterrupted_run(
+    request, uninterrupted_everything, k
+):
+    name, expected = uninterrupted_everything
+    w = sc.Warehouse(fresh(request, name), sc.plan(name, **EVERYTHING_CRASH_VARS))
+    try:
+        crash_setup(w, generate(EVERYTHING_CRASH_DATA))
+        w.run(w.steps[:k])  # the scheduler dies here
+        w.run()
+        keys = {**sc.DERIVED, **sc.STATE, **MODULE_TABLES}
+        actual = w.snapshot(EVERYTHING_STATE)
+        problems = {t: sc.table_differences(actual[t], expected[t], keys[t]) for t in expected}
+        assert {t: p for t, p in problems.items() if p} == {}
+    finally:
+        w.engine.close()

@@ -36,6 +36,18 @@ from typing import Any
 
 from support.snowplow_dataset import BOT_UA, event
 
+#: the derived tables of the consent and Core Web Vitals modules -> their keys
+MODULE_TABLES = {
+    "derived.snowplow_web_consent_log": "event_id",
+    "derived.snowplow_web_consent_cmp_stats": "event_id",
+    "derived.snowplow_web_consent_versions": "consent_version",
+    "derived.snowplow_web_consent_users": "domain_userid",
+    "derived.snowplow_web_consent_totals": "consent_version",
+    "derived.snowplow_web_consent_scope_status": "scope",
+    "derived.snowplow_web_vitals": "page_view_id",
+    "derived.snowplow_web_vital_measurements": "compound_key",
+}
+
 VARS = {"start_date": "2024-01-30", "backfill_limit_days": 60, "enable_consent": True, "enable_cwv": True}
 D1, D2 = "2024-03-01 ", "2024-03-02 "
 SCOPES_V1 = ["necessary", "analytics", "marketing"]

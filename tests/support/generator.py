@@ -474,9 +474,10 @@ def generate(config: GeneratorConfig = GeneratorConfig()) -> Dataset:
 
 # -- loading --------------------------------------------------------------------------------------------
 def event_rows(events: list[Event]) -> tuple[list[str], list[tuple]]:
-    """(columns, rows) of atomic.events: every generated row names the same columns."""
-    columns = list(events[0].row) if events else []
-    return columns, [tuple(e.row[c] for c in columns) for e in events]
+    """(columns, rows) of atomic.events: the columns any generated row names, in the order they
+    first appear (a kind of event added on request may set a column the others leave out: NULL)."""
+    columns = list(dict.fromkeys(c for e in events for c in e.row))
+    return columns, [tuple(e.row.get(c) for c in columns) for e in events]
 
 
 def context_rows(events: list[Event]) -> tuple[list[str], list[tuple]]:
