@@ -52,6 +52,8 @@ CODES: dict[str, str] = {
     "SG216": "a source sample cannot be loaded as declared",
     "SG220": "a staged table cannot be used as declared",
     "SG230": "a model cannot be stitched as its 'stitch' option asks",
+    "SG240": "the project named in 'extends' cannot be extended",
+    "SG241": "a name is declared both by a project and by the project it extends",
     # -- what a warehouse can express ----------------------------------------------
     "SG301": "a dialect cannot express this layout or feature",
     "SG302": "unknown dialect",

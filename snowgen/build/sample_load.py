@@ -45,7 +45,8 @@ def sample_tables(samples: list[SamplePlan], dialect: Dialect) -> list[TableRows
             filled += [TableRows(table, columns, rows) for table in sample.tables]
         elif not nested:
             table = context_table_beside(dialect, sample.context_schema, sample.tables[0])
-            filled.append(TableRows(table, sample.columns, sample.rows))
+            columns = tuple((c if c in ROOT_COLUMNS else dialect.entity_field(c), t) for c, t in sample.columns)
+            filled.append(TableRows(table, columns, sample.rows))
         else:
             _events_sample(sample, samples)  # it must exist to carry the context
     return filled
@@ -69,7 +70,7 @@ def _with_nested_contexts(
     columns, rows = events.columns, events.rows
     for context in [s for s in samples if s.context_schema and s.source == events.source]:
         key = _root_index(events, context)
-        entities = _entities_by_root(context)
+        entities = _entities_by_root(context, dialect)
         column = dialect.context_column(*iglu_parts(context.context_schema))
         columns = (*columns, (column, "json"))
         rows = tuple(_with_value(row, _nested(entities.get(row.values[key]), dialect)) for row in rows)
@@ -84,8 +85,8 @@ def _with_value(row: SeedRow, value: exp.Expr | None) -> SeedRow:
     return SeedRow(row.line, (*row.cols, 0), (*row.values, value))
 
 
-def _entities_by_root(context: SamplePlan) -> dict[str, list[dict[str, str | None]]]:
-    names = [name for name, _ in context.columns]
+def _entities_by_root(context: SamplePlan, dialect: Dialect) -> dict[str, list[dict[str, str | None]]]:
+    names = [name if name in ROOT_COLUMNS else dialect.entity_field(name) for name, _ in context.columns]
     fields = [i for i, name in enumerate(names) if name not in ROOT_COLUMNS]
     root = names.index("root_id") if "root_id" in names else None
     found: dict[str, list[dict[str, str | None]]] = {}

@@ -7,6 +7,7 @@ same :class:`EventSource`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlglot import exp
@@ -132,11 +133,13 @@ def _attach_context(
     fields = list(context.fields.items())
     if d.context_storage == "column":
         columns = [exp.column(c, table="e") for c in context_columns(d, context)]
-        extra = [exp.alias_(_first_entity_field(d, columns, f), alias) for f, alias in fields]
+        read = d.event_field if context.kind == "event" else d.first_context_field
+        extra = [exp.alias_(_first_entity_field(read, columns, d.entity_field(f)), alias) for f, alias in fields]
         select.set("expressions", [*select.expressions, *extra])
         return select
     alias = f"ctx{index}"
-    numbered = _numbered_context_rows(events.context_table(d.context_table(vendor, name, version)), fields)
+    loaded_fields = [(d.entity_field(f), alias) for f, alias in fields]
+    numbered = _numbered_context_rows(events.context_table(d.context_table(vendor, name, version)), loaded_fields)
     on = [
         exp.EQ(this=exp.column("root_id", table=alias), expression=exp.column(events.config.event_id, table="e")),
         exp.EQ(
@@ -155,14 +158,17 @@ def context_columns(d: Dialect, context: SessionContextSpec) -> list[str]:
     else the loaders' column for the schema's major version (:meth:`Dialect.context_column`)."""
     if context.columns:
         return list(context.columns)
+    if context.kind == "event":
+        return [d.event_column(*iglu_parts(context.schema_))]
     return [d.context_column(*iglu_parts(context.schema_))]
 
 
-def _first_entity_field(d: Dialect, columns: list[exp.Column], field: str) -> exp.Expr:
-    """``field`` of the first entity, from the first of ``columns`` that has it: a loader
-    writes each event's context into one of them (older events stay in a column of an older
-    version), as Snowplow's packages coalesce the version columns on BigQuery."""
-    values = [d.first_context_field(column.copy(), field, "string") for column in columns]
+def _first_entity_field(read: Callable[..., exp.Expr], columns: list[exp.Column], field: str) -> exp.Expr:
+    """``field`` of the first entity (of a self-describing event: of its data), from the first
+    of ``columns`` that has it: a loader writes each event's context into one of them (older
+    events stay in a column of an older version), as Snowplow's packages coalesce the version
+    columns on BigQuery."""
+    values = [read(column.copy(), field, "string") for column in columns]
     if len(values) == 1:
         return values[0]
     return exp.Coalesce(this=values[0], expressions=values[1:])

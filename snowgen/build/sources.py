@@ -40,7 +40,8 @@ def source_ddl(spec: ProjectSpec, dialect: Dialect) -> list[exp.Expr]:
 
 
 def _context_columns(dialect: Dialect, context) -> list[tuple[str, exp.DataType]]:
-    kind = dialect.context_column_type(list(context.fields))
+    fields = [dialect.entity_field(f) for f in context.fields]
+    kind = dialect.event_column_type(fields) if context.kind == "event" else dialect.context_column_type(fields)
     return [(column, kind.copy()) for column in context_columns(dialect, context)]
 
 
@@ -48,7 +49,7 @@ def _context_table(dialect: Dialect, context, events: exp.Table) -> tuple[exp.Ta
     """A shredded context table beside the events table: root_id, root_tstamp, fields."""
     table = context_table_beside(dialect, context.schema_, events)
     typed = [("root_id", dialect.data_type("string")), ("root_tstamp", dialect.data_type("timestamp"))]
-    return table, typed + [(field, dialect.data_type("string")) for field in context.fields]
+    return table, typed + [(dialect.entity_field(field), dialect.data_type("string")) for field in context.fields]
 
 
 def context_table_beside(dialect: Dialect, schema_uri: str, events: exp.Table) -> exp.Table:

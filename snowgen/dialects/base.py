@@ -228,9 +228,12 @@ class Dialect:
 
     def struct_array(self, fields: list[str]) -> exp.DataType:
         """ARRAY<STRUCT<field STRING, ...>> (the nested-context column type)."""
+        return exp.DataType(this=exp.DataType.Type.ARRAY, expressions=[self.struct(fields)], nested=True)
+
+    def struct(self, fields: list[str]) -> exp.DataType:
+        """STRUCT<field STRING, ...> (a self-describing event's nested column type)."""
         columns = [exp.ColumnDef(this=exp.to_identifier(f), kind=self.data_type("string")) for f in fields]
-        struct = exp.DataType(this=exp.DataType.Type.STRUCT, expressions=columns, nested=True)
-        return exp.DataType(this=exp.DataType.Type.ARRAY, expressions=[struct], nested=True)
+        return exp.DataType(this=exp.DataType.Type.STRUCT, expressions=columns, nested=True)
 
     # -- expressions ------------------------------------------------------------------------
     def add_interval(self, value: exp.Expr, amount: exp.Expr, unit: str, logical_type: str = "timestamp") -> exp.Expr:
@@ -277,9 +280,29 @@ class Dialect:
         listing them in the context's ``columns``."""
         return f"contexts_{_snake(vendor)}_{_snake(name)}_{version.split('-')[0]}"
 
+    def entity_field(self, field: str) -> str:
+        """The name the loaders give the schema's field ``field`` (``currentTime``) in this
+        warehouse: snake case (``current_time``) for a context table's column and a nested
+        STRUCT's field (same page as :meth:`context_column`)."""
+        return _snake(field)
+
     def first_context_field(self, column: exp.Expr, field: str, logical: str) -> exp.Expr:
         """``field`` of the first entity in a nested context column."""
         raise Unsupported("stores contexts in their own tables, not in nested columns")
+
+    def event_column(self, vendor: str, name: str, version: str) -> str:
+        """Name of a self-describing event's nested column on the events table (column
+        storage): ``unstruct_event_`` + vendor + name + the schema's major version, as the
+        loaders write it (same page as :meth:`context_column`). One object per event, not a list."""
+        return f"unstruct_event_{_snake(vendor)}_{_snake(name)}_{version.split('-')[0]}"
+
+    def event_field(self, column: exp.Expr, field: str, logical: str) -> exp.Expr:
+        """``field`` of the self-describing event's data in its nested column."""
+        raise Unsupported("stores self-describing events in their own tables, not in nested columns")
+
+    def event_column_type(self, fields: list[str]) -> exp.DataType:
+        """Type of a nested self-describing event column with string ``fields``."""
+        raise Unsupported("stores self-describing events in their own tables, not in nested columns")
 
     def context_column_type(self, fields: list[str]) -> exp.DataType:
         """Type of a nested context column holding entities with string ``fields``."""

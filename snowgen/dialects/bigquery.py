@@ -172,6 +172,13 @@ class BigQuery(Dialect):
         first = exp.Bracket(this=column, expressions=[exp.Literal.number(0)], offset=0, safe=True)
         return exp.Dot(this=first, expression=exp.to_identifier(field))
 
+    def event_column_type(self, fields: list[str]) -> exp.DataType:
+        return self.struct(fields)
+
+    def event_field(self, column: exp.Expr, field: str, logical: str) -> exp.Expr:
+        # A self-describing event is one STRUCT per row (docs["loader_columns"])
+        return exp.Dot(this=column, expression=exp.to_identifier(field))
+
     def in_transaction(self, statements: list[exp.Expr]) -> list[exp.Expr]:
         return [exp.Transaction(), *statements, exp.Commit()]  # BEGIN/COMMIT TRANSACTION: docs["transactions"]
 

@@ -131,6 +131,13 @@ class Databricks(Dialect):
         first = exp.Anonymous(this="TRY_ELEMENT_AT", expressions=[column, exp.Literal.number(1)])
         return exp.Dot(this=first, expression=exp.to_identifier(field))
 
+    def event_column_type(self, fields: list[str]) -> exp.DataType:
+        return self.struct(fields)
+
+    def event_field(self, column: exp.Expr, field: str, logical: str) -> exp.Expr:
+        # A self-describing event is one STRUCT per row (docs["loader_columns"])
+        return exp.Dot(this=column, expression=exp.to_identifier(field))
+
     def clustering_mode(self, layout: Layout) -> str:
         if layout.clustering:
             return layout.clustering

@@ -131,6 +131,10 @@ class Snowflake(Dialect):
     def regex_contains(self, value: exp.Expr, pattern: str) -> exp.Expr:
         return _substring_match(value, exp.Literal.string(pattern))
 
+    def entity_field(self, field: str) -> str:
+        # a VARIANT object keeps the schema's own field names (docs["loader_columns"])
+        return field
+
     def context_column_type(self, fields: list[str]) -> exp.DataType:
         return exp.DataType.build("VARIANT", dialect="snowflake")
 
@@ -156,8 +160,16 @@ class Snowflake(Dialect):
     def first_context_field(self, column: exp.Expr, field: str, logical: str) -> exp.Expr:
         # A VARIANT array of objects: col[0]:field, cast from VARIANT to the column's type.
         first = exp.Bracket(this=column, expressions=[exp.Literal.number(0)])
+        return self.event_field(first, field, logical)
+
+    def event_column_type(self, fields: list[str]) -> exp.DataType:
+        return exp.DataType.build("VARIANT", dialect="snowflake")
+
+    def event_field(self, column: exp.Expr, field: str, logical: str) -> exp.Expr:
+        # A self-describing event is one VARIANT object per row (docs["loader_columns"]):
+        # col:field, cast from VARIANT to the column's type.
         path = exp.JSONPath(expressions=[exp.JSONPathRoot(), exp.JSONPathKey(this=field)])
-        value = exp.JSONExtract(this=first, expression=path, variant_extract=True, requires_json=True)
+        value = exp.JSONExtract(this=column, expression=path, variant_extract=True, requires_json=True)
         return exp.Cast(this=value, to=self.data_type(logical))
 
     def in_transaction(self, statements: list[exp.Expr]) -> list[exp.Expr]:

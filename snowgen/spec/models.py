@@ -23,7 +23,11 @@ from pydantic import (
     StrictFloat,
     StrictInt,
     StrictStr,
+    TypeAdapter,
+    ValidationError,
+    WithJsonSchema,
     field_validator,
+    model_validator,
 )
 
 from snowgen.names import canonical
@@ -176,6 +180,10 @@ TablePrefix = Annotated[str, Field(pattern=r"^[A-Za-z0-9_]*$"), AfterValidator(s
 
 class SessionContextSpec(Spec):
     name: SimpleName
+    # ``entity``: a context entity (a list of entities on the event); ``event``: the event's own
+    # self-describing data (one object per event: the loaders' ``unstruct_event_`` column where
+    # it is nested, a table of its own where contexts are tables).
+    kind: Literal["entity", "event"] = "entity"
     schema_: Annotated[str, Field(pattern=r"^iglu:[A-Za-z0-9_.\-]+/[A-Za-z0-9_\-]+/jsonschema/\d+-\d+-\d+$")] = Field(
         alias="schema"
     )
@@ -197,6 +205,12 @@ class SessionContextSpec(Spec):
 
     # A CSV of example entities (root_id, root_tstamp and the fields) for ``snowgen sample-data``.
     sample: Annotated[str, AfterValidator(_sample_path)] | None = None
+
+    @model_validator(mode="after")
+    def _no_event_sample(self) -> SessionContextSpec:
+        if self.kind == "event" and self.sample is not None:
+            raise ValueError("a sample of a self-describing event (kind: event) is not offered; remove 'sample'")
+        return self
 
 
 class SessionsStrategySpec(Spec):
@@ -379,8 +393,64 @@ class DialectSettings(Spec):
     upsert: Literal["merge", "delete_insert"] | None = None
 
 
+#: ``"{{ var('name') }}"``: a spec value read from a var when the project is planned
+VAR_REFERENCE = re.compile(
+    r"""^\{\{\s*var\(\s*(?:'([A-Za-z_][A-Za-z0-9_]*)'|"([A-Za-z_][A-Za-z0-9_]*)")\s*\)\s*\}\}$"""
+)
+
+
+def referenced_var(value: str) -> str | None:
+    """The var a ``"{{ var('name') }}"`` value reads (canonical), or None for other text."""
+    match = VAR_REFERENCE.match(value.strip())
+    return canonical(match.group(1) or match.group(2)) if match else None
+
+
+_MODULE_NAMES: TypeAdapter[list[str]] = TypeAdapter(list[SimpleName])
+_MODULES_CHOICE = "expected a list of module names or \"{{ var('name') }}\" naming a var that holds one"
+
+
+def _modules_choice(value: Any) -> Any:
+    """A list of module names, or the text ``"{{ var('name') }}"`` (one error either way)."""
+    if isinstance(value, str):
+        if referenced_var(value) is None:
+            raise ValueError(_MODULES_CHOICE)
+        return value
+    try:
+        return _MODULE_NAMES.validate_python(value)
+    except ValidationError:
+        raise ValueError(_MODULES_CHOICE) from None
+
+
+ModulesChoice = Annotated[
+    Any,
+    BeforeValidator(_modules_choice),
+    WithJsonSchema({"anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "string"}]}),
+]
+
+
+def _relative_folder(value: str) -> str:
+    """The extended project's folder: relative to snowgen.yml ('..' allowed), so that the
+    compiled output does not depend on where the projects are checked out."""
+    path = PurePosixPath(value.replace("\\", "/"))
+    if path.is_absolute() or not value.strip():
+        raise ValueError("must be a folder relative to snowgen.yml (e.g. ../snowplow_web)")
+    return path.as_posix()
+
+
+class ExtendsSpec(Spec):
+    """Another project this one is built on: its sources, seeds, vars, incremental block and
+    models come first, this project's are added (docs/spec.md, "Extending a project")."""
+
+    project: Annotated[str, AfterValidator(_relative_folder)]
+    # The extended project's modules that run (default: all); its strategy's module always
+    # runs. A var may hold the list, so a target or --vars chooses.
+    modules: ModulesChoice = None
+
+
 class ProjectSpec(Spec):
     project: SimpleName
+    # The project this one is built on (None: none).
+    extends: ExtendsSpec | None = None
     description: str | None = None
     sql_dialect: str = "postgres"
     models_path: Annotated[str, AfterValidator(_project_folder)] = "models"
