@@ -11,7 +11,7 @@ from snowgen.errors import SnowgenError
 from snowgen.names import canonical
 from snowgen.plan.references import unknown_name
 from snowgen.spec.loader import ExtendedModules, LoadedModel, LoadedProject
-from snowgen.spec.models import referenced_var
+from snowgen.spec.models import VarRef
 
 
 def with_extended_modules(loaded: LoadedProject, variables: dict[str, Any]) -> LoadedProject:
@@ -40,14 +40,8 @@ def _chosen_modules(extended: ExtendedModules, variables: dict[str, Any]) -> tup
     chosen = extended.chosen
     if chosen is None:
         return None
-    if isinstance(chosen, str):
-        name = referenced_var(chosen)
-        if name not in variables:
-            raise SnowgenError.at("SG206", f"extends.modules: {unknown_name('var', name, variables)}", extended.where)
-        chosen = variables[name]
-        if not isinstance(chosen, list) or not all(isinstance(m, str) for m in chosen):
-            message = f"extends.modules: var {name} must hold a list of module names, got {chosen!r}"
-            raise SnowgenError.at("SG102", message, extended.where)
+    if isinstance(chosen, VarRef):
+        chosen = _from_var(chosen.var, extended, variables)
     for module in chosen:
         if canonical(module) not in extended.modules:
             message = (
@@ -55,3 +49,14 @@ def _chosen_modules(extended: ExtendedModules, variables: dict[str, Any]) -> tup
             )
             raise SnowgenError.at("SG210", message, extended.where)
     return tuple(canonical(m) for m in chosen)
+
+
+def _from_var(name: str, extended: ExtendedModules, variables: dict[str, Any]) -> list[str]:
+    """The var's list of module names (SG240, as every setting taken from a var)."""
+    if name not in variables:
+        raise SnowgenError.at("SG240", f"extends.modules: {unknown_name('var', name, variables)}", extended.where)
+    value = variables[name]
+    if not isinstance(value, list) or not all(isinstance(m, str) for m in value):
+        message = f"extends.modules: var '{name}' is {value!r} ({type(value).__name__}); this setting takes a list of module names"
+        raise SnowgenError.at("SG240", message, extended.where)
+    return value

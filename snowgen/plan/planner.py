@@ -34,6 +34,7 @@ from snowgen.plan.references import (
 from snowgen.plan.selection import Graph
 from snowgen.plan.sqlbody import BodyContext
 from snowgen.plan.strategy import StrategyPlanner
+from snowgen.plan.var_settings import with_var_settings
 from snowgen.spec.loader import LoadedModel, LoadedProject, project_relative
 from snowgen.spec.models import ModelSpec, check_var_value
 
@@ -59,10 +60,11 @@ def plan_project(
     ``backfill``: plan a selective backfill instead of a regular run (see snowgen.plan.backfill).
     ``memo``: facts of bodies remembered from earlier compiles (snowgen.plan.facts); a body
     whose facts hold is not parsed."""
-    spec = loaded.spec
     _check_dialect_names(loaded)
     variables = resolve_vars(loaded, target, cli_vars or {})
+    loaded = with_var_settings(loaded, variables)
     loaded = with_extended_modules(loaded, variables)
+    spec = loaded.spec
     schemas = {key: getattr(spec.schemas, key) for key in SCHEMA_KEYS}
     strategy = strategies.for_project(loaded, variables, schemas, backfill)
     seed_plans = seeds.plan_seeds(loaded, strategy)

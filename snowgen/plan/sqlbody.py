@@ -6,6 +6,11 @@ replaced on the AST by a literal node (strings, numbers, booleans, dates, NULL; 
 becomes several literals). ``{{ ident(name) }}`` prints an identifier the same way. So a
 var holding ``O'Brien \\ %`` can never break or change the statement: sqlglot writes the
 literal with each warehouse's own escaping.
+
+``{{ sql(text) }}`` prints a SQL *expression* the project configures in a var (a conversion's
+condition, a passthrough): the text is parsed on its own, must be exactly one expression
+(never a statement, never two), and its tree takes the token's place, so it cannot reach
+beyond its own parentheses.
 """
 
 from __future__ import annotations
@@ -52,6 +57,18 @@ class Ident:
 
 
 @dataclass
+@dataclass(frozen=True)
+class SqlText:
+    """A value printed as a SQL expression parsed from text (``{{ sql(var('x')) }}``)."""
+
+    text: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.text, str) or not self.text.strip():
+            raise TypeError(f"sql() needs a SQL expression as a non-empty string, got {self.text!r}")
+
+
+@dataclass
 class _Placeholders:
     """Tokens standing for printed values until the SQL is parsed.
 
@@ -66,7 +83,7 @@ class _Placeholders:
         while stem in template:
             stem += "_"
         # Case-insensitive: parsers upper-case some words (a date part becomes a Var).
-        self.pattern = re.compile(re.escape(stem) + r"([vi])(\d+)__", re.IGNORECASE)
+        self.pattern = re.compile(re.escape(stem) + r"([vis])(\d+)__", re.IGNORECASE)
         self.stem = stem
 
     def token(self, kind: str, value: Any) -> str:
@@ -78,8 +95,12 @@ class _Placeholders:
             str(value)  # StrictUndefined raises UndefinedError, reported with its line
         if isinstance(value, Ident):
             return self.token("i", value.name)
+        if isinstance(value, SqlText):
+            return self.token("s", value.text)
         if isinstance(value, (list, tuple)):
             return ", ".join(self.finalize(item) for item in value) if value else "NULL"
+        if isinstance(value, dict):
+            raise TypeError("a map has no SQL literal: print one of its values (e.g. {{ cv.name }})")
         literal(value)  # fail here, inside rendering, for values that have no SQL literal
         return self.token("v", value)
 
@@ -141,7 +162,9 @@ def _render_jinja(text: str, ctx: BodyContext, placeholders: _Placeholders) -> s
     rendering.append(placeholders)
     try:
         template = env.template_class.from_code(
-            env, _compiled(env, text, placeholders), env.make_globals(dict(var=var, ident=Ident, **ctx.extra_globals))
+            env,
+            _compiled(env, text, placeholders),
+            env.make_globals(dict(var=var, ident=Ident, sql=SqlText, **ctx.extra_globals)),
         )
         template.name = _TEMPLATE_NAME
         template.filename = _TEMPLATE_NAME
@@ -285,8 +308,37 @@ def _substitute(query: exp.Query, placeholders: _Placeholders, text: str, ctx: B
         value = placeholders.values[index][1]
         if kind == "v":
             ident.parent.replace(literal(value))  # the column the token stands for
+        elif kind == "s":
+            ident.parent.replace(_sql_expression(value, ident, text, ctx))
         else:
             ident.replace(exp.to_identifier(canonical(value)))
+
+
+#: expressions that print the same with or without parentheses around them
+_ATOMS = (exp.Column, exp.Literal, exp.Func, exp.Paren, exp.Case, exp.Null, exp.Boolean, exp.Subquery, exp.Star)
+
+
+def _sql_expression(text: str, token: exp.Identifier, rendered: str, ctx: BodyContext) -> exp.Expr:
+    """The tree of ``sql(text)``: one expression in the body's dialect, parenthesised unless
+    it is one term, so the operators around the token keep their meaning."""
+    line, col = node_position(token, rendered)
+    try:
+        parsed = sqlglot.parse(text, read=ctx.dialect)
+    except (ParseError, TokenError) as exc:
+        problem = _readable(str(exc).splitlines()[0])
+        raise body_error(ctx, "SG241", f"sql(): {text!r} is not a SQL expression: {problem}", line, col) from None
+    expressions = [e for e in parsed if e is not None]
+    if len(expressions) != 1 or not _is_expression(expressions[0]):
+        raise body_error(ctx, "SG241", f"sql(): {text!r} is not exactly one SQL expression", line, col)
+    tree = expressions[0]
+    canonicalize_identifiers(tree, ctx.dialect)
+    return tree if isinstance(tree, _ATOMS) else exp.Paren(this=tree)
+
+
+def _is_expression(tree: exp.Expr) -> bool:
+    """A value expression, not a statement (a bare SELECT, DDL, DML or command)."""
+    statements = (exp.Query, exp.DDL, exp.DML, exp.Command, exp.Transaction, exp.Set, exp.Use, exp.Alias)
+    return not isinstance(tree, statements) or isinstance(tree, exp.Subquery)
 
 
 def _placed_tokens(query: exp.Query, pattern: re.Pattern) -> tuple[str | None, list[tuple[exp.Identifier, str, int]]]:
@@ -301,7 +353,7 @@ def _placed_tokens(query: exp.Query, pattern: re.Pattern) -> tuple[str | None, l
             if match:
                 kind, parent = match.group(1), node.parent
                 value_position = (
-                    kind == "v" and isinstance(parent, exp.Column) and not parent.table and parent.this is node
+                    kind in "vs" and isinstance(parent, exp.Column) and not parent.table and parent.this is node
                 )
                 if value_position or kind == "i":
                     placed.append((node, kind, int(match.group(2))))

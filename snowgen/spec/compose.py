@@ -21,7 +21,7 @@ from snowgen.spec.yaml_source import YamlDocument, YamlPath
 OWN_KEYS = ("project", "description", "models_path", "extends", "targets", "target")
 #: keys taken whole: the extending project's value where it writes one, else the extended one's
 WHOLE_KEYS = ("sql_dialect", "schemas", "database", "bot_filter", "app_filter", "run_metadata")
-#: mappings whose entries are added; a name written in both projects is SG241
+#: mappings whose entries are added; a name written in both projects is SG243
 ADDED_BY_NAME = ("sources", "seeds")
 #: mappings whose entries are added or replaced one by one (the extending project's win)
 REPLACED_BY_NAME = ("vars", "dialects")
@@ -63,7 +63,7 @@ class ComposedDocument(YamlDocument):
 
 def compose(own: YamlDocument, base: YamlDocument) -> tuple[ComposedDocument, list[Diagnostic]]:
     """The project file of ``own`` built on ``base`` (both raw documents of project files),
-    and the clashes found (SG241)."""
+    and the clashes found (SG243)."""
     mine, theirs = dict(own.data), dict(base.data)
     data: dict[str, Any] = {key: mine[key] for key in OWN_KEYS if key in mine}
     routes: list[Route] = []
@@ -125,7 +125,7 @@ def _incremental(data, routes, problems, own: YamlDocument, base: YamlDocument):
             f"incremental.strategy must be the extended project's ('{theirs.get('strategy')}'): "
             "the two projects share its incremental state"
         )
-        return data, routes, [*problems, Diagnostic("SG240", message, own.location(("incremental", "strategy")))]
+        return data, routes, [*problems, Diagnostic("SG242", message, own.location(("incremental", "strategy")))]
     merged = {**theirs, **{k: v for k, v in mine.items() if k != "contexts"}}
     routes = [*routes, *((("incremental", k), base, ("incremental", k)) for k in theirs if k not in mine)]
     their_contexts, my_contexts = list(theirs.get("contexts") or []), list(mine.get("contexts") or [])
@@ -146,4 +146,4 @@ def _incremental(data, routes, problems, own: YamlDocument, base: YamlDocument):
 
 def _clash(own: YamlDocument, path: YamlPath, what: str, name: str, *, key: bool = False) -> Diagnostic:
     message = f"{what} '{name}' is already declared by the extended project; give it another name"
-    return Diagnostic("SG241", message, own.location(path, key=key))
+    return Diagnostic("SG243", message, own.location(path, key=key))

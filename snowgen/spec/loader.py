@@ -17,7 +17,7 @@ from snowgen.errors import Diagnostic, Location, SnowgenError
 from snowgen.spec.compose import compose
 from snowgen.spec.csv_source import CsvDocument, load_csv
 from snowgen.spec.document_memo import DocumentMemo, load_remembered
-from snowgen.spec.models import SIMPLE_NAME_PATTERN, ModelSpec, ProjectSpec, SeedSpec
+from snowgen.spec.models import SIMPLE_NAME_PATTERN, ModelSpec, ProjectSpec, SeedSpec, VarRef
 from snowgen.spec.profiles import TargetPlaces, with_profiles
 from snowgen.spec.yaml_source import YamlDocument, YamlPath, load_yaml
 from snowgen.text import has_unprintable, one_line
@@ -44,7 +44,7 @@ class ExtendedModules:
     (snowgen.plan.extends applies it once the vars are known)."""
 
     project: str  # the extended project
-    chosen: tuple[str, ...] | str | None  # module names, a "{{ var('name') }}" reference, or None: all
+    chosen: tuple[str, ...] | VarRef | None  # module names, the var holding them, or None: all
     where: Location  # the ``modules`` key (or ``extends``)
     models: frozenset[str]  # the extended project's models (its own and those it extends)
     modules: tuple[str, ...]  # their modules, and the module of its incremental strategy
@@ -159,10 +159,10 @@ def _load_extended(
     chain = (*extending, Path(os.path.abspath(root)))
     if Path(os.path.abspath(folder)) in chain:
         names = " -> ".join(p.name for p in (*chain, folder))
-        raise SnowgenError.at("SG240", f"extends: projects extend each other in a cycle: {names}", where)
+        raise SnowgenError.at("SG242", f"extends: projects extend each other in a cycle: {names}", where)
     if not is_project_dir(folder):
         what = "is not a folder" if not folder.is_dir() else f"holds no {PROJECT_FILE}"
-        raise SnowgenError.at("SG240", f"extends: {project.extends.project} {what}", where)
+        raise SnowgenError.at("SG242", f"extends: {project.extends.project} {what}", where)
     return load_project(folder, memo, chain)
 
 

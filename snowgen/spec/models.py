@@ -25,7 +25,6 @@ from pydantic import (
     StrictStr,
     TypeAdapter,
     ValidationError,
-    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -64,6 +63,50 @@ class Spec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
 
+# -- settings read from vars ---------------------------------------------------------------
+
+# ``"{{ var('name') }}"``: the whole value of a setting is a var's (dbt's spelling).
+VAR_SETTING = re.compile(r"""^\{\{\s*var\(\s*(['"])([A-Za-z_][A-Za-z0-9_]*)\1\s*\)\s*\}\}$""")
+
+
+class VarRef(Spec):
+    """A setting whose value is the var ``var``, read when the project is planned (so a
+    target's vars and ``--vars`` change it): written ``"{{ var('name') }}"`` in YAML.
+    snowgen.plan.var_settings replaces every one before anything reads the spec."""
+
+    var: SimpleName
+
+    def __bool__(self) -> bool:
+        # A setting read before its var was (a bug) must fail, never count as true.
+        raise TypeError(f"the setting from var '{self.var}' is read before the vars are applied")
+
+
+def _var_setting(value: Any) -> Any:
+    """Read ``"{{ var('name') }}"`` as a VarRef; other Jinja is not allowed in settings."""
+    if isinstance(value, str) and "{{" in value:
+        match = VAR_SETTING.match(value.strip())
+        if match is None:
+            raise ValueError("""a setting taken from a var is written "{{ var('name') }}" and nothing else""")
+        return {"var": match.group(2)}
+    return value
+
+
+def _bool_setting(value: Any) -> Any:
+    value = _var_setting(value)
+    if isinstance(value, dict) and set(value) == {"var"}:
+        return value
+    try:
+        return _BOOL.validate_python(value)
+    except ValidationError:
+        raise ValueError("""input should be true or false, or "{{ var('name') }}" """.strip()) from None
+
+
+_BOOL = TypeAdapter(bool)
+
+#: a boolean setting, or the var that holds it
+VarBool = Annotated[bool | VarRef, BeforeValidator(_bool_setting)]
+
+
 # -- shared blocks -----------------------------------------------------------------------
 
 
@@ -98,7 +141,7 @@ def _columns_from_mapping(value: Any) -> Any:
 class BotFilterSpec(Spec):
     """Drop events whose user agent contains any pattern (case-insensitive substring)."""
 
-    enabled: bool = True
+    enabled: VarBool = True
     column: Name = "useragent"
     # ``snowplow`` is Snowplow's list; otherwise literal substrings (not regular expressions).
     patterns: Literal["snowplow"] | list[Annotated[str, Field(min_length=1, max_length=200)]] = "snowplow"
@@ -114,9 +157,9 @@ class BotFilterSpec(Spec):
 class AppFilterSpec(Spec):
     """Keep only events whose app id is in ``allow`` (an empty list keeps every event)."""
 
-    enabled: bool = True
+    enabled: VarBool = True
     column: Name = "app_id"
-    allow: list[Annotated[str, Field(max_length=255)]] = []
+    allow: Annotated[list[Annotated[str, Field(max_length=255)]] | VarRef, BeforeValidator(_var_setting)] = []
 
 
 class PartitionSpec(Spec):
@@ -184,10 +227,12 @@ class SessionContextSpec(Spec):
     # self-describing data (one object per event: the loaders' ``unstruct_event_`` column where
     # it is nested, a table of its own where contexts are tables).
     kind: Literal["entity", "event"] = "entity"
+    enabled: VarBool = True  # false: the events of the run do not carry this context
     schema_: Annotated[str, Field(pattern=r"^iglu:[A-Za-z0-9_.\-]+/[A-Za-z0-9_\-]+/jsonschema/\d+-\d+-\d+$")] = Field(
         alias="schema"
     )
-    # context field (as the loader names it; case matters in nested JSON) -> output column.
+    # context field (as the schema names it: snowgen reads each warehouse's loader name,
+    # Dialect.entity_field) -> output column.
     # snowgen reads the first entity of the context (Snowplow's single-entity contexts).
     fields: dict[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], Name]
     # Where contexts are nested columns of the events table (BigQuery, Snowflake,
@@ -268,8 +313,10 @@ IncrementalSpec = Annotated[SessionsStrategySpec | WatermarkStrategySpec, Field(
 
 
 def check_var_value(name: str, item: Any) -> None:
-    """A var must have a SQL literal: text, a finite number, a boolean, a date, NULL, or a
-    flat list of those (``--vars`` values are checked with the same rule)."""
+    """A var holds text, a finite number, a boolean, a date or NULL (each has a SQL literal),
+    a list of those, or settings for Jinja loops: a map of names to such values, or a list of
+    maps (Snowplow's conversion definitions, passthroughs). ``--vars`` values follow the
+    same rule."""
     try:
         _var_value(item)
     except ValueError as exc:
@@ -277,14 +324,30 @@ def check_var_value(name: str, item: Any) -> None:
 
 
 def _var_value(item: Any) -> Any:
-    allowed = (str, int, float, bool, dt.date, type(None))
-    for element in item if isinstance(item, list) else [item]:
-        if isinstance(element, (list, dict)) or not isinstance(element, allowed):
-            what = "list items" if isinstance(item, list) else "values"
-            raise ValueError(f"{what} must be text, numbers, booleans, dates or null, not {type(element).__name__}")
-        if isinstance(element, float) and not math.isfinite(element):
-            raise ValueError(f"{element} has no SQL literal; use a finite number")
+    if isinstance(item, list):
+        for element in item:
+            _var_map(element) if isinstance(element, dict) else _var_scalar(element, "list items")
+    elif isinstance(item, dict):
+        _var_map(item)
+    else:
+        _var_scalar(item, "values")
     return item
+
+
+def _var_map(item: dict) -> None:
+    for key, value in item.items():
+        if not isinstance(key, str) or not re.match(SIMPLE_NAME_PATTERN, key):
+            raise ValueError(f"the keys of a map are plain names (letters, digits, '_'), not {key!r}")
+        for element in value if isinstance(value, list) else [value]:
+            _var_scalar(element, f"values of '{key}'")
+
+
+def _var_scalar(element: Any, what: str) -> None:
+    allowed = (str, int, float, bool, dt.date, type(None))
+    if isinstance(element, (list, dict)) or not isinstance(element, allowed):
+        raise ValueError(f"{what} must be text, numbers, booleans, dates or null, not {type(element).__name__}")
+    if isinstance(element, float) and not math.isfinite(element):
+        raise ValueError(f"{element} has no SQL literal; use a finite number")
 
 
 VarValue = Annotated[Any, AfterValidator(_var_value)]
@@ -393,39 +456,12 @@ class DialectSettings(Spec):
     upsert: Literal["merge", "delete_insert"] | None = None
 
 
-#: ``"{{ var('name') }}"``: a spec value read from a var when the project is planned
-VAR_REFERENCE = re.compile(
-    r"""^\{\{\s*var\(\s*(?:'([A-Za-z_][A-Za-z0-9_]*)'|"([A-Za-z_][A-Za-z0-9_]*)")\s*\)\s*\}\}$"""
-)
-
-
-def referenced_var(value: str) -> str | None:
-    """The var a ``"{{ var('name') }}"`` value reads (canonical), or None for other text."""
-    match = VAR_REFERENCE.match(value.strip())
-    return canonical(match.group(1) or match.group(2)) if match else None
-
-
-_MODULE_NAMES: TypeAdapter[list[str]] = TypeAdapter(list[SimpleName])
-_MODULES_CHOICE = "expected a list of module names or \"{{ var('name') }}\" naming a var that holds one"
-
-
-def _modules_choice(value: Any) -> Any:
-    """A list of module names, or the text ``"{{ var('name') }}"`` (one error either way)."""
-    if isinstance(value, str):
-        if referenced_var(value) is None:
-            raise ValueError(_MODULES_CHOICE)
+def _modules_setting(value: Any) -> Any:
+    """A list of module names, or ``"{{ var('name') }}"`` naming a var that holds one."""
+    value = _var_setting(value)
+    if isinstance(value, (list, dict)):
         return value
-    try:
-        return _MODULE_NAMES.validate_python(value)
-    except ValidationError:
-        raise ValueError(_MODULES_CHOICE) from None
-
-
-ModulesChoice = Annotated[
-    Any,
-    BeforeValidator(_modules_choice),
-    WithJsonSchema({"anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "string"}]}),
-]
+    raise ValueError("""expected a list of module names, or "{{ var('name') }}" naming a var that holds one""")
 
 
 def _relative_folder(value: str) -> str:
@@ -444,7 +480,7 @@ class ExtendsSpec(Spec):
     project: Annotated[str, AfterValidator(_relative_folder)]
     # The extended project's modules that run (default: all); its strategy's module always
     # runs. A var may hold the list, so a target or --vars chooses.
-    modules: ModulesChoice = None
+    modules: Annotated[list[SimpleName] | VarRef | None, BeforeValidator(_modules_setting)] = None
 
 
 class ProjectSpec(Spec):
@@ -490,6 +526,7 @@ class StitchSpec(Spec):
     key: Name  # column of this model matched to the mapping's single-column unique_key
     mapping: SimpleName  # a model of the project: one row per key
     value: Name  # the mapping's column copied into ``column``
+    enabled: VarBool = True  # false: the model is not stitched (e.g. from a var)
 
 
 class DedupeOrder(Spec):
@@ -508,7 +545,7 @@ class ModelSpec(Spec):
     name: SimpleName
     description: str | None = None
     module: SimpleName = "main"
-    enabled: bool = True
+    enabled: VarBool = True
     tags: list[Tag] = []  # for --select tag:NAME
     materialization: Literal["view", "table", "incremental"] = "table"
     schema_: SimpleName | None = Field(default=None, alias="schema")

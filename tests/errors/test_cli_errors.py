@@ -23,11 +23,11 @@ COMPILE = ("compile", "--dialect", "duckdb")
             "snowgen: SG401 --vars: unknown var 'nothing_like_it'; known: lock_timeout_minutes, start_date, upsert_lookback_days\n",
         ),
         (
-            '{"start_date": {"a": 1}}',
-            "snowgen: SG401 --vars: var 'start_date': values must be text, numbers, booleans, dates or null, not dict\n",
+            '{"start_date": {"a": {"b": 1}}}',
+            "snowgen: SG401 --vars: var 'start_date': values of 'a' must be text, numbers, booleans, dates or null, not dict\n",
         ),
     ],
-    ids=["not-a-mapping", "did-you-mean", "unknown", "mapping-value"],
+    ids=["not-a-mapping", "did-you-mean", "unknown", "nested-mapping-value"],
 )
 def test_invalid_vars(proj, vars_text, expected):
     assert proj.fail(*COMPILE, "--vars", vars_text) == expected

@@ -76,7 +76,7 @@ def test_unknown_key(proj, relative, text, expected):
         ),
         (
             "enabled: maybe",
-            "models/page_views.yml:2:10: SG102 enabled: input should be a valid boolean, unable to interpret input\n"
+            "models/page_views.yml:2:10: SG102 enabled: input should be true or false, or \"{{ var('name') }}\"\n"
             " 2 | enabled: maybe\n"
             "   |          ^\n",
         ),
@@ -150,7 +150,7 @@ def test_every_shape_error_of_every_file_is_reported_at_once(proj):
         "snowgen.yml:11:1: SG101 unknown key 'sql_dialcet' (did you mean 'sql_dialect'?)\n"
         " 11 | sql_dialcet: postgres\n"
         "    | ^\n"
-        "models/page_views.yml:2:10: SG102 enabled: input should be a valid boolean, unable to interpret input\n"
+        "models/page_views.yml:2:10: SG102 enabled: input should be true or false, or \"{{ var('name') }}\"\n"
         " 2 | enabled: maybe\n"
         "   |          ^\n"
     )
