@@ -116,6 +116,10 @@ class GeneratorConfig:
     #: to "...-z": a session's user identifier is the max seen by the first run that processed it
     #: (reference §1.2), so day-by-day runs keep "-a" where one run over all data takes "-z"
     rotating_userid_sessions: int = 0
+    #: share of regular page views that show a media player (support.generator_media: plays of
+    #: the version 1 and version 2 media schemas, with ads): 0, no media event, and the rows are
+    #: those of the same config without it
+    media_share: float = 0.0
 
 
 @dataclass
@@ -127,6 +131,9 @@ class Event:
     batch: int
     #: what the event exercises (e.g. "late_within", "duplicate_other", "long_bot"); empty if regular
     tags: frozenset[str] = frozenset()
+    #: its entities: a context's name in the shipped project -> its fields, as the schema spells
+    #: them (support.generator_media loads the media ones)
+    entities: dict[str, dict] = field(default_factory=dict)
 
     @property
     def event_id(self) -> str:
@@ -449,6 +456,10 @@ def generate(config: GeneratorConfig = GeneratorConfig()) -> Dataset:
     _late_events(b, config.late_beyond, "late_beyond", (allowed + 0.05, allowed + 0.5))
     _duplicates(b)
     _null_session_events(b)
+    if config.media_share:
+        from support.generator_media import add_media_plays
+
+        add_media_plays(b)
     for event in b.events:
         event.row["load_tstamp"] = b.day(event.batch + 1) + dt.timedelta(minutes=5)
     return Dataset(config, b.events)
