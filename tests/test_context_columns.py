@@ -152,7 +152,7 @@ def load_as_the_loader_does(engine, columns_of: dict[str, str]) -> None:
 def _column_def(d, name: str):
     from sqlglot import exp
 
-    return exp.ColumnDef(this=exp.to_identifier(name), kind=d.context_column_type(["id"]))
+    return exp.ColumnDef(this=exp.to_identifier(name), kind=d.context_column_type([("id", "string")]))
 
 
 @pytest.fixture(scope="module")
@@ -185,3 +185,100 @@ def test_bigquery_coalesces_the_listed_version_columns(bigquery_db, duckdb_page_
     found = page_view_ids(bigquery_db, project_listing(tmp_path, [MAJOR, FULL]))
     assert found == duckdb_page_views
     assert found & older and found - older, "page views from both columns"
+
+
+# -- a context's fields as each loader names and types them ---------------------------------------
+
+FIELD_NAMES = covers_every_dialect({
+    # shredded tables and STRUCT fields: the schema's name in snake case; VARIANT keys: as is
+    "redshift": "spider_or_robot",
+    "bigquery": "spider_or_robot",
+    "snowflake": "spiderOrRobot",
+    "databricks": "spider_or_robot",
+    "postgres": "spider_or_robot",
+    "duckdb": "spider_or_robot",
+})  # fmt: skip
+
+TYPED_PROJECT = """\
+project: typed
+sources:
+  events:
+    schema: atomic
+    table: events
+    sample: samples/events.csv
+    columns: {event_id: string(36), collector_tstamp: timestamp}
+incremental:
+  strategy: sessions
+  contexts:
+    - name: iab
+      schema: iglu:com.iab.snowplow/spiders_and_robots/jsonschema/1-0-0
+      fields: {spiderOrRobot: iab_spider_or_robot, primaryImpact: iab_primary_impact}
+      types: {spiderOrRobot: boolean}
+      sample: samples/iab.csv
+"""
+TYPED_EVENTS = "event_id,collector_tstamp\ne1,2020-01-01 10:00:00\ne2,2020-01-01 10:00:01\ne3,2020-01-01 10:00:02\n"
+TYPED_ROWS = (
+    "root_id,root_tstamp,spiderOrRobot,primaryImpact\ne1,2020-01-01 10:00:00,true,NONE\ne2,2020-01-01 10:00:01,,\n"
+)
+IAB = ("com.iab.snowplow", "spiders_and_robots", "1-0-0")
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_a_fields_name_is_the_loaders(dialect):
+    assert get_dialect(dialect).context_field("spiderOrRobot") == FIELD_NAMES[dialect]
+    assert get_dialect(dialect).context_field("id") == "id"
+
+
+def typed_project(tmp_path: Path) -> Path:
+    root = tmp_path / "typed"
+    (root / "samples").mkdir(parents=True)
+    (root / "snowgen.yml").write_text(TYPED_PROJECT, encoding="utf-8")
+    (root / "samples" / "events.csv").write_text(TYPED_EVENTS, encoding="utf-8")
+    (root / "samples" / "iab.csv").write_text(TYPED_ROWS, encoding="utf-8")
+    return root
+
+
+@pytest.mark.parametrize("engine", ["postgres", "duckdb", "snowflake", "bigquery", "databricks"], indirect=True)
+def test_a_typed_field_loads_and_reads_back_under_the_loaders_name(engine, tmp_path):
+    """The sample's boolean goes into the context's table (a boolean column named in snake
+    case) or into the events' nested column, and the plan's expression reads it back typed;
+    an event without the entity, or an entity without the field, reads NULL."""
+    from test_samples import load_printed_sample
+
+    load_printed_sample(engine, typed_project(tmp_path))
+    d = get_dialect(engine.name)
+    if d.context_storage == "table":
+        table = f"atomic.{d.context_table(*IAB)}"
+        query = f"SELECT e.event_id, c.spider_or_robot, c.primary_impact FROM atomic.events AS e LEFT JOIN {table} AS c ON c.root_id = e.event_id"
+        tree = _parse(query)
+    else:
+        from sqlglot import exp
+
+        column = exp.column(d.context_column(*IAB))
+        fields = [
+            d.first_context_field(column.copy(), f, t)
+            for f, t in (("spiderOrRobot", "boolean"), ("primaryImpact", "string"))
+        ]
+        tree = exp.select("event_id", *fields).from_("atomic.events")
+    rows = sorted(tuple(row) for row in engine.query(d.render(d.lower(tree))))
+    assert rows == [("e1", True, "NONE"), ("e2", None, None), ("e3", None, None)]
+
+
+def test_types_may_name_only_the_fields_a_context_reads(tmp_path):
+    root = typed_project(tmp_path)
+    spec = root / "snowgen.yml"
+    spec.write_text(spec.read_text().replace("types: {spiderOrRobot: boolean}", "types: {category: boolean}"))
+    with pytest.raises(SnowgenError) as caught:
+        load_project(root)
+    assert "snowgen.yml:" in str(caught.value) and "types names fields the context does not read: category" in str(
+        caught.value
+    )
+
+
+def test_a_fields_type_is_a_json_scalar(tmp_path):
+    root = typed_project(tmp_path)
+    spec = root / "snowgen.yml"
+    spec.write_text(spec.read_text().replace("types: {spiderOrRobot: boolean}", "types: {spiderOrRobot: timestamp}"))
+    with pytest.raises(SnowgenError) as caught:
+        load_project(root)
+    assert "snowgen.yml:" in str(caught.value) and "types.spiderOrRobot" in str(caught.value)

@@ -173,21 +173,31 @@ def test_snowgen_run_loads_the_seeds_and_a_full_refresh_reloads_them(tmp_path, m
 
 @pytest.mark.parametrize("engine", ENGINES, indirect=True)
 def test_the_shipped_snowplow_seeds_load(engine):
-    # The snowplow_web project's setup module alone: its three seeds (CLDR names with curly and
+    # The snowplow_web project's setup module alone: its four seeds (names with curly and
     # straight apostrophes, "NA" for Namibia, Antarctica without a region).
     [compiled] = compile_project(SNOWPLOW_WEB, [engine.name])
     plan = json.loads(compiled.files["plan.json"])
     setup = [s for s in plan["steps"] if s["module"] == "setup"]
     run_compiled(engine, {**compiled.files, "plan.json": json.dumps({**plan, "steps": setup})})
-    geo = "scratch.snowplow_web_dim_geo_country_mapping"
-    assert rows(engine, f"select count(*) from {geo}") == [(249,)]
-    assert rows(engine, f"select name, region from {geo} where alpha_2 in ('NA', 'AQ') order by alpha_2") == [
-        ("Antarctica", None),
-        ("Namibia", "Africa"),
+    for geo, gb in (("geo_country_mapping", "United Kingdom of Great Britain and Northern Ireland"),
+                    ("geo_country_mapping_cldr", "United Kingdom")):  # fmt: skip
+        geo = f"scratch.snowplow_web_dim_{geo}"
+        assert rows(engine, f"select count(*) from {geo}") == [(249,)]
+        assert rows(engine, f"select name, region from {geo} where alpha_2 in ('NA', 'AQ', 'GB') order by alpha_2") == [
+            ("Antarctica", None),
+            (gb, "Europe"),
+            ("Namibia", "Africa"),
+        ]
+    iso = "scratch.snowplow_web_dim_geo_country_mapping"
+    assert rows(engine, f"select name from {iso} where alpha_2 = 'KP'") == [
+        ("Korea (Democratic People's Republic of)",)
     ]
     languages = "scratch.snowplow_web_dim_rfc_5646_language_mapping"
     assert rows(engine, f"select name from {languages} where lang_tag = 'mic'") == [("Mi'kmaw",)]
+    assert rows(engine, f"select count(*) from {languages}") == [(1141,)]
     sources = "scratch.snowplow_web_dim_ga4_source_categories"
-    assert rows(engine, f"select source_category from {sources} where source = 'google'") == [
-        ("SOURCE_CATEGORY_SEARCH",)
-    ]
+    assert (
+        rows(engine, f"select source_category from {sources} where source in ('google', 'rakuten')")
+        == [("SOURCE_CATEGORY_SEARCH",)] * 2
+    )
+    assert rows(engine, f"select count(*) from {sources}") == [(819,)]

@@ -4,6 +4,8 @@ every dialect (typed literals, NULL for empty cells, batches), and the shipped s
 from __future__ import annotations
 
 import csv
+import importlib.machinery
+import importlib.util
 import json
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from sqlglot import exp
 from snowgen.api import CompileOptions, compile_project
 from snowgen.build import seed_load
 from snowgen.dialects import DIALECTS, get_dialect
+from snowgen.errors import SnowgenError
 from snowgen.runner.statements import split_statements
 
 SNOWPLOW_SEEDS = Path(__file__).resolve().parents[1] / "model_specs" / "snowplow_web" / "seeds"
@@ -149,37 +152,139 @@ def shipped(name: str) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-@pytest.mark.parametrize("name, key", [
-    ("geo_country_mapping.csv", "alpha_2"), ("rfc_5646_language_mapping.csv", "lang_tag"), ("ga4_source_categories.csv", "source"),
-])  # fmt: skip
+SNOWPLOW_SEED_KEYS = [
+    ("geo_country_mapping.csv", "alpha_2"), ("geo_country_mapping_cldr.csv", "alpha_2"),
+    ("rfc_5646_language_mapping.csv", "lang_tag"), ("ga4_source_categories.csv", "source"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name, key", SNOWPLOW_SEED_KEYS)
 def test_each_shipped_seed_holds_its_join_key_once_ignoring_case(name, key):
     # The models join on lower(key): a key twice would multiply sessions and page views.
     keys = [row[key].lower() for row in shipped(name)]
     assert keys and len(keys) == len(set(keys)) and all(keys)
 
 
-def test_the_country_seed_has_every_iso_country_with_its_m49_region():
-    rows = {row["alpha_2"]: row for row in shipped("geo_country_mapping.csv")}
-    assert len(rows) == 249
-    assert (rows["NA"]["name"], rows["NA"]["region"], rows["NA"]["alpha_3"]) == ("Namibia", "Africa", "NAM")
-    assert (rows["GB"]["name"], rows["GB"]["region"], rows["GB"]["sub_region"]) == (
-        "United Kingdom",
-        "Europe",
-        "Northern Europe",
-    )
-    assert (rows["AQ"]["name"], rows["AQ"]["region"]) == ("Antarctica", "")
-    assert {row["region"] for row in rows.values()} == {"Africa", "Americas", "Asia", "Europe", "Oceania", ""}
+def countries(name: str = "geo_country_mapping.csv") -> dict[str, tuple[str, ...]]:
+    return {row["alpha_2"]: (row["name"], row["region"], row["sub_region"]) for row in shipped(name)}
 
 
-def test_the_language_seed_has_browser_tags():
-    names = {row["lang_tag"]: row["name"] for row in shipped("rfc_5646_language_mapping.csv")}
+@pytest.mark.parametrize("code, name", [
+    ("GB", "United Kingdom of Great Britain and Northern Ireland"), ("US", "United States of America"),
+    ("IR", "Iran (Islamic Republic of)"), ("KR", "Korea, Republic of"), ("VN", "Viet Nam"),
+    ("KP", "Korea (Democratic People's Republic of)"), ("TR", "Turkey"), ("VA", "Holy See"), ("NA", "Namibia"),
+])  # fmt: skip
+def test_the_country_seed_has_iso_3166_names(code, name):
+    assert countries()[code][0] == name
+
+
+@pytest.mark.parametrize("code, region, sub_region", [
+    ("GB", "Europe", "Northern Europe"), ("US", "Americas", "Northern America"),
+    ("BO", "Americas", "Latin America and the Caribbean"), ("NA", "Africa", "Sub-Saharan Africa"),
+    ("IR", "Asia", "Southern Asia"), ("AU", "Oceania", "Australia and New Zealand"), ("TW", "Asia", "Eastern Asia"),
+    ("AQ", "", ""),  # Antarctica is in no M49 region: empty cells, NULL once loaded
+])  # fmt: skip
+def test_the_country_seed_has_the_un_m49_region_and_sub_region(code, region, sub_region):
+    assert countries()[code][1:] == (region, sub_region)
+
+
+def test_both_country_seeds_have_the_249_iso_countries_with_the_same_codes():
+    iso, cldr = shipped("geo_country_mapping.csv"), shipped("geo_country_mapping_cldr.csv")
+    codes = [(row["alpha_2"], row["alpha_3"], row["numeric_code"]) for row in iso]
+    assert len(codes) == 249 and codes == [(row["alpha_2"], row["alpha_3"], row["numeric_code"]) for row in cldr]
+    assert ("NA", "NAM", "516") in codes and ("AQ", "ATA", "010") in codes
+    assert {row["region"] for row in iso} == {row["region"] for row in cldr} == {
+        "Africa", "Americas", "Asia", "Europe", "Oceania", "",
+    }  # fmt: skip
+
+
+def test_the_cldr_country_seed_has_cldr_names():
+    cldr, iso = countries("geo_country_mapping_cldr.csv"), countries()
+    assert [cldr[code][0] for code in ("GB", "US", "IR", "KR", "VN")] == [
+        "United Kingdom", "United States", "Iran", "South Korea", "Vietnam",
+    ]  # fmt: skip
+    assert cldr["GB"][1:] == ("Europe", "Northern Europe") and cldr["AQ"][1:] == ("", "")
+    assert sum(cldr[code][0] != iso[code][0] for code in iso) == 49  # seeds/README.md
+
+
+@pytest.mark.parametrize("choice, read, unread", [("iso", "", "_cldr"), ("cldr", "_cldr", "")])
+def test_geo_country_names_picks_the_country_seed_the_sessions_read(choice, read, unread):
+    options = CompileOptions(select=("snowplow_web_sessions_this_run",), vars={"geo_country_names": choice})
+    [compiled] = compile_project(SNOWPLOW_SEEDS.parent, ["duckdb"], options)
+    steps = [s["id"] for s in plan_of(compiled.files)["steps"]]
+    seed = "snowplow_web_dim_geo_country_mapping"
+    assert seed + read in steps and seed + unread not in steps
+    [body] = [text for name, text in compiled.files.items() if name.endswith("_sessions_this_run.sql")]
+    assert body.count(f'LEFT JOIN "scratch"."{seed + read}" AS "geo"') == 2  # the first and the last page view
+
+
+def test_geo_country_names_other_than_iso_or_cldr_is_an_error():
+    options = CompileOptions(vars={"geo_country_names": "CLDR"})
+    with pytest.raises(SnowgenError) as error:
+        compile_project(SNOWPLOW_SEEDS.parent, ["duckdb"], options)
+    [problem] = error.value.diagnostics
+    assert problem.code == "SG205" and problem.message == "Jinja error: 'dict object' has no attribute 'CLDR'"
+    assert problem.location.display_file().endswith("snowplow_web_sessions_this_run.yml")
+
+
+def language_names() -> dict[str, str]:
+    return {row["lang_tag"]: row["name"] for row in shipped("rfc_5646_language_mapping.csv")}
+
+
+def test_the_language_seed_has_cldr_locales_and_browser_tags():
+    names = language_names()
     assert names["en-US"] == "English (United States)" and names["en-GB"] == "English (United Kingdom)"
     assert names["zh-CN"] == "Chinese (Simplified, China)" and names["de"] == "German"
+    assert names["zh-Hant-TW"] == "Chinese (Traditional, Taiwan)" and names["mic"] == "Mi'kmaw"
 
 
-def test_the_source_category_seed_uses_the_four_ga4_categories():
+def test_the_language_seed_has_every_tag_of_snowplows_list():
+    listed = SNOWPLOW_SEEDS.parents[2] / "scripts" / "seed-sources" / "language-tags" / "tags.txt"
+    tags = [t for t in listed.read_text(encoding="utf-8").splitlines() if t and not t.startswith("#")]
+    lowered = {tag.lower() for tag in language_names()}
+    assert len(tags) == 232 and [tag for tag in tags if tag.lower() not in lowered] == []
+
+
+@pytest.mark.parametrize("tag, name", [
+    ("en-CB", "English (Caribbean)"), ("ns", "Northern Sotho"), ("ns-ZA", "Northern Sotho (South Africa)"),
+    ("ps-AR", "Pashto (Argentina)"), ("sr-SP", "Serbian (Latin, Serbia and Montenegro)"),
+    ("sr-Cyrl-SP", "Serbian (Cyrillic, Serbia and Montenegro)"), ("tl", "Tagalog"), ("tl-PH", "Tagalog (Philippines)"),
+])  # fmt: skip
+def test_the_list_tags_cldr_lacks_are_named_from_cldr_and_the_subtag_registry(tag, name):
+    assert language_names()[tag] == name
+
+
+def test_the_source_category_seed_is_googles_list():
     rows = {row["source"]: row["source_category"] for row in shipped("ga4_source_categories.csv")}
-    assert set(rows.values()) == {f"SOURCE_CATEGORY_{c}" for c in ("SEARCH", "SOCIAL", "SHOPPING", "VIDEO")}
+    assert len(rows) == 819 and rows["Google Shopping"] == "SOURCE_CATEGORY_SHOPPING"
+    counts = {c: list(rows.values()).count(f"SOURCE_CATEGORY_{c}") for c in ("SEARCH", "SOCIAL", "SHOPPING", "VIDEO")}
+    assert counts == {"SEARCH": 129, "SOCIAL": 592, "SHOPPING": 52, "VIDEO": 46}
     assert (rows["google"], rows["facebook"], rows["amazon"], rows["youtube"]) == (
         "SOURCE_CATEGORY_SEARCH", "SOURCE_CATEGORY_SOCIAL", "SOURCE_CATEGORY_SHOPPING", "SOURCE_CATEGORY_VIDEO",
     )  # fmt: skip
+
+
+@pytest.mark.parametrize("source, category", [
+    ("crunchyroll", "SOCIAL"), ("crunchyroll.com", "SOCIAL"), ("niconico", "SOCIAL"), ("nicovideo.jp", "SOCIAL"),
+    ("rakuten", "SEARCH"), ("rakuten.co.jp", "SEARCH"),
+])  # fmt: skip
+def test_sources_a_guess_would_put_elsewhere_have_googles_category(source, category):
+    rows = {row["source"]: row["source_category"] for row in shipped("ga4_source_categories.csv")}
+    assert rows[source] == f"SOURCE_CATEGORY_{category}"
+
+
+def make_seeds_module():
+    """scripts/make-seeds as a module (its vendored sources need neither babel nor npm)."""
+    path = SNOWPLOW_SEEDS.parents[2] / "scripts" / "make-seeds"
+    loader = importlib.machinery.SourceFileLoader("make_seeds", str(path))
+    module = importlib.util.module_from_spec(importlib.util.spec_from_loader("make_seeds", loader))
+    loader.exec_module(module)
+    return module
+
+
+def test_make_seeds_rebuilds_the_iso_countries_and_googles_list_byte_for_byte(tmp_path):
+    make_seeds = make_seeds_module()  # checks each vendored file against its SHA-256 first
+    make_seeds.write_csv(tmp_path / make_seeds.GEO_FILE, make_seeds.GEO_HEADER, make_seeds.iso_country_rows())
+    make_seeds.write_csv(tmp_path / make_seeds.GA4_FILE, ["source", "source_category"], make_seeds.ga4_rows())
+    for name in (make_seeds.GEO_FILE, make_seeds.GA4_FILE):
+        assert (tmp_path / name).read_bytes() == (SNOWPLOW_SEEDS / name).read_bytes(), name

@@ -20,7 +20,7 @@ from sqlglot import exp
 from snowgen.build.seed_load import batches, insert_values
 from snowgen.build.sessions_events import iglu_parts
 from snowgen.build.sources import context_table_beside
-from snowgen.dialects.base import Dialect
+from snowgen.dialects.base import ContextValue, Dialect
 from snowgen.errors import SnowgenError
 from snowgen.plan.data import SeedRow
 from snowgen.plan.samples import SamplePlan
@@ -45,7 +45,7 @@ def sample_tables(samples: list[SamplePlan], dialect: Dialect) -> list[TableRows
             filled += [TableRows(table, columns, rows) for table in sample.tables]
         elif not nested:
             table = context_table_beside(dialect, sample.context_schema, sample.tables[0])
-            columns = tuple((c if c in ROOT_COLUMNS else dialect.entity_field(c), t) for c, t in sample.columns)
+            columns = tuple((_stored_name(name, dialect), kind) for name, kind in sample.columns)
             filled.append(TableRows(table, columns, sample.rows))
         else:
             _events_sample(sample, samples)  # it must exist to carry the context
@@ -70,26 +70,32 @@ def _with_nested_contexts(
     columns, rows = events.columns, events.rows
     for context in [s for s in samples if s.context_schema and s.source == events.source]:
         key = _root_index(events, context)
-        entities = _entities_by_root(context, dialect)
+        entities = _entities_by_root(context)
+        types = dict(context.columns)
         column = dialect.context_column(*iglu_parts(context.context_schema))
         columns = (*columns, (column, "json"))
-        rows = tuple(_with_value(row, _nested(entities.get(row.values[key]), dialect)) for row in rows)
+        rows = tuple(_with_value(row, _nested(entities.get(row.values[key]), types, dialect)) for row in rows)
     return columns, rows
 
 
-def _nested(entities: list[dict[str, str | None]] | None, dialect: Dialect) -> exp.Expr | None:
-    return dialect.context_value(entities) if entities else None
+def _stored_name(column: str, dialect: Dialect) -> str:
+    """A context sample's column in the context's table: a field under the loader's name."""
+    return column if column in ROOT_COLUMNS else dialect.context_field(column)
+
+
+def _nested(entities: list[dict[str, ContextValue]] | None, types: dict[str, str], dialect: Dialect) -> exp.Expr | None:
+    return dialect.context_value(entities, types) if entities else None
 
 
 def _with_value(row: SeedRow, value: exp.Expr | None) -> SeedRow:
     return SeedRow(row.line, (*row.cols, 0), (*row.values, value))
 
 
-def _entities_by_root(context: SamplePlan, dialect: Dialect) -> dict[str, list[dict[str, str | None]]]:
-    names = [name if name in ROOT_COLUMNS else dialect.entity_field(name) for name, _ in context.columns]
+def _entities_by_root(context: SamplePlan) -> dict[str, list[dict[str, ContextValue]]]:
+    names = [name for name, _ in context.columns]
     fields = [i for i, name in enumerate(names) if name not in ROOT_COLUMNS]
     root = names.index("root_id") if "root_id" in names else None
-    found: dict[str, list[dict[str, str | None]]] = {}
+    found: dict[str, list[dict[str, ContextValue]]] = {}
     for row in context.rows if root is not None else ():
         found.setdefault(row.values[root], []).append({names[i]: row.values[i] for i in fields})
     return found

@@ -101,8 +101,11 @@ def _event_in_window(d: Dialect, events: EventSource, variables: dict[str, Any])
 
 
 def _column_types(events: EventSource) -> dict[str, str | None]:
-    """The logical type of each column of the events of the run (context fields are text)."""
+    """The logical type of each column of the events of the run (a context field's is its
+    ``types`` entry, else string)."""
     declared = {name: column.type for name, column in events.source.columns.items()}
+    for context in events.config.contexts:
+        declared.update({alias: context.field_type(f) for f, alias in context.fields.items()})
     session_col, user_col = first_column(events.config.session_id), first_column(events.config.user_id)
     originals = {f"original_{user_col}": user_col, f"original_{session_col}": session_col}
     return {c: declared.get(originals.get(c, c), "string") for c in events_this_run_columns(events)}
@@ -134,12 +137,12 @@ def _attach_context(
     if d.context_storage == "column":
         columns = [exp.column(c, table="e") for c in context_columns(d, context)]
         read = d.event_field if context.kind == "event" else d.first_context_field
-        extra = [exp.alias_(_first_entity_field(read, columns, d.entity_field(f)), alias) for f, alias in fields]
+        extra = [exp.alias_(_first_entity_field(read, columns, f, context.field_type(f)), a) for f, a in fields]
         select.set("expressions", [*select.expressions, *extra])
         return select
     alias = f"ctx{index}"
-    loaded_fields = [(d.entity_field(f), alias) for f, alias in fields]
-    numbered = _numbered_context_rows(events.context_table(d.context_table(vendor, name, version)), loaded_fields)
+    stored = [(d.context_field(f), a) for f, a in fields]  # the table's columns
+    numbered = _numbered_context_rows(events.context_table(d.context_table(vendor, name, version)), stored)
     on = [
         exp.EQ(this=exp.column("root_id", table=alias), expression=exp.column(events.config.event_id, table="e")),
         exp.EQ(
@@ -163,12 +166,12 @@ def context_columns(d: Dialect, context: SessionContextSpec) -> list[str]:
     return [d.context_column(*iglu_parts(context.schema_))]
 
 
-def _first_entity_field(read: Callable[..., exp.Expr], columns: list[exp.Column], field: str) -> exp.Expr:
+def _first_entity_field(read: Callable[..., exp.Expr], columns: list[exp.Column], field: str, logical: str) -> exp.Expr:
     """``field`` of the first entity (of a self-describing event: of its data), from the first
     of ``columns`` that has it: a loader writes each event's context into one of them (older
     events stay in a column of an older version), as Snowplow's packages coalesce the version
     columns on BigQuery."""
-    values = [read(column.copy(), field, "string") for column in columns]
+    values = [read(column.copy(), field, logical) for column in columns]
     if len(values) == 1:
         return values[0]
     return exp.Coalesce(this=values[0], expressions=values[1:])

@@ -40,7 +40,7 @@ def source_ddl(spec: ProjectSpec, dialect: Dialect) -> list[exp.Expr]:
 
 
 def _context_columns(dialect: Dialect, context) -> list[tuple[str, exp.DataType]]:
-    fields = [dialect.entity_field(f) for f in context.fields]
+    fields = [(field, context.field_type(field)) for field in context.fields]
     kind = dialect.event_column_type(fields) if context.kind == "event" else dialect.context_column_type(fields)
     return [(column, kind.copy()) for column in context_columns(dialect, context)]
 
@@ -49,7 +49,8 @@ def _context_table(dialect: Dialect, context, events: exp.Table) -> tuple[exp.Ta
     """A shredded context table beside the events table: root_id, root_tstamp, fields."""
     table = context_table_beside(dialect, context.schema_, events)
     typed = [("root_id", dialect.data_type("string")), ("root_tstamp", dialect.data_type("timestamp"))]
-    return table, typed + [(dialect.entity_field(field), dialect.data_type("string")) for field in context.fields]
+    fields = [(dialect.context_field(f), dialect.data_type(context.field_type(f))) for f in context.fields]
+    return table, typed + fields
 
 
 def context_table_beside(dialect: Dialect, schema_uri: str, events: exp.Table) -> exp.Table:

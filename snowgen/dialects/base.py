@@ -25,6 +25,8 @@ from snowgen.dialects.shapes import Layout, NameTooLong, Script, TableShape, Uns
 from snowgen.names import is_exact
 
 UpsertStrategy = Literal["merge", "delete_insert"]
+#: a field's value in a nested context entity (a JSON scalar)
+ContextValue = str | bool | int | float | None
 #: how the acquire step takes the run lock's row in one transaction (snowgen.build.run_lock)
 LockUpsert = Literal["on_conflict", "merge", "insert_then_delete"]
 
@@ -150,6 +152,10 @@ class Dialect:
     update_from: ClassVar[bool] = True
     #: where Snowplow contexts live: their own tables, or a nested column of the events table
     context_storage: ClassVar[Literal["table", "column"]] = "table"
+    #: how the loader names a context's fields: the schema's field name in snake case (a
+    #: column of the context's table, a field of a STRUCT), or as the schema spells it (the
+    #: keys of a VARIANT object): https://docs.snowplow.io/docs/api-reference/loaders-storage-targets/schemas-in-warehouse/
+    context_field_names: ClassVar[Literal["snake_case", "as_in_schema"]] = "snake_case"
     #: BigQuery allows at most four clustering columns; None means no limit
     max_cluster_columns: ClassVar[int | None] = None
     #: unquoted names resolve in upper case (Snowflake); elsewhere in lower case
@@ -226,13 +232,13 @@ class Dialect:
     def sized_string(self, length: int) -> exp.DataType:
         return parameterized(exp.DataType.Type.VARCHAR, length)
 
-    def struct_array(self, fields: list[str]) -> exp.DataType:
-        """ARRAY<STRUCT<field STRING, ...>> (the nested-context column type)."""
+    def struct_array(self, fields: list[tuple[str, str]]) -> exp.DataType:
+        """ARRAY<STRUCT<field type, ...>> (the nested-context column type) of (field, logical type)."""
         return exp.DataType(this=exp.DataType.Type.ARRAY, expressions=[self.struct(fields)], nested=True)
 
-    def struct(self, fields: list[str]) -> exp.DataType:
-        """STRUCT<field STRING, ...> (a self-describing event's nested column type)."""
-        columns = [exp.ColumnDef(this=exp.to_identifier(f), kind=self.data_type("string")) for f in fields]
+    def struct(self, fields: list[tuple[str, str]]) -> exp.DataType:
+        """STRUCT<field type, ...> of (field, logical type) (a self-describing event's column type)."""
+        columns = [exp.ColumnDef(this=exp.to_identifier(f), kind=self.data_type(t)) for f, t in fields]
         return exp.DataType(this=exp.DataType.Type.STRUCT, expressions=columns, nested=True)
 
     # -- expressions ------------------------------------------------------------------------
@@ -280,14 +286,19 @@ class Dialect:
         listing them in the context's ``columns``."""
         return f"contexts_{_snake(vendor)}_{_snake(name)}_{version.split('-')[0]}"
 
-    def entity_field(self, field: str) -> str:
-        """The name the loaders give the schema's field ``field`` (``currentTime``) in this
-        warehouse: snake case (``current_time``) for a context table's column and a nested
-        STRUCT's field (same page as :meth:`context_column`)."""
-        return _snake(field)
+    def context_field(self, field: str) -> str:
+        """The name the loader gives a context's ``field`` (as the schema spells it, e.g.
+        ``spiderOrRobot``): its column in the context's table, its key in a nested entity."""
+        return _snake(field) if self.context_field_names == "snake_case" else field
 
     def first_context_field(self, column: exp.Expr, field: str, logical: str) -> exp.Expr:
-        """``field`` of the first entity in a nested context column."""
+        """``field`` (as the schema spells it) of the first entity in a nested context
+        column, as a value of ``logical``."""
+        raise Unsupported("stores contexts in their own tables, not in nested columns")
+
+    def context_column_type(self, fields: list[tuple[str, str]]) -> exp.DataType:
+        """Type of a nested context column holding entities of ``fields`` ((field as the
+        schema spells it, logical type))."""
         raise Unsupported("stores contexts in their own tables, not in nested columns")
 
     def event_column(self, vendor: str, name: str, version: str) -> str:
@@ -297,33 +308,41 @@ class Dialect:
         return f"unstruct_event_{_snake(vendor)}_{_snake(name)}_{version.split('-')[0]}"
 
     def event_field(self, column: exp.Expr, field: str, logical: str) -> exp.Expr:
-        """``field`` of the self-describing event's data in its nested column."""
+        """``field`` (as the schema spells it) of a self-describing event's data in its nested
+        column, as a value of ``logical``."""
         raise Unsupported("stores self-describing events in their own tables, not in nested columns")
 
-    def event_column_type(self, fields: list[str]) -> exp.DataType:
-        """Type of a nested self-describing event column with string ``fields``."""
+    def event_column_type(self, fields: list[tuple[str, str]]) -> exp.DataType:
+        """Type of a nested self-describing event column of ``fields`` ((field, logical type))."""
         raise Unsupported("stores self-describing events in their own tables, not in nested columns")
 
-    def context_column_type(self, fields: list[str]) -> exp.DataType:
-        """Type of a nested context column holding entities with string ``fields``."""
+    def context_value(self, entities: list[dict[str, ContextValue]], types: dict[str, str]) -> exp.Expr:
+        """A value of a nested context column holding ``entities`` (field as the schema spells
+        it -> value; ``types``: the logical type of each field), for sample rows and tests."""
         raise Unsupported("stores contexts in their own tables, not in nested columns")
 
-    def context_value(self, entities: list[dict[str, str | None]]) -> exp.Expr:
-        """A value of a nested context column holding ``entities`` (field -> text), for
-        sample rows (snowgen.build.sample_load)."""
-        raise Unsupported("stores contexts in their own tables, not in nested columns")
-
-    def struct_array_value(self, entities: list[dict[str, str | None]]) -> exp.Expr:
-        """A value of :meth:`struct_array`: ARRAY(STRUCT(text AS field, ...), ...)."""
+    def struct_array_value(self, entities: list[dict[str, ContextValue]], types: dict[str, str]) -> exp.Expr:
+        """A value of :meth:`struct_array`: ARRAY(STRUCT(value AS field, ...), ...)."""
         structs = [
-            exp.Struct(expressions=[exp.alias_(self._text(value), field) for field, value in entity.items()])
+            exp.Struct(
+                expressions=[
+                    exp.alias_(self._typed(value, types.get(field, "string")), self.context_field(field))
+                    for field, value in entity.items()
+                ]
+            )
             for entity in entities
         ]
         return exp.Array(expressions=structs)
 
-    def _text(self, value: str | None) -> exp.Expr:
-        # A bare NULL in a STRUCT would take another type than the field's STRING
-        return exp.Literal.string(value) if value is not None else self.cast(exp.Null(), "string")
+    def _typed(self, value: ContextValue, logical: str) -> exp.Expr:
+        # A bare NULL in a STRUCT would take another type than the field's
+        if value is None:
+            return self.cast(exp.Null(), logical)
+        if isinstance(value, bool):
+            return exp.Boolean(this=value)
+        if isinstance(value, (int, float)):
+            return self.cast(exp.Literal.number(value), logical)
+        return exp.Literal.string(value)
 
     # -- statements -------------------------------------------------------------------------
     def session_settings(self) -> list[exp.Expr]:

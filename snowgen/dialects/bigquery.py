@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from snowgen.dialects.base import Dialect, parameterized
+from snowgen.dialects.base import ContextValue, Dialect, parameterized
 from snowgen.dialects.shapes import TableShape, Unsupported
 from snowgen.dialects.shared import epoch_as_seconds, regexp_ilike_as_flag, set_each
 
@@ -162,22 +162,22 @@ class BigQuery(Dialect):
         time_zone = exp.Parameter(this=exp.Parameter(this=exp.var("time_zone")))
         return [exp.Set(expressions=[exp.SetItem(this=exp.EQ(this=time_zone, expression=exp.Literal.string("UTC")))])]
 
-    def context_column_type(self, fields: list[str]) -> exp.DataType:
-        return self.struct_array(fields)
+    def context_column_type(self, fields: list[tuple[str, str]]) -> exp.DataType:
+        return self.struct_array([(self.context_field(f), t) for f, t in fields])
 
-    def context_value(self, entities: list[dict[str, str | None]]) -> exp.Expr:
-        return self.struct_array_value(entities)
+    def context_value(self, entities: list[dict[str, ContextValue]], types: dict[str, str]) -> exp.Expr:
+        return self.struct_array_value(entities, types)
 
     def first_context_field(self, column: exp.Expr, field: str, logical: str) -> exp.Expr:
         first = exp.Bracket(this=column, expressions=[exp.Literal.number(0)], offset=0, safe=True)
-        return exp.Dot(this=first, expression=exp.to_identifier(field))
+        return exp.Dot(this=first, expression=exp.to_identifier(self.context_field(field)))
 
-    def event_column_type(self, fields: list[str]) -> exp.DataType:
-        return self.struct(fields)
+    def event_column_type(self, fields: list[tuple[str, str]]) -> exp.DataType:
+        return self.struct([(self.context_field(f), t) for f, t in fields])
 
     def event_field(self, column: exp.Expr, field: str, logical: str) -> exp.Expr:
         # A self-describing event is one STRUCT per row (docs["loader_columns"])
-        return exp.Dot(this=column, expression=exp.to_identifier(field))
+        return exp.Dot(this=column, expression=exp.to_identifier(self.context_field(field)))
 
     def in_transaction(self, statements: list[exp.Expr]) -> list[exp.Expr]:
         return [exp.Transaction(), *statements, exp.Commit()]  # BEGIN/COMMIT TRANSACTION: docs["transactions"]

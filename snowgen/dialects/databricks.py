@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from snowgen.dialects.base import Dialect
+from snowgen.dialects.base import ContextValue, Dialect
 from snowgen.dialects.shapes import Layout, Script, TableShape, Unsupported
 from snowgen.dialects.shared import (
     epoch_as_seconds,
@@ -118,25 +118,25 @@ class Databricks(Dialect):
         # TIMESTAMPADD(unit, n, ts): docs["timestampadd"]
         return exp.Anonymous(this="TIMESTAMPADD", expressions=[exp.var(unit.upper()), amount, value])
 
-    def context_column_type(self, fields: list[str]) -> exp.DataType:
-        return self.struct_array(fields)
+    def context_column_type(self, fields: list[tuple[str, str]]) -> exp.DataType:
+        return self.struct_array([(self.context_field(f), t) for f, t in fields])
 
-    def context_value(self, entities: list[dict[str, str | None]]) -> exp.Expr:
-        return self.struct_array_value(entities)
+    def context_value(self, entities: list[dict[str, ContextValue]], types: dict[str, str]) -> exp.Expr:
+        return self.struct_array_value(entities, types)
 
     def first_context_field(self, column: exp.Expr, field: str, logical: str) -> exp.Expr:
         # An ARRAY<STRUCT<...>> column. `col[0]` fails on an empty array under ANSI mode
         # (the Databricks SQL default); try_element_at (1-based) returns NULL instead
         # (docs["try_element_at"]).
         first = exp.Anonymous(this="TRY_ELEMENT_AT", expressions=[column, exp.Literal.number(1)])
-        return exp.Dot(this=first, expression=exp.to_identifier(field))
+        return exp.Dot(this=first, expression=exp.to_identifier(self.context_field(field)))
 
-    def event_column_type(self, fields: list[str]) -> exp.DataType:
-        return self.struct(fields)
+    def event_column_type(self, fields: list[tuple[str, str]]) -> exp.DataType:
+        return self.struct([(self.context_field(f), t) for f, t in fields])
 
     def event_field(self, column: exp.Expr, field: str, logical: str) -> exp.Expr:
         # A self-describing event is one STRUCT per row (docs["loader_columns"])
-        return exp.Dot(this=column, expression=exp.to_identifier(field))
+        return exp.Dot(this=column, expression=exp.to_identifier(self.context_field(field)))
 
     def clustering_mode(self, layout: Layout) -> str:
         if layout.clustering:

@@ -16,7 +16,7 @@ import json
 
 from sqlglot import exp
 
-from snowgen.dialects.base import Dialect
+from snowgen.dialects.base import ContextValue, Dialect
 from snowgen.dialects.shapes import Script, TableShape
 from snowgen.dialects.shared import set_each
 
@@ -105,6 +105,8 @@ class Snowflake(Dialect):
     # The loaders write each context to a nested column of the events table named after the
     # schema's major version (the inherited context_column): docs["loader_columns"]
     context_storage = "column"
+    # The loaders keep the schema's field names as the objects' keys: docs["loader_columns"]
+    context_field_names = "as_in_schema"
     run_limits_in_variables = True  # docs["pruning"]
     # The run lock is taken by a MERGE: MERGEs on one table wait for each other's lock
     # (docs["locking"]). SQL has no raise function outside Snowflake Scripting blocks: a cast
@@ -131,15 +133,12 @@ class Snowflake(Dialect):
     def regex_contains(self, value: exp.Expr, pattern: str) -> exp.Expr:
         return _substring_match(value, exp.Literal.string(pattern))
 
-    def entity_field(self, field: str) -> str:
-        # a VARIANT object keeps the schema's own field names (docs["loader_columns"])
-        return field
-
-    def context_column_type(self, fields: list[str]) -> exp.DataType:
+    def context_column_type(self, fields: list[tuple[str, str]]) -> exp.DataType:
         return exp.DataType.build("VARIANT", dialect="snowflake")
 
-    def context_value(self, entities: list[dict[str, str | None]]) -> exp.Expr:
-        # A VARIANT array of objects, parsed from its JSON text (docs["parse_json"])
+    def context_value(self, entities: list[dict[str, ContextValue]], types: dict[str, str]) -> exp.Expr:
+        # A VARIANT array of objects, parsed from its JSON text (docs["parse_json"]); the
+        # keys as the schema spells them (context_field_names)
         return exp.ParseJSON(this=exp.Literal.string(json.dumps(entities, ensure_ascii=False)))
 
     def insert_rows(self, target: exp.Schema, rows: list[exp.Tuple]) -> exp.Insert:
@@ -162,13 +161,13 @@ class Snowflake(Dialect):
         first = exp.Bracket(this=column, expressions=[exp.Literal.number(0)])
         return self.event_field(first, field, logical)
 
-    def event_column_type(self, fields: list[str]) -> exp.DataType:
+    def event_column_type(self, fields: list[tuple[str, str]]) -> exp.DataType:
         return exp.DataType.build("VARIANT", dialect="snowflake")
 
     def event_field(self, column: exp.Expr, field: str, logical: str) -> exp.Expr:
         # A self-describing event is one VARIANT object per row (docs["loader_columns"]):
         # col:field, cast from VARIANT to the column's type.
-        path = exp.JSONPath(expressions=[exp.JSONPathRoot(), exp.JSONPathKey(this=field)])
+        path = exp.JSONPath(expressions=[exp.JSONPathRoot(), exp.JSONPathKey(this=self.context_field(field))])
         value = exp.JSONExtract(this=column, expression=path, variant_extract=True, requires_json=True)
         return exp.Cast(this=value, to=self.data_type(logical))
 

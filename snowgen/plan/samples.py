@@ -91,7 +91,7 @@ def _context(loaded: LoadedProject, sample: LoadedSample) -> SessionContextSpec 
 def _declared_columns(source, context: SessionContextSpec | None) -> dict[str, str]:
     """Column -> logical type of the table the sample fills."""
     if context is not None:
-        return {"root_id": "string", "root_tstamp": "timestamp", **dict.fromkeys(context.fields, "string")}
+        return {"root_id": "string", "root_tstamp": "timestamp", **{f: context.field_type(f) for f in context.fields}}
     return {name: column.type for name, column in source.columns.items()}
 
 

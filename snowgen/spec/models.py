@@ -25,6 +25,7 @@ from pydantic import (
     StrictStr,
     TypeAdapter,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -221,6 +222,11 @@ class SourceSpec(Spec):
 TablePrefix = Annotated[str, Field(pattern=r"^[A-Za-z0-9_]*$"), AfterValidator(str.lower)]
 
 
+# The types a context's field may have: JSON's scalars (a schema's string, boolean, integer
+# and number), which every loader stores as the warehouse's own type of that name.
+ContextFieldType = Literal["string", "boolean", "int", "bigint", "double"]
+
+
 class SessionContextSpec(Spec):
     name: SimpleName
     # ``entity``: a context entity (a list of entities on the event); ``event``: the event's own
@@ -231,10 +237,13 @@ class SessionContextSpec(Spec):
     schema_: Annotated[str, Field(pattern=r"^iglu:[A-Za-z0-9_.\-]+/[A-Za-z0-9_\-]+/jsonschema/\d+-\d+-\d+$")] = Field(
         alias="schema"
     )
-    # context field (as the schema names it: snowgen reads each warehouse's loader name,
-    # Dialect.entity_field) -> output column.
-    # snowgen reads the first entity of the context (Snowplow's single-entity contexts).
+    # context field (as the schema spells it, e.g. spiderOrRobot; each dialect reads it under
+    # the name its loader gives it) -> output column. snowgen reads the first entity of the
+    # context (Snowplow's single-entity contexts).
     fields: dict[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], Name]
+    # The type of each field that is not a string (the schema's boolean, integer and number
+    # fields); every other field is a string.
+    types: dict[str, ContextFieldType] = {}
     # Where contexts are nested columns of the events table (BigQuery, Snowflake,
     # Databricks): the columns holding this context, each field read from the first column
     # in this order that has it (e.g. a major-version column, then an older full-version one).
@@ -256,6 +265,18 @@ class SessionContextSpec(Spec):
         if self.kind == "event" and self.sample is not None:
             raise ValueError("a sample of a self-describing event (kind: event) is not offered; remove 'sample'")
         return self
+
+    @field_validator("types")
+    @classmethod
+    def _types_of_fields(cls, value: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        unknown = sorted(set(value) - set(info.data.get("fields", {})))
+        if unknown:
+            raise ValueError(f"types names fields the context does not read: {', '.join(unknown)}")
+        return value
+
+    def field_type(self, field: str) -> str:
+        """The logical type of ``field`` (a key of ``fields``)."""
+        return self.types.get(field, "string")
 
 
 class SessionsStrategySpec(Spec):

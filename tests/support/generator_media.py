@@ -238,7 +238,7 @@ def media_rows(events, context: _Context, dialect: str) -> tuple[list[str], list
     """(columns, rows) of ``context``'s own table: root_id, root_tstamp and a column per field
     (as the loader names it), one row per event that has the entity; values as text."""
     d = get_dialect(dialect)
-    columns = ["root_id", "root_tstamp", *(d.entity_field(f) for f in context.fields)]
+    columns = ["root_id", "root_tstamp", *(d.context_field(f) for f in context.fields)]
     rows = [
         (event.event_id, event.collector_tstamp, *(_text(entity.get(f)) for f in context.fields))
         for event in events

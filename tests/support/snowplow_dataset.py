@@ -380,8 +380,9 @@ EXPECTED: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
                    last_geo_city="Paris", last_geo_region_name="Ile-de-France", br_lang="en-GB", last_br_lang="fr",
                    screen_resolution="1920x1080", device_category="Other", domain_sessionidx=1,
                    # seed lookups of the first (GB, en-GB) and the last page view (FR, fr), §2.4
-                   geo_country_name="United Kingdom", geo_continent="Europe", last_geo_country_name="France",
-                   last_geo_continent="Europe", br_lang_name="English (United Kingdom)", last_br_lang_name="French"),
+                   geo_country_name="United Kingdom of Great Britain and Northern Ireland", geo_continent="Europe",
+                   last_geo_country_name="France", last_geo_continent="Europe", br_lang_name="English (United Kingdom)",
+                   last_br_lang_name="French"),
         # first page event is a ping: start = min(derived) 08:59:58 - 5 s; absolute 62 + 5
         "s2": dict(domain_userid="u1", original_domain_userid="u0-rot", stitched_user_id="alice@z", user_id=None,
                    start_tstamp=ts(D2 + "08:59:53"), end_tstamp=ts(D2 + "09:01:00.500"), absolute_time_in_s=67,
@@ -430,7 +431,7 @@ EXPECTED: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
                    first_geo_region_name="England", first_br_lang="en-GB", last_page_title="Shoes",
                    last_geo_country="DE", last_geo_city="Berlin", last_br_lang="de", referrer="https://www.google.com/",
                    mkt_source_platform="SA360", default_channel_group="Paid Shopping",
-                   first_geo_country_name="United Kingdom", first_geo_continent="Europe",
+                   first_geo_country_name="United Kingdom of Great Britain and Northern Ireland", first_geo_continent="Europe",
                    first_br_lang_name="English (United Kingdom)", last_geo_country_name="Germany",
                    last_geo_continent="Europe", last_br_lang_name="German"),
         "u2": dict(start_tstamp=ts(D1 + "12:00:00"), end_tstamp=ts(D1 + "12:00:10"), page_views=2, sessions=1,
