@@ -348,3 +348,19 @@ def test_a_switched_off_entity_leaves_its_columns_null(engine):
         "player_id": None, "media_player_type": None, "playback_quality": None, "play_time_secs": 120.0,
         "is_complete_play": True,
     })  # fmt: skip
+
+
+@pytest.mark.parametrize("engine", ["postgres", "duckdb"], indirect=True)
+def test_a_run_of_the_web_project_holds_off_a_run_of_the_media_project(engine):
+    # they share the base module's tables and the manifest, so they share the run lock
+    from engines.base import EngineError
+    from support import scenarios as sc
+
+    web, media = sc.plan(engine.name), ms.plan(engine.name)
+    [web_acquire] = [s for s in web if s.id == "acquire_lock"]
+    [media_acquire] = [s for s in media if s.id == "acquire_lock"]
+    for statement in web_acquire.statements:
+        engine.execute(statement)
+    with pytest.raises(EngineError, match=r"snowgen_run_lock_held.*run lock of snowplow_web"):
+        for statement in media_acquire.statements:
+            engine.execute(statement)
