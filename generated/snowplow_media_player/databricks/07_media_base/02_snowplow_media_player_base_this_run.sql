@@ -225,9 +225,12 @@ SELECT
   COALESCE(`m`.`play_time_secs`, 0) >= 30 AS `is_valid_play`,
   COALESCE(`m`.`content_watched_secs` / NULLIF(`m`.`duration_secs`, 0), 0) >= 0.99 AS `is_complete_play`,
   NULLIF(
-    TRIM(LEADING ',' FROM CASE WHEN `m`.`reached_10` = 1 THEN ',10' ELSE '' END || CASE WHEN `m`.`reached_25` = 1 THEN ',25' ELSE '' END || CASE WHEN `m`.`reached_50` = 1 THEN ',50' ELSE '' END || CASE WHEN `m`.`reached_75` = 1 THEN ',75' ELSE '' END || CASE WHEN `m`.`reached_100` = 1 THEN ',100' ELSE '' END),
+    SUBSTRING(
+      CASE WHEN `m`.`reached_10` = 1 THEN ',10' ELSE '' END || CASE WHEN `m`.`reached_25` = 1 THEN ',25' ELSE '' END || CASE WHEN `m`.`reached_50` = 1 THEN ',50' ELSE '' END || CASE WHEN `m`.`reached_75` = 1 THEN ',75' ELSE '' END || CASE WHEN `m`.`reached_100` = 1 THEN ',100' ELSE '' END,
+      2
+    ),
     ''
-  ) AS `percent_progress_reached`, /* the boundaries reached, in order ('10,25,50'), NULL for none */
+  ) AS `percent_progress_reached`, /* the boundaries reached, in order ('10,25,50'), NULL for none: each piece is ',<n>' */
   `m`.`reached_10` = 1 AS `percent_reached_10`,
   `m`.`reached_25` = 1 AS `percent_reached_25`,
   `m`.`reached_50` = 1 AS `percent_reached_50`,

@@ -218,12 +218,12 @@ SELECT
   COALESCE("M"."PLAY_TIME_SECS", 0) >= 30 AS "IS_VALID_PLAY",
   COALESCE("M"."CONTENT_WATCHED_SECS" / NULLIF("M"."DURATION_SECS", 0), 0) >= 0.99 AS "IS_COMPLETE_PLAY",
   NULLIF(
-    LTRIM(
+    SUBSTRING(
       CASE WHEN "M"."REACHED_10" = 1 THEN ',10' ELSE '' END || CASE WHEN "M"."REACHED_25" = 1 THEN ',25' ELSE '' END || CASE WHEN "M"."REACHED_50" = 1 THEN ',50' ELSE '' END || CASE WHEN "M"."REACHED_75" = 1 THEN ',75' ELSE '' END || CASE WHEN "M"."REACHED_100" = 1 THEN ',100' ELSE '' END,
-      ','
+      2
     ),
     ''
-  ) AS "PERCENT_PROGRESS_REACHED", /* the boundaries reached, in order ('10,25,50'), NULL for none */
+  ) AS "PERCENT_PROGRESS_REACHED", /* the boundaries reached, in order ('10,25,50'), NULL for none: each piece is ',<n>' */
   "M"."REACHED_10" = 1 AS "PERCENT_REACHED_10",
   "M"."REACHED_25" = 1 AS "PERCENT_REACHED_25",
   "M"."REACHED_50" = 1 AS "PERCENT_REACHED_50",
