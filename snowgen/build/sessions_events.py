@@ -13,6 +13,7 @@ from typing import Any
 from sqlglot import exp
 
 from snowgen.build.filters import all_of, app_filter
+from snowgen.build.identifiers import identifier, with_entities
 from snowgen.build.row_order import whole_row_order
 from snowgen.dialects.base import Dialect
 from snowgen.plan.events import EventSource, events_this_run_columns, first_column
@@ -31,7 +32,7 @@ def late_filter(d: Dialect, table: str, days_late_allowed: int) -> exp.Expr:
 
 def events_this_run_query(d: Dialect, events: EventSource, variables: dict[str, Any], sessions: exp.Table) -> exp.Query:
     """§1.7: every event of the run's sessions, one row per event id."""
-    select = _events_of_run_sessions(events, sessions)
+    select = _events_of_run_sessions(d, events, sessions)
     for index, context in enumerate(events.config.contexts):
         select = _attach_context(select, d, events, context, index)
     select = select.where(_event_in_window(d, events, variables), copy=False)
@@ -48,7 +49,7 @@ def events_this_run_query(d: Dialect, events: EventSource, variables: dict[str, 
     return deduped.with_("session_limits", as_=session_limits, copy=False)
 
 
-def _events_of_run_sessions(events: EventSource, sessions: exp.Table) -> exp.Select:
+def _events_of_run_sessions(d: Dialect, events: EventSource, sessions: exp.Table) -> exp.Select:
     """The source's events joined to their session, with the session and user ids the
     lifecycle settled on (the ids as sent are kept as ``original_*``)."""
     session_col, user_col = first_column(events.config.session_id), first_column(events.config.user_id)
@@ -64,20 +65,18 @@ def _events_of_run_sessions(events: EventSource, sessions: exp.Table) -> exp.Sel
         exp.alias_(exp.column(user_col, table="e"), f"original_{user_col}"),
         exp.alias_(exp.column(session_col, table="e"), f"original_{session_col}"),
     ]
-    return (
-        exp.Select(expressions=projection)
-        .from_(exp.alias_(events.table(), "e", table=True), copy=False)
-        .join(
-            exp.alias_(sessions, "b", table=True),
-            on=exp.EQ(this=events.session_expr("e"), expression=exp.column("session_identifier", table="b")),
-            join_type="INNER",
-            copy=False,
-        )
-        .join(
-            exp.alias_(exp.Table(this=exp.to_identifier("session_limits")), "lim", table=True),
-            join_type="CROSS",
-            copy=False,
-        )
+    select = exp.Select(expressions=projection).from_(exp.alias_(events.table(), "e", table=True), copy=False)
+    session_limits = (exp.Table(this=exp.to_identifier("session_limits")), "cl")
+    select = with_entities(select, d, events, "e", session_limits, read=("session",))  # the user is b's
+    return select.join(
+        exp.alias_(sessions, "b", table=True),
+        on=exp.EQ(this=identifier(d, events, "session", "e"), expression=exp.column("session_identifier", table="b")),
+        join_type="INNER",
+        copy=False,
+    ).join(
+        exp.alias_(exp.Table(this=exp.to_identifier("session_limits")), "lim", table=True),
+        join_type="CROSS",
+        copy=False,
     )
 
 

@@ -16,6 +16,7 @@ from sqlglot import exp
 
 from snowgen.build.clock import not_after, rows_after
 from snowgen.build.filters import all_of, app_filter
+from snowgen.build.identifiers import identifier, session_user, with_entities
 from snowgen.build.sessions_events import late_filter
 from snowgen.dialects.base import Dialect
 from snowgen.plan.dependencies import with_rows
@@ -144,17 +145,20 @@ def _new_events(
 ) -> exp.Select:
     """CTE new_events: each session of the window's events, with its first and last event."""
     ts = events.config.session_timestamp
-    return (
+    select = (
         exp.Select(
             expressions=[
-                exp.alias_(events.session_expr("e"), "session_identifier"),
-                exp.alias_(exp.Max(this=events.user_expr("e")), "user_identifier"),
+                exp.alias_(identifier(d, events, "session", "e"), "session_identifier"),
+                exp.alias_(session_user(d, events, "e"), "user_identifier"),
                 exp.alias_(exp.Min(this=exp.column(ts, table="e")), "start_tstamp"),
                 exp.alias_(exp.Max(this=exp.column(ts, table="e")), "end_tstamp"),
             ]
         )
         .from_(exp.alias_(events.table(), "e", table=True), copy=False)
         .join(exp.alias_(limits.copy(), "lim", table=True), join_type="CROSS", copy=False)
+    )
+    return (
+        with_entities(select, d, events, "e", (limits, "lim"))
         .where(
             all_of(
                 late_filter(d, "e", days_late_allowed),
@@ -168,7 +172,7 @@ def _new_events(
             ),
             copy=False,
         )
-        .group_by(events.session_expr("e"), copy=False)
+        .group_by(identifier(d, events, "session", "e"), copy=False)
     )
 
 

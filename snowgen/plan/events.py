@@ -3,10 +3,12 @@ and events (snowgen.build.sessions_events builds ``base_events_this_run`` from i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from sqlglot import exp
 
+from snowgen.plan.identifiers import IdentifierSource, Which
 from snowgen.plan.references import qualified
 from snowgen.spec.models import AppFilterSpec, SessionsStrategySpec, SourceSpec
 
@@ -19,6 +21,8 @@ class EventSource:
     source: SourceSpec
     database: str | None  # the source's database, else the project's
     app_filter: AppFilterSpec | None  # the project's, when enabled
+    #: where the session's and the user's identifier are read from (snowgen.plan.identifiers)
+    identifiers: Mapping[Which, IdentifierSource] = field(default_factory=dict)
 
     def table(self) -> exp.Table:
         return qualified(self.source.table, self.source.schema_, self.database)

@@ -30,6 +30,7 @@ from snowgen.plan.dag import downstream
 from snowgen.plan.data import SETUP_STEP, Check, ModelPlan, Step, StepKind, StrategyPlan
 from snowgen.plan.dependencies import with_rows
 from snowgen.plan.events import EventSource, events_this_run_columns
+from snowgen.plan.identifiers import identifier_sources
 from snowgen.plan.references import qualified
 from snowgen.plan.strategy import StrategyPlanner, generated_model
 from snowgen.spec.models import SessionsStrategySpec
@@ -258,7 +259,8 @@ def _event_source(loaded, config: SessionsStrategySpec) -> EventSource:
         )
     project_filter = loaded.spec.app_filter
     enabled_filter = project_filter if project_filter.enabled else None
-    return EventSource(config, source, source.database or loaded.spec.database, enabled_filter)
+    identifiers = identifier_sources(loaded, config)
+    return EventSource(config, source, source.database or loaded.spec.database, enabled_filter, identifiers)
 
 
 def _schema_key(table_key: str) -> str:

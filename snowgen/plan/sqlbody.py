@@ -323,16 +323,25 @@ def _sql_expression(text: str, token: exp.Identifier, rendered: str, ctx: BodyCo
     it is one term, so the operators around the token keep their meaning."""
     line, col = node_position(token, rendered)
     try:
-        parsed = sqlglot.parse(text, read=ctx.dialect)
+        tree = parse_expression(text, ctx.dialect)
+    except ValueError as exc:
+        raise body_error(ctx, "SG241", f"sql(): {exc}", line, col) from None
+    return tree if isinstance(tree, _ATOMS) else exp.Paren(this=tree)
+
+
+def parse_expression(text: str, dialect: str) -> exp.Expr:
+    """``text`` as exactly one SQL expression of ``dialect``, names canonical; a ValueError
+    says what else it is."""
+    try:
+        parsed = sqlglot.parse(text, read=dialect)
     except (ParseError, TokenError) as exc:
-        problem = _readable(str(exc).splitlines()[0])
-        raise body_error(ctx, "SG241", f"sql(): {text!r} is not a SQL expression: {problem}", line, col) from None
+        raise ValueError(f"{text!r} is not a SQL expression: {_readable(str(exc).splitlines()[0])}") from None
     expressions = [e for e in parsed if e is not None]
     if len(expressions) != 1 or not _is_expression(expressions[0]):
-        raise body_error(ctx, "SG241", f"sql(): {text!r} is not exactly one SQL expression", line, col)
+        raise ValueError(f"{text!r} is not exactly one SQL expression")
     tree = expressions[0]
-    canonicalize_identifiers(tree, ctx.dialect)
-    return tree if isinstance(tree, _ATOMS) else exp.Paren(this=tree)
+    canonicalize_identifiers(tree, dialect)
+    return tree
 
 
 def _is_expression(tree: exp.Expr) -> bool:

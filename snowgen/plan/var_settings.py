@@ -98,12 +98,26 @@ def _value_of(ref: VarRef, annotation: Any, place: _Place, variables: dict[str, 
     try:
         return _setting_type(annotation).validate_python(value, strict=True)
     except ValidationError:
-        needs = (
-            "true or false" if _setting_type(annotation).json_schema().get("type") == "boolean" else "a list of strings"
-        )
         raise SnowgenError.at(
-            "SG240", f"var '{ref.var}' is {value!r} ({type(value).__name__}); this setting takes {needs}", where
+            "SG240",
+            f"var '{ref.var}' is {value!r} ({type(value).__name__}); this setting takes {_needs(annotation)}",
+            where,
         ) from None
+
+
+def _needs(annotation: Any) -> str:
+    """What a setting takes, in words (for SG240)."""
+    members = [m for m in typing.get_args(annotation) if m not in (VarRef, type(None))]
+    kind = members[0] if members else annotation
+    if kind is bool:
+        return "true or false"
+    if kind is str:
+        return "text (a SQL expression)"
+    item = typing.get_args(kind)[0] if typing.get_origin(kind) is list else None
+    if isinstance(item, type) and issubclass(item, BaseModel):
+        keys = ", ".join(field.alias or name for name, field in item.model_fields.items())
+        return f"a list of maps with the keys {keys}"
+    return "a list of strings"
 
 
 @functools.cache

@@ -279,6 +279,25 @@ class SessionContextSpec(Spec):
         return self.types.get(field, "string")
 
 
+class IdentifierSpec(Spec):
+    """One place a session or user identifier is read from, in the form of Snowplow's
+    ``session_identifiers``: ``schema: atomic`` and a column of the events table, or an
+    entity (context: its Iglu URI, or its table or column as the loader names it) and its
+    field as the schema spells it (each dialect reads it under its loader's name)."""
+
+    schema_: Annotated[str, Field(min_length=1, max_length=255)] = Field(alias="schema")
+    field: Annotated[str, Field(pattern=SIMPLE_NAME_PATTERN, max_length=255)]
+    # Snowplow's column prefix for Redshift and Postgres; snowgen reads each entity in a
+    # subquery of its own, so it is accepted (a Snowplow value works as it is) and not needed.
+    prefix: str | None = None
+
+
+#: Snowplow's identifier list, or the var that holds it
+VarIdentifiers = Annotated[list[IdentifierSpec] | VarRef | None, BeforeValidator(_var_setting)]
+#: a SQL expression as text, or the var that holds it
+VarSql = Annotated[str | VarRef | None, BeforeValidator(_var_setting)]
+
+
 class SessionsStrategySpec(Spec):
     """Snowplow's sessionised incremental logic (manifest, lifecycle, quarantine)."""
 
@@ -289,6 +308,14 @@ class SessionsStrategySpec(Spec):
     prefix: TablePrefix | None = None
     session_id: Name | list[Name] = "domain_sessionid"
     user_id: Name | list[Name] = "domain_userid"
+    # Where the identifiers are read from (Snowplow's session_identifiers / session_sql and
+    # user_identifiers / user_sql; snowgen.plan.identifiers): a list coalesced in order, or
+    # a SQL expression over the events, which wins. Unset (or empty): session_id / user_id,
+    # which also name the columns of the events of the run that carry the identifiers.
+    session_identifiers: VarIdentifiers = None
+    session_sql: VarSql = None
+    user_identifiers: VarIdentifiers = None
+    user_sql: VarSql = None
     session_timestamp: Name = "collector_tstamp"
     event_id: Name = "event_id"
     contexts: list[SessionContextSpec] = []

@@ -31,7 +31,7 @@ FROM (
     WITH "identified" AS (
       SELECT
         "ev"."domain_userid",
-        "ev"."user_id",
+        "user_id" AS "user_id",
         "ev"."collector_tstamp",
         ROW_NUMBER() OVER (
           PARTITION BY "ev"."domain_userid"
@@ -40,7 +40,7 @@ FROM (
         MAX("ev"."collector_tstamp") OVER (PARTITION BY "ev"."domain_userid") AS "end_tstamp"
       FROM "scratch"."snowplow_web_base_events_this_run" AS "ev"
       WHERE
-        "ev"."user_id" IS NOT NULL AND "ev"."domain_userid" IS NOT NULL
+        "user_id" IS NOT NULL AND "ev"."domain_userid" IS NOT NULL
     )
     SELECT
       "domain_userid",
