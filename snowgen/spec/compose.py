@@ -10,7 +10,7 @@ from the project it extends. The extended project is loaded and checked on its o
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -63,87 +63,109 @@ class ComposedDocument(YamlDocument):
 
 def compose(own: YamlDocument, base: YamlDocument) -> tuple[ComposedDocument, list[Diagnostic]]:
     """The project file of ``own`` built on ``base`` (both raw documents of project files),
-    and the clashes found (SG243)."""
-    mine, theirs = dict(own.data), dict(base.data)
-    data: dict[str, Any] = {key: mine[key] for key in OWN_KEYS if key in mine}
-    routes: list[Route] = []
-    problems: list[Diagnostic] = []
+    and the clashes found (SG243; SG242 for another incremental strategy)."""
+    composition = _Composition(own, base)
+    composition.data = {key: own.data[key] for key in OWN_KEYS if key in own.data}
     for key in WHOLE_KEYS:
-        if key in mine:
-            data[key] = mine[key]
-        elif key in theirs:
-            data[key] = theirs[key]
-            routes.append(((key,), base, (key,)))
+        composition.take_whole(key)
     for key in ADDED_BY_NAME + REPLACED_BY_NAME:
-        merged, added_routes = _by_name(key, mine.get(key) or {}, theirs.get(key) or {}, base)
-        if merged:
-            data[key] = merged
-        routes += added_routes
-        if key in ADDED_BY_NAME:
-            clashes = [name for name in mine.get(key) or {} if name in (theirs.get(key) or {})]
-            problems += [_clash(own, (key, name), key[:-1], name, key=True) for name in clashes]
-    data, routes, problems = _modules(data, routes, problems, own, base)
-    data, routes, problems = _incremental(data, routes, problems, own, base)
+        composition.merge_by_name(key, clashes=key in ADDED_BY_NAME)
+    composition.merge_modules()
+    composition.merge_incremental()
     composed = ComposedDocument(
-        path=own.path, data=data, key_positions=own.key_positions, value_positions=own.value_positions,
-        texts=own.texts, lines=own.lines, routes=tuple(routes),
+        path=own.path, data=composition.data, key_positions=own.key_positions, value_positions=own.value_positions,
+        texts=own.texts, lines=own.lines, routes=tuple(composition.routes),
     )  # fmt: skip
-    return composed, problems
+    return composed, composition.problems
 
 
-def _by_name(key: str, mine: dict, theirs: dict, base: YamlDocument) -> tuple[dict, list[Route]]:
-    """The extended project's entries, then the extending project's (which replace)."""
-    merged = {**theirs, **mine}
-    return merged, [((key, name), base, (key, name)) for name in theirs if name not in mine]
+@dataclass
+class _Composition:
+    """The composed data being made, where each value came from, and the clashes found."""
 
+    own: YamlDocument
+    base: YamlDocument
+    data: dict[str, Any] = field(default_factory=dict)
+    routes: list[Route] = field(default_factory=list)
+    problems: list[Diagnostic] = field(default_factory=list)
 
-def _modules(data, routes, problems, own: YamlDocument, base: YamlDocument):
-    """The extended project's module order, then the extending project's modules after it."""
-    mine, theirs = list(own.data.get("modules") or []), list(base.data.get("modules") or [])
-    if not mine and not theirs:
-        return data, routes, problems
-    problems = problems + [_clash(own, ("modules", i), "module", m) for i, m in enumerate(mine) if m in theirs]
-    routes = routes + [(("modules", i), base, ("modules", i)) for i in range(len(theirs))]
-    routes += [(("modules", len(theirs) + i), own, ("modules", i)) for i in range(len(mine))]
-    return {**data, "modules": theirs + mine}, routes, problems
+    def from_base(self, path: YamlPath, original: YamlPath | None = None) -> None:
+        self.routes.append((path, self.base, path if original is None else original))
 
+    def take_whole(self, key: str) -> None:
+        """The extending project's value where it writes one, else the extended one's."""
+        if key in self.own.data:
+            self.data[key] = self.own.data[key]
+        elif key in self.base.data:
+            self.data[key] = self.base.data[key]
+            self.from_base((key,))
 
-def _incremental(data, routes, problems, own: YamlDocument, base: YamlDocument):
-    """The extended project's incremental block, its state shared: its table prefix is kept
-    (written out where it was the default), keys the extending project writes replace
-    its own, and contexts the extending project lists are added after its."""
-    mine, theirs = own.data.get("incremental"), base.data.get("incremental")
-    if theirs is None:
-        if mine is not None:
-            data = {**data, "incremental": mine}
-        return data, routes, problems
-    theirs = {"prefix": f"{base.data['project']}_", **theirs}
-    if mine is None:
-        return {**data, "incremental": theirs}, [*routes, (("incremental",), base, ("incremental",))], problems
-    if mine.get("strategy") != theirs.get("strategy"):
-        message = (
-            f"incremental.strategy must be the extended project's ('{theirs.get('strategy')}'): "
-            "the two projects share its incremental state"
-        )
-        return data, routes, [*problems, Diagnostic("SG242", message, own.location(("incremental", "strategy")))]
-    merged = {**theirs, **{k: v for k, v in mine.items() if k != "contexts"}}
-    routes = [*routes, *((("incremental", k), base, ("incremental", k)) for k in theirs if k not in mine)]
-    their_contexts, my_contexts = list(theirs.get("contexts") or []), list(mine.get("contexts") or [])
-    if "contexts" in mine or "contexts" in theirs:
-        merged["contexts"] = their_contexts + my_contexts
-        routes += [(("incremental", "contexts", i), base, ("incremental", "contexts", i)) for i in range(len(their_contexts))]  # fmt: skip
-        routes += [
-            (("incremental", "contexts", len(their_contexts) + i), own, ("incremental", "contexts", i))
-            for i in range(len(my_contexts))
-        ]
-    names = {c.get("name") for c in their_contexts if isinstance(c, dict)}
-    for i, context in enumerate(my_contexts):
-        if isinstance(context, dict) and context.get("name") in names:
-            where = ("incremental", "contexts", i, "name")
-            problems = [*problems, _clash(own, where, "context", context["name"])]
-    return {**data, "incremental": merged}, routes, problems
+    def merge_by_name(self, key: str, *, clashes: bool) -> None:
+        """The extended project's entries, then the extending project's (which replace, or clash)."""
+        mine, theirs = self.own.data.get(key) or {}, self.base.data.get(key) or {}
+        if mine or theirs:
+            self.data[key] = {**theirs, **mine}
+        for name in theirs:
+            if name not in mine:
+                self.from_base((key, name))
+            elif clashes:
+                self.clash((key, name), key[:-1], name, key=True)
 
+    def merge_modules(self) -> None:
+        """The extended project's module order, then the extending project's modules after it."""
+        mine, theirs = list(self.own.data.get("modules") or []), list(self.base.data.get("modules") or [])
+        if not mine and not theirs:
+            return
+        self.data["modules"] = theirs + mine
+        for i in range(len(theirs)):
+            self.from_base(("modules", i))
+        for i, module in enumerate(mine):
+            self.routes.append((("modules", len(theirs) + i), self.own, ("modules", i)))
+            if module in theirs:
+                self.clash(("modules", i), "module", module)
 
-def _clash(own: YamlDocument, path: YamlPath, what: str, name: str, *, key: bool = False) -> Diagnostic:
-    message = f"{what} '{name}' is already declared by the extended project; give it another name"
-    return Diagnostic("SG243", message, own.location(path, key=key))
+    def merge_incremental(self) -> None:
+        """The extended project's incremental block, its state shared: its table prefix is kept
+        (written out where it was the default), keys the extending project writes replace
+        its own, and contexts the extending project lists are added after its."""
+        mine, theirs = self.own.data.get("incremental"), self.base.data.get("incremental")
+        if theirs is None:
+            if mine is not None:
+                self.data["incremental"] = mine
+            return
+        theirs = {"prefix": f"{self.base.data['project']}_", **theirs}
+        if mine is None:
+            self.data["incremental"] = theirs
+            self.from_base(("incremental",))
+            return
+        if mine.get("strategy") != theirs.get("strategy"):
+            message = (
+                f"incremental.strategy must be the extended project's ('{theirs.get('strategy')}'): "
+                "the two projects share its incremental state"
+            )
+            self.problems.append(Diagnostic("SG242", message, self.own.location(("incremental", "strategy"))))
+            return
+        merged = {**theirs, **{k: v for k, v in mine.items() if k != "contexts"}}
+        for key in theirs:
+            if key not in mine:
+                self.from_base(("incremental", key))
+        if "contexts" in mine or "contexts" in theirs:
+            merged["contexts"] = self.merged_contexts(
+                list(theirs.get("contexts") or []), list(mine.get("contexts") or [])
+            )
+        self.data["incremental"] = merged
+
+    def merged_contexts(self, theirs: list, mine: list) -> list:
+        """The extended project's contexts, then the extending project's (a name in both clashes)."""
+        names = {c.get("name") for c in theirs if isinstance(c, dict)}
+        for i in range(len(theirs)):
+            self.from_base(("incremental", "contexts", i))
+        for i, context in enumerate(mine):
+            self.routes.append((("incremental", "contexts", len(theirs) + i), self.own, ("incremental", "contexts", i)))
+            if isinstance(context, dict) and context.get("name") in names:
+                self.clash(("incremental", "contexts", i, "name"), "context", context["name"])
+        return theirs + mine
+
+    def clash(self, path: YamlPath, what: str, name: str, *, key: bool = False) -> None:
+        message = f"{what} '{name}' is already declared by the extended project; give it another name"
+        self.problems.append(Diagnostic("SG243", message, self.own.location(path, key=key)))
