@@ -253,3 +253,43 @@ def test_similar_to_renders_where_the_warehouse_has_it_and_is_refused_elsewhere(
     else:
         d.refuse_unsupported(statement)
         assert SIMILAR_TO[dialect] in d.render(d.lower(statement))
+
+
+# The ordered list of a group's non-NULL values and the JSON object of its pairs, in a body's
+# Postgres spelling, as each warehouse prints them (snowgen/dialects/shared.py; run on the
+# engines in tests/test_engines_ordered_aggregates.py)
+ORDERED_LIST = covers_every_dialect({
+    "redshift": "COALESCE( SPLIT_TO_ARRAY(LISTAGG(CAST(\"v\" AS VARCHAR(MAX)), ',') WITHIN GROUP (ORDER BY \"a\"), ','), JSON_PARSE('[]') )",
+    "bigquery": "ARRAY_AGG(`v` IGNORE NULLS ORDER BY `a` IS NULL ASC, `a` ASC)",
+    "snowflake": "ARRAY_AGG(\"V\") WITHIN GROUP (ORDER BY \"A\")",
+    "databricks": "FILTER( TRANSFORM( ARRAY_SORT(COLLECT_LIST(STRUCT(`a` IS NULL AS `k0`, `a` AS `k1`, `v` AS `v`))), `_snowgen_element` -> `_snowgen_element`.`v` ), `_snowgen_element` -> NOT `_snowgen_element` IS NULL )",
+    "postgres": "ARRAY_REMOVE(ARRAY_AGG(\"v\" ORDER BY \"a\"), NULL)",
+    "duckdb": "LIST_FILTER( ARRAY_AGG(\"v\" ORDER BY \"a\"), LAMBDA \"_snowgen_element\" : NOT \"_snowgen_element\" IS NULL )",
+})  # fmt: skip
+OBJECT_OF_PAIRS = covers_every_dialect({
+    "redshift": "JSON_PARSE( '{' || COALESCE( LISTAGG( '\"' || REPLACE(REPLACE(CAST(\"k\" AS VARCHAR(MAX)), '\\\\', '\\\\\\\\'), '\"', '\\\\\"') || '\":' || COALESCE(CAST(\"n\" AS VARCHAR(MAX)), 'null'), ',' ), '' ) || '}' )",
+    "bigquery": "PARSE_JSON( CONCAT( '{', STRING_AGG( CONCAT(TO_JSON_STRING(CAST(`k` AS STRING)), ':', TO_JSON_STRING(`n`)), ',' ORDER BY `k` IS NULL ASC, `k` ASC ), '}' ) )",
+    "snowflake": "OBJECT_AGG(\"K\", CAST(\"N\" AS VARIANT))",
+    "databricks": "MAP_FROM_ENTRIES(ARRAY_SORT(COLLECT_LIST(STRUCT(`k` AS `key`, `n` AS `value`))))",
+    "postgres": "JSON_OBJECT_AGG(\"k\", \"n\" ORDER BY \"k\")",
+    "duckdb": "TO_JSON(MAP_FROM_ENTRIES(ARRAY_AGG({'key': \"k\", 'value': \"n\"} ORDER BY \"k\")))",
+})  # fmt: skip
+
+
+def _lowered_select(dialect: str, body: str) -> str:
+    import sqlglot
+
+    d = get_dialect(dialect)
+    return " ".join(d.render(d.lower(sqlglot.parse_one(body, read="postgres")).selects[0]).split())
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_ordered_list_of_non_null_values(dialect):
+    assert (
+        _lowered_select(dialect, "select array_remove(array_agg(v order by a), null) from t") == ORDERED_LIST[dialect]
+    )
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_object_of_pairs(dialect):
+    assert _lowered_select(dialect, "select json_object_agg(k, n order by k) from t") == OBJECT_OF_PAIRS[dialect]

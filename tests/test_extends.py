@@ -38,18 +38,23 @@ def test_the_composed_project_holds_both_projects():
     contexts = [c.name for c in spec.incremental.contexts]
     assert contexts[0] == "web_page" and "media_session" in contexts  # the web context first
     assert spec.incremental.prefix == "snowplow_web_"  # one manifest
-    assert spec.modules[:5] == web.spec.modules and spec.modules[5] == "media_base"
+    assert (
+        spec.modules[: len(web.spec.modules)] == web.spec.modules
+        and spec.modules[len(web.spec.modules)] == "media_base"
+    )
     names = {m.spec.name for m in media.models}
     assert {m.spec.name for m in web.models} < names and "snowplow_media_player_base" in names
 
 
 def test_a_value_is_located_in_the_file_it_was_written_in():
     doc = load_project(MEDIA).doc
+    first_media_context = len(load_project(WEB).spec.incremental.contexts)
     assert doc.location(("sources", "events", "table")).file == WEB / "snowgen.yml"
     assert doc.location(("vars", "heartbeat")).file == WEB / "snowgen.yml"
     assert doc.location(("vars", "valid_play_sec")).file == MEDIA / "snowgen.yml"
     assert doc.location(("incremental", "contexts", 0, "schema")).file == WEB / "snowgen.yml"
-    assert doc.location(("incremental", "contexts", 1, "schema")).file == MEDIA / "snowgen.yml"
+    assert doc.location(("incremental", "contexts", first_media_context - 1, "schema")).file == WEB / "snowgen.yml"
+    assert doc.location(("incremental", "contexts", first_media_context, "schema")).file == MEDIA / "snowgen.yml"
 
 
 def test_the_extended_projects_files_are_named_from_this_project():

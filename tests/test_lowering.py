@@ -39,6 +39,17 @@ NESTED = {
         "select extract(epoch from to_timestamp(extract(epoch from ts))) from t",
         {"bigquery": exp.Extract, "databricks": exp.Extract},
     ),
+    "ordered_aggregates": (
+        "select array_remove(array_agg(array_length(array_remove(array_agg(v order by a), null), 1) order by b), null), "
+        "json_object_agg(k, v order by k) from t group by s",
+        {
+            "bigquery": (exp.ArrayRemove, exp.JSONObjectAgg),
+            "snowflake": (exp.ArrayRemove, exp.JSONObjectAgg),
+            "databricks": (exp.ArrayRemove, exp.JSONObjectAgg),
+            "duckdb": (exp.ArrayRemove, exp.JSONObjectAgg),
+            "redshift": (exp.ArrayRemove, exp.ArrayAgg, exp.JSONObjectAgg),
+        },
+    ),
 }
 
 

@@ -18,6 +18,7 @@ import pytest
 import yaml
 from support import scenarios as sc
 from support.generator import BOT_UA, GeneratorConfig, generate
+from support.generator_conversions import CONDITION
 from support.snowplow_rules import (
     MAX_SESSION_DAYS,
     History,
@@ -59,6 +60,10 @@ def duplicated_sessions(history) -> dict[str, str]:
 
 @pytest.mark.parametrize("table", [sc.PAGE_VIEWS, sc.SESSIONS, sc.USERS])
 def test_day_by_day_runs_equal_one_full_refresh_run(history, table):
+    assert_day_by_day_equals_full_refresh(history, table)
+
+
+def assert_day_by_day_equals_full_refresh(history, table):
     # Equal, but for old rows an upsert window did not reach (asserted to be exactly those), and
     # for the users of a duplicated session (asserted in the test after the next).
     assert len(history.runs) >= 5
@@ -449,3 +454,63 @@ def test_user_names_and_continents_follow_the_seeds(history, run):
         expected = user_lookups(user)
         assert {c: user[c] for c in expected} == expected, user["domain_userid"]
     assert len({u["first_geo_continent"] for u in users} - {None}) >= 2
+
+
+# -- 7. the project's options on ------------------------------------------------------------------------
+#: purchases (support/generator_conversions.py) beside every special case of DAY_BY_DAY
+OPTIONS_DATA = GeneratorConfig(
+    seed=11, days=3, users=5, long_human_sessions=1, rotating_userid_sessions=1, late_loaded_events=3, purchases=8
+)
+#: every option of the project on (docs/spec.md, "The shipped snowplow_web project's options")
+OPTIONS = {
+    "conversion_events": [
+        {"name": "purchase", "condition": CONDITION, "value": "se_value", "default_value": 1, "list_events": True},
+        {"name": "checkout", "condition": "page_urlpath = '/checkout'", "list_events": True},
+    ],
+    "total_all_conversions": True,
+    "list_event_counts": True,
+    "page_view_passthroughs": ["v_collector", {"sql": "event_id || '/' || page_urlpath", "alias": "event_path"}],
+    "session_passthroughs": ["event_id", {"sql": "page_urlpath || '?' || app_id", "alias": "landing"}],
+    "user_first_passthroughs": ["event_id", {"sql": "landing || '-first'", "alias": "first_landing"}],
+    "user_last_passthroughs": ["landing"],
+    "page_view_stitching": True,
+    "engaged_session_sql": "page_views >= 2 and engaged_time_in_s >= 10",
+    "content_group_sql": "case when page_urlpath like '/product%' then 'product' else page_urlpath end",
+}
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def options_history(request):
+    """Day-by-day runs and a one-run full refresh of OPTIONS_DATA with OPTIONS (read-only)."""
+    h = History(OPTIONS_DATA, lambda: fresh(request, request.param), START_DATE, OPTIONS)
+    yield h
+    h.close()
+
+
+@pytest.mark.parametrize("table", [sc.PAGE_VIEWS, sc.SESSIONS, sc.USERS])
+def test_with_every_option_on_day_by_day_runs_equal_one_full_refresh_run(options_history, table):
+    assert_day_by_day_equals_full_refresh(options_history, table)
+
+
+def test_the_options_columns_hold_values_in_both_histories(options_history):
+    # The comparison above is not of empty columns: purchases with and without a value, a
+    # session that bought twice, event counts, passthroughs of every kind.
+    for warehouse in (options_history.inc, options_history.full):
+        sessions = rows_of(warehouse.table(sc.SESSIONS))
+        bought = [s for s in sessions if s["cv_purchase_converted"]]
+        assert len(bought) >= 4 and any(len(s["cv_purchase_events"]) == 2 for s in bought)
+        assert any(1 in s["cv_purchase_values"] for s in bought)  # a purchase without a value
+        assert all(s["cv__all_volume"] == s["cv_purchase_volume"] + s["cv_checkout_volume"] for s in sessions)
+        assert all(s["event_counts"] and s["landing"] for s in sessions)
+        users = rows_of(warehouse.table(sc.USERS))
+        assert all(u["first_landing"].endswith("-first") and u["last_landing"] for u in users)
+
+
+def test_with_page_view_stitching_page_views_hold_the_current_mapping(options_history):
+    # Reference §7.2: as sessions, every page view takes its user's current mapping, else its
+    # domain_userid, whichever run wrote it.
+    for warehouse in (options_history.inc, options_history.full):
+        mapping = {u: r["user_id"] for u, r in warehouse.table(sc.USER_MAPPING).by_key("domain_userid").items()}
+        rows = rows_of(warehouse.table(sc.PAGE_VIEWS))
+        assert [r for r in rows if r["stitched_user_id"] != mapping.get(r["domain_userid"], r["domain_userid"])] == []
+        assert any(r["domain_userid"] in mapping for r in rows)

@@ -7,7 +7,6 @@ same :class:`EventSource`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from sqlglot import exp
@@ -101,10 +100,10 @@ def _event_in_window(d: Dialect, events: EventSource, variables: dict[str, Any])
 
 def _column_types(events: EventSource) -> dict[str, str | None]:
     """The logical type of each column of the events of the run (a context field's is its
-    ``types`` entry, else string)."""
+    ``types`` entry, else string; an event's array field is read as text)."""
     declared = {name: column.type for name, column in events.source.columns.items()}
     for context in events.config.contexts:
-        declared.update({alias: context.field_type(f) for f, alias in context.fields.items()})
+        declared.update({alias: _column_type(context.field_type(f)) for f, alias in context.fields.items()})
     session_col, user_col = first_column(events.config.session_id), first_column(events.config.user_id)
     originals = {f"original_{user_col}": user_col, f"original_{session_col}": session_col}
     return {c: declared.get(originals.get(c, c), "string") for c in events_this_run_columns(events)}
@@ -131,17 +130,26 @@ def _attach_context(
 ) -> exp.Select:
     """Add a context's fields to the events: the first entity's, from the events' context
     column or joined from the context table (entities ordered by time, then by value)."""
+    if context.kind == "event":
+        return _attach_event(select, d, events, context, index)
     vendor, name, version = iglu_parts(context.schema_)
     fields = list(context.fields.items())
     if d.context_storage == "column":
         columns = [exp.column(c, table="e") for c in context_columns(d, context)]
-        read = d.event_field if context.kind == "event" else d.first_context_field
-        extra = [exp.alias_(_first_entity_field(read, columns, f, context.field_type(f)), a) for f, a in fields]
+        extra = [exp.alias_(_first_entity_field(d, columns, f, context.field_type(f)), a) for f, a in fields]
         select.set("expressions", [*select.expressions, *extra])
         return select
     alias = f"ctx{index}"
     stored = [(d.context_field(f), a) for f, a in fields]  # the table's columns
     numbered = _numbered_context_rows(events.context_table(d.context_table(vendor, name, version)), stored)
+    select = _join_first_rows(select, events, numbered, alias)
+    select.set("expressions", [*select.expressions, *(exp.column(a, table=alias) for _, a in fields)])
+    return select
+
+
+def _join_first_rows(select: exp.Select, events: EventSource, numbered: exp.Select, alias: str) -> exp.Select:
+    """Left-join a context's (or an event's) own rows to the events: the first entity of each
+    event, matched on the event id and the session timestamp (root_id, root_tstamp)."""
     on = [
         exp.EQ(this=exp.column("root_id", table=alias), expression=exp.column(events.config.event_id, table="e")),
         exp.EQ(
@@ -150,14 +158,13 @@ def _attach_context(
         ),
         exp.EQ(this=exp.column("entity_index", table=alias), expression=exp.Literal.number(1)),
     ]
-    select = select.join(numbered.subquery(alias, copy=False), on=exp.and_(*on), join_type="LEFT", copy=False)
-    select.set("expressions", [*select.expressions, *(exp.column(a, table=alias) for _, a in fields)])
-    return select
+    return select.join(numbered.subquery(alias, copy=False), on=exp.and_(*on), join_type="LEFT", copy=False)
 
 
 def context_columns(d: Dialect, context: SessionContextSpec) -> list[str]:
     """The nested columns of the events table that hold ``context``: the ones the spec lists,
-    else the loaders' column for the schema's major version (:meth:`Dialect.context_column`)."""
+    else the loaders' column for the schema's major version (:meth:`Dialect.context_column`,
+    :meth:`Dialect.event_column` for a self-describing event)."""
     if context.columns:
         return list(context.columns)
     if context.kind == "event":
@@ -165,12 +172,57 @@ def context_columns(d: Dialect, context: SessionContextSpec) -> list[str]:
     return [d.context_column(*iglu_parts(context.schema_))]
 
 
-def _first_entity_field(read: Callable[..., exp.Expr], columns: list[exp.Column], field: str, logical: str) -> exp.Expr:
-    """``field`` of the first entity (of a self-describing event: of its data), from the first
-    of ``columns`` that has it: a loader writes each event's context into one of them (older
-    events stay in a column of an older version), as Snowplow's packages coalesce the version
-    columns on BigQuery."""
-    values = [read(column.copy(), field, logical) for column in columns]
+# -- self-describing events ------------------------------------------------------------------------
+
+
+def _attach_event(
+    select: exp.Select, d: Dialect, events: EventSource, context: SessionContextSpec, index: int
+) -> exp.Select:
+    """Add a self-describing event's fields to the events: from its record in the events'
+    nested column (from the first listed column that has it), or joined from its own table
+    as a context is (one row per event; a duplicate row of the loader is read once)."""
+    fields = list(context.fields.items())
+    if d.context_storage == "column":
+        columns = [exp.column(c, table="e") for c in context_columns(d, context)]
+        extra = [exp.alias_(_event_field(d, columns, f, context.field_type(f)), a) for f, a in fields]
+        select.set("expressions", [*select.expressions, *extra])
+        return select
+    alias = f"ctx{index}"
+    table = events.context_table(d.context_table(*iglu_parts(context.schema_)))
+    numbered = _numbered_context_rows(table, [(d.context_field(f), a) for f, a in fields])
+    select = _join_first_rows(select, events, numbered, alias)
+    extra = [_table_field(d, exp.column(a, table=alias), context.field_type(f), a) for f, a in fields]
+    select.set("expressions", [*select.expressions, *extra])
+    return select
+
+
+def _event_field(d: Dialect, columns: list[exp.Column], field: str, logical: str) -> exp.Expr:
+    """``field`` of the event's record, from the first of ``columns`` that has it."""
+    values = [d.event_field(column.copy(), field, logical) for column in columns]
+    if len(values) == 1:
+        return values[0]
+    return exp.Coalesce(this=values[0], expressions=values[1:])
+
+
+def _table_field(d: Dialect, value: exp.Column, logical: str, alias: str) -> exp.Expr:
+    """A field of an event's own table: text as it is, an array (the text of its JSON) joined,
+    another type cast to it."""
+    if logical == "string":
+        return value
+    read = d.json_array_text(value) if logical == "array" else d.cast(value, logical)
+    return exp.alias_(read, alias)
+
+
+def _column_type(logical: str) -> str:
+    """The column type of a field of ``logical`` type: an array is read as text."""
+    return "string" if logical == "array" else logical
+
+
+def _first_entity_field(d: Dialect, columns: list[exp.Column], field: str, logical: str) -> exp.Expr:
+    """``field`` of the first entity, from the first of ``columns`` that has it: a loader
+    writes each event's context into one of them (older events stay in a column of an older
+    version), as Snowplow's packages coalesce the version columns on BigQuery."""
+    values = [d.first_context_field(column.copy(), field, logical) for column in columns]
     if len(values) == 1:
         return values[0]
     return exp.Coalesce(this=values[0], expressions=values[1:])

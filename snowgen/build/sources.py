@@ -40,8 +40,8 @@ def source_ddl(spec: ProjectSpec, dialect: Dialect) -> list[exp.Expr]:
 
 
 def _context_columns(dialect: Dialect, context) -> list[tuple[str, exp.DataType]]:
-    fields = [(field, context.field_type(field)) for field in context.fields]
-    kind = dialect.event_column_type(fields) if context.kind == "event" else dialect.context_column_type(fields)
+    typed = [(field, context.field_type(field)) for field in context.fields]
+    kind = dialect.event_column_type(typed) if context.kind == "event" else dialect.context_column_type(typed)
     return [(column, kind.copy()) for column in context_columns(dialect, context)]
 
 
@@ -49,8 +49,14 @@ def _context_table(dialect: Dialect, context, events: exp.Table) -> tuple[exp.Ta
     """A shredded context table beside the events table: root_id, root_tstamp, fields."""
     table = context_table_beside(dialect, context.schema_, events)
     typed = [("root_id", dialect.data_type("string")), ("root_tstamp", dialect.data_type("timestamp"))]
-    fields = [(dialect.context_field(f), dialect.data_type(context.field_type(f))) for f in context.fields]
+    # named and typed as the loaders do; an event's array is the text of its JSON
+    fields = [(dialect.context_field(f), _stored_type(dialect, context, f)) for f in context.fields]
     return table, typed + fields
+
+
+def _stored_type(dialect: Dialect, context, field: str) -> exp.DataType:
+    logical = context.field_type(field)
+    return dialect.data_type("string" if logical == "array" else logical)
 
 
 def context_table_beside(dialect: Dialect, schema_uri: str, events: exp.Table) -> exp.Table:

@@ -59,6 +59,8 @@ def _snake(text: str) -> str:
 
 
 REGEX_METACHARACTERS = frozenset(".^$*+?()[]{}|\\")
+#: how an array field of a self-describing event is read: its items joined into one text
+ARRAY_ITEM_SEPARATOR = ", "
 #: statements printed on one line (pretty-printing only pads them)
 _ONE_LINERS = (exp.Transaction, exp.Commit, exp.Rollback, exp.Declare)
 
@@ -234,12 +236,9 @@ class Dialect:
 
     def struct_array(self, fields: list[tuple[str, str]]) -> exp.DataType:
         """ARRAY<STRUCT<field type, ...>> (the nested-context column type) of (field, logical type)."""
-        return exp.DataType(this=exp.DataType.Type.ARRAY, expressions=[self.struct(fields)], nested=True)
-
-    def struct(self, fields: list[tuple[str, str]]) -> exp.DataType:
-        """STRUCT<field type, ...> of (field, logical type) (a self-describing event's column type)."""
         columns = [exp.ColumnDef(this=exp.to_identifier(f), kind=self.data_type(t)) for f, t in fields]
-        return exp.DataType(this=exp.DataType.Type.STRUCT, expressions=columns, nested=True)
+        struct = exp.DataType(this=exp.DataType.Type.STRUCT, expressions=columns, nested=True)
+        return exp.DataType(this=exp.DataType.Type.ARRAY, expressions=[struct], nested=True)
 
     # -- expressions ------------------------------------------------------------------------
     def add_interval(self, value: exp.Expr, amount: exp.Expr, unit: str, logical_type: str = "timestamp") -> exp.Expr:
@@ -296,25 +295,56 @@ class Dialect:
         column, as a value of ``logical``."""
         raise Unsupported("stores contexts in their own tables, not in nested columns")
 
+    # -- Snowplow self-describing events (unstruct) ----------------------------------------------
+    def event_column(self, vendor: str, name: str, version: str) -> str:
+        """Name of a self-describing event's nested column (column storage): ``unstruct_event_``
+        + vendor + name + the schema's major version, as the same loaders write it (one record
+        per event, where a context's column holds an array of entities)."""
+        return f"unstruct_event_{_snake(vendor)}_{_snake(name)}_{version.split('-')[0]}"
+
+    def event_field(self, column: exp.Expr, field: str, logical: str) -> exp.Expr:
+        """``field`` (as the schema spells it) of the record in a nested event column, as a
+        value of ``logical``; an ``array`` (of strings) as its items joined by
+        ARRAY_ITEM_SEPARATOR."""
+        raise Unsupported("stores self-describing events in their own tables, not in nested columns")
+
+    def event_column_type(self, fields: list[tuple[str, str]]) -> exp.DataType:
+        """Type of a nested event column: one record of ``fields`` ((field as the schema
+        spells it, logical type))."""
+        raise Unsupported("stores self-describing events in their own tables, not in nested columns")
+
+    def json_array_text(self, value: exp.Expr) -> exp.Expr:
+        """An array field of an event's own table (the JSON text of the array, as the shredding
+        loaders write it) as its items joined by ARRAY_ITEM_SEPARATOR."""
+        raise Unsupported("stores self-describing events in nested columns, not in tables")
+
+    def record_struct(self, fields: list[tuple[str, str]]) -> exp.DataType:
+        """STRUCT<field type, ...> of (field as the schema spells it, logical type), named as the
+        loader names them, an array as ARRAY<STRING> (a nested event column of BigQuery and
+        Databricks)."""
+        columns = [
+            exp.ColumnDef(this=exp.to_identifier(self.context_field(f)), kind=self._record_field_type(t))
+            for f, t in fields
+        ]
+        return exp.DataType(this=exp.DataType.Type.STRUCT, expressions=columns, nested=True)
+
+    def _record_field_type(self, logical: str) -> exp.DataType:
+        if logical == "array":
+            return exp.DataType(this=exp.DataType.Type.ARRAY, expressions=[self.data_type("string")], nested=True)
+        return self.data_type(logical)
+
+    def struct_field(self, record: exp.Expr, field: str, logical: str) -> exp.Expr:
+        """``field`` of a STRUCT (named as the loader names it, typed by the loader): text as it
+        is, an array of strings joined, any other type cast to ``logical``."""
+        value = exp.Dot(this=record, expression=exp.to_identifier(self.context_field(field)))
+        if logical == "array":
+            return exp.ArrayToString(this=value, expression=exp.Literal.string(ARRAY_ITEM_SEPARATOR))
+        return value if logical == "string" else self.cast(value, logical)
+
     def context_column_type(self, fields: list[tuple[str, str]]) -> exp.DataType:
         """Type of a nested context column holding entities of ``fields`` ((field as the
         schema spells it, logical type))."""
         raise Unsupported("stores contexts in their own tables, not in nested columns")
-
-    def event_column(self, vendor: str, name: str, version: str) -> str:
-        """Name of a self-describing event's nested column on the events table (column
-        storage): ``unstruct_event_`` + vendor + name + the schema's major version, as the
-        loaders write it (same page as :meth:`context_column`). One object per event, not a list."""
-        return f"unstruct_event_{_snake(vendor)}_{_snake(name)}_{version.split('-')[0]}"
-
-    def event_field(self, column: exp.Expr, field: str, logical: str) -> exp.Expr:
-        """``field`` (as the schema spells it) of a self-describing event's data in its nested
-        column, as a value of ``logical``."""
-        raise Unsupported("stores self-describing events in their own tables, not in nested columns")
-
-    def event_column_type(self, fields: list[tuple[str, str]]) -> exp.DataType:
-        """Type of a nested self-describing event column of ``fields`` ((field, logical type))."""
-        raise Unsupported("stores self-describing events in their own tables, not in nested columns")
 
     def context_value(self, entities: list[dict[str, ContextValue]], types: dict[str, str]) -> exp.Expr:
         """A value of a nested context column holding ``entities`` (field as the schema spells

@@ -18,7 +18,14 @@ from sqlglot import exp
 
 from snowgen.dialects.base import ContextValue, Dialect, parameterized
 from snowgen.dialects.shapes import TableShape, Unsupported
-from snowgen.dialects.shared import epoch_as_seconds, regexp_ilike_as_flag, set_each
+from snowgen.dialects.shared import (
+    ELEMENT,
+    epoch_as_seconds,
+    object_agg_parts,
+    regexp_ilike_as_flag,
+    removes_nulls,
+    set_each,
+)
 
 # NUMERIC holds 29 digits before the point and 9 after; wider decimals are BIGNUMERIC
 # (BigQuery.docs["types"])
@@ -67,6 +74,69 @@ def _split_part(node: exp.SplitPart) -> exp.Expr:
     return exp.Case(ifs=[exp.If(this=exp.Is(this=value.copy(), expression=exp.Null()), true=exp.Null())], default=found)
 
 
+def _aggregate_null_order(order: list[exp.Ordered]) -> list[exp.Ordered]:
+    """The ORDER BY of an aggregate has no NULLS FIRST/LAST here (docs["array_agg"]), and
+    puts NULLs first when ascending, last when descending: a key whose NULLs go the other
+    way is preceded by ``k IS NULL`` sorted the same way (false before true)."""
+    keys: list[exp.Ordered] = []
+    for ordered in order:
+        desc = bool(ordered.args.get("desc"))
+        default_nulls_first = not desc
+        if bool(ordered.args.get("nulls_first")) != default_nulls_first:
+            is_null = exp.Is(this=ordered.this.copy(), expression=exp.Null())
+            keys.append(exp.Ordered(this=is_null, desc=desc, nulls_first=default_nulls_first))
+        keys.append(exp.Ordered(this=ordered.this.copy(), desc=desc, nulls_first=default_nulls_first))
+    return keys
+
+
+def _array_agg(node: exp.ArrayAgg) -> exp.Expr:
+    """ARRAY_AGG(v ORDER BY k): the keys in BigQuery's NULL order (sqlglot refuses the
+    Postgres order's NULLS LAST)."""
+    if isinstance(node.this, exp.Order):
+        node.this.set("expressions", _aggregate_null_order(node.this.expressions))
+    return node
+
+
+def _without_nulls(node: exp.ArrayRemove) -> exp.Expr:
+    """``array_remove(x, NULL)``: sqlglot prints a subquery that keeps ``u <> NULL``, which is
+    nothing. Of an ARRAY_AGG: ARRAY_AGG(v IGNORE NULLS ...) (docs["array_agg"]); of another
+    array: its non-NULL elements in their order, by offset (docs["unnest"])."""
+    if not removes_nulls(node):
+        return node
+    array = node.this
+    if isinstance(array, exp.IgnoreNulls) and isinstance(array.this, exp.ArrayAgg):
+        return array
+    if isinstance(array, exp.ArrayAgg):
+        return exp.IgnoreNulls(this=array)
+    offset = ELEMENT + "_offset"
+    elements = exp.Unnest(
+        expressions=[array],
+        alias=exp.TableAlias(columns=[exp.to_identifier(ELEMENT)]),
+        offset=exp.to_identifier(offset),
+    )
+    kept = exp.Not(this=exp.Is(this=exp.column(ELEMENT), expression=exp.Null()))
+    query = exp.select(exp.column(ELEMENT)).from_(elements).where(kept).order_by(exp.column(offset))
+    return exp.Array(expressions=[query])
+
+
+def _json_object(node: exp.JSONObjectAgg) -> exp.Expr:
+    """``json_object_agg(k, v ORDER BY ...)``: BigQuery has no JSON object aggregate. The
+    object's text, each key and value written by TO_JSON_STRING (which escapes them) and
+    joined by STRING_AGG in the ORDER BY, parsed to JSON (docs["json"])."""
+    key, value, order = object_agg_parts(node)
+    pair = exp.Concat(
+        expressions=[
+            exp.JSONFormat(this=exp.Cast(this=key.copy(), to=exp.DataType.build("STRING"))),
+            exp.Literal.string(":"),
+            exp.JSONFormat(this=value.copy()),
+        ]
+    )
+    pairs = exp.Order(this=pair, expressions=_aggregate_null_order(order)) if order else pair
+    joined = exp.GroupConcat(this=pairs, separator=exp.Literal.string(","))
+    text = exp.Concat(expressions=[exp.Literal.string("{"), joined, exp.Literal.string("}")])
+    return exp.ParseJSON(this=text)
+
+
 class BigQuery(Dialect):
     name = "bigquery"
     sqlglot_dialect = "bigquery"
@@ -92,6 +162,10 @@ class BigQuery(Dialect):
         "default_time_zone": "https://cloud.google.com/bigquery/docs/default-configuration",
         "loader_columns": "https://docs.snowplow.io/docs/api-reference/loaders-storage-targets/bigquery-loader/upgrade-guides/2-0-0-upgrade-guide/",
         "client": "https://cloud.google.com/python/docs/reference/bigquery/latest",
+        "array_agg": "https://cloud.google.com/bigquery/docs/reference/standard-sql/aggregate_functions#array_agg",
+        "unnest": "https://cloud.google.com/bigquery/docs/reference/standard-sql/query-syntax#unnest_operator",
+        "json": "https://cloud.google.com/bigquery/docs/reference/standard-sql/json_functions#parse_json",
+        "array_to_string": "https://cloud.google.com/bigquery/docs/reference/standard-sql/array_functions#array_to_string",
     }
     # TIMESTAMP is an instant, DATETIME a wall-clock time: docs["types"]
     types = {
@@ -137,6 +211,9 @@ class BigQuery(Dialect):
         # regex_contains prints REGEXP_CONTAINS, a match anywhere in the value (RE2, which
         # reads the (?i) flag): docs["regexp_contains"]
         exp.RegexpILike: regexp_ilike_as_flag,
+        exp.ArrayAgg: _array_agg,
+        exp.ArrayRemove: _without_nulls,
+        exp.JSONObjectAgg: _json_object,
     }
 
     def build_data_type(self, logical: str) -> exp.DataType:
@@ -172,12 +249,13 @@ class BigQuery(Dialect):
         first = exp.Bracket(this=column, expressions=[exp.Literal.number(0)], offset=0, safe=True)
         return exp.Dot(this=first, expression=exp.to_identifier(self.context_field(field)))
 
-    def event_column_type(self, fields: list[tuple[str, str]]) -> exp.DataType:
-        return self.struct([(self.context_field(f), t) for f, t in fields])
-
     def event_field(self, column: exp.Expr, field: str, logical: str) -> exp.Expr:
-        # A self-describing event is one STRUCT per row (docs["loader_columns"])
-        return exp.Dot(this=column, expression=exp.to_identifier(self.context_field(field)))
+        # A RECORD per event, its fields in snake case and typed from the schema
+        # (docs["loader_columns"]); an array of strings joined by ARRAY_TO_STRING (docs["array_to_string"])
+        return self.struct_field(column, field, logical)
+
+    def event_column_type(self, fields: list[tuple[str, str]]) -> exp.DataType:
+        return self.record_struct(fields)
 
     def in_transaction(self, statements: list[exp.Expr]) -> list[exp.Expr]:
         return [exp.Transaction(), *statements, exp.Commit()]  # BEGIN/COMMIT TRANSACTION: docs["transactions"]

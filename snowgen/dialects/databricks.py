@@ -18,13 +18,58 @@ from sqlglot import exp
 from snowgen.dialects.base import ContextValue, Dialect
 from snowgen.dialects.shapes import Layout, Script, TableShape, Unsupported
 from snowgen.dialects.shared import (
+    ELEMENT,
+    ascending_nulls_last,
     epoch_as_seconds,
+    not_null_filter,
+    object_agg_parts,
+    ordered_parts,
     regexp_ilike_as_flag,
+    removes_nulls,
     set_each,
 )
 
 # Optimized writes and auto compaction, as table properties: Databricks.docs["auto_optimize"]
 AUTO_OPTIMIZE = {"delta.autoOptimize.optimizeWrite": "true", "delta.autoOptimize.autoCompact": "true"}
+
+
+def _sorted_struct_values(value: exp.Expr, keys: list[exp.Expr]) -> exp.Expr:
+    """The values of a group in the order of ``keys``: COLLECT_LIST of structs (the keys, then
+    the value), sorted by ARRAY_SORT, which compares structs field by field, then TRANSFORM
+    to the value (docs["array_sort"], docs["transform"]). A NULL value is kept, as
+    Postgres' array_agg keeps it (COLLECT_LIST skips NULL inputs, never a struct)."""
+    fields = [exp.alias_(key, f"k{i}") for i, key in enumerate(keys)]
+    fields.append(exp.alias_(value.copy(), "v"))
+    collected = exp.ArrayAgg(this=exp.Struct(expressions=fields))
+    pick = exp.Lambda(
+        this=exp.Dot(this=exp.column(ELEMENT), expression=exp.to_identifier("v")),
+        expressions=[exp.to_identifier(ELEMENT)],
+    )
+    return exp.Transform(this=exp.ArraySort(this=collected), expression=pick)
+
+
+def _array_agg(node: exp.ArrayAgg) -> exp.Expr:
+    """ARRAY_AGG(v ORDER BY k): sqlglot prints COLLECT_LIST(v), which drops the order (and
+    the NULLs): :func:`_sorted_struct_values`."""
+    value, order = ordered_parts(node.this)
+    if not order:
+        return node
+    return _sorted_struct_values(value, ascending_nulls_last(order, "an ARRAY_AGG"))
+
+
+def _without_nulls(node: exp.ArrayRemove) -> exp.Expr:
+    """``array_remove(x, NULL)``: ARRAY_REMOVE returns NULL when the value is NULL
+    (docs["array_remove"]); FILTER(x, e -> e IS NOT NULL) keeps the values (docs["filter"])."""
+    return not_null_filter(node.this) if removes_nulls(node) else node
+
+
+def _map_of_pairs(node: exp.JSONObjectAgg) -> exp.Expr:
+    """``json_object_agg(k, v ...)``: a MAP, as Snowplow's Databricks model keeps such
+    objects, built from the sorted (key, value) structs (docs["map_from_entries"]); a map's
+    keys have no order, so the ORDER BY is left out."""
+    key, value, _ = object_agg_parts(node)
+    entry = exp.Struct(expressions=[exp.alias_(key.copy(), "key"), exp.alias_(value.copy(), "value")])
+    return exp.MapFromEntries(this=exp.ArraySort(this=exp.ArrayAgg(this=entry)))
 
 
 class Databricks(Dialect):
@@ -54,6 +99,12 @@ class Databricks(Dialect):
         "databricks_connect": "https://docs.databricks.com/en/dev-tools/databricks-connect/python/index.html",
         "raise_error": "https://docs.databricks.com/en/sql/language-manual/functions/raise_error.html",
         "conflicts": "https://docs.databricks.com/en/optimizations/isolation-level.html#write-conflicts-on-databricks",
+        "array_sort": "https://docs.databricks.com/en/sql/language-manual/functions/array_sort.html",
+        "transform": "https://docs.databricks.com/en/sql/language-manual/functions/transform.html",
+        "array_remove": "https://docs.databricks.com/en/sql/language-manual/functions/array_remove.html",
+        "filter": "https://docs.databricks.com/en/sql/language-manual/functions/filter.html",
+        "map_from_entries": "https://docs.databricks.com/en/sql/language-manual/functions/map_from_entries.html",
+        "array_join": "https://docs.databricks.com/en/sql/language-manual/functions/array_join.html",
     }
     types = {**Dialect.types, "string": "STRING", "json": "STRING", "double": "DOUBLE"}
     # A Delta MERGE is one atomic statement (docs["merge"]); by default every statement is a
@@ -95,7 +146,13 @@ class Databricks(Dialect):
     # EXTRACT(EPOCH ...) as UNIX_MICROS(ts) / 1e6 (docs["unix_micros"]); a case-insensitive
     # match as REGEXP_LIKE, a synonym of RLIKE, with (?i) (docs["rlike"]). IS [NOT] DISTINCT
     # FROM prints as it is (docs["is_distinct"]).
-    lowerings = {exp.Extract: epoch_as_seconds, exp.RegexpILike: regexp_ilike_as_flag}
+    lowerings = {
+        exp.Extract: epoch_as_seconds,
+        exp.RegexpILike: regexp_ilike_as_flag,
+        exp.ArrayAgg: _array_agg,
+        exp.ArrayRemove: _without_nulls,
+        exp.JSONObjectAgg: _map_of_pairs,
+    }
     # snowgen run: one Spark Connect session per run, since SQL variables live for the session
     # (docs["variables"]): sc://host:port/;token=... (docs["spark_connect"]), or a workspace
     # through databricks-connect, which speaks the same protocol (docs["databricks_connect"])
@@ -131,12 +188,13 @@ class Databricks(Dialect):
         first = exp.Anonymous(this="TRY_ELEMENT_AT", expressions=[column, exp.Literal.number(1)])
         return exp.Dot(this=first, expression=exp.to_identifier(self.context_field(field)))
 
-    def event_column_type(self, fields: list[tuple[str, str]]) -> exp.DataType:
-        return self.struct([(self.context_field(f), t) for f, t in fields])
-
     def event_field(self, column: exp.Expr, field: str, logical: str) -> exp.Expr:
-        # A self-describing event is one STRUCT per row (docs["loader_columns"])
-        return exp.Dot(this=column, expression=exp.to_identifier(self.context_field(field)))
+        # A STRUCT per event, its fields in snake case and typed from the schema
+        # (docs["loader_columns"]); an array of strings joined by array_join (docs["array_join"])
+        return self.struct_field(column, field, logical)
+
+    def event_column_type(self, fields: list[tuple[str, str]]) -> exp.DataType:
+        return self.record_struct(fields)
 
     def clustering_mode(self, layout: Layout) -> str:
         if layout.clustering:

@@ -13,7 +13,7 @@ import hashlib
 
 from sqlglot import exp
 
-from snowgen.dialects.base import Dialect
+from snowgen.dialects.base import ARRAY_ITEM_SEPARATOR, Dialect
 from snowgen.dialects.shapes import Layout, TableShape
 
 _MAX_IDENTIFIER_BYTES = 63  # NAMEDATALEN - 1
@@ -34,6 +34,8 @@ class Postgres(Dialect):
         "advisory_locks": "https://www.postgresql.org/docs/15/functions-admin.html#FUNCTIONS-ADVISORY-LOCKS",
         "current_time": "https://www.postgresql.org/docs/15/functions-datetime.html#FUNCTIONS-DATETIME-CURRENT",
         "casts": "https://www.postgresql.org/docs/15/sql-expressions.html#SQL-SYNTAX-TYPE-CASTS",
+        "json_functions": "https://www.postgresql.org/docs/15/functions-json.html#FUNCTIONS-JSON-PROCESSING",
+        "array_constructor": "https://www.postgresql.org/docs/15/sql-expressions.html#SQL-SYNTAX-ARRAY-CONSTRUCTORS",
     }
     types = {**Dialect.types, "json": "JSONB", "double": "DOUBLE PRECISION"}
     # Longer names are truncated with only a NOTICE: two tables would become one (docs["identifier_length"])
@@ -82,6 +84,16 @@ class Postgres(Dialect):
         # Released at COMMIT or ROLLBACK: docs["advisory_locks"]
         lock = exp.Anonymous(this="pg_advisory_xact_lock", expressions=[exp.Literal.number(key)])
         return [exp.Select(expressions=[lock])]
+
+    def json_array_text(self, value: exp.Expr) -> exp.Expr:
+        # Snowplow's Postgres loader keeps an array as JSONB, a shredded table's text column as
+        # JSON text: either cast to JSONB, its elements as text (docs["json_functions"]) in
+        # an ARRAY(subquery) in their order (docs["array_constructor"]), joined; NULL stays
+        # NULL (the ARRAY of no elements would join to '')
+        elements = exp.Anonymous(this="JSONB_ARRAY_ELEMENTS_TEXT", expressions=[self.cast(value.copy(), "json")])
+        joined = exp.Array(expressions=[exp.Select(expressions=[elements])])
+        text = exp.ArrayToString(this=joined, expression=exp.Literal.string(ARRAY_ITEM_SEPARATOR))
+        return exp.Case(ifs=[exp.If(this=exp.Is(this=value, expression=exp.Null()), true=exp.Null())], default=text)
 
     def now_utc(self) -> exp.Expr:
         # current_timestamp is timestamptz; AT TIME ZONE 'UTC' gives the UTC wall clock

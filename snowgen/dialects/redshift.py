@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from snowgen.dialects.base import Dialect
-from snowgen.dialects.shapes import Layout, TableShape
+from snowgen.dialects.base import ARRAY_ITEM_SEPARATOR, Dialect
+from snowgen.dialects.shapes import Layout, TableShape, Unsupported
+from snowgen.dialects.shared import object_agg_parts, ordered_parts, removes_nulls
 
 
 def null_safe_comparison(node: exp.NullSafeNEQ | exp.NullSafeEQ) -> exp.Expr:
@@ -34,6 +35,63 @@ def null_safe_comparison(node: exp.NullSafeNEQ | exp.NullSafeEQ) -> exp.Expr:
     if isinstance(node, exp.NullSafeNEQ):
         return exp.Paren(this=distinct)
     return exp.Not(this=exp.Paren(this=distinct))
+
+
+def _text(value: exp.Expr) -> exp.Expr:
+    return exp.Cast(this=value.copy(), to=exp.DataType.build("VARCHAR(MAX)", dialect="redshift"))
+
+
+def _listagg(value: exp.Expr, order: list[exp.Ordered]) -> exp.Expr:
+    """LISTAGG(value, ',') [WITHIN GROUP (ORDER BY ...)], which skips NULLs (docs["listagg"])."""
+    joined = exp.Anonymous(this="LISTAGG", expressions=[value, exp.Literal.string(",")])
+    if not order:
+        return joined
+    return exp.WithinGroup(this=joined, expression=exp.Order(expressions=[o.copy() for o in order]))
+
+
+def _array_agg(node: exp.ArrayAgg) -> exp.Expr:
+    """Redshift has no ARRAY_AGG (sqlglot prints it anyway); only the ordered list of
+    non-NULL values (``array_remove(array_agg(...), NULL)``, below) has a spelling."""
+    parent = node.parent
+    if isinstance(parent, exp.ArrayRemove) and removes_nulls(parent):
+        return node
+    raise Unsupported("has no array aggregate; write array_remove(array_agg(v ORDER BY ...), NULL)")
+
+
+def _list_without_nulls(node: exp.ArrayRemove) -> exp.Expr:
+    """``array_remove(array_agg(v ORDER BY k), NULL)``: a SUPER array of the values as text,
+    split from their LISTAGG, as Snowplow's Redshift model builds its conversion lists
+    (docs["split_to_array"]); an empty array when no value is set (JSON_PARSE('[]'),
+    docs["json_parse"]). The values must not hold commas (event ids and numbers do not)."""
+    if not (removes_nulls(node) and isinstance(node.this, exp.ArrayAgg)):
+        raise Unsupported("has no arrays to remove NULLs from, only array_remove(array_agg(...), NULL)")
+    value, order = ordered_parts(node.this.this)
+    split = exp.Anonymous(this="SPLIT_TO_ARRAY", expressions=[_listagg(_text(value), order), exp.Literal.string(",")])
+    return exp.Coalesce(this=split, expressions=[exp.ParseJSON(this=exp.Literal.string("[]"))])
+
+
+def _json_object(node: exp.JSONObjectAgg) -> exp.Expr:
+    """``json_object_agg(k, v ...)``: SUPER parsed from the object's text (docs["json_parse"]),
+    its pairs joined by LISTAGG (an object has no order: no WITHIN GROUP, which Redshift
+    also requires to be the same in every LISTAGG of a statement, docs["listagg"]). The key
+    is escaped for JSON; the value must be a number or a boolean (written as its text; NULL
+    as null)."""
+    key, value, _ = object_agg_parts(node)
+    escaped = _text(key)
+    for character in ("\\", '"'):
+        escaped = exp.Anonymous(
+            this="REPLACE", expressions=[escaped, exp.Literal.string(character), exp.Literal.string("\\" + character)]
+        )
+    written = exp.Coalesce(this=_text(value), expressions=[exp.Literal.string("null")])
+    pair = exp.DPipe(
+        this=exp.DPipe(
+            this=exp.DPipe(this=exp.Literal.string('"'), expression=escaped), expression=exp.Literal.string('":')
+        ),
+        expression=written,
+    )
+    pairs = exp.Coalesce(this=_listagg(pair, []), expressions=[exp.Literal.string("")])
+    text = exp.DPipe(this=exp.DPipe(this=exp.Literal.string("{"), expression=pairs), expression=exp.Literal.string("}"))
+    return exp.ParseJSON(this=text)
 
 
 class Redshift(Dialect):
@@ -59,6 +117,11 @@ class Redshift(Dialect):
         "timezone": "https://docs.aws.amazon.com/redshift/latest/dg/r_timezone_config.html",
         "sysdate": "https://docs.aws.amazon.com/redshift/latest/dg/r_SYSDATE.html",
         "serializable": "https://docs.aws.amazon.com/redshift/latest/dg/c_serial_isolation.html",
+        "listagg": "https://docs.aws.amazon.com/redshift/latest/dg/r_LISTAGG.html",
+        "split_to_array": "https://docs.aws.amazon.com/redshift/latest/dg/split_to_array.html",
+        "json_parse": "https://docs.aws.amazon.com/redshift/latest/dg/JSON_PARSE.html",
+        "translate": "https://docs.aws.amazon.com/redshift/latest/dg/r_TRANSLATE.html",
+        "shredded_arrays": "https://docs.snowplow.io/docs/api-reference/loaders-storage-targets/schemas-in-warehouse/",
     }
     types = {**Dialect.types, "string": "VARCHAR(MAX)", "json": "SUPER", "double": "DOUBLE PRECISION"}  # docs["super"]
     # MERGE INTO takes an alias for the source only, and WHEN clauses without conditions: docs["merge"]
@@ -80,7 +143,13 @@ class Redshift(Dialect):
     url_schemes = ("redshift",)
     connector = "redshift_connector"
     json_is_orderable = False  # SUPER values sort only as their text: docs["super_limits"]
-    lowerings = {exp.NullSafeNEQ: null_safe_comparison, exp.NullSafeEQ: null_safe_comparison}
+    lowerings = {
+        exp.NullSafeNEQ: null_safe_comparison,
+        exp.NullSafeEQ: null_safe_comparison,
+        exp.ArrayAgg: _array_agg,
+        exp.ArrayRemove: _list_without_nulls,
+        exp.JSONObjectAgg: _json_object,
+    }
     # The run lock: no ON CONFLICT, and a MERGE without conditional WHEN (docs["merge"]): an
     # INSERT where no live lock row is, then a DELETE of the expired one, in one transaction;
     # of two such transactions at once, serializable isolation aborts one (docs["serializable"]).
@@ -99,6 +168,16 @@ class Redshift(Dialect):
 
     def json_text(self, value: exp.Expr) -> exp.Expr:
         return exp.Anonymous(this="JSON_SERIALIZE", expressions=[value])  # docs["json_serialize"]
+
+    def json_array_text(self, value: exp.Expr) -> exp.Expr:
+        # The loader keeps an array as the VARCHAR of its compact JSON (docs["shredded_arrays"]),
+        # and Redshift has no function joining a JSON array's elements: the brackets and quotes
+        # are dropped (docs["translate"]) and each comma gets a space. Exact for items without
+        # a comma, quote, bracket or backslash (consent scopes, domains); README "Known gaps".
+        bare = exp.Anonymous(this="TRANSLATE", expressions=[value, exp.Literal.string('[]"'), exp.Literal.string("")])
+        return exp.Anonymous(
+            this="REPLACE", expressions=[bare, exp.Literal.string(","), exp.Literal.string(ARRAY_ITEM_SEPARATOR)]
+        )
 
     def build_data_type(self, logical: str) -> exp.DataType:
         if logical == "json":

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from sqlglot import exp
 
+from snowgen.dialects.shapes import Unsupported
+
 
 def case_insensitive_pattern(pattern: exp.Expr) -> exp.Expr:
     """The same regular expression with RE2/Java's case-insensitive flag in front."""
@@ -43,3 +45,59 @@ def set_each(names: list[str], values: dict, source: exp.Expr | None, kind: str 
         item = exp.SetItem(this=exp.EQ(this=exp.var(name), expression=query.subquery(copy=False)), kind=kind)
         statements.append(exp.Set(expressions=[item]))
     return statements
+
+
+# -- ordered aggregates: lists and objects --------------------------------------------------
+# A body builds an ordered list of a group's non-NULL values with Postgres' spelling
+#   array_remove(array_agg(v ORDER BY k1, k2), NULL)
+# and a JSON object of a group's key/value pairs with
+#   json_object_agg(k, v [ORDER BY ...])
+# sqlglot prints both wrongly or not at all on several warehouses (array_remove(x, NULL)
+# as a filter on `u <> NULL`, which keeps nothing; the ORDER BY of ARRAY_AGG dropped on
+# Databricks; JSON_OBJECTAGG, which only Postgres and DuckDB have): each dialect lowers them.
+
+#: the name a lowered lambda or subquery gives an element (not a name a body would use)
+ELEMENT = "_snowgen_element"
+
+
+def removes_nulls(node: exp.ArrayRemove) -> bool:
+    """``array_remove(x, NULL)``: the list without its NULL elements."""
+    return isinstance(node.expression, exp.Null)
+
+
+def not_null_filter(array: exp.Expr) -> exp.ArrayFilter:
+    """``FILTER(array, e -> e IS NOT NULL)`` (DuckDB's LIST_FILTER, Spark's FILTER)."""
+    element = exp.to_identifier(ELEMENT)
+    kept = exp.Not(this=exp.Is(this=exp.column(ELEMENT), expression=exp.Null()))
+    return exp.ArrayFilter(this=array, expression=exp.Lambda(this=kept, expressions=[element]))
+
+
+def ordered_parts(node: exp.Expr) -> tuple[exp.Expr, list[exp.Ordered]]:
+    """The value of an aggregate argument and its ORDER BY keys ([] when unordered)."""
+    if isinstance(node, exp.Order):
+        return node.this, list(node.expressions)
+    return node, []
+
+
+def object_agg_parts(node: exp.JSONObjectAgg) -> tuple[exp.Expr, exp.Expr, list[exp.Ordered]]:
+    """(key, value, ORDER BY keys) of ``json_object_agg(k, v [ORDER BY ...])``."""
+    if len(node.expressions) != 2:
+        raise Unsupported("json_object_agg takes a key and a value")
+    key, rest = node.expressions
+    value, order = ordered_parts(rest)
+    return key, value, order
+
+
+def ascending_nulls_last(order: list[exp.Ordered], why: str) -> list[exp.Expr]:
+    """Sort keys of an ascending, NULLs-last ORDER BY (Postgres' default) as plain values
+    sorted ascending with NULLs first (Spark's struct order): ``k IS NULL`` before each key
+    puts its NULLs last. A descending key is refused: ``why`` says where."""
+    keys: list[exp.Expr] = []
+    for ordered in order:
+        if ordered.args.get("desc"):
+            raise Unsupported(f"cannot print a descending ORDER BY in {why}")
+        value = ordered.this
+        if not ordered.args.get("nulls_first"):
+            keys.append(exp.Is(this=value.copy(), expression=exp.Null()))
+        keys.append(value.copy())
+    return keys

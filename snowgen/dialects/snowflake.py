@@ -16,9 +16,9 @@ import json
 
 from sqlglot import exp
 
-from snowgen.dialects.base import ContextValue, Dialect
+from snowgen.dialects.base import ARRAY_ITEM_SEPARATOR, ContextValue, Dialect
 from snowgen.dialects.shapes import Script, TableShape
-from snowgen.dialects.shared import set_each
+from snowgen.dialects.shared import object_agg_parts, removes_nulls, set_each
 
 
 def _timestamp_ntz() -> exp.DataType:
@@ -66,6 +66,25 @@ def _substring_match(value: exp.Expr, pattern: exp.Expr, case_insensitive: bool 
     return exp.GT(this=exp.RegexpInstr(**args), expression=exp.Literal.number(0))
 
 
+def _without_nulls(node: exp.ArrayRemove) -> exp.Expr:
+    """``array_remove(x, NULL)``: ARRAY_REMOVE with a NULL value returns NULL here
+    (docs["array_remove"]). ARRAY_AGG leaves NULLs out already, and gives an empty array
+    when every value is NULL (docs["array_agg"]); any other array: ARRAY_COMPACT, which
+    drops its NULLs (docs["array_compact"])."""
+    if not removes_nulls(node):
+        return node
+    if isinstance(node.this, exp.ArrayAgg):
+        return node.this
+    return exp.ArrayCompact(this=node.this)
+
+
+def _json_object(node: exp.JSONObjectAgg) -> exp.Expr:
+    """``json_object_agg(k, v ...)``: OBJECT_AGG(k, v::VARIANT), an OBJECT, whose keys have no
+    order, so the ORDER BY is left out (docs["object_agg"])."""
+    key, value, _ = object_agg_parts(node)
+    return exp.ObjectAgg(this=key.copy(), expression=exp.Cast(this=value.copy(), to=exp.DataType.build("VARIANT")))
+
+
 class Snowflake(Dialect):
     name = "snowflake"
     sqlglot_dialect = "snowflake"
@@ -88,6 +107,11 @@ class Snowflake(Dialect):
         "insert": "https://docs.snowflake.com/en/sql-reference/sql/insert",
         "locking": "https://docs.snowflake.com/en/sql-reference/transactions#resource-locking",
         "cast": "https://docs.snowflake.com/en/sql-reference/functions/cast",
+        "array_agg": "https://docs.snowflake.com/en/sql-reference/functions/array_agg",
+        "array_remove": "https://docs.snowflake.com/en/sql-reference/functions/array_remove",
+        "array_compact": "https://docs.snowflake.com/en/sql-reference/functions/array_compact",
+        "object_agg": "https://docs.snowflake.com/en/sql-reference/functions/object_agg",
+        "array_to_string": "https://docs.snowflake.com/en/sql-reference/functions/array_to_string",
     }
     types = {**Dialect.types, "string": "VARCHAR", "timestamp": "TIMESTAMPNTZ", "json": "VARIANT", "double": "DOUBLE"}
     # MERGE (docs["merge"]) from a stage with one row per key: a target row never joins two
@@ -118,6 +142,8 @@ class Snowflake(Dialect):
         exp.Extract: _epoch,
         exp.RegexpLike: _regexp_like,
         exp.RegexpILike: _regexp_ilike,
+        exp.ArrayRemove: _without_nulls,
+        exp.JSONObjectAgg: _json_object,
     }
 
     def build_data_type(self, logical: str) -> exp.DataType:
@@ -159,17 +185,22 @@ class Snowflake(Dialect):
     def first_context_field(self, column: exp.Expr, field: str, logical: str) -> exp.Expr:
         # A VARIANT array of objects: col[0]:field, cast from VARIANT to the column's type.
         first = exp.Bracket(this=column, expressions=[exp.Literal.number(0)])
-        return self.event_field(first, field, logical)
-
-    def event_column_type(self, fields: list[tuple[str, str]]) -> exp.DataType:
-        return exp.DataType.build("VARIANT", dialect="snowflake")
+        path = exp.JSONPath(expressions=[exp.JSONPathRoot(), exp.JSONPathKey(this=self.context_field(field))])
+        value = exp.JSONExtract(this=first, expression=path, variant_extract=True, requires_json=True)
+        return exp.Cast(this=value, to=self.data_type(logical))
 
     def event_field(self, column: exp.Expr, field: str, logical: str) -> exp.Expr:
-        # A self-describing event is one VARIANT object per row (docs["loader_columns"]):
-        # col:field, cast from VARIANT to the column's type.
+        # An OBJECT per event (docs["loader_columns"]): col:field, cast from VARIANT to the
+        # column's type; an array of strings joined by ARRAY_TO_STRING (docs["array_to_string"])
         path = exp.JSONPath(expressions=[exp.JSONPathRoot(), exp.JSONPathKey(this=self.context_field(field))])
         value = exp.JSONExtract(this=column, expression=path, variant_extract=True, requires_json=True)
+        if logical == "array":
+            return exp.ArrayToString(this=value, expression=exp.Literal.string(ARRAY_ITEM_SEPARATOR))
         return exp.Cast(this=value, to=self.data_type(logical))
+
+    def event_column_type(self, fields: list[tuple[str, str]]) -> exp.DataType:
+        # An OBJECT per event, declared VARIANT as a context's array is (docs["loader_columns"])
+        return exp.DataType.build("VARIANT", dialect="snowflake")
 
     def in_transaction(self, statements: list[exp.Expr]) -> list[exp.Expr]:
         # Bare BEGIN also opens a Snowflake Scripting block; BEGIN TRANSACTION is unambiguous

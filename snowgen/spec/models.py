@@ -223,17 +223,17 @@ TablePrefix = Annotated[str, Field(pattern=r"^[A-Za-z0-9_]*$"), AfterValidator(s
 
 
 # The types a context's field may have: JSON's scalars (a schema's string, boolean, integer
-# and number), which every loader stores as the warehouse's own type of that name.
-ContextFieldType = Literal["string", "boolean", "int", "bigint", "double"]
+# and number), which every loader stores as the warehouse's own type of that name; and, for a
+# self-describing event, an array of strings, read as its items joined by ', '.
+ContextFieldType = Literal["string", "boolean", "int", "bigint", "double", "array"]
 
 
 class SessionContextSpec(Spec):
     name: SimpleName
-    # ``entity``: a context entity (a list of entities on the event); ``event``: the event's own
-    # self-describing data (one object per event: the loaders' ``unstruct_event_`` column where
-    # it is nested, a table of its own where contexts are tables).
-    kind: Literal["entity", "event"] = "entity"
     enabled: VarBool = True  # false: the events of the run do not carry this context
+    # entity: a context (an array of entities attached to the event; the first is read);
+    # event: the self-describing event itself (one record per event: unstruct_event_...).
+    kind: Literal["entity", "event"] = "entity"
     schema_: Annotated[str, Field(pattern=r"^iglu:[A-Za-z0-9_.\-]+/[A-Za-z0-9_\-]+/jsonschema/\d+-\d+-\d+$")] = Field(
         alias="schema"
     )
@@ -260,12 +260,6 @@ class SessionContextSpec(Spec):
     # A CSV of example entities (root_id, root_tstamp and the fields) for ``snowgen sample-data``.
     sample: Annotated[str, AfterValidator(_sample_path)] | None = None
 
-    @model_validator(mode="after")
-    def _no_event_sample(self) -> SessionContextSpec:
-        if self.kind == "event" and self.sample is not None:
-            raise ValueError("a sample of a self-describing event (kind: event) is not offered; remove 'sample'")
-        return self
-
     @field_validator("types")
     @classmethod
     def _types_of_fields(cls, value: dict[str, str], info: ValidationInfo) -> dict[str, str]:
@@ -273,6 +267,14 @@ class SessionContextSpec(Spec):
         if unknown:
             raise ValueError(f"types names fields the context does not read: {', '.join(unknown)}")
         return value
+
+    @model_validator(mode="after")
+    def _events_fields(self) -> SessionContextSpec:
+        if self.kind == "entity" and "array" in self.types.values():
+            raise ValueError("an array field is read from a self-describing event only (kind: event)")
+        if self.kind == "event" and self.sample is not None:
+            raise ValueError("a sample fills a context's entities; a self-describing event takes none")
+        return self
 
     def field_type(self, field: str) -> str:
         """The logical type of ``field`` (a key of ``fields``)."""

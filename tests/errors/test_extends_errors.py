@@ -163,6 +163,6 @@ def test_a_sample_of_a_self_describing_event(proj):
         "      sample: samples/play.csv\n",
     )
     assert proj.fail(*COMPILE) == (
-        "snowgen.yml:7:7: SG102 incremental.contexts.0: a sample of a self-describing event (kind: event) is not "
-        "offered; remove 'sample'\n 7 |     - name: play\n   |       ^\n"
+        "snowgen.yml:7:7: SG102 incremental.contexts.0: a sample fills a context's entities; a self-describing "
+        "event takes none\n 7 |     - name: play\n   |       ^\n"
     )

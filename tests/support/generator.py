@@ -30,6 +30,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from support import generator_consent, generator_conversions
+
 CONTEXT_TABLE = "com_snowplowanalytics_snowplow_web_page_1"
 SHIPPED_PROJECT = Path(__file__).resolve().parents[2] / "model_specs" / "snowplow_web"
 NULL_MARK = "\\N"
@@ -116,6 +118,12 @@ class GeneratorConfig:
     #: to "...-z": a session's user identifier is the max seen by the first run that processed it
     #: (reference §1.2), so day-by-day runs keep "-a" where one run over all data takes "-z"
     rotating_userid_sessions: int = 0
+    #: purchases (structured events with a value) in as many regular sessions: the conversions
+    #: of the shipped project's conversion_events (support/generator_conversions.py)
+    purchases: int = 0
+    #: consent (cmp_visible, consent_preferences) and web_vitals events (support.generator_consent):
+    #: off, no event has them and the rows are those of the same config without it
+    consent_and_vitals: bool = False
     #: share of regular page views that show a media player (support.generator_media: plays of
     #: the version 1 and version 2 media schemas, with ads): 0, no media event, and the rows are
     #: those of the same config without it
@@ -132,7 +140,7 @@ class Event:
     #: what the event exercises (e.g. "late_within", "duplicate_other", "long_bot"); empty if regular
     tags: frozenset[str] = frozenset()
     #: its entities: a context's name in the shipped project -> its fields, as the schema spells
-    #: them (support.generator_media loads the media ones)
+    #: them (support.generator_contexts loads them); web_page's comes from page_view_id
     entities: dict[str, dict] = field(default_factory=dict)
 
     @property
@@ -456,6 +464,9 @@ def generate(config: GeneratorConfig = GeneratorConfig()) -> Dataset:
     _late_events(b, config.late_beyond, "late_beyond", (allowed + 0.05, allowed + 0.5))
     _duplicates(b)
     _null_session_events(b)
+    generator_conversions.add_purchases(b, _regular)
+    if config.consent_and_vitals:
+        generator_consent.add_events(b)
     if config.media_share:
         from support.generator_media import add_media_plays
 
@@ -485,7 +496,8 @@ def load(engine, events: list[Event], schema: str = "atomic") -> None:
         _insert(engine, events, schema)
         return
     copy = _copy_postgres if engine.name == "postgres" else _copy_duckdb
-    for table, (columns, rows) in (("events", event_rows(events)), (CONTEXT_TABLE, context_rows(events))):
+    tables = [("events", event_rows(events)), (CONTEXT_TABLE, context_rows(events))]
+    for table, (columns, rows) in tables + generator_consent.event_tables(events, engine.name):
         if rows:
             copy(engine.conn, schema, table, columns, rows)
 
@@ -503,11 +515,17 @@ def _insert(engine, events: list[Event], schema: str) -> None:
         row = {column: event.row.get(column) for column in every}
         if context is not None and event.page_view_id is not None:
             row[context] = _nested_context(engine.name, event.page_view_id)
+        if context is not None:
+            row.update(generator_consent.nested_values(event, engine.name))
         rows.append(row)
     statements = insert_rows(engine.name, schema, "events", rows)
     if context is None:
         contexts = [event.context_row() for event in events if event.page_view_id is not None]
         statements += insert_rows(engine.name, schema, CONTEXT_TABLE, contexts)
+        for table, (columns, table_rows) in generator_consent.event_tables(events, engine.name):
+            statements += insert_rows(
+                engine.name, schema, table, [dict(zip(columns, r, strict=True)) for r in table_rows]
+            )
     for statement in statements:
         engine.execute(statement)
 

@@ -5,6 +5,8 @@ project's events and web_page context, and the media entities' tables)."""
 
 from __future__ import annotations
 
+import json
+
 from support import generator, scenarios
 from support.generator_media import MEDIA_PROJECT, load_media
 
@@ -27,8 +29,8 @@ WEB_MODELS = ("snowplow_web_page_views", "snowplow_web_sessions", "snowplow_web_
 
 
 def plan(dialect: str, **cli_vars) -> list:
-    """The media project's compiled plan."""
-    return list(scenarios._plan.__wrapped__(MEDIA_PROJECT, dialect, tuple(cli_vars.items())))
+    """The media project's compiled plan (cached per dialect and vars)."""
+    return list(scenarios._plan(MEDIA_PROJECT, dialect, json.dumps(cli_vars, sort_keys=True)))
 
 
 class Warehouse(scenarios.Warehouse):

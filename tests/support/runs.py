@@ -12,11 +12,21 @@ statements the warehouse would run:
   COMMIT are left out, so the statements between them run one after the other.
 - Sail does not parse ``SET TIME ZONE 'zone'`` (Databricks SQL and Runtime do): the runner sets
   ``spark.sql.session.timeZone``, the session setting the statement sets in Spark.
+- *sail-duplicate-aggregate-names*: Sail names an aggregate by its text and refuses two of one
+  query with the same name ("Schema contains duplicate unqualified field name"), which Spark
+  tells apart: two ordered lists of one SELECT, ``TRANSFORM(ARRAY_SORT(COLLECT_LIST(STRUCT(...,
+  x AS v))), e -> e.v)`` (snowgen.dialects.databricks), differ in their value only. The runner
+  names each list's value field apart (``v`` -> ``v_1``, ``v_2``, ...), which changes no value.
 - bqemulator does not parse ``SET @@time_zone = 'zone'`` (BigQuery does): the runner leaves it
   out of the script, as the emulator reads every timestamp in UTC anyway.
 - fakesnow keeps a session variable's query and runs it again wherever the variable is read,
   where Snowflake keeps the value SET computed once: for a query of the clock (the run lock's
-  run id) the two differ, so the runner runs such a SET's query once and sets its value."""
+  run id) the two differ, so the runner runs such a SET's query once and sets its value.
+- fakesnow cannot join a VARIANT array: ``ARRAY_TO_STRING(record:field, ', ')`` fails to bind in
+  DuckDB (``list_transform`` over a JSON value), where Snowflake joins the array's elements. The
+  runner reads it as the array's JSON text without brackets and quotes, each comma followed by
+  a space (``array_joined_as_json_text``): the same text for items without a comma, quote or
+  bracket, as the generated events' are."""
 
 from __future__ import annotations
 
@@ -50,7 +60,18 @@ def run_without_transaction(engine, text: str) -> None:
     for statement in split_statements(text, "snowflake"):
         tree = sqlglot.parse_one(statement, read="snowflake")
         if not isinstance(tree, (exp.Transaction, exp.Commit)):
-            engine.execute(clock_set_once(tree, engine.query) or statement)
+            engine.execute(clock_set_once(tree, engine.query) or array_joined_as_json_text(tree) or statement)
+
+
+def array_joined_as_json_text(tree: exp.Expr) -> str | None:
+    """fakesnow's missing join of a VARIANT array: the statement with each ARRAY_TO_STRING of a
+    JSON path read from the array's JSON text (None: a statement without one)."""
+    joins = [node for node in tree.find_all(exp.ArrayToString) if isinstance(node.this, exp.JSONExtract)]
+    for node in joins:
+        text = exp.Anonymous(this="TO_JSON", expressions=[node.this.copy()])
+        bare = exp.Anonymous(this="TRANSLATE", expressions=[text, exp.Literal.string('[]"'), exp.Literal.string("")])
+        node.replace(exp.Anonymous(this="REPLACE", expressions=[bare, exp.Literal.string(","), node.expression.copy()]))
+    return tree.sql("snowflake") if joins else None
 
 
 def clock_set_once(tree: exp.Expr, query: Callable[[str], list[tuple]]) -> str | None:
@@ -117,9 +138,26 @@ class SailStatements:
             return None
         for clustering in list(tree.find_all(exp.ClusterProperty)):
             clustering.pop()
+        _name_list_values_apart(tree)
         return tree.transform(self._substitute).sql("databricks")
 
     def _substitute(self, node: exp.Expr) -> exp.Expr:
         if isinstance(node, (exp.Var, exp.Column)) and node.name in self.values and not getattr(node, "table", None):
             return self.values[node.name].copy()
         return node
+
+
+def _name_list_values_apart(tree: exp.Expr) -> None:
+    """*sail-duplicate-aggregate-names* (above): the value field of each ordered list's
+    structs, and the lambda that reads it, renamed ``v_<n>``."""
+    lists = [
+        t for t in tree.find_all(exp.Transform)
+        if isinstance(t.this, exp.ArraySort) and isinstance(t.this.this, exp.ArrayAgg)
+        and isinstance(t.this.this.this, exp.Struct)
+    ]  # fmt: skip
+    for number, listed in enumerate(lists, 1):
+        value = listed.this.this.this.expressions[-1]  # `x` AS `v`, read back as v := x
+        pick = listed.expression.this
+        if isinstance(value, exp.PropertyEQ) and isinstance(pick, exp.Dot) and value.name == pick.name == "v":
+            value.set("this", exp.to_identifier(f"v_{number}"))
+            pick.set("expression", exp.to_identifier(f"v_{number}"))

@@ -9,6 +9,7 @@ simulate a crash), ``snapshot`` reads the derived tables and the manifests.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 from dataclasses import dataclass
 from functools import cache
@@ -50,17 +51,19 @@ UPSERTS = {
 
 
 @cache
-def _plan(project: Path, dialect: str, cli_vars: tuple) -> tuple[PlannedStep, ...]:
-    [compiled] = compile_loaded(load_project(project), [dialect], CompileOptions(vars=dict(cli_vars)))
+def _plan(project: Path, dialect: str, cli_vars: str) -> tuple[PlannedStep, ...]:
+    [compiled] = compile_loaded(load_project(project), [dialect], CompileOptions(vars=json.loads(cli_vars)))
     return tuple(read_plan(compiled.files, dialect))
 
 
 def plan(dialect: str, project: Path = PROJECT, **cli_vars) -> list[PlannedStep]:
     """The compiled plan's steps, compiled in memory (the shipped project's are cached per
-    dialect and vars; another project is compiled afresh, since a test may edit it)."""
+    dialect and vars, which may hold lists and maps; another project is compiled afresh,
+    since a test may edit it)."""
+    key = json.dumps(cli_vars, sort_keys=True)
     if project != PROJECT:
-        return list(_plan.__wrapped__(project, dialect, tuple(cli_vars.items())))
-    return list(_plan(project, dialect, tuple(sorted(cli_vars.items()))))
+        return list(_plan.__wrapped__(project, dialect, key))
+    return list(_plan(project, dialect, key))
 
 
 def copy_project(tmp_path: Path) -> Path:
@@ -138,7 +141,7 @@ class Warehouse:
                 f"AND table_name = '{table}' ORDER BY ordinal_position"
             ) if c not in exclude
         ]  # fmt: skip
-        rows = self.query(f"SELECT {', '.join(columns)} FROM {name}")
+        rows = [tuple(_hashable(v) for v in row) for row in self.query(f"SELECT {', '.join(columns)} FROM {name}")]
         return Table(name, columns, sorted(rows, key=repr))
 
     def keys(self, name: str, key: str) -> set:
@@ -146,6 +149,16 @@ class Warehouse:
 
     def snapshot(self, tables=(*DERIVED, *STATE)) -> dict[str, Table]:
         return {name: self.table(name) for name in tables}
+
+
+def _hashable(value):
+    """A list (a conversion's events) as a tuple and a map (event_counts) as its JSON text,
+    so rows can be counted; other values as they are."""
+    if isinstance(value, list):
+        return tuple(_hashable(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True, default=str)
+    return value
 
 
 def table_differences(actual: Table, expected: Table, key: str, limit: int = 12) -> list[str]:

@@ -45,18 +45,24 @@ class History:
     """Day-by-day runs (``inc``, one run after each batch is loaded, with a record of each run)
     and one full-refresh run over all the data (``full``), on two databases of one engine."""
 
-    def __init__(self, config: GeneratorConfig, new_engine: Callable[[], object], start_date: str):
-        """``new_engine()``: an isolated empty database (called twice)."""
+    def __init__(
+        self, config: GeneratorConfig, new_engine: Callable[[], object], start_date: str, options: dict | None = None
+    ):
+        """``new_engine()``: an isolated empty database (called twice); ``options``: more vars
+        of the project (its options) for both plans."""
         self.config = config
         self.data: Dataset = generate(config)
         engine = new_engine()
-        self.inc = sc.Warehouse(engine, sc.plan(engine.name, start_date=start_date))
+        options = options or {}
+        self.inc = sc.Warehouse(engine, sc.plan(engine.name, start_date=start_date, **options))
         self.runs: list[sc.RunRecord] = []
         for batch in range(self.data.batch_count):
             self.inc.load(self.data.batch(batch))
             self.runs.append(sc.record_run(self.inc))
         engine = new_engine()
-        self.full = sc.Warehouse(engine, sc.plan(engine.name, start_date=start_date, backfill_limit_days=365))
+        self.full = sc.Warehouse(
+            engine, sc.plan(engine.name, start_date=start_date, backfill_limit_days=365, **options)
+        )
         self.full.load(self.data.events)
         self.full_run = sc.record_run(self.full)
 

@@ -26,7 +26,18 @@ WITH `page_view_events` AS (
     ROW_NUMBER() OVER (
       PARTITION BY `ev`.`page_view_id`
       ORDER BY `ev`.`derived_tstamp` NULLS LAST, `ev`.`dvce_created_tstamp` NULLS LAST, `ev`.`event_id` NULLS LAST
-    ) AS `page_view_id_dedupe_index` /* One row per page_view_id (across sessions): the earliest event. Snowplow has no further */ /* tie-break after dvce_created_tstamp; event_id makes it deterministic here. */
+    ) AS `page_view_id_dedupe_index`, /* One row per page_view_id (across sessions): the earliest event. Snowplow has no further */ /* tie-break after dvce_created_tstamp; event_id makes it deterministic here. */
+    CASE
+      WHEN `page_url` LIKE '%/product%'
+      THEN 'PDP'
+      WHEN `page_url` LIKE '%/list%'
+      THEN 'PLP'
+      WHEN `page_url` LIKE '%/checkout%'
+      THEN 'checkout'
+      WHEN `page_url` LIKE '%/home%'
+      THEN 'homepage'
+      ELSE 'other'
+    END AS `page_view_content_group`
   FROM `scratch`.`snowplow_web_base_events_this_run` AS `ev`
   WHERE
     `ev`.`event_name` = 'page_view'
@@ -67,7 +78,7 @@ SELECT
   `ev`.`user_id`,
   `ev`.`domain_userid`,
   `ev`.`original_domain_userid`,
-  CAST(NULL AS STRING) AS `stitched_user_id`, /* Page view stitching is off, as upstream by default (reference §7.2): NULL, and page views have no stitch. */
+  CAST(NULL AS STRING) AS `stitched_user_id`, /* Page view stitching (var page_view_stitching, off as upstream by default, reference §7.2): */ /* the domain_userid, then the model's stitch sets the mapped user id; NULL when off. */
   `ev`.`network_userid`,
   `ev`.`domain_sessionid`,
   `ev`.`original_domain_sessionid`,
@@ -92,17 +103,7 @@ SELECT
   `sd`.`relative_vmax` AS `vertical_percentage_scrolled`,
   `ev`.`doc_width`,
   `ev`.`doc_height`,
-  CASE
-    WHEN `ev`.`page_url` LIKE '%/product%'
-    THEN 'PDP'
-    WHEN `ev`.`page_url` LIKE '%/list%'
-    THEN 'PLP'
-    WHEN `ev`.`page_url` LIKE '%/checkout%'
-    THEN 'checkout'
-    WHEN `ev`.`page_url` LIKE '%/home%'
-    THEN 'homepage'
-    ELSE 'other'
-  END AS `content_group`,
+  `ev`.`page_view_content_group` AS `content_group`,
   `ev`.`page_title`,
   `ev`.`page_url`,
   `ev`.`page_urlscheme`,

@@ -143,10 +143,10 @@ WITH "events" AS (
       ELSE "a"."min_tstamp"
     END AS "session_start_tstamp", /* A session whose first page event is a ping started min_visit_length seconds earlier. */
     "a"."max_tstamp" AS "session_end_tstamp",
-    CAST(FLOOR(EXTRACT(EPOCH FROM "a"."max_tstamp")) - FLOOR(EXTRACT(EPOCH FROM "a"."min_tstamp")) + CASE WHEN "f"."event_name" = 'page_ping' THEN 5 ELSE 0 END AS DOUBLE PRECISION) AS "session_absolute_time_in_s",
-    "a"."page_views" AS "session_page_views",
-    CAST(COALESCE("g"."engaged_time_in_s", 0) AS BIGINT) AS "session_engaged_time_in_s",
-    "a"."total_events" AS "session_total_events",
+    CAST(FLOOR(EXTRACT(EPOCH FROM "a"."max_tstamp")) - FLOOR(EXTRACT(EPOCH FROM "a"."min_tstamp")) + CASE WHEN "f"."event_name" = 'page_ping' THEN 5 ELSE 0 END AS DOUBLE PRECISION) AS "absolute_time_in_s",
+    "a"."page_views",
+    CAST(COALESCE("g"."engaged_time_in_s", 0) AS BIGINT) AS "engaged_time_in_s",
+    "a"."total_events",
     "l"."page_title" AS "l_page_title",
     "l"."page_url" AS "l_page_url",
     "l"."page_urlscheme" AS "l_page_urlscheme",
@@ -184,15 +184,15 @@ SELECT
   "s"."user_id",
   "s"."domain_userid",
   "s"."original_domain_userid",
-  "s"."session_stitched_user_id" AS "stitched_user_id", /* Session stitching: the mapped user id at insert time, else domain_userid. */
+  "s"."session_stitched_user_id" AS "stitched_user_id", /* Session stitching (var session_stitching, on by default): the mapped user id at insert */ /* time, else domain_userid; NULL when off. */
   "s"."network_userid",
-  "s"."session_page_views" AS "page_views",
-  "s"."session_engaged_time_in_s" AS "engaged_time_in_s",
-  "s"."session_total_events" AS "total_events",
+  "s"."page_views",
+  "s"."engaged_time_in_s",
+  "s"."total_events",
   (
-    "s"."session_page_views" >= 2 OR "s"."session_engaged_time_in_s" >= 2 * 10
-  ) AS "is_engaged", /* Engaged: at least two page views, or engaged time of at least two heartbeats */ /* (engaged_time_in_s / heartbeat >= 2 in integer division). */
-  "s"."session_absolute_time_in_s" AS "absolute_time_in_s",
+    "s"."page_views" >= 2 OR "s"."engaged_time_in_s" >= 2 * 10
+  ) AS "is_engaged", /* Engaged: at least two page views, or engaged time of at least two heartbeats */ /* (engaged_time_in_s / heartbeat >= 2 in integer division), or var engaged_session_sql; */ /* or any conversion. */
+  "s"."absolute_time_in_s",
   "s"."page_title" AS "first_page_title",
   "s"."page_url" AS "first_page_url",
   "s"."page_urlscheme" AS "first_page_urlscheme",

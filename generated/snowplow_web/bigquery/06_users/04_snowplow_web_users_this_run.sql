@@ -20,6 +20,13 @@ SELECT
 FROM `scratch`.`snowplow_web_current_run` AS `r`;
 
 CREATE OR REPLACE TABLE `scratch`.`snowplow_web_users_this_run` AS
+WITH `first_sessions` AS (
+  /* The user-first passthroughs' expressions (var user_first_passthroughs, reference §6.4), */
+  /* over the session's columns alone */
+  SELECT
+    `s`.*
+  FROM `scratch`.`snowplow_web_users_sessions_this_run` AS `s`
+)
 SELECT
   `f`.`user_id`,
   `a`.`domain_userid`,
@@ -80,7 +87,7 @@ SELECT
 FROM `scratch`.`snowplow_web_users_aggs` AS `a`
 INNER JOIN `scratch`.`snowplow_web_users_lasts` AS `l`
   ON `a`.`domain_userid` = `l`.`domain_userid`
-INNER JOIN `scratch`.`snowplow_web_users_sessions_this_run` AS `f`
+INNER JOIN `first_sessions` AS `f`
   ON `a`.`domain_userid` = `f`.`domain_userid`
   AND `a`.`first_domain_sessionid` = `f`.`domain_sessionid`;
 

@@ -22,6 +22,13 @@ BEGIN;
 DROP TABLE IF EXISTS "scratch"."snowplow_web_users_lasts" CASCADE;
 
 CREATE TABLE "scratch"."snowplow_web_users_lasts" AS
+WITH "last_sessions" AS (
+  /* The user-last passthroughs' expressions (var user_last_passthroughs, reference §6.3), */
+  /* over the session's columns alone */
+  SELECT
+    "s".*
+  FROM "scratch"."snowplow_web_users_sessions_this_run" AS "s"
+)
 SELECT
   "a"."domain_userid",
   "s"."last_page_title",
@@ -39,7 +46,7 @@ SELECT
   "s"."last_br_lang",
   "s"."last_br_lang_name"
 FROM "scratch"."snowplow_web_users_aggs" AS "a"
-INNER JOIN "scratch"."snowplow_web_users_sessions_this_run" AS "s"
+INNER JOIN "last_sessions" AS "s"
   ON "a"."domain_userid" = "s"."domain_userid"
   AND "a"."last_domain_sessionid" = "s"."domain_sessionid";
 

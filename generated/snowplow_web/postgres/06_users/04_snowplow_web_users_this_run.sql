@@ -22,6 +22,13 @@ BEGIN;
 DROP TABLE IF EXISTS "scratch"."snowplow_web_users_this_run" CASCADE;
 
 CREATE TABLE "scratch"."snowplow_web_users_this_run" AS
+WITH "first_sessions" AS (
+  /* The user-first passthroughs' expressions (var user_first_passthroughs, reference §6.4), */
+  /* over the session's columns alone */
+  SELECT
+    "s".*
+  FROM "scratch"."snowplow_web_users_sessions_this_run" AS "s"
+)
 SELECT
   "f"."user_id",
   "a"."domain_userid",
@@ -82,7 +89,7 @@ SELECT
 FROM "scratch"."snowplow_web_users_aggs" AS "a"
 INNER JOIN "scratch"."snowplow_web_users_lasts" AS "l"
   ON "a"."domain_userid" = "l"."domain_userid"
-INNER JOIN "scratch"."snowplow_web_users_sessions_this_run" AS "f"
+INNER JOIN "first_sessions" AS "f"
   ON "a"."domain_userid" = "f"."domain_userid"
   AND "a"."first_domain_sessionid" = "f"."domain_sessionid";
 

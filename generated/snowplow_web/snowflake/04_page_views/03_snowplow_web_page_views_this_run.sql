@@ -24,7 +24,18 @@ WITH "PAGE_VIEW_EVENTS" AS (
     ROW_NUMBER() OVER (
       PARTITION BY "EV"."PAGE_VIEW_ID"
       ORDER BY "EV"."DERIVED_TSTAMP", "EV"."DVCE_CREATED_TSTAMP", "EV"."EVENT_ID"
-    ) AS "PAGE_VIEW_ID_DEDUPE_INDEX" /* One row per page_view_id (across sessions): the earliest event. Snowplow has no further */ /* tie-break after dvce_created_tstamp; event_id makes it deterministic here. */
+    ) AS "PAGE_VIEW_ID_DEDUPE_INDEX", /* One row per page_view_id (across sessions): the earliest event. Snowplow has no further */ /* tie-break after dvce_created_tstamp; event_id makes it deterministic here. */
+    CASE
+      WHEN "PAGE_URL" LIKE '%/product%'
+      THEN 'PDP'
+      WHEN "PAGE_URL" LIKE '%/list%'
+      THEN 'PLP'
+      WHEN "PAGE_URL" LIKE '%/checkout%'
+      THEN 'checkout'
+      WHEN "PAGE_URL" LIKE '%/home%'
+      THEN 'homepage'
+      ELSE 'other'
+    END AS "PAGE_VIEW_CONTENT_GROUP"
   FROM "SCRATCH"."SNOWPLOW_WEB_BASE_EVENTS_THIS_RUN" AS "EV"
   WHERE
     "EV"."EVENT_NAME" = 'page_view'
@@ -65,7 +76,7 @@ SELECT
   "EV"."USER_ID",
   "EV"."DOMAIN_USERID",
   "EV"."ORIGINAL_DOMAIN_USERID",
-  CAST(NULL AS VARCHAR) AS "STITCHED_USER_ID", /* Page view stitching is off, as upstream by default (reference §7.2): NULL, and page views have no stitch. */
+  CAST(NULL AS VARCHAR) AS "STITCHED_USER_ID", /* Page view stitching (var page_view_stitching, off as upstream by default, reference §7.2): */ /* the domain_userid, then the model's stitch sets the mapped user id; NULL when off. */
   "EV"."NETWORK_USERID",
   "EV"."DOMAIN_SESSIONID",
   "EV"."ORIGINAL_DOMAIN_SESSIONID",
@@ -92,17 +103,7 @@ SELECT
   "SD"."RELATIVE_VMAX" AS "VERTICAL_PERCENTAGE_SCROLLED",
   "EV"."DOC_WIDTH",
   "EV"."DOC_HEIGHT",
-  CASE
-    WHEN "EV"."PAGE_URL" LIKE '%/product%'
-    THEN 'PDP'
-    WHEN "EV"."PAGE_URL" LIKE '%/list%'
-    THEN 'PLP'
-    WHEN "EV"."PAGE_URL" LIKE '%/checkout%'
-    THEN 'checkout'
-    WHEN "EV"."PAGE_URL" LIKE '%/home%'
-    THEN 'homepage'
-    ELSE 'other'
-  END AS "CONTENT_GROUP",
+  "EV"."PAGE_VIEW_CONTENT_GROUP" AS "CONTENT_GROUP",
   "EV"."PAGE_TITLE",
   "EV"."PAGE_URL",
   "EV"."PAGE_URLSCHEME",

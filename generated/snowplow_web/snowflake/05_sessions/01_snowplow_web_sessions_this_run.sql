@@ -150,10 +150,10 @@ WITH "EVENTS" AS (
       DATE_PART(EPOCH_MICROSECOND, "A"."MAX_TSTAMP") / 1000000
     )) - FLOOR((
       DATE_PART(EPOCH_MICROSECOND, "A"."MIN_TSTAMP") / 1000000
-    )) + CASE WHEN "F"."EVENT_NAME" = 'page_ping' THEN 5 ELSE 0 END AS DOUBLE) AS "SESSION_ABSOLUTE_TIME_IN_S",
-    "A"."PAGE_VIEWS" AS "SESSION_PAGE_VIEWS",
-    CAST(COALESCE("G"."ENGAGED_TIME_IN_S", 0) AS BIGINT) AS "SESSION_ENGAGED_TIME_IN_S",
-    "A"."TOTAL_EVENTS" AS "SESSION_TOTAL_EVENTS",
+    )) + CASE WHEN "F"."EVENT_NAME" = 'page_ping' THEN 5 ELSE 0 END AS DOUBLE) AS "ABSOLUTE_TIME_IN_S",
+    "A"."PAGE_VIEWS",
+    CAST(COALESCE("G"."ENGAGED_TIME_IN_S", 0) AS BIGINT) AS "ENGAGED_TIME_IN_S",
+    "A"."TOTAL_EVENTS",
     "L"."PAGE_TITLE" AS "L_PAGE_TITLE",
     "L"."PAGE_URL" AS "L_PAGE_URL",
     "L"."PAGE_URLSCHEME" AS "L_PAGE_URLSCHEME",
@@ -191,15 +191,15 @@ SELECT
   "S"."USER_ID",
   "S"."DOMAIN_USERID",
   "S"."ORIGINAL_DOMAIN_USERID",
-  "S"."SESSION_STITCHED_USER_ID" AS "STITCHED_USER_ID", /* Session stitching: the mapped user id at insert time, else domain_userid. */
+  "S"."SESSION_STITCHED_USER_ID" AS "STITCHED_USER_ID", /* Session stitching (var session_stitching, on by default): the mapped user id at insert */ /* time, else domain_userid; NULL when off. */
   "S"."NETWORK_USERID",
-  "S"."SESSION_PAGE_VIEWS" AS "PAGE_VIEWS",
-  "S"."SESSION_ENGAGED_TIME_IN_S" AS "ENGAGED_TIME_IN_S",
-  "S"."SESSION_TOTAL_EVENTS" AS "TOTAL_EVENTS",
+  "S"."PAGE_VIEWS",
+  "S"."ENGAGED_TIME_IN_S",
+  "S"."TOTAL_EVENTS",
   (
-    "S"."SESSION_PAGE_VIEWS" >= 2 OR "S"."SESSION_ENGAGED_TIME_IN_S" >= 2 * 10
-  ) AS "IS_ENGAGED", /* Engaged: at least two page views, or engaged time of at least two heartbeats */ /* (engaged_time_in_s / heartbeat >= 2 in integer division). */
-  "S"."SESSION_ABSOLUTE_TIME_IN_S" AS "ABSOLUTE_TIME_IN_S",
+    "S"."PAGE_VIEWS" >= 2 OR "S"."ENGAGED_TIME_IN_S" >= 2 * 10
+  ) AS "IS_ENGAGED", /* Engaged: at least two page views, or engaged time of at least two heartbeats */ /* (engaged_time_in_s / heartbeat >= 2 in integer division), or var engaged_session_sql; */ /* or any conversion. */
+  "S"."ABSOLUTE_TIME_IN_S",
   "S"."PAGE_TITLE" AS "FIRST_PAGE_TITLE",
   "S"."PAGE_URL" AS "FIRST_PAGE_URL",
   "S"."PAGE_URLSCHEME" AS "FIRST_PAGE_URLSCHEME",
