@@ -6,9 +6,10 @@ BigQuery script variables, Databricks SQL variables: snowgen.build.run_limits), 
 join to the limits table, and the web_page context is a nested column (VARIANT, ARRAY of
 STRUCT) rather than a table of its own: agreement here is agreement of the two forms. With
 every option of the project on, one run over the same events gives DuckDB's conversions,
-event counts, passthroughs and stitching too (lists, objects and maps as each warehouse
-keeps them; two gaps of fakesnow bridged where the values are compared, one of Sail in
-tests/support/runs.py, each named).
+event counts, passthroughs, stitching and enrichment columns too (lists, objects and maps as
+each warehouse keeps them; the IAB, UA parser and YAUAA contexts as three more nested columns,
+a boolean field and Snowflake's camelCase keys among them; two gaps of fakesnow bridged where
+the values are compared, one of Sail in tests/support/runs.py, each named).
 """
 
 from __future__ import annotations
@@ -172,6 +173,9 @@ OPTIONS = {
     "page_view_stitching": True,
     "engaged_session_sql": "page_views >= 2 and engaged_time_in_s >= 10",
     "content_group_sql": "case when page_urlpath like '/product%' then 'product' else page_urlpath end",
+    "enable_iab": True,
+    "enable_ua": True,
+    "enable_yauaa": True,
 }
 OPTIONS_TABLES = {
     "conversions": "SELECT domain_sessionid, cv_purchase_volume, cv_purchase_events, cv_purchase_values, "
@@ -180,6 +184,11 @@ OPTIONS_TABLES = {
     "sessions": "SELECT domain_sessionid, event_counts, event_id, landing, stitched_user_id FROM derived.snowplow_web_sessions",
     "page_views": "SELECT page_view_id, content_group, v_collector, path_mark, stitched_user_id FROM derived.snowplow_web_page_views",
     "users": "SELECT domain_userid, first_event_id, first_landing, last_landing FROM derived.snowplow_web_users",
+    "page_view_enrichments": "SELECT page_view_id, spider_or_robot, category, useragent_family, os_family, "
+                             "os_patch_minor, device_class, device_category, agent_name_version_major "
+                             "FROM derived.snowplow_web_page_views",
+    "session_enrichments": "SELECT domain_sessionid, spider_or_robot, useragent_version, device_category, "
+                           "device_version FROM derived.snowplow_web_sessions",
 }  # fmt: skip
 
 
@@ -187,7 +196,8 @@ def options_run(engine) -> dict[str, list[tuple]]:
     ddl, files = compiled(engine.name, None, json.dumps(OPTIONS))
     for statement in ddl:
         engine.execute(statement)
-    generator.load(engine, generator.generate(GeneratorConfig(seed=7, days=3, users=4, purchases=6)).events)
+    data = GeneratorConfig(seed=7, days=3, users=4, purchases=6, enrichments=True)
+    generator.load(engine, generator.generate(data).events)
     run_compiled(engine, files)
     return {name: rows(engine, query) for name, query in OPTIONS_TABLES.items()}
 
@@ -222,3 +232,6 @@ def test_the_options_agree_with_duckdb(engine, duckdb_options):
         got = fakesnow_bridged(tables[name]) if engine.name == "snowflake" else tables[name]
         assert got == expected, name
     assert any(row[2] for row in duckdb_options["conversions"]), "no purchase was listed"
+    enriched = duckdb_options["page_view_enrichments"]
+    assert {row[7] for row in enriched} == {"Desktop", "Mobile", "Tablet", "Other"}, "YAUAA did not join"
+    assert {False, None} <= {row[1] for row in enriched}, "IAB did not join"

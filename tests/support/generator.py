@@ -1,8 +1,9 @@
 """A deterministic generator of Snowplow-style web events, for scenario tests and benchmarks.
 
 ``generate(GeneratorConfig(...))`` returns a ``Dataset``: rows of Snowplow's canonical
-``atomic.events`` columns, plus one web_page context row (root_id, root_tstamp, id) per event
-that belongs to a page view. Every knob of ``GeneratorConfig`` names the part of the
+``atomic.events`` columns, plus each event's entities: the web_page context (id) of every
+event that belongs to a page view, and the enrichment contexts when asked for
+(support.generator_enrichments). Every knob of ``GeneratorConfig`` names the part of the
 incremental logic it exercises.
 
 Time model. A device creates an event at ``dvce_created_tstamp`` (its clock is right); it sends
@@ -14,7 +15,8 @@ tests can load the data day by day and run the model after each day.
 
 The same config and seed give the same rows, byte for byte (``random.Random(seed)`` only).
 ``load(engine, events)`` writes events fast: COPY on Postgres and DuckDB, INSERTs
-built by ``support.data.insert_rows`` elsewhere.
+built by ``support.data.insert_rows`` elsewhere; each context where the warehouse keeps it
+(support.generator_contexts).
 """
 
 from __future__ import annotations
@@ -22,18 +24,16 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import functools
-import json
 import os
 import random
 import tempfile
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from support import generator_consent, generator_conversions
+from support import generator_consent, generator_contexts, generator_conversions, generator_enrichments
+from support.generator_contexts import SHIPPED_PROJECT
 
 CONTEXT_TABLE = "com_snowplowanalytics_snowplow_web_page_1"
-SHIPPED_PROJECT = Path(__file__).resolve().parents[2] / "model_specs" / "snowplow_web"
 NULL_MARK = "\\N"
 
 BROWSER_UAS = (
@@ -124,6 +124,9 @@ class GeneratorConfig:
     #: consent (cmp_visible, consent_preferences) and web_vitals events (support.generator_consent):
     #: off, no event has them and the rows are those of the same config without it
     consent_and_vitals: bool = False
+    #: the IAB, UA parser and YAUAA enrichment contexts on the events (support.generator_enrichments):
+    #: off, no event has them and the rows are those of the same config without it
+    enrichments: bool = False
     #: share of regular page views that show a media player (support.generator_media: plays of
     #: the version 1 and version 2 media schemas, with ads): 0, no media event, and the rows are
     #: those of the same config without it
@@ -143,6 +146,10 @@ class Event:
     #: them (support.generator_contexts loads them); web_page's comes from page_view_id
     entities: dict[str, dict] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if self.page_view_id is not None:
+            self.entities.setdefault("web_page", {"id": self.page_view_id})
+
     @property
     def event_id(self) -> str:
         return self.row["event_id"]
@@ -154,11 +161,6 @@ class Event:
     @property
     def session_id(self) -> str | None:
         return self.row["domain_sessionid"]
-
-    def context_row(self) -> dict | None:
-        if self.page_view_id is None:
-            return None
-        return {"root_id": self.event_id, "root_tstamp": self.collector_tstamp, "id": self.page_view_id}
 
 
 @dataclass
@@ -467,6 +469,8 @@ def generate(config: GeneratorConfig = GeneratorConfig()) -> Dataset:
     generator_conversions.add_purchases(b, _regular)
     if config.consent_and_vitals:
         generator_consent.add_events(b)
+    if config.enrichments:
+        generator_enrichments.enrich(b.events)
     if config.media_share:
         from support.generator_media import add_media_plays
 
@@ -484,19 +488,24 @@ def event_rows(events: list[Event]) -> tuple[list[str], list[tuple]]:
 
 
 def context_rows(events: list[Event]) -> tuple[list[str], list[tuple]]:
-    rows = [e.context_row() for e in events]
-    return ["root_id", "root_tstamp", "id"], [(r["root_id"], r["root_tstamp"], r["id"]) for r in rows if r]
+    """(columns, rows) of the web_page context table (root_id, root_tstamp, id)."""
+    [web_page] = [c for c in generator_contexts.contexts() if c.name == "web_page"]
+    return generator_contexts.table_rows(events, web_page, "postgres")
 
 
 def load(engine, events: list[Event], schema: str = "atomic") -> None:
-    """Append ``events`` to <schema>.events and their contexts to the web_page context table.
+    """Append ``events`` to <schema>.events and their entities to each context's table.
     Postgres: COPY FROM STDIN (psycopg 3); DuckDB: COPY from a CSV file; any other engine:
     INSERTs built by support.data.insert_rows (slow, fine for small data, see _insert)."""
     if engine.name not in ("postgres", "duckdb"):
         _insert(engine, events, schema)
         return
     copy = _copy_postgres if engine.name == "postgres" else _copy_duckdb
-    tables = [("events", event_rows(events)), (CONTEXT_TABLE, context_rows(events))]
+    tables = [("events", event_rows(events))]
+    tables += [
+        (c.table(engine.name), generator_contexts.table_rows(events, c, engine.name))
+        for c in generator_contexts.contexts()
+    ]
     for table, (columns, rows) in tables + generator_consent.event_tables(events, engine.name):
         if rows:
             copy(engine.conn, schema, table, columns, rows)
@@ -504,24 +513,25 @@ def load(engine, events: list[Event], schema: str = "atomic") -> None:
 
 def _insert(engine, events: list[Event], schema: str) -> None:
     """Rows naming every column of the events table as the shipped project creates it (Sail's
-    INSERT takes full rows only), NULL where the generator has no value; the web_page context
-    nested in its column where the warehouse keeps it there, else in its own table."""
+    INSERT takes full rows only), NULL where the generator has no value; each context nested
+    in its column where the warehouse keeps it there, else in its own table."""
+    from snowgen.dialects import get_dialect
     from support.data import insert_rows
 
     every = _source_columns(engine.name)
-    context = next((c for c in every if c.startswith("contexts_")), None)
+    nested = get_dialect(engine.name).context_storage == "column"
     rows = []
     for event in events:
         row = {column: event.row.get(column) for column in every}
-        if context is not None and event.page_view_id is not None:
-            row[context] = _nested_context(engine.name, event.page_view_id)
-        if context is not None:
+        if nested:
+            row.update(generator_contexts.nested_values(event, engine.name, every))
             row.update(generator_consent.nested_values(event, engine.name))
         rows.append(row)
     statements = insert_rows(engine.name, schema, "events", rows)
-    if context is None:
-        contexts = [event.context_row() for event in events if event.page_view_id is not None]
-        statements += insert_rows(engine.name, schema, CONTEXT_TABLE, contexts)
+    if not nested:
+        for context in generator_contexts.contexts():
+            rows = generator_contexts.table_dicts(events, context, engine.name)
+            statements += insert_rows(engine.name, schema, context.table(engine.name), rows) if rows else []
         for table, (columns, table_rows) in generator_consent.event_tables(events, engine.name):
             statements += insert_rows(
                 engine.name, schema, table, [dict(zip(columns, r, strict=True)) for r in table_rows]
@@ -533,11 +543,9 @@ def _insert(engine, events: list[Event], schema: str) -> None:
 def _nested_context(dialect: str, page_view_id: str):
     """One web_page entity as the warehouse's loader stores it: a VARIANT array of objects on
     Snowflake, an ARRAY of STRUCT on BigQuery and Databricks."""
-    from sqlglot import exp
+    from snowgen.dialects import get_dialect
 
-    if dialect == "snowflake":
-        return exp.ParseJSON(this=exp.Literal.string(json.dumps([{"id": page_view_id}])))
-    return exp.Array(expressions=[exp.Struct(expressions=[exp.alias_(exp.Literal.string(page_view_id), "id")])])
+    return get_dialect(dialect).context_value([{"id": page_view_id}], {"id": "string"})
 
 
 @functools.cache

@@ -383,11 +383,11 @@ SELECT
     ELSE `s`.`l_br_lang_name`
   END AS `last_br_lang_name`,
   `s`.`os_timezone`,
-  CAST(NULL AS STRING) AS `category`, /* IAB enrichment disabled: typed NULLs. */
+  CAST(NULL AS STRING) AS `category`, /* IAB enrichment (var enable_iab): the context's values, else typed NULLs. */
   CAST(NULL AS STRING) AS `primary_impact`,
   CAST(NULL AS STRING) AS `reason`,
   CAST(NULL AS BOOLEAN) AS `spider_or_robot`,
-  CAST(NULL AS STRING) AS `useragent_family`, /* UA parser enrichment disabled: typed NULLs (os_family here is the UA parser's, not atomic's). */
+  CAST(NULL AS STRING) AS `useragent_family`, /* UA parser enrichment (var enable_ua), else typed NULLs (os_family: the UA parser's, not atomic's). */
   CAST(NULL AS STRING) AS `useragent_major`,
   CAST(NULL AS STRING) AS `useragent_minor`,
   CAST(NULL AS STRING) AS `useragent_patch`,
@@ -399,7 +399,7 @@ SELECT
   CAST(NULL AS STRING) AS `os_patch_minor`,
   CAST(NULL AS STRING) AS `os_version`,
   CAST(NULL AS STRING) AS `device_family`,
-  CAST(NULL AS STRING) AS `device_class`, /* YAUAA enrichment disabled: device_class is NULL, so device_category is 'Other'. */
+  CAST(NULL AS STRING) AS `device_class`, /* YAUAA enrichment (var enable_yauaa), else typed NULLs; device_category: Desktop, Mobile (a Phone), Tablet or Other. */
   'Other' AS `device_category`,
   CAST(`s`.`dvce_screenwidth` AS STRING) || 'x' || CAST(`s`.`dvce_screenheight` AS STRING) AS `screen_resolution`,
   CAST(NULL AS STRING) AS `agent_class`,

@@ -193,11 +193,11 @@ SELECT
   "ev"."br_colordepth",
   "ev"."br_renderengine",
   "ev"."os_timezone",
-  CAST(NULL AS VARCHAR(MAX)) AS "category", /* IAB enrichment disabled: typed NULLs. */
+  CAST(NULL AS VARCHAR(MAX)) AS "category", /* IAB enrichment (var enable_iab): the context's values, else typed NULLs. */
   CAST(NULL AS VARCHAR(MAX)) AS "primary_impact",
   CAST(NULL AS VARCHAR(MAX)) AS "reason",
   CAST(NULL AS BOOLEAN) AS "spider_or_robot",
-  CAST(NULL AS VARCHAR(MAX)) AS "useragent_family", /* UA parser enrichment disabled: typed NULLs (os_family here is the UA parser's, not atomic's). */
+  CAST(NULL AS VARCHAR(MAX)) AS "useragent_family", /* UA parser enrichment (var enable_ua), else typed NULLs (os_family: the UA parser's, not atomic's). */
   CAST(NULL AS VARCHAR(MAX)) AS "useragent_major",
   CAST(NULL AS VARCHAR(MAX)) AS "useragent_minor",
   CAST(NULL AS VARCHAR(MAX)) AS "useragent_patch",
@@ -209,7 +209,7 @@ SELECT
   CAST(NULL AS VARCHAR(MAX)) AS "os_patch_minor",
   CAST(NULL AS VARCHAR(MAX)) AS "os_version",
   CAST(NULL AS VARCHAR(MAX)) AS "device_family",
-  CAST(NULL AS VARCHAR(MAX)) AS "device_class", /* YAUAA enrichment disabled: device_class is NULL, so device_category is 'Other'. */
+  CAST(NULL AS VARCHAR(MAX)) AS "device_class", /* YAUAA enrichment (var enable_yauaa), else typed NULLs; device_category: Desktop, Mobile (a Phone), Tablet or Other. */
   'Other' AS "device_category",
   CAST("ev"."dvce_screenwidth" AS VARCHAR(MAX)) || 'x' || CAST("ev"."dvce_screenheight" AS VARCHAR(MAX)) AS "screen_resolution",
   CAST(NULL AS VARCHAR(MAX)) AS "agent_class",

@@ -196,11 +196,11 @@ SELECT
   "EV"."BR_COLORDEPTH",
   "EV"."BR_RENDERENGINE",
   "EV"."OS_TIMEZONE",
-  CAST(NULL AS VARCHAR) AS "CATEGORY", /* IAB enrichment disabled: typed NULLs. */
+  CAST(NULL AS VARCHAR) AS "CATEGORY", /* IAB enrichment (var enable_iab): the context's values, else typed NULLs. */
   CAST(NULL AS VARCHAR) AS "PRIMARY_IMPACT",
   CAST(NULL AS VARCHAR) AS "REASON",
   CAST(NULL AS BOOLEAN) AS "SPIDER_OR_ROBOT",
-  CAST(NULL AS VARCHAR) AS "USERAGENT_FAMILY", /* UA parser enrichment disabled: typed NULLs (os_family here is the UA parser's, not atomic's). */
+  CAST(NULL AS VARCHAR) AS "USERAGENT_FAMILY", /* UA parser enrichment (var enable_ua), else typed NULLs (os_family: the UA parser's, not atomic's). */
   CAST(NULL AS VARCHAR) AS "USERAGENT_MAJOR",
   CAST(NULL AS VARCHAR) AS "USERAGENT_MINOR",
   CAST(NULL AS VARCHAR) AS "USERAGENT_PATCH",
@@ -212,7 +212,7 @@ SELECT
   CAST(NULL AS VARCHAR) AS "OS_PATCH_MINOR",
   CAST(NULL AS VARCHAR) AS "OS_VERSION",
   CAST(NULL AS VARCHAR) AS "DEVICE_FAMILY",
-  CAST(NULL AS VARCHAR) AS "DEVICE_CLASS", /* YAUAA enrichment disabled: device_class is NULL, so device_category is 'Other'. */
+  CAST(NULL AS VARCHAR) AS "DEVICE_CLASS", /* YAUAA enrichment (var enable_yauaa), else typed NULLs; device_category: Desktop, Mobile (a Phone), Tablet or Other. */
   'Other' AS "DEVICE_CATEGORY",
   CAST("EV"."DVCE_SCREENWIDTH" AS VARCHAR) || 'x' || CAST("EV"."DVCE_SCREENHEIGHT" AS VARCHAR) AS "SCREEN_RESOLUTION",
   CAST(NULL AS VARCHAR) AS "AGENT_CLASS",

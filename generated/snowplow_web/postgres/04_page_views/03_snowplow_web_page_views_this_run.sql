@@ -191,11 +191,11 @@ SELECT
   "ev"."br_colordepth",
   "ev"."br_renderengine",
   "ev"."os_timezone",
-  CAST(NULL AS TEXT) AS "category", /* IAB enrichment disabled: typed NULLs. */
+  CAST(NULL AS TEXT) AS "category", /* IAB enrichment (var enable_iab): the context's values, else typed NULLs. */
   CAST(NULL AS TEXT) AS "primary_impact",
   CAST(NULL AS TEXT) AS "reason",
   CAST(NULL AS BOOLEAN) AS "spider_or_robot",
-  CAST(NULL AS TEXT) AS "useragent_family", /* UA parser enrichment disabled: typed NULLs (os_family here is the UA parser's, not atomic's). */
+  CAST(NULL AS TEXT) AS "useragent_family", /* UA parser enrichment (var enable_ua), else typed NULLs (os_family: the UA parser's, not atomic's). */
   CAST(NULL AS TEXT) AS "useragent_major",
   CAST(NULL AS TEXT) AS "useragent_minor",
   CAST(NULL AS TEXT) AS "useragent_patch",
@@ -207,7 +207,7 @@ SELECT
   CAST(NULL AS TEXT) AS "os_patch_minor",
   CAST(NULL AS TEXT) AS "os_version",
   CAST(NULL AS TEXT) AS "device_family",
-  CAST(NULL AS TEXT) AS "device_class", /* YAUAA enrichment disabled: device_class is NULL, so device_category is 'Other'. */
+  CAST(NULL AS TEXT) AS "device_class", /* YAUAA enrichment (var enable_yauaa), else typed NULLs; device_category: Desktop, Mobile (a Phone), Tablet or Other. */
   'Other' AS "device_category",
   CAST("ev"."dvce_screenwidth" AS TEXT) || 'x' || CAST("ev"."dvce_screenheight" AS TEXT) AS "screen_resolution",
   CAST(NULL AS TEXT) AS "agent_class",
