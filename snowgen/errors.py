@@ -54,6 +54,8 @@ CODES: dict[str, str] = {
     "SG230": "a model cannot be stitched as its 'stitch' option asks",
     "SG240": "a setting taken from a var has no such var or the wrong type",
     "SG241": "sql() is given text that is not exactly one SQL expression",
+    "SG242": "the project named in 'extends' cannot be extended",
+    "SG243": "a name is declared both by a project and by the project it extends",
     "SG246": "an identifier's SQL reads more than the event's own columns",
     # -- what a warehouse can express ----------------------------------------------
     "SG301": "a dialect cannot express this layout or feature",

@@ -61,9 +61,11 @@ def built(monkeypatch) -> list[tuple[str, str]]:
 
 
 def copy_of(source: Path, tmp_path: Path) -> Path:
-    root = tmp_path / source.name
-    shutil.copytree(source, root)
-    return root
+    """``source`` in a copy of model_specs/ (a project that extends another finds it there)."""
+    specs = tmp_path / "model_specs"
+    if not specs.exists():
+        shutil.copytree(source.parent, specs, ignore=shutil.ignore_patterns(step_store.CACHE_FOLDER))
+    return specs / source.name
 
 
 # -- agreement --------------------------------------------------------------------------------------------

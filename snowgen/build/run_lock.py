@@ -1,7 +1,8 @@
 """The run lock's SQL: the step that takes it, the step that gives it back, and the query
 ``snowgen run`` reads it with (snowgen.plan.run_lock places the steps).
 
-The lock is one row of ``<manifest>.<project>_run_lock``, keyed by the project's name: the
+The lock is one row of ``<manifest>.<project>_run_lock``, keyed by the project's name (a
+project that extends another takes the lock of the project it extends: Plan.run_lock_name): the
 run that holds it (its id), who runs it (the database user), when it was taken and until
 when it holds. The acquire step picks the run's id (the warehouse's clock, as a run id
 always was), then in one transaction:
@@ -53,12 +54,12 @@ VARIABLE_PREFIX = "snowgen_lock"
 
 
 def lock_table(plan: Plan) -> exp.Table:
-    return qualified(f"{plan.project}_run_lock", plan.schemas["manifest"], plan.database)
+    return qualified(f"{plan.run_lock_name}_run_lock", plan.schemas["manifest"], plan.database)
 
 
 def held_by_this_project(plan: Plan, alias: str | None = None) -> exp.Expr:
     """The condition picking the project's lock row."""
-    return exp.EQ(this=exp.column("lock_name", table=alias), expression=exp.Literal.string(plan.project))
+    return exp.EQ(this=exp.column("lock_name", table=alias), expression=exp.Literal.string(plan.run_lock_name))
 
 
 def build_acquire(plan: Plan, step: Step, d: Dialect) -> Script:
@@ -71,7 +72,7 @@ def build_acquire(plan: Plan, step: Step, d: Dialect) -> Script:
     run_id = d.bind_values(script, VARIABLE_PREFIX, now, None)["run_id"]
     minutes = exp.Literal.number(plan.vars["lock_timeout_minutes"])
     row = {
-        "lock_name": exp.Literal.string(plan.project),
+        "lock_name": exp.Literal.string(plan.run_lock_name),
         "run_id": run_id,
         "holder": d.database_user(),
         "acquired_at": run_id,
@@ -120,7 +121,7 @@ def _create_lock_table(plan: Plan, d: Dialect) -> exp.Create:
 
 def _guard_key(plan: Plan) -> int:
     """A number for the project's lock, the same in every compile (a signed 64-bit value)."""
-    digest = hashlib.sha256(f"snowgen_run_lock:{plan.schemas['manifest']}.{plan.project}".encode()).digest()
+    digest = hashlib.sha256(f"snowgen_run_lock:{plan.schemas['manifest']}.{plan.run_lock_name}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
@@ -216,7 +217,7 @@ def _check_held(plan: Plan, d: Dialect, run_id: exp.Expr) -> exp.Select:
     pieces: list[exp.Expr] = [
         exp.Literal.string(f"{HELD_MARKER}: run "), text("run_id"),
         exp.Literal.string(" of "), text("holder"),
-        exp.Literal.string(f" holds the run lock of {plan.project} since "), text("acquired_at"),
+        exp.Literal.string(f" holds the run lock of {plan.run_lock_name} since "), text("acquired_at"),
         exp.Literal.string(" until "), text("expires_at"),
     ]  # fmt: skip
     message = pieces[0]
@@ -228,7 +229,7 @@ def _check_held(plan: Plan, d: Dialect, run_id: exp.Expr) -> exp.Select:
     # (https://www.postgresql.org/docs/15/functions-conditional.html#FUNCTIONS-CASE)
     released = exp.DPipe(
         this=exp.Literal.string(
-            f"{HELD_MARKER}: the run lock of {plan.project} was released by the run holding it while this "
+            f"{HELD_MARKER}: the run lock of {plan.run_lock_name} was released by the run holding it while this "
             "run took it; lock rows now: "
         ),
         expression=d.cast(rows.copy(), "string"),

@@ -216,3 +216,10 @@ class Plan:
     staged: dict[str, StagedTable] = field(default_factory=dict)  # by producer model
     seeds: dict[str, SeedPlan] = field(default_factory=dict)  # by seed name
     checks: tuple[Check, ...] = ()
+    #: the project whose run lock the plan takes: its own, or the one it extends (whose
+    #: incremental state it shares; snowgen.spec.loader.LoadedProject.lock_project)
+    lock_project: str = ""
+
+    @property
+    def run_lock_name(self) -> str:
+        return self.lock_project or self.project

@@ -79,11 +79,16 @@ def _field_names(kind: type) -> tuple[str, ...]:
 
 
 def document_digest(doc: YamlDocument | CsvDocument) -> str:
-    """The file a spec or seed was read from: its path and text."""
-    digest = hashlib.sha256(str(doc.path).encode())
-    for line in doc.lines:
-        digest.update(b"\n")
-        digest.update(line.encode())
+    """The file a spec or seed was read from: its path and text (every file of a project file
+    composed with the one it extends)."""
+    files = doc.source_files() if isinstance(doc, YamlDocument) else [(doc.path, doc.lines)]
+    digest = hashlib.sha256()
+    for path, lines in files:
+        digest.update(str(path).encode())
+        for line in lines:
+            digest.update(b"\n")
+            digest.update(line.encode())
+        digest.update(b"\0")
     return digest.hexdigest()
 
 

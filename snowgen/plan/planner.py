@@ -19,6 +19,7 @@ from snowgen.plan.bodies import BodyPlanner
 from snowgen.plan.columns import drop_positions, with_output_columns
 from snowgen.plan.dag import order_nodes
 from snowgen.plan.data import SETUP_STEP, BodyInputs, ModelPlan, Plan, Step, StepKind
+from snowgen.plan.extends import with_extended_modules
 from snowgen.plan.facts import BodyMemo
 from snowgen.plan.references import (
     SCHEMA_KEYS,
@@ -34,7 +35,7 @@ from snowgen.plan.selection import Graph
 from snowgen.plan.sqlbody import BodyContext
 from snowgen.plan.strategy import StrategyPlanner
 from snowgen.plan.var_settings import with_var_settings
-from snowgen.spec.loader import LoadedModel, LoadedProject
+from snowgen.spec.loader import LoadedModel, LoadedProject, project_relative
 from snowgen.spec.models import ModelSpec, check_var_value
 
 SETUP_MODULE = "setup"
@@ -62,6 +63,7 @@ def plan_project(
     _check_dialect_names(loaded)
     variables = resolve_vars(loaded, target, cli_vars or {})
     loaded = with_var_settings(loaded, variables)
+    loaded = with_extended_modules(loaded, variables)
     spec = loaded.spec
     schemas = {key: getattr(spec.schemas, key) for key in SCHEMA_KEYS}
     strategy = strategies.for_project(loaded, variables, schemas, backfill)
@@ -88,6 +90,7 @@ def plan_project(
     steps = stitch.with_mapping_steps(steps, models)
     return Plan(
         project=spec.project,
+        lock_project=loaded.lock_project,
         root=loaded.root,
         spec=spec,
         doc=loaded.doc,
@@ -418,7 +421,4 @@ def _steps(
 
 
 def _relative(loaded: LoadedProject, path) -> str:
-    try:
-        return path.relative_to(loaded.root).as_posix()
-    except ValueError:
-        return path.name
+    return project_relative(loaded.root, path)

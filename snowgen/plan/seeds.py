@@ -17,7 +17,7 @@ from snowgen.plan.data import SETUP_STEP, SeedPlan, SeedRow, Step, StepKind
 from snowgen.plan.references import Relation, instance_name, qualified
 from snowgen.plan.strategy import StrategyPlanner
 from snowgen.spec.csv_source import CsvField
-from snowgen.spec.loader import LoadedProject, LoadedSeed
+from snowgen.spec.loader import LoadedProject, LoadedSeed, project_relative
 from snowgen.spec.models import SeedSpec
 
 #: step ids of the setup module a seed must not take
@@ -127,7 +127,7 @@ def _plan_seed(loaded: LoadedProject, seed: LoadedSeed, problems: list[Diagnosti
         schema_key=seed.spec.schema_,
         columns=columns,
         rows=tuple(rows),
-        spec_file=seed.spec.file,
+        spec_file=project_relative(loaded.root, seed.csv.path),
         seed=seed,
     )
 

@@ -32,6 +32,7 @@ from snowgen.errors import SnowgenError
 from snowgen.names import canonical
 from snowgen.plan.data import ModelPlan
 from snowgen.plan.references import unknown_name
+from snowgen.spec.loader import project_relative
 
 METHODS = ("module", "path", "tag")
 _SELECTOR = re.compile(
@@ -114,10 +115,7 @@ class Graph:
         return {name: m for name, m in self.models.items() if m.generated is None}
 
     def file_of(self, model: ModelPlan) -> str:
-        try:
-            return model.doc.path.relative_to(self.root).as_posix()
-        except ValueError:
-            return model.doc.path.name
+        return project_relative(self.root, model.doc.path)
 
 
 def resolve(selection: Selection, graph: Graph, option: str) -> set[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import os
 import types
 import typing
 from dataclasses import dataclass, field
@@ -13,9 +14,10 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from snowgen.errors import Diagnostic, Location, SnowgenError
+from snowgen.spec.compose import compose
 from snowgen.spec.csv_source import CsvDocument, load_csv
 from snowgen.spec.document_memo import DocumentMemo, load_remembered
-from snowgen.spec.models import SIMPLE_NAME_PATTERN, ModelSpec, ProjectSpec, SeedSpec
+from snowgen.spec.models import SIMPLE_NAME_PATTERN, ModelSpec, ProjectSpec, SeedSpec, VarRef
 from snowgen.spec.profiles import TargetPlaces, with_profiles
 from snowgen.spec.yaml_source import YamlDocument, YamlPath, load_yaml
 from snowgen.text import has_unprintable, one_line
@@ -37,6 +39,18 @@ class LoadedSeed:
 
 
 @dataclass(frozen=True)
+class ExtendedModules:
+    """``extends.modules`` of a project: which modules of the project it extends run
+    (snowgen.plan.extends applies it once the vars are known)."""
+
+    project: str  # the extended project
+    chosen: tuple[str, ...] | VarRef | None  # module names, the var holding them, or None: all
+    where: Location  # the ``modules`` key (or ``extends``)
+    models: frozenset[str]  # the extended project's models (its own and those it extends)
+    modules: tuple[str, ...]  # their modules, and the module of its incremental strategy
+
+
+@dataclass(frozen=True)
 class LoadedProject:
     root: Path
     spec: ProjectSpec
@@ -45,6 +59,24 @@ class LoadedProject:
     seeds: tuple[LoadedSeed, ...] = ()
     #: where each target's db and connection settings were written (project or profiles file)
     target_places: TargetPlaces = field(default_factory=TargetPlaces)
+    #: ``extends.modules`` of this project and of each project it extends, nearest first
+    extended: tuple[ExtendedModules, ...] = ()
+    #: the project whose run lock the plan takes: an extending project shares the lock (and
+    #: the incremental state) of the project it extends (None: its own)
+    lock_owner: str | None = None
+
+    @property
+    def lock_project(self) -> str:
+        return self.lock_owner or self.spec.project
+
+
+def project_relative(root: Path, path: Path) -> str:
+    """``path`` as written from the project folder ``root``: a file of a project it extends is
+    ``../other/models/x.yml`` (shown in every compiled file's header)."""
+    try:
+        return Path(os.path.relpath(path, root)).as_posix()
+    except ValueError:  # another drive on Windows
+        return path.name
 
 
 def is_project_dir(path: Path) -> bool:
@@ -66,15 +98,23 @@ def discover_projects(path: Path) -> list[Path]:
     )
 
 
-def load_project(root: Path, memo: DocumentMemo | None = None) -> LoadedProject:
+def load_project(root: Path, memo: DocumentMemo | None = None, _extending: tuple[Path, ...] = ()) -> LoadedProject:
     """Read the project file and every model file; report all shape errors at once.
-    ``memo``: spec files remembered from earlier compiles (snowgen.spec.document_memo)."""
+    ``memo``: spec files remembered from earlier compiles (snowgen.spec.document_memo).
+    A project that ``extends`` another is composed with it (snowgen.spec.compose);
+    ``_extending``: the folders of the projects that extend this one, nearest last."""
     if not is_project_dir(root):
         raise SnowgenError.at("SG003", f"no {PROJECT_FILE} in {root}")
     load = load_yaml if memo is None else functools.partial(load_remembered, memo=memo)
     doc = load(root / PROJECT_FILE)
     diagnostics: list[Diagnostic] = []
     project = _validate(ProjectSpec, doc, diagnostics)
+    base: LoadedProject | None = None
+    if project is not None and project.extends is not None:
+        base = _load_extended(root, project, doc, memo, _extending)
+        doc, clashes = compose(doc, base.doc)
+        diagnostics += clashes
+        project = None if clashes else _validate(ProjectSpec, doc, diagnostics)
     places = TargetPlaces()
     if project is not None:
         project, places, found = with_profiles(project, doc, _validate)
@@ -92,19 +132,76 @@ def load_project(root: Path, memo: DocumentMemo | None = None) -> LoadedProject:
         spec = _validate(ModelSpec, model_doc, diagnostics)
         if spec is not None:
             models.append(LoadedModel(spec, model_doc))
-    seeds = _load_seeds(root, project, doc, diagnostics) if project else []
+    inherited = set(base.spec.seeds) if base else set()
+    seeds = _load_seeds(root, project, doc, diagnostics, inherited) if project else []
     if diagnostics or project is None:
         raise SnowgenError(diagnostics)
+    if base is not None:
+        models = [*_extended_models(base, project), *models]
+        seeds = [*base.seeds, *seeds]
     _check_duplicate_models(models)
     return LoadedProject(
-        root=root, spec=project, doc=doc, models=tuple(models), seeds=tuple(seeds), target_places=places
-    )
+        root=root, spec=project, doc=doc, models=tuple(models), seeds=tuple(seeds), target_places=places,
+        extended=_extended_modules(project, doc, base), lock_owner=base.lock_project if base else None,
+    )  # fmt: skip
 
 
-def _load_seeds(root: Path, project: ProjectSpec, doc: YamlDocument, out: list[Diagnostic]) -> list[LoadedSeed]:
-    """Every seed's CSV file, parsed (its values are checked against the columns later)."""
+# -- extends -------------------------------------------------------------------------------------------
+
+
+def _load_extended(
+    root: Path, project: ProjectSpec, doc: YamlDocument, memo: DocumentMemo | None, extending: tuple[Path, ...]
+) -> LoadedProject:
+    """The project ``extends`` names, loaded on its own (its errors point at its files)."""
+    assert project.extends is not None
+    where = doc.location(("extends", "project"))
+    folder = Path(os.path.normpath(root / project.extends.project))
+    chain = (*extending, Path(os.path.abspath(root)))
+    if Path(os.path.abspath(folder)) in chain:
+        names = " -> ".join(p.name for p in (*chain, folder))
+        raise SnowgenError.at("SG242", f"extends: projects extend each other in a cycle: {names}", where)
+    if not is_project_dir(folder):
+        what = "is not a folder" if not folder.is_dir() else f"holds no {PROJECT_FILE}"
+        raise SnowgenError.at("SG242", f"extends: {project.extends.project} {what}", where)
+    return load_project(folder, memo, chain)
+
+
+def _extended_models(base: LoadedProject, project: ProjectSpec) -> list[LoadedModel]:
+    """The extended project's models; their bodies stay in the extended project's SQL dialect."""
+    if project.sql_dialect == base.spec.sql_dialect:
+        return list(base.models)
+    own_dialect = {"sql_dialect": base.spec.sql_dialect}
+    return [
+        LoadedModel(m.spec.model_copy(update=own_dialect), m.doc) if m.spec.sql_dialect is None else m
+        for m in base.models
+    ]
+
+
+def _extended_modules(project: ProjectSpec, doc: YamlDocument, base: LoadedProject | None) -> tuple:
+    if base is None or project.extends is None:
+        return ()
+    chosen = project.extends.modules
+    key = ("extends", "modules") if "modules" in project.extends.model_fields_set else ("extends",)
+    modules = {m.spec.module for m in base.models}
+    incremental = base.spec.incremental
+    if incremental is not None and hasattr(incremental, "module"):
+        modules.add(incremental.module)
+    own = ExtendedModules(
+        project=base.spec.project, chosen=tuple(chosen) if isinstance(chosen, list) else chosen,
+        where=doc.location(key), models=frozenset(m.spec.name for m in base.models), modules=tuple(sorted(modules)),
+    )  # fmt: skip
+    return (own, *base.extended)
+
+
+def _load_seeds(
+    root: Path, project: ProjectSpec, doc: YamlDocument, out: list[Diagnostic], inherited: set[str]
+) -> list[LoadedSeed]:
+    """Every seed's CSV file, parsed (its values are checked against the columns later);
+    ``inherited``: seeds of the extended project, loaded with it from its folder."""
     seeds = []
     for name, spec in project.seeds.items():
+        if name in inherited:
+            continue
         path = root / spec.file
         if has_unprintable(spec.file):
             out.append(unprintable_diagnostic(spec.file, doc.location(("seeds", name, "file"))))

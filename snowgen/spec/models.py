@@ -506,8 +506,37 @@ class DialectSettings(Spec):
     upsert: Literal["merge", "delete_insert"] | None = None
 
 
+def _modules_setting(value: Any) -> Any:
+    """A list of module names, or ``"{{ var('name') }}"`` naming a var that holds one."""
+    value = _var_setting(value)
+    if isinstance(value, (list, dict)):
+        return value
+    raise ValueError("""expected a list of module names, or "{{ var('name') }}" naming a var that holds one""")
+
+
+def _relative_folder(value: str) -> str:
+    """The extended project's folder: relative to snowgen.yml ('..' allowed), so that the
+    compiled output does not depend on where the projects are checked out."""
+    path = PurePosixPath(value.replace("\\", "/"))
+    if path.is_absolute() or not value.strip():
+        raise ValueError("must be a folder relative to snowgen.yml (e.g. ../snowplow_web)")
+    return path.as_posix()
+
+
+class ExtendsSpec(Spec):
+    """Another project this one is built on: its sources, seeds, vars, incremental block and
+    models come first, this project's are added (docs/spec.md, "Extending a project")."""
+
+    project: Annotated[str, AfterValidator(_relative_folder)]
+    # The extended project's modules that run (default: all); its strategy's module always
+    # runs. A var may hold the list, so a target or --vars chooses.
+    modules: Annotated[list[SimpleName] | VarRef | None, BeforeValidator(_modules_setting)] = None
+
+
 class ProjectSpec(Spec):
     project: SimpleName
+    # The project this one is built on (None: none).
+    extends: ExtendsSpec | None = None
     description: str | None = None
     sql_dialect: str = "postgres"
     models_path: Annotated[str, AfterValidator(_project_folder)] = "models"

@@ -47,12 +47,14 @@ def load_samples(loaded: LoadedProject) -> list[LoadedSample]:
         if has_unprintable(file):
             problems.append(unprintable_diagnostic(file, where))
             continue
-        problem = file_path_problem(loaded.root, loaded.root / file, file)
+        # relative to the project file that names it (a project it extends, for an inherited source)
+        folder = where.file.parent
+        problem = file_path_problem(folder, folder / file, file)
         if problem is not None:
             problems.append(Diagnostic("SG005", f"sample of '{source}': {problem}", where))
             continue
         try:
-            samples.append(LoadedSample(source, context, key, load_csv(loaded.root / file, "sample")))
+            samples.append(LoadedSample(source, context, key, load_csv(folder / file, "sample")))
         except SnowgenError as exc:
             problems.extend(exc.diagnostics)
     if problems:

@@ -10,6 +10,7 @@ nesting deeper than MAX_NESTING_DEPTH, before any node is built (docs/spec.md, "
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,11 @@ class YamlDocument:
             probe = probe[:-1]
         line, col = self.value_positions.get((), (1, 1))
         return self.at(line, col)
+
+    def source_files(self) -> Iterator[tuple[Path, list[str]]]:
+        """The files this document was read from, with their lines (one; several where a
+        project file is composed with the one it extends: snowgen.spec.compose)."""
+        yield self.path, self.lines
 
     def text_location(self, path: YamlPath, line_in_text: int, col_in_text: int) -> Location:
         """Map a 1-based (line, col) inside the scalar at ``path`` to a file location."""

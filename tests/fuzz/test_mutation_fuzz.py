@@ -65,7 +65,8 @@ def make_mutant(number: int, seed: str, tmp: Path) -> Mutant:
     rng = random.Random(f"{seed}:{number}")
     source = rng.choice(PROJECTS)
     root = tmp / f"mutant_{number}" / source.name
-    shutil.copytree(source, root, symlinks=True)
+    # every shipped project, so that one extending another finds it (only the chosen one is mutated)
+    shutil.copytree(source.parent, root.parent, symlinks=True, ignore=shutil.ignore_patterns(".snowgen-cache"))
     mutant = Mutant(number, source.name, rng.choice(sorted(DIALECTS)), root)
     weights = [w for w, _ in MUTATIONS]
     for _ in range(rng.choice([1, 1, 1, 2, 3])):
@@ -82,7 +83,8 @@ def problems(mutant: Mutant, outcome: dict[str, Any]) -> list[str]:
         return [f"crash: {crash_summary(outcome['error'])}"]
     if outcome["kind"] != "error":
         return [outcome["kind"]]
-    return [p for d in outcome["diagnostics"] for p in diagnostic_problems(mutant.root, d)]
+    # inside the copied projects: a project that extends another may be told of the other's files
+    return [p for d in outcome["diagnostics"] for p in diagnostic_problems(mutant.root.parent, d)]
 
 
 def crash_summary(traceback_text: str) -> str:

@@ -127,6 +127,10 @@ class GeneratorConfig:
     #: the IAB, UA parser and YAUAA enrichment contexts on the events (support.generator_enrichments):
     #: off, no event has them and the rows are those of the same config without it
     enrichments: bool = False
+    #: share of regular page views that show a media player (support.generator_media: plays of
+    #: the version 1 and version 2 media schemas, with ads): 0, no media event, and the rows are
+    #: those of the same config without it
+    media_share: float = 0.0
 
 
 @dataclass
@@ -467,6 +471,10 @@ def generate(config: GeneratorConfig = GeneratorConfig()) -> Dataset:
         generator_consent.add_events(b)
     if config.enrichments:
         generator_enrichments.enrich(b.events)
+    if config.media_share:
+        from support.generator_media import add_media_plays
+
+        add_media_plays(b)
     for event in b.events:
         event.row["load_tstamp"] = b.day(event.batch + 1) + dt.timedelta(minutes=5)
     return Dataset(config, b.events)
