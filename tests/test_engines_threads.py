@@ -304,7 +304,7 @@ def test_a_failing_step_stops_the_run_and_releases_the_lock(web_on_postgres, mon
     result = cli("run", "--db", web_on_postgres.url, "--vars", '{"start_date": "2019-12-31"}', "--threads", "2")
     assert result.exit_code == 1, result.output
     assert f"snowgen: SG408 step {SIBLINGS[1]} failed" in result.stderr and "division by zero" in result.stderr
-    assert re.search(rf"^failed: step \d+/30 {SIBLINGS[1]} after ", result.stdout, re.MULTILINE)
+    assert re.search(rf"^failed: step \d+/\d+ {SIBLINGS[1]} after ", result.stdout, re.MULTILINE)
     lines = result.stderr.splitlines()
     finished_first = next(i for i, line in enumerate(lines) if re.search(rf"\] {SIBLINGS[0]} +ok", line))
     failed = next(i for i, line in enumerate(lines) if re.search(rf"\] {SIBLINGS[1]} +FAILED", line))

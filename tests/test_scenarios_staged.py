@@ -10,6 +10,7 @@ and the staged rows stay until a run in which it reads them.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 import yaml
@@ -42,13 +43,9 @@ def project_with_custom_module(root):
     page_views.write_text(yaml.safe_dump({**spec, "staged": True}, sort_keys=False))
     (root / "models" / f"{CUSTOM}.yml").write_text(yaml.safe_dump(CUSTOM_SPEC, sort_keys=False))
     project = root / "snowgen.yml"
-    text = project.read_text()
-    project.write_text(
-        text.replace(
-            "modules: [base, user_mapping, page_views, sessions, users]",
-            "modules: [base, user_mapping, page_views, sessions, users, custom]",
-        )
-    )
+    text, count = re.subn(r"^modules: \[(.*)\]$", r"modules: [\1, custom]", project.read_text(), flags=re.MULTILINE)
+    assert count == 1, "the project's module list is not where this test adds to it"
+    project.write_text(text)
     return root
 
 
