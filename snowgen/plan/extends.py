@@ -10,8 +10,11 @@ from typing import Any
 from snowgen.errors import SnowgenError
 from snowgen.names import canonical
 from snowgen.plan.references import unknown_name
+from snowgen.plan.var_settings import setting_value
 from snowgen.spec.loader import ExtendedModules, LoadedModel, LoadedProject
 from snowgen.spec.models import VarRef
+
+_MODULE_NAMES = "a list of module names"
 
 
 def with_extended_modules(loaded: LoadedProject, variables: dict[str, Any]) -> LoadedProject:
@@ -41,7 +44,9 @@ def _chosen_modules(extended: ExtendedModules, variables: dict[str, Any]) -> tup
     if chosen is None:
         return None
     if isinstance(chosen, VarRef):
-        chosen = _from_var(chosen.var, extended, variables)
+        chosen = setting_value(
+            chosen, list[str] | VarRef, extended.where, variables, "extends.modules: ", _MODULE_NAMES
+        )
     for module in chosen:
         if canonical(module) not in extended.modules:
             message = (
@@ -49,14 +54,3 @@ def _chosen_modules(extended: ExtendedModules, variables: dict[str, Any]) -> tup
             )
             raise SnowgenError.at("SG210", message, extended.where)
     return tuple(canonical(m) for m in chosen)
-
-
-def _from_var(name: str, extended: ExtendedModules, variables: dict[str, Any]) -> list[str]:
-    """The var's list of module names (SG240, as every setting taken from a var)."""
-    if name not in variables:
-        raise SnowgenError.at("SG240", f"extends.modules: {unknown_name('var', name, variables)}", extended.where)
-    value = variables[name]
-    if not isinstance(value, list) or not all(isinstance(m, str) for m in value):
-        message = f"extends.modules: var '{name}' is {value!r} ({type(value).__name__}); this setting takes a list of module names"
-        raise SnowgenError.at("SG240", message, extended.where)
-    return value

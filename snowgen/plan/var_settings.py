@@ -91,18 +91,25 @@ def _resolved_spec(spec: BaseModel, place: _Place, variables: dict[str, Any]) ->
 
 
 def _value_of(ref: VarRef, annotation: Any, place: _Place, variables: dict[str, Any]) -> Any:
-    where = place.doc.location(place.path)
+    return setting_value(ref, annotation, place.doc.location(place.path), variables)
+
+
+def setting_value(
+    ref: VarRef, annotation: Any, where: Any, variables: dict[str, Any], label: str = "", needs: str | None = None
+) -> Any:
+    """The value of the var ``ref`` names, checked against ``annotation`` (the setting's type,
+    VarRef among its members) without conversion; SG240 at ``where`` otherwise. ``label``
+    starts the message (the setting's key where the location does not say it), ``needs``
+    words the type when the setting's own words say more."""
     if ref.var not in variables:
-        raise SnowgenError.at("SG240", unknown_name("var", ref.var, variables), where)
+        raise SnowgenError.at("SG240", f"{label}{unknown_name('var', ref.var, variables)}", where)
     value = variables[ref.var]
     try:
         return _setting_type(annotation).validate_python(value, strict=True)
     except ValidationError:
-        raise SnowgenError.at(
-            "SG240",
-            f"var '{ref.var}' is {value!r} ({type(value).__name__}); this setting takes {_needs(annotation)}",
-            where,
-        ) from None
+        takes = needs or _needs(annotation)
+        message = f"{label}var '{ref.var}' is {value!r} ({type(value).__name__}); this setting takes {takes}"
+        raise SnowgenError.at("SG240", message, where) from None
 
 
 def _needs(annotation: Any) -> str:
