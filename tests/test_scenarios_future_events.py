@@ -44,7 +44,11 @@ def future_copy(event: Event) -> Event:
     row.update(
         event_id="f" * 8 + event.row["event_id"][8:], domain_sessionid="f" * 8 + event.row["domain_sessionid"][8:]
     )
-    return dataclasses.replace(event, row=row, page_view_id="f" * 8 + event.page_view_id[8:])
+    page_view_id = "f" * 8 + event.page_view_id[8:]
+    # The web_page entity carries the page view id too: a copy keeping the original's would be
+    # read as a second event of the original page view.
+    entities = {**event.entities, "web_page": {"id": page_view_id}}
+    return dataclasses.replace(event, row=row, page_view_id=page_view_id, entities=entities)
 
 
 def page_views(events: list[Event]) -> set[str]:
