@@ -276,6 +276,33 @@ def sources_command(project, dialect_name, db) -> None:
     click.echo(f"created {tables} source tables on {api.shown_database(db, Path.cwd())}", err=True)
 
 
+@main.command("lineage")
+@click.argument("column", metavar="MODEL.COLUMN")
+@one_project_option
+@click.option("--target", help="a target of the project file (its vars); default: the project's target")
+@click.option("--vars", "vars_text", help="override project vars, as JSON or YAML")
+@reports_errors
+def lineage_command(column, project, target, vars_text) -> None:
+    """Print which columns of upstream models, seeds and sources feed a model's column."""
+    loaded = api.load_project(single_project(project))
+    click.echo("\n".join(api.column_lineage(loaded, column, compile_options(target, vars_text, ()))))
+
+
+@main.command("docs")
+@one_project_option
+@click.option(
+    "--out", type=click.Path(), default="snowgen-docs", show_default=True, help="the folder to write the site to"
+)
+@click.option("--target", help="a target of the project file (its vars); default: the project's target")
+@click.option("--vars", "vars_text", help="override project vars, as JSON or YAML")
+@reports_errors
+def docs_command(project, out, target, vars_text) -> None:
+    """Write a static site (DAG, models, columns, lineage, layout and SQL per dialect) to open from disk."""
+    loaded = api.load_project(single_project(project))
+    folder = api.write_docs(output_root(out), api.docs_site(loaded, compile_options(target, vars_text, ())))
+    click.echo(f"wrote {folder / 'index.html'}")
+
+
 @main.command("sample-data")
 @one_project_option
 @click.option("--target", help="a target of the project file (its db); default: the project's target")
