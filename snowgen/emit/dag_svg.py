@@ -12,7 +12,7 @@ from html import escape
 #: fill colours of the modules, in the plan's module order (then again from the start)
 MODULE_COLOURS = ("#dbe9f6", "#e4dcf3", "#f6e0e9", "#dff1e6", "#f3ecd6", "#d9eef0", "#ece6dc", "#e2e6ee")
 KIND_COLOURS = {"source": "#b7e0b0", "seed": "#f6d59a"}
-_CHAR_WIDTH = 7  # of the 12px monospace labels
+_CHAR_WIDTH = 7.3  # of the 12px monospace labels (about 0.6 em)
 _NODE_HEIGHT = 24
 _ROW_GAP = 10
 _COLUMN_GAP = 60
@@ -81,7 +81,7 @@ def _places(columns: list[list[Node]]) -> dict[str, tuple[int, int, int]]:
     places = {}
     x = _MARGIN
     for column in columns:
-        width = max(len(n.label) for n in column) * _CHAR_WIDTH + 16 if column else 0
+        width = round(max(len(n.label) for n in column) * _CHAR_WIDTH) + 16 if column else 0
         for i, node in enumerate(column):
             places[node.id] = (x, _MARGIN + _LEGEND_HEIGHT + i * (_NODE_HEIGHT + _ROW_GAP), width)
         x += width + _COLUMN_GAP
@@ -95,7 +95,7 @@ def _legend(modules: Sequence[str], colours: Mapping[str, str]) -> str:
     for label, colour in items:
         parts.append(f'<rect x="{x}" y="{_MARGIN}" width="12" height="12" fill="{colour}" stroke="#555"/>')
         parts.append(f'<text x="{x + 16}" y="{_MARGIN + 10}">{escape(label)}</text>')
-        x += 16 + len(label) * _CHAR_WIDTH + 14
+        x += 16 + round(len(label) * _CHAR_WIDTH) + 14
     parts.append("</g>")
     return "".join(parts)
 

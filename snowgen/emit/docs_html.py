@@ -21,10 +21,12 @@ h1 { margin: .3em 0; } h2 { margin-top: 2em; border-bottom: 1px solid #ddd; } h3
 .dag { overflow-x: auto; border: 1px solid #ddd; padding: .5em; }
 #dag .node:hover rect { stroke-width: 2; }
 table { border-collapse: collapse; margin: .5em 0; }
+.wide { overflow-x: auto; }
 th, td { border: 1px solid #ddd; padding: .2em .5em; text-align: left; vertical-align: top; font-size: 90%; }
 td ul { margin: 0; padding-left: 1.1em; }
 code, pre { font-family: ui-monospace, monospace; }
 pre.sql { background: #f6f8fa; padding: .8em; overflow-x: auto; max-height: 40em; }
+section, tr[id] { scroll-margin-top: 7em; }
 .meta { color: #555; } .empty { color: #999; }
 #model-list { columns: 3 22em; }
 """
@@ -54,7 +56,7 @@ def site_files(plan: Plan, lineage: ProjectLineage, compiled: list[CompiledProje
     body = [
         _header(plan, dialects),
         '<h2 id="dag-title">DAG</h2>',
-        f'<div class="dag">{dag_svg(nodes, edges, plan.modules)}</div>',
+        f'<div class="dag">{dag_svg(nodes, edges, [m for m in plan.modules if any(n.module == m for n in nodes)])}</div>',
         '<h2 id="models">Models</h2>',
         '<ul id="model-list">',
         *(f'<li><a href="#model-{_e(m.name)}">{_e(m.name)}</a> <span class="meta">{_e(m.module)}, {_e(m.materialization)}</span></li>' for m in models),
@@ -152,7 +154,8 @@ def _columns(model: ModelDoc) -> str:
     if not model.columns:
         return '<p class="empty">output columns not known (a * over a table whose columns are not declared)</p>'
     head = "<tr><th>column</th><th>type</th><th>description</th><th>tests</th><th>reads</th><th>from</th></tr>"
-    return f'<table class="columns">{head}{"".join(_column_row(model.name, c) for c in model.columns)}</table>'
+    rows = "".join(_column_row(model.name, c) for c in model.columns)
+    return f'<div class="wide"><table class="columns">{head}{rows}</table></div>'
 
 
 def _column_row(model: str, column: ColumnDoc) -> str:

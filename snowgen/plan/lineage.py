@@ -165,9 +165,17 @@ class _Tracer:
         selects = scope.expression.selects
         if index >= len(selects):
             return frozenset()
+        return self.expression(selects[index])
+
+    def expression(self, expression: exp.Expr) -> frozenset[ColumnRef]:
+        """The columns an expression's value reads: its own columns, and what a scalar
+        subquery in it selects (not what the subquery filters on)."""
         found: set[ColumnRef] = set()
-        for column in selects[index].find_all(exp.Column):
-            found |= self.column(column)
+        for node in expression.walk(prune=lambda n: n is not expression and id(n) in self.scopes):
+            if node is not expression and id(node) in self.scopes:
+                found |= self.projection(self.scopes[id(node)], 0)
+            elif isinstance(node, exp.Column):
+                found |= self.column(node)
         return frozenset(found)
 
     def column(self, column: exp.Column) -> frozenset[ColumnRef]:
