@@ -13,15 +13,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sqlglot import exp
+
 from snowgen.build import ddl
 from snowgen.dialects import get_dialect
 from snowgen.dialects.shapes import TableShape, Unsupported
 from snowgen.emit.dag_svg import Node
 from snowgen.emit.render import CompiledProject, step_files
 from snowgen.plan.data import ModelPlan, Plan
-from snowgen.plan.lineage import ColumnRef, ProjectLineage
-from snowgen.plan.references import source_tables
-from snowgen.plan.stars import table_key
+from snowgen.plan.lineage import ColumnRef, ProjectLineage, table_owners
 
 
 @dataclass(frozen=True)
@@ -123,7 +123,9 @@ def _layout(model: ModelPlan, dialect_name: str) -> tuple[str, ...]:
     added = dialect.layout_columns(base)
     columns = (*model.output_columns, *(name for name, _, _ in added)) if model.output_columns else None
     shape = TableShape(model.table, layout, columns, model.column_types)
-    clauses = [dialect.render(dialect.lower(p.copy())) for p in dialect.table_properties(shape, scratch=model.scratch)]
+    properties = [p.copy() for p in dialect.table_properties(shape, scratch=model.scratch)]
+    # all together, as CREATE TABLE prints them (Databricks' TBLPROPERTIES (...) groups its own)
+    clauses = [dialect.render(dialect.lower(exp.Properties(expressions=properties)))] if properties else []
     clauses += [f"{dialect.render(dialect.lower(v.copy()))} AS {name}  -- added column" for name, v, _ in added]
     clauses += [dialect.render(dialect.lower(s)) for s in dialect.after_create(shape)]
     return tuple(clauses)
@@ -134,7 +136,7 @@ def dag_nodes(plan: Plan, lineage: ProjectLineage) -> tuple[list[Node], list[tup
     nodes = [Node(f"source:{n}", "source", n, None, f"#source-{n}") for n in sorted(plan.spec.sources)]
     nodes += [Node(f"seed:{n}", "seed", n, None, f"#seed-{n}") for n in sorted(plan.seeds)]
     nodes += [Node(f"model:{n}", "model", n, m.module, f"#model-{n}") for n, m in sorted(plan.models.items())]
-    owners = _table_owners(plan)
+    owners = {key: f"{kind}:{name}" for key, (kind, name) in table_owners(plan).items()}
     edges: set[tuple[str, str]] = set()
     for name, model in plan.models.items():
         reads = {f"model:{d}" for d in model.depends_on if d in plan.models}
@@ -144,15 +146,6 @@ def dag_nodes(plan: Plan, lineage: ProjectLineage) -> tuple[list[Node], list[tup
             reads |= {f"{ref.kind}:{ref.relation}" for ref in refs if ref.kind in ("model", "source", "seed")}
         edges |= {(r, f"model:{name}") for r in reads if r != f"model:{name}"}
     return nodes, sorted(edges)
-
-
-def _table_owners(plan: Plan) -> dict[tuple[str, str], str]:
-    owners = {}
-    for name, source in plan.spec.sources.items():
-        owners.update({table_key(t): f"source:{name}" for t in source_tables(plan.spec, source)})
-    owners.update({table_key(seed.table): f"seed:{name}" for name, seed in plan.seeds.items()})
-    owners.update({table_key(model.table): f"model:{name}" for name, model in plan.models.items()})
-    return owners
 
 
 def _dotted(table) -> str:

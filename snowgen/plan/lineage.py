@@ -30,7 +30,7 @@ from snowgen.plan.lineage_generated import ColumnRef, generated_lineage
 from snowgen.plan.references import source_tables
 from snowgen.plan.stars import table_key
 
-__all__ = ["ColumnRef", "ProjectLineage", "project_lineage"]
+__all__ = ["ColumnRef", "ProjectLineage", "project_lineage", "table_owners"]
 
 #: (schema, table), lower case -> (kind, relation name)
 _Owners = dict[tuple[str, str], tuple[str, str]]
@@ -70,7 +70,7 @@ class ProjectLineage:
 def project_lineage(plan: Plan) -> ProjectLineage:
     """The lineage of every output column of every model of ``plan`` (its bodies parsed:
     plan without a memo of body facts, or see snowgen.plan.bodies.with_bodies)."""
-    owners = _owners(plan)
+    owners = table_owners(plan)
     schema = _schema(plan)
     columns: dict[str, dict[str, tuple[ColumnRef, ...]]] = dict(generated_lineage(plan))
     unknown: dict[str, str] = {}
@@ -85,7 +85,7 @@ def project_lineage(plan: Plan) -> ProjectLineage:
     return ProjectLineage(columns, unknown)
 
 
-def _owners(plan: Plan) -> _Owners:
+def table_owners(plan: Plan) -> _Owners:
     """Which source, seed or model each physical table belongs to."""
     owners: _Owners = {}
     for name, source in plan.spec.sources.items():
