@@ -73,11 +73,67 @@ def test_a_model_shows_its_declared_types_and_its_sql_in_every_dialect(hostile):
     assert '<td class="type">bigint</td>' in hostile["index.html"]
 
 
-def test_two_writes_are_byte_identical(tmp_path):
+def write_web_site(out: Path) -> dict[str, bytes]:
     project = str(ROOT / "model_specs" / "snowplow_web")
-    for out in ("a", "b"):
-        result = CliRunner().invoke(main, ["docs", "--project", project, "--out", str(tmp_path / out)])
-        assert result.exit_code == 0, result.output
-    read = {out: {p.name: p.read_bytes() for p in (tmp_path / out).iterdir()} for out in ("a", "b")}
-    assert sorted(read["a"]) == ["index.html", "site.css", "site.js"]
-    assert read["a"] == read["b"]
+    result = CliRunner().invoke(main, ["docs", "--project", project, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return {p.name: p.read_bytes() for p in out.iterdir()}
+
+
+@pytest.fixture(scope="module")
+def web_site(tmp_path_factory):
+    return write_web_site(tmp_path_factory.mktemp("web") / "site")
+
+
+def test_two_writes_are_byte_identical(web_site, tmp_path):
+    assert sorted(web_site) == ["index.html", "site.css", "site.js"]
+    assert write_web_site(tmp_path / "again") == web_site
+
+
+class SqlBlocks(HTMLParser):
+    """The text of each model's SQL block, by (model, dialect)."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.model, self.open, self.blocks = None, None, {}
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "section" and "data-model" in attrs:
+            self.model = attrs["data-model"]
+        if tag == "pre" and attrs.get("class") == "sql":
+            self.open = (self.model, attrs["data-dialect"])
+            self.blocks[self.open] = ""
+
+    def handle_endtag(self, tag):
+        if tag == "pre":
+            self.open = None
+
+    def handle_data(self, data):
+        if self.open is not None:
+            self.blocks[self.open] += data
+
+
+@pytest.mark.parametrize("dialect", NAMES)
+def test_a_models_sql_is_the_compiled_file(web_site, dialect):
+    """The site compiles as `snowgen compile` does: the text shown is generated/'s file."""
+    parser = SqlBlocks()
+    parser.feed(web_site["index.html"].decode("utf-8"))
+    path = "04_page_views/04_snowplow_web_page_views.sql"
+    compiled = (ROOT / "generated" / "snowplow_web" / dialect / path).read_text(encoding="utf-8")
+    assert parser.blocks[("snowplow_web_page_views", dialect)] == f"-- file {path}\n{compiled}"
+
+
+DOCS_ERRORS = [
+    ("", "snowgen: SG407 --out is empty; give the folder to write to (default: snowgen-docs)\n"),
+    ("a_file", "snowgen: SG407 cannot write the output under .: a_file: a file, not a folder snowgen wrote\n"),
+]
+
+
+@pytest.mark.parametrize(("out", "message"), DOCS_ERRORS, ids=["empty", "a file"])
+def test_docs_cannot_write_error_in_full(tmp_path, monkeypatch, out, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a_file").write_text("mine\n")
+    project = str(ROOT / "model_specs" / "multi_source_deals")
+    result = CliRunner().invoke(main, ["docs", "--project", project, "--out", out])
+    assert (result.exit_code, result.output, sorted(p.name for p in tmp_path.iterdir())) == (2, message, ["a_file"])
