@@ -151,3 +151,14 @@ ERRORS = [
 def test_cli_error_in_full(argument, message):
     result = run("lineage", argument, "--project", str(SPECS / "snowplow_web"))
     assert (result.exit_code, result.output) == (2, message)
+
+
+EXACT_CASE_BODY = 'select "MixedCase" as "Out", App_Id from (select app_id as "MixedCase", app_id from events) as t'
+
+
+@pytest.mark.parametrize("body_dialect", ["postgres", "snowflake", "duckdb"])
+def test_names_are_traced_as_snowgen_stores_them_whatever_the_body_dialect(tmp_path, body_dialect):
+    """Plain names in lower case, quoted ones exact (Snowflake's own folding would upper-case them)."""
+    root = write_project(tmp_path / "demo", [{"name": "m", "sql": EXACT_CASE_BODY}], sql_dialect=body_dialect)
+    _, found = api.lineage(api.load_project(root))
+    assert [origins(found, "m", c) for c in ("Out", "app_id")] == [{"source events.app_id"}] * 2

@@ -32,6 +32,11 @@ from snowgen.plan.stars import table_key
 
 __all__ = ["ColumnRef", "ProjectLineage", "project_lineage", "table_owners"]
 
+#: Whose rules fold the bodies' names: Postgres' are snowgen's (snowgen.names: a plain name in
+#: lower case, a quoted one exact), so traced names equal the stored output columns whatever
+#: dialect the bodies are written in (Snowflake's rules would upper-case them).
+_NAMES_DIALECT = "postgres"
+
 #: (schema, table), lower case -> (kind, relation name)
 _Owners = dict[tuple[str, str], tuple[str, str]]
 
@@ -78,7 +83,7 @@ def project_lineage(plan: Plan) -> ProjectLineage:
         if model.query is None or name in columns:
             continue
         try:
-            columns[name] = _body_lineage(model, schema, plan.spec.sql_dialect, owners)
+            columns[name] = _body_lineage(model, schema, owners)
         except SqlglotError as exc:  # a body the optimizer cannot qualify: said, not guessed
             unknown[name] = str(exc).splitlines()[0]
             columns[name] = {c: () for c in model.output_columns or ()}
@@ -121,14 +126,14 @@ def _schema(plan: Plan) -> MappingSchema:
         output = plan.models[producer].output_columns
         if output:
             add(staged.table, output)
-    return MappingSchema(tables, dialect=plan.spec.sql_dialect)
+    return MappingSchema(tables, dialect=_NAMES_DIALECT, normalize=False)  # (stored names are canonical already)
 
 
-def _body_lineage(model: ModelPlan, schema: MappingSchema, dialect: str, owners: _Owners) -> dict:
+def _body_lineage(model: ModelPlan, schema: MappingSchema, owners: _Owners) -> dict:
     query = model.query.copy()
     for table in query.find_all(exp.Table):
         table.set("catalog", None)
-    qualified = qualify(query, schema=schema, dialect=dialect, validate_qualify_columns=False, identify=False)
+    qualified = qualify(query, schema=schema, dialect=_NAMES_DIALECT, validate_qualify_columns=False, identify=False)
     tracer = _Tracer(build_scope(qualified), owners)
     names = model.output_columns or tuple(_output_names(tracer.root))
     return {name: tuple(sorted(tracer.projection(tracer.root, index))) for index, name in enumerate(names)}
