@@ -162,3 +162,10 @@ def test_names_are_traced_as_snowgen_stores_them_whatever_the_body_dialect(tmp_p
     root = write_project(tmp_path / "demo", [{"name": "m", "sql": EXACT_CASE_BODY}], sql_dialect=body_dialect)
     _, found = api.lineage(api.load_project(root))
     assert [origins(found, "m", c) for c in ("Out", "app_id")] == [{"source events.app_id"}] * 2
+
+
+def test_a_body_the_optimizer_cannot_qualify_is_said_not_guessed(tmp_path):
+    body = "select a.id from events as a join events as b using (nope)"
+    root = write_project(tmp_path / "demo", [{"name": "m", "sql": body}])
+    result = run("lineage", "m.id", "--project", str(root))
+    assert (result.exit_code, result.output) == (0, "m.id\n  (lineage not traced: Cannot automatically join: nope)\n")
