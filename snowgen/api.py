@@ -37,10 +37,12 @@ from snowgen.emit.cache import (
     ordered_outputs,
     plan_keys,
 )
+from snowgen.emit.docs_html import site_files
+from snowgen.emit.lineage_text import lineage_lines, parse_column_name
 from snowgen.emit.render import CompiledProject, StepFile, emit, files_of, step_ids, step_outputs
 from snowgen.emit.store import CACHE_FOLDER, StepStore, cache_path
 from snowgen.emit.workers import build_all
-from snowgen.emit.writer import stale_diff, write
+from snowgen.emit.writer import stale_diff, write, write_folder
 from snowgen.errors import SnowgenError
 from snowgen.plan import refresh, run_lock, run_metadata
 from snowgen.plan.backfill import Backfill, parse_backfill
@@ -48,6 +50,7 @@ from snowgen.plan.bodies import with_bodies
 from snowgen.plan.data import BodyNotParsed, Plan, Step
 from snowgen.plan.facts import BodyMemo
 from snowgen.plan.health import health_plan
+from snowgen.plan.lineage import ProjectLineage, project_lineage
 from snowgen.plan.planner import check_default_target, plan_project, resolve_vars
 from snowgen.plan.samples import plan_samples
 from snowgen.plan.selection import parse_selection, selection_variant
@@ -84,6 +87,7 @@ __all__ = [
     "Plan",
     "PlannedStep",
     "PreparedRun",
+    "ProjectLineage",
     "RunOptions",
     "RunOutput",
     "RunSession",
@@ -94,6 +98,7 @@ __all__ = [
     "StepResult",
     "check_dialects",
     "check_output",
+    "column_lineage",
     "compile_loaded",
     "compile_plan",
     "compile_project",
@@ -102,11 +107,13 @@ __all__ = [
     "dialect_for",
     "discover_projects",
     "display_url",
+    "docs_site",
     "execute_sql",
     "find_projects",
     "health",
     "health_checks",
     "json_schema",
+    "lineage",
     "load_project",
     "load_sample",
     "make_output",
@@ -121,6 +128,7 @@ __all__ = [
     "shown_database",
     "source_ddl",
     "target_of",
+    "write_docs",
     "write_output",
 ]
 
@@ -356,6 +364,36 @@ def _compile_cached(plan: Plan, names: list[str], jobs: int | None, store: StepS
 def _models_of(missing: dict[str, list[Step]]) -> list[str]:
     """The models whose steps are to be built, in any dialect."""
     return [step.model for steps in missing.values() for step in steps if step.model]
+
+
+# -- lineage and docs -----------------------------------------------------------------------------------
+
+
+def lineage(loaded: LoadedProject, options: CompileOptions | None = None) -> tuple[Plan, ProjectLineage]:
+    """The plan a compile with ``options`` makes (the project's default target unless one
+    is named), and the column-level lineage of its models (snowgen.plan.lineage)."""
+    options = options or CompileOptions()
+    plan = plan_loaded(loaded, replace(options, target=target_of(loaded, options.target)))
+    return plan, project_lineage(plan)
+
+
+def column_lineage(loaded: LoadedProject, name: str, options: CompileOptions | None = None) -> list[str]:
+    """``snowgen lineage MODEL.COLUMN``: the column's lineage as lines of an indented tree."""
+    plan, found = lineage(loaded, options)
+    model, column = parse_column_name(name, found)
+    return lineage_lines(plan, found, model, column)
+
+
+def docs_site(loaded: LoadedProject, options: CompileOptions | None = None) -> dict[str, str]:
+    """``snowgen docs``: the static site's files (file name -> text), every dialect compiled
+    as ``snowgen compile --all`` compiles it."""
+    plan, found = lineage(loaded, options)
+    return site_files(plan, found, compile_planned(plan, list(NAMES), jobs=(options or CompileOptions()).jobs))
+
+
+def write_docs(out: Path, files: dict[str, str]) -> Path:
+    """Write the site into the folder ``out``, replacing what it held."""
+    return write_folder(out, files)
 
 
 # -- sources and the manifest ---------------------------------------------------------------------------

@@ -50,9 +50,9 @@ def parse_vars(text: str | None) -> dict[str, Any]:
     return value
 
 
-def output_root(out: str) -> Path:
+def output_root(out: str, default: str = "generated") -> Path:
     if not out.strip():  # Path("") is the working directory: never what an empty --out means
-        raise SnowgenError.at("SG407", "--out is empty; give the folder to write to (default: generated)")
+        raise SnowgenError.at("SG407", f"--out is empty; give the folder to write to (default: {default})")
     return Path(out)
 
 
@@ -274,6 +274,38 @@ def sources_command(project, dialect_name, db) -> None:
     api.execute_sql(db, Path.cwd(), statements)
     tables = sum(s.startswith("CREATE TABLE") for s in statements)
     click.echo(f"created {tables} source tables on {api.shown_database(db, Path.cwd())}", err=True)
+
+
+@main.command("lineage")
+@click.argument("column", metavar="MODEL.COLUMN")
+@one_project_option
+@click.option("--target", help="a target of the project file (its vars); default: the project's target")
+@click.option("--vars", "vars_text", help="override project vars, as JSON or YAML")
+@reports_errors
+def lineage_command(column, project, target, vars_text) -> None:
+    """Print which columns of upstream models, seeds and sources feed a model's column."""
+    loaded = api.load_project(single_project(project))
+    click.echo("\n".join(api.column_lineage(loaded, column, compile_options(target, vars_text, ()))))
+
+
+#: where ``snowgen docs`` writes the site unless told
+DOCS_FOLDER = "snowgen-docs"
+
+
+@main.command("docs")
+@one_project_option
+@click.option(
+    "--out", type=click.Path(), default=DOCS_FOLDER, show_default=True, help="the folder to write the site to"
+)
+@click.option("--target", help="a target of the project file (its vars); default: the project's target")
+@click.option("--vars", "vars_text", help="override project vars, as JSON or YAML")
+@reports_errors
+def docs_command(project, out, target, vars_text) -> None:
+    """Write a static site (DAG, models, columns, lineage, layout and SQL per dialect) to open from disk."""
+    root = output_root(out, DOCS_FOLDER)
+    loaded = api.load_project(single_project(project))
+    folder = api.write_docs(root, api.docs_site(loaded, compile_options(target, vars_text, ())))
+    click.echo(f"wrote {folder / 'index.html'}")
 
 
 @main.command("sample-data")

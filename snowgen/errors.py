@@ -57,6 +57,10 @@ CODES: dict[str, str] = {
     "SG242": "the project named in 'extends' cannot be extended",
     "SG243": "a name is declared both by a project and by the project it extends",
     "SG246": "an identifier's SQL reads more than the event's own columns",
+    # -- snowgen lineage -----------------------------------------------------------------
+    "SG290": "snowgen lineage names an unknown model",
+    "SG291": "snowgen lineage names a column the model does not output",
+    "SG292": "snowgen lineage is not given MODEL.COLUMN",
     # -- what a warehouse can express ----------------------------------------------
     "SG301": "a dialect cannot express this layout or feature",
     "SG302": "unknown dialect",

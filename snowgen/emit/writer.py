@@ -46,15 +46,25 @@ class _Change:
 def write(root: Path, results: list[CompiledProject]) -> list[Path]:
     """Write each project/dialect folder, replacing what was there (stale files go too);
     see the module's docstring."""
-    finals = [output_dir(root, compiled) for compiled in results]
+    return _write_folders(root, [(output_dir(root, compiled), compiled.files) for compiled in results])
+
+
+def write_folder(folder: Path, files: dict[str, str]) -> Path:
+    """Write one folder (``snowgen docs``' site) as a dialect folder is written: staged
+    beside it, then swapped in; what it held that ``files`` does not have goes."""
+    return _write_folders(folder.parent, [(folder, files)])[0]
+
+
+def _write_folders(root: Path, folders: list[tuple[Path, dict[str, str]]]) -> list[Path]:
+    finals = [final for final, _ in folders]
     created: list[Path] = []
     changes: list[_Change] = []
     try:
-        for compiled, final in zip(results, finals, strict=True):
+        for final, files in folders:
             _check_replaceable(final)
             make_missing_dirs(final.parent, created)
             changes.append(_Change(final))  # before staging: a failure takes back what it staged
-            _stage_folder(changes[-1], compiled.files)
+            _stage_folder(changes[-1], files)
         for change in changes:
             _swap_in(change)
     except BaseException as exc:  # an interrupt, too, must not leave staging entries behind
