@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -162,3 +163,18 @@ def test_every_key_has_a_description_for_the_editor():
         if not prop.get("description")
     ]
     assert missing == []
+
+
+def test_every_block_is_closed_to_unknown_keys():
+    # the spec models forbid extra keys (extra="forbid"); so does each definition
+    open_blocks = [
+        name for name, d in SCHEMAS["both"]["definitions"].items() if d.get("additionalProperties") is not False
+    ]
+    assert open_blocks == []
+
+
+def test_the_package_data_holds_the_shipped_schemas():
+    package_data = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    globs = package_data["package-data"]["snowgen"]
+    package = REPO / "snowgen"
+    assert {p for g in globs for p in package.glob(g)} == set(SHIPPED.values())
