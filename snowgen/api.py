@@ -73,10 +73,12 @@ from snowgen.runner.session import (
 from snowgen.runner.targets import target_settings
 from snowgen.spec.loader import LoadedProject, discover_projects, load_project
 from snowgen.spec.samples import load_samples
-from snowgen.spec.schema import json_schema
+from snowgen.spec.schema import KINDS as SCHEMA_KINDS
+from snowgen.spec.schema import json_schema, schema_text
 
 __all__ = [
     "CACHE_FOLDER",
+    "SCHEMA_KINDS",
     "Backfill",
     "CompileOptions",
     "CompiledProject",
@@ -125,6 +127,7 @@ __all__ = [
     "run_plan",
     "run_session",
     "sample_data",
+    "schema_text",
     "shown_database",
     "source_ddl",
     "target_of",

@@ -188,10 +188,16 @@ def validate_command(project, vars_text, target) -> None:
 
 
 @main.command("schema")
-@click.option("--kind", type=click.Choice(["project", "model", "both"]), default="both", show_default=True)
+@click.option(
+    "--kind",
+    type=click.Choice(api.SCHEMA_KINDS),
+    default="both",
+    show_default=True,
+    help="project: snowgen.yml; model: a model file; both: either, told apart by a 'project' key",
+)
 def schema_command(kind: str) -> None:
-    """Print the JSON Schema of the spec files (for editors)."""
-    click.echo(json.dumps(api.json_schema(kind), indent=2, sort_keys=True))
+    """Print the JSON Schema (draft-07) of the spec files, for editors (docs/spec.md, "Editor set-up")."""
+    click.echo(api.schema_text(kind), nl=False)
 
 
 def reports_run_errors(command):

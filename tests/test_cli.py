@@ -137,12 +137,6 @@ def test_validate_writes_nothing(workdir):
     assert not (workdir / "generated").exists()
 
 
-def test_schema_describes_both_spec_files(workdir):
-    schema = json.loads(run("schema").stdout)
-    assert {"project", "model"} <= set(schema)
-    assert "unique_key" in schema["model"]["properties"] and "incremental" in schema["project"]["properties"]
-
-
 def test_parallel_and_serial_compiles_write_the_same_bytes(workdir):
     from snowgen.api import CompileOptions, compile_project
 

@@ -21,6 +21,8 @@ from snowgen.runner.url_settings import query_settings
 from snowgen.spec.env_vars import EnvReference, parts
 
 SPECS = Path(__file__).resolve().parents[1] / "model_specs"
+#: the line of the first target that with_targets writes (the line below ``targets:``)
+FIRST_TARGET_LINE = (SPECS / "multi_source_deals" / "snowgen.yml").read_text().splitlines().index("targets:") + 2
 SECRET = "Zq7-s3cr3t/pw@x"
 
 
@@ -68,7 +70,8 @@ def test_anything_else_between_braces_is_a_located_error(project):
     result = cli("compile", "--dialect", "duckdb", "--check")
     assert result.exit_code == 2
     assert result.stderr.startswith(
-        "snowgen.yml:41:49: SG102 targets.prod.connection.user: only {{ env_var('NAME') }} or "
+        f"snowgen.yml:{FIRST_TARGET_LINE}:49: SG102 targets.prod.connection.user: "
+        "only {{ env_var('NAME') }} or "
         "{{ env_var('NAME', 'default') }} may stand between {{ and }}"
     )
 
@@ -82,7 +85,7 @@ def test_variables_are_read_when_running_never_when_compiling(project, monkeypat
     result = cli("run", "--target", "prod")
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert result.stderr.startswith(
-        "snowgen.yml:43:28: SG304 targets.prod.connection.password: the environment variable SNOWGEN_T_PW is not set"
+        f"snowgen.yml:{FIRST_TARGET_LINE + 2}:28: SG304 targets.prod.connection.password: the environment variable SNOWGEN_T_PW is not set"
     )
 
 
@@ -118,7 +121,7 @@ def test_a_literal_secret_in_the_project_file_is_refused_without_showing_it(proj
     with_targets(project, line + "\n")
     result = cli("compile", "--dialect", "duckdb", "--check")
     assert result.exit_code == 2
-    assert f"snowgen.yml:41:{line.index(value) + 1}: SG107 targets.prod." in result.stderr
+    assert f"snowgen.yml:{FIRST_TARGET_LINE}:{line.index(value) + 1}: SG107 targets.prod." in result.stderr
     assert "must not be written in the project file" in result.stderr
     assert SECRET not in result.output and "s3cr3t" not in result.output
 

@@ -26,6 +26,7 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -60,14 +61,38 @@ LOGICAL_TYPE_PATTERN = re.compile(
 )
 
 
+def any_case(pattern: str) -> str:
+    """``pattern`` matching its letters in either case (JSON Schema patterns take no flags)."""
+    return re.sub(r"(?<!\\)[A-Za-z]", lambda m: f"[{m[0].lower()}{m[0].upper()}]", pattern)
+
+
+def _type_as_written(pattern: re.Pattern) -> dict[str, str]:
+    """The JSON Schema of a column type as written: the loader strips it and reads it in lower case."""
+    return {"pattern": r"^\s*" + any_case(pattern.pattern[1:-1]) + r"\s*$"}
+
+
+LogicalType = Annotated[str, Field(json_schema_extra=_type_as_written(LOGICAL_TYPE_PATTERN))]
+
+
 class Spec(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    # A field's docstring is its description in the JSON Schema (snowgen.spec.schema).
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, use_attribute_docstrings=True)
 
 
 # -- settings read from vars ---------------------------------------------------------------
 
 # ``"{{ var('name') }}"``: the whole value of a setting is a var's (dbt's spelling).
 VAR_SETTING = re.compile(r"""^\{\{\s*var\(\s*(['"])([A-Za-z_][A-Za-z0-9_]*)\1\s*\)\s*\}\}$""")
+
+
+#: how a setting from a var is written (the JSON Schema of ``"{{ var('name') }}"``)
+VarText = Annotated[
+    str,
+    Field(
+        pattern=r"""^\s*\{\{\s*var\(\s*('[A-Za-z_][A-Za-z0-9_]*'|"[A-Za-z_][A-Za-z0-9_]*")\s*\)\s*\}\}\s*$""",
+        description="""the value of a var, written "{{ var('name') }}" and nothing else""",
+    ),
+]
 
 
 class VarRef(Spec):
@@ -105,15 +130,19 @@ def _bool_setting(value: Any) -> Any:
 _BOOL = TypeAdapter(bool)
 
 #: a boolean setting, or the var that holds it
-VarBool = Annotated[bool | VarRef, BeforeValidator(_bool_setting)]
+VarBool = Annotated[bool | VarRef, BeforeValidator(_bool_setting, json_schema_input_type=bool | VarText)]
 
 
 # -- shared blocks -----------------------------------------------------------------------
 
 
 class ColumnSpec(Spec):
-    type: str
+    """A column: its logical type (``name: type`` is short for ``name: {type: type}``)."""
+
+    type: LogicalType
+    """string, string(n), int, bigint, decimal(p,s), double, boolean, date, timestamp, timestamptz or json"""
     description: str | None = None
+    """What the column holds."""
 
     @field_validator("type")
     @classmethod
@@ -132,6 +161,10 @@ def _tags_from_text(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
 
+#: ``columns:`` as written: each column a type, or a mapping with its type and description
+ColumnsAsWritten = dict[Name, LogicalType | ColumnSpec]
+
+
 def _columns_from_mapping(value: Any) -> Any:
     """Accept ``{name: type}`` as shorthand for ``{name: {type: type}}``."""
     if isinstance(value, dict):
@@ -143,9 +176,14 @@ class BotFilterSpec(Spec):
     """Drop events whose user agent contains any pattern (case-insensitive substring)."""
 
     enabled: VarBool = True
+    """false: the filter is off (keeps every event)."""
     column: Name = "useragent"
-    # ``snowplow`` is Snowplow's list; otherwise literal substrings (not regular expressions).
-    patterns: Literal["snowplow"] | list[Annotated[str, Field(min_length=1, max_length=200)]] = "snowplow"
+    """The column of the events holding the user agent."""
+    patterns: (
+        Literal["snowplow"]
+        | Annotated[list[Annotated[str, Field(min_length=1, max_length=200)]], Field(json_schema_extra={"minItems": 1})]
+    ) = "snowplow"
+    """``snowplow`` (Snowplow's list of bot user agents), or literal substrings (not regular expressions)."""
 
     @field_validator("patterns")
     @classmethod
@@ -155,35 +193,53 @@ class BotFilterSpec(Spec):
         return value
 
 
+AppId = Annotated[str, Field(max_length=255)]
+
+
 class AppFilterSpec(Spec):
     """Keep only events whose app id is in ``allow`` (an empty list keeps every event)."""
 
     enabled: VarBool = True
+    """false: the filter is off (keeps every event)."""
     column: Name = "app_id"
-    allow: Annotated[list[Annotated[str, Field(max_length=255)]] | VarRef, BeforeValidator(_var_setting)] = []
+    """The column of the events holding the app id."""
+    allow: Annotated[
+        list[AppId] | VarRef, BeforeValidator(_var_setting, json_schema_input_type=list[AppId] | VarText)
+    ] = []
+    """The app ids kept (an empty list keeps every event), or the var holding them."""
 
 
 class PartitionSpec(Spec):
+    """Partition the table by a date or timestamp column."""
+
     column: Name
+    """The date or timestamp column."""
     by: Literal["day", "hour", "month"] = "day"
+    """The partition's grain."""
 
 
 class LayoutOverride(Spec):
     """Per-dialect replacement of any part of the logical layout; ``null`` removes it."""
 
     partition: PartitionSpec | None = None
+    """Partition by a date or timestamp column (BigQuery, Databricks; a cluster key elsewhere)."""
     cluster: list[Name] | None = None
+    """Cluster (Snowflake, BigQuery, Databricks) or sort (Redshift) by these columns."""
     sort: list[Name] | None = None
+    """Redshift: the sort key's columns."""
     dist: Name | None = None
+    """Redshift: the distribution key's column."""
     indexes: list[list[Name]] | None = None
-    # Databricks: partition by a date column (default) or liquid clustering.
+    """Postgres and DuckDB: an index on each list of columns."""
     clustering: Literal["partition", "liquid"] | None = None
+    """Databricks: partition by a date column (default) or liquid clustering."""
 
 
 class LayoutSpec(LayoutOverride):
     """One logical physical layout; each dialect renders its native form."""
 
     dialects: dict[str, LayoutOverride] = {}
+    """Per dialect (its name), parts of the layout that replace the logical ones."""
 
 
 # -- sources ------------------------------------------------------------------------------
@@ -195,24 +251,39 @@ def _sample_path(value: str) -> str:
 
 
 class SourceInstance(Spec):
+    """One instance of a source: where its table differs from the source's."""
+
     schema_: Name | None = Field(default=None, alias="schema")
+    """The instance's schema (default: the source's)."""
     table: Name | None = None
+    """The instance's table (default: the source's)."""
     database: Name | None = None
+    """The instance's database or catalog (default: the source's)."""
 
 
 class SourceSpec(Spec):
-    schema_: Name = Field(alias="schema")
-    table: Name
-    database: Name | None = None
-    timestamp: Name | None = None
-    columns: dict[Name, ColumnSpec] = {}
-    # A source that exists once per instance (one table per server, shard or region).
-    instances: dict[SimpleName, SourceInstance] = {}
-    description: str | None = None
-    # A CSV of example rows that ``snowgen sample-data`` loads into the source's tables.
-    sample: Annotated[str, AfterValidator(_sample_path)] | None = None
+    """A table the models read, named by its key in their bodies."""
 
-    _normalise_columns = field_validator("columns", mode="before")(_columns_from_mapping)
+    schema_: Name = Field(alias="schema")
+    """The source table's schema."""
+    table: Name
+    """The source table."""
+    database: Name | None = None
+    """The source table's database or catalog (default: the connection's)."""
+    timestamp: Name | None = None
+    """The event timestamp column (what a watermark advances on)."""
+    columns: dict[Name, ColumnSpec] = {}
+    """The source's columns: ``name: type`` or ``name: {type, description}``."""
+    instances: dict[SimpleName, SourceInstance] = {}
+    """A source that exists once per instance (one table per server, shard or region)."""
+    description: str | None = None
+    """What the source holds."""
+    sample: Annotated[str, AfterValidator(_sample_path)] | None = None
+    """A CSV of example rows that ``snowgen sample-data`` loads into the source's tables."""
+
+    _normalise_columns = field_validator("columns", mode="before", json_schema_input_type=ColumnsAsWritten)(
+        _columns_from_mapping
+    )
 
 
 # -- incremental strategies ------------------------------------------------------------------
@@ -229,26 +300,30 @@ ContextFieldType = Literal["string", "boolean", "int", "bigint", "double", "arra
 
 
 class SessionContextSpec(Spec):
+    """A context (entity) or self-describing event whose fields the events of the run carry."""
+
     name: SimpleName
-    enabled: VarBool = True  # false: the events of the run do not carry this context
-    # entity: a context (an array of entities attached to the event; the first is read);
-    # event: the self-describing event itself (one record per event: unstruct_event_...).
+    """The context's name in the spec."""
+    enabled: VarBool = True
+    """false: the events of the run do not carry this context."""
     kind: Literal["entity", "event"] = "entity"
+    """entity: a context (an array of entities attached to the event; the first is read);
+    event: the self-describing event itself (one record per event: unstruct_event_...)."""
     schema_: Annotated[str, Field(pattern=r"^iglu:[A-Za-z0-9_.\-]+/[A-Za-z0-9_\-]+/jsonschema/\d+-\d+-\d+$")] = Field(
         alias="schema"
     )
-    # context field (as the schema spells it, e.g. spiderOrRobot; each dialect reads it under
-    # the name its loader gives it) -> output column. snowgen reads the first entity of the
-    # context (Snowplow's single-entity contexts).
+    """The context's Iglu URI (iglu:vendor/name/jsonschema/1-0-0)."""
     fields: dict[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], Name]
-    # The type of each field that is not a string (the schema's boolean, integer and number
-    # fields); every other field is a string.
+    """Context field (as the schema spells it, e.g. spiderOrRobot; each dialect reads it under
+    the name its loader gives it) -> output column. The first entity of the context is read
+    (Snowplow's single-entity contexts)."""
     types: dict[str, ContextFieldType] = {}
-    # Where contexts are nested columns of the events table (BigQuery, Snowflake,
-    # Databricks): the columns holding this context, each field read from the first column
-    # in this order that has it (e.g. a major-version column, then an older full-version one).
-    # Default: the loaders' major-version column, contexts_<vendor>_<name>_<major>.
+    """The type of each field that is not a string (the schema's boolean, integer and number
+    fields); every other field is a string."""
     columns: Annotated[list[Name], Field(min_length=1, max_length=20)] | None = None
+    """Where contexts are nested columns of the events table (BigQuery, Snowflake, Databricks):
+    the columns holding this context, each field read from the first column in this order that
+    has it. Default: the loaders' major-version column, contexts_<vendor>_<name>_<major>."""
 
     @field_validator("columns")
     @classmethod
@@ -257,8 +332,8 @@ class SessionContextSpec(Spec):
             raise ValueError("a column is listed twice")
         return value
 
-    # A CSV of example entities (root_id, root_tstamp and the fields) for ``snowgen sample-data``.
     sample: Annotated[str, AfterValidator(_sample_path)] | None = None
+    """A CSV of example entities (root_id, root_tstamp and the fields) for ``snowgen sample-data``."""
 
     @field_validator("types")
     @classmethod
@@ -288,44 +363,64 @@ class IdentifierSpec(Spec):
     field as the schema spells it (each dialect reads it under its loader's name)."""
 
     schema_: Annotated[str, Field(min_length=1, max_length=255)] = Field(alias="schema")
+    """``atomic`` (a column of the events table), or the entity: its Iglu URI, or its table or
+    column as the loader names it."""
     field: Annotated[str, Field(pattern=SIMPLE_NAME_PATTERN, max_length=255)]
-    # Snowplow's column prefix for Redshift and Postgres; snowgen reads each entity in a
-    # subquery of its own, so it is accepted (a Snowplow value works as it is) and not needed.
+    """The column, or the entity's field as its schema spells it."""
     prefix: str | None = None
+    """Snowplow's column prefix for Redshift and Postgres: accepted (a Snowplow value works as it
+    is) and not needed, since each entity is read in a subquery of its own."""
 
 
 #: Snowplow's identifier list, or the var that holds it
-VarIdentifiers = Annotated[list[IdentifierSpec] | VarRef | None, BeforeValidator(_var_setting)]
+VarIdentifiers = Annotated[
+    list[IdentifierSpec] | VarRef | None,
+    BeforeValidator(_var_setting, json_schema_input_type=list[IdentifierSpec] | VarText | None),
+]
+#: SQL text holding no Jinja (a setting's value is either SQL or a var, never a mix)
+SqlText = Annotated[str, Field(pattern=r"^(?![\s\S]*\{\{)")]
 #: a SQL expression as text, or the var that holds it
-VarSql = Annotated[str | VarRef | None, BeforeValidator(_var_setting)]
+VarSql = Annotated[str | VarRef | None, BeforeValidator(_var_setting, json_schema_input_type=SqlText | VarText | None)]
 
 
 class SessionsStrategySpec(Spec):
     """Snowplow's sessionised incremental logic (manifest, lifecycle, quarantine)."""
 
     strategy: Literal["sessions"]
+    """sessions: Snowplow's sessionised incremental logic."""
     source: SimpleName = "events"
+    """The events source."""
     module: SimpleName = "base"
-    # Prefix of the generated base tables (default: '<project>_').
+    """The module of the generated base tables."""
     prefix: TablePrefix | None = None
+    """Prefix of the generated base tables (default: '<project>_')."""
     session_id: Name | list[Name] = "domain_sessionid"
+    """The column (or columns) of the events of the run that carry the session identifier."""
     user_id: Name | list[Name] = "domain_userid"
+    """The column (or columns) of the events of the run that carry the user identifier."""
     # Where the identifiers are read from (Snowplow's session_identifiers / session_sql and
     # user_identifiers / user_sql; snowgen.plan.identifiers): a list coalesced in order, or
-    # a SQL expression over the events, which wins. Unset (or empty): session_id / user_id,
-    # which also name the columns of the events of the run that carry the identifiers.
+    # a SQL expression over the events, which wins. Unset (or empty): session_id / user_id.
     session_identifiers: VarIdentifiers = None
+    """Where the session identifier is read from: a list coalesced in order (default: session_id)."""
     session_sql: VarSql = None
+    """A SQL expression over the events giving the session identifier (wins over session_identifiers)."""
     user_identifiers: VarIdentifiers = None
+    """Where the user identifier is read from: a list coalesced in order (default: user_id)."""
     user_sql: VarSql = None
+    """A SQL expression over the events giving the user identifier (wins over user_identifiers)."""
     session_timestamp: Name = "collector_tstamp"
+    """The timestamp a session's lifecycle is tracked on."""
     event_id: Name = "event_id"
+    """The column identifying an event (duplicates are removed on it)."""
     contexts: list[SessionContextSpec] = []
-    # ``snowgen health``: the events table is stale when it holds no event stamped in the
-    # last this many hours, and a manifest model lags when its last_success is this many
-    # hours behind the most advanced model's.
+    """Contexts and self-describing events whose fields become columns of the events of the run."""
     stale_after_hours: int = Field(default=24, ge=1, le=87600)
+    """``snowgen health``: the events table is stale when it holds no event stamped in the last
+    this many hours."""
     lag_after_hours: int = Field(default=24, ge=1, le=87600)
+    """``snowgen health``: a manifest model lags when its last_success is this many hours behind
+    the most advanced model's."""
 
 
 def _off_when_false(value: Any) -> Any:
@@ -338,24 +433,29 @@ class WatermarkStrategySpec(Spec):
     reads only that source's rows from its own watermark minus ``lookback_hours`` on."""
 
     strategy: Literal["watermark"]
-    # Rows arriving up to this many hours behind the watermark are still read (re-read
-    # rows are upserted again, so they change nothing).
+    """watermark: one watermark per model and source."""
     lookback_hours: int = Field(default=0, ge=0, le=87600)
-    # The health view flags a watermark older than this many hours (a dormant source).
+    """Rows arriving up to this many hours behind the watermark are still read (re-read rows are
+    upserted again, so they change nothing)."""
     stale_after_hours: int = Field(default=24, ge=1, le=87600)
-    # Rows stamped more than this many minutes after the warehouse's clock wait until then
-    # (a broken clock must not move a watermark past the rows still to come).
+    """The health view flags a watermark older than this many hours (a dormant source)."""
     clock_skew_minutes: int = Field(default=60, ge=0, le=525600)
-    # Rows stamped below a watermark that land after it moved (late rows): each run records
-    # the intervals of timestamps it read and how many rows each held; a recorded interval
-    # holding more rows now than then has late rows. reprocess: the next run reads those
-    # intervals again; report: ``snowgen health`` reports them; off: nothing is recorded.
-    late_data: Annotated[Literal["reprocess", "report", "off"], BeforeValidator(_off_when_false)] = "reprocess"
-    # Only intervals ending less than this many hours before the watermark are checked.
+    """Rows stamped more than this many minutes after the warehouse's clock wait until then (a
+    broken clock must not move a watermark past the rows still to come)."""
+    late_data: Annotated[
+        Literal["reprocess", "report", "off"],
+        BeforeValidator(_off_when_false, json_schema_input_type=Literal["reprocess", "report", "off", False]),
+    ] = "reprocess"
+    """Rows stamped below a watermark that land after it moved (late rows): each run records the
+    intervals of timestamps it read and how many rows each held. reprocess: the next run reads
+    intervals that hold more rows now again; report: ``snowgen health`` reports them; off:
+    nothing is recorded."""
     late_data_horizon_hours: int = Field(default=72, ge=1, le=87600)
+    """Only intervals ending less than this many hours before the watermark are checked."""
     module: SimpleName = "watermarks"
-    # Prefix of the generated tables (default: '<project>_').
+    """The module of the generated watermark tables."""
     prefix: TablePrefix | None = None
+    """Prefix of the generated tables (default: '<project>_')."""
 
 
 # Project strategies, told apart by their ``strategy`` key.
@@ -400,7 +500,15 @@ def _var_scalar(element: Any, what: str) -> None:
         raise ValueError(f"{element} has no SQL literal; use a finite number")
 
 
-VarValue = Annotated[Any, AfterValidator(_var_value)]
+_VAR_SCALAR = {"type": ["string", "number", "boolean", "null"]}
+_VAR_MAP = {
+    "type": "object",
+    "propertyNames": {"pattern": SIMPLE_NAME_PATTERN},
+    "additionalProperties": {"anyOf": [_VAR_SCALAR, {"type": "array", "items": _VAR_SCALAR}]},
+}
+#: the JSON Schema of a var's value (the rule of check_var_value; a date is written as text)
+VAR_VALUE_SCHEMA = {"anyOf": [_VAR_SCALAR, _VAR_MAP, {"type": "array", "items": {"anyOf": [_VAR_SCALAR, _VAR_MAP]}}]}
+VarValue = Annotated[Any, AfterValidator(_var_value), WithJsonSchema(VAR_VALUE_SCHEMA)]
 
 
 # -- seeds ---------------------------------------------------------------------------------------
@@ -430,18 +538,34 @@ def _inside_project(value: str, example: str) -> str:
     return path.as_posix()
 
 
+SeedType = Annotated[str, Field(json_schema_extra=_type_as_written(SEED_TYPE_PATTERN))]
+
+
+class SeedColumnSpec(ColumnSpec):
+    """A seed column: its type has a literal every warehouse reads the same way."""
+
+    type: SeedType
+    """string, string(n), int, bigint, decimal(p,s), double, boolean, date or timestamp"""
+
+
 class SeedSpec(Spec):
     """A lookup table shipped with the project as a CSV file (a header row, then one row per
     line), (re)loaded by every run into ``<schema>.<seed name>``."""
 
     file: Annotated[str, AfterValidator(_project_relative)]
+    """The CSV file, relative to snowgen.yml (e.g. seeds/countries.csv)."""
     description: str | None = None
-    # One of the project's schema keys (default scratch: reloaded by every run, like the
-    # scratch tables).
+    """What the seed holds."""
     schema_: Literal["derived", "scratch", "manifest"] = Field(default="scratch", alias="schema")
-    columns: Annotated[dict[Name, ColumnSpec], Field(min_length=1)]
+    """One of the project's schema keys (default scratch: reloaded by every run, like the scratch tables)."""
+    columns: Annotated[dict[Name, SeedColumnSpec], Field(min_length=1)]
+    """The CSV's columns in order: ``name: type`` or ``name: {type, description}``."""
 
-    _normalise_columns = field_validator("columns", mode="before")(_columns_from_mapping)
+    _normalise_columns = field_validator(
+        "columns",
+        mode="before",
+        json_schema_input_type=Annotated[dict[Name, SeedType | SeedColumnSpec], Field(min_length=1)],
+    )(_columns_from_mapping)
 
     @field_validator("columns")
     @classmethod
@@ -470,11 +594,19 @@ DatabaseUrl = Annotated[StrictStr, AfterValidator(check_value)]
 
 
 class TargetSpec(Spec):
+    """Where a command compiles for and runs: a dialect, a database, vars."""
+
     dialect: str
+    """The warehouse: bigquery, databricks, duckdb, postgres, redshift or snowflake."""
     db: DatabaseUrl | None = None
+    """The database ``snowgen run`` uses: a URL, or a DuckDB file relative to the project folder."""
     allow_refresh: bool = False
+    """true: ``--full-refresh`` may drop this target's incremental state."""
     vars: dict[SimpleName, VarValue] = {}
+    """Vars over the project's."""
     connection: dict[SettingKey, SettingValue] = {}
+    """The database client's own connection settings; ``{{ env_var('NAME') }}`` in a value is
+    read from the environment when snowgen connects."""
 
 
 class ProfileTargetSpec(Spec):
@@ -484,26 +616,36 @@ class ProfileTargetSpec(Spec):
     (``allow_refresh``) stay in the project."""
 
     dialect: str | None = None
+    """The warehouse (replaces the project target's)."""
     db: DatabaseUrl | None = None
+    """The database URL or DuckDB file (replaces the project target's)."""
     connection: dict[SettingKey, SettingValue] = {}
+    """Connection settings added to or replacing the project target's, one by one."""
 
 
 class ProfileSpec(Spec):
     """One project's entry of the profiles file."""
 
     targets: dict[SimpleName, ProfileTargetSpec] = {}
+    """The project's targets, by name."""
 
 
 class SchemasSpec(Spec):
+    """The three schemas models and generated tables live in."""
+
     derived: Name = "derived"
+    """Final tables (the default schema of models)."""
     scratch: Name = "scratch"
+    """Per-run tables and upsert stages."""
     manifest: Name = "snowgen_manifest"
+    """Incremental state (manifests, watermarks, run metadata)."""
 
 
 class DialectSettings(Spec):
     """Project-wide per-dialect choices."""
 
     upsert: Literal["merge", "delete_insert"] | None = None
+    """How incremental models are upserted on this dialect (default: the dialect's own)."""
 
 
 def _modules_setting(value: Any) -> Any:
@@ -528,33 +670,54 @@ class ExtendsSpec(Spec):
     models come first, this project's are added (docs/spec.md, "Extending a project")."""
 
     project: Annotated[str, AfterValidator(_relative_folder)]
-    # The extended project's modules that run (default: all); its strategy's module always
-    # runs. A var may hold the list, so a target or --vars chooses.
-    modules: Annotated[list[SimpleName] | VarRef | None, BeforeValidator(_modules_setting)] = None
+    """The extended project's folder, relative to snowgen.yml (e.g. ../snowplow_web)."""
+    modules: Annotated[
+        list[SimpleName] | VarRef | None,
+        BeforeValidator(_modules_setting, json_schema_input_type=list[SimpleName] | VarText),
+    ] = None
+    """The extended project's modules that run (default: all; its strategy's module always runs),
+    or the var holding the list, so a target or --vars chooses."""
 
 
 class ProjectSpec(Spec):
+    """A snowgen project file (snowgen.yml): sources, schemas, vars, strategy and targets."""
+
     project: SimpleName
-    # The project this one is built on (None: none).
+    """The project's name (prefix of its generated tables and folder of its output)."""
     extends: ExtendsSpec | None = None
+    """Another project this one is built on."""
     description: str | None = None
+    """What the project builds."""
     sql_dialect: str = "postgres"
+    """The dialect the SQL bodies are written in (a sqlglot dialect name)."""
     models_path: Annotated[str, AfterValidator(_project_folder)] = "models"
+    """Where the model files live, inside the project."""
     modules: list[SimpleName] = []
+    """Module order (default: derived from the dependencies)."""
     schemas: SchemasSpec = SchemasSpec()
+    """The names of the derived, scratch and manifest schemas."""
     database: Name | None = None
+    """A catalog, project or database qualifier for every table."""
     sources: dict[SimpleName, SourceSpec] = {}
+    """The tables the models read, by the name their bodies use."""
     seeds: dict[SimpleName, SeedSpec] = {}
+    """Lookup tables shipped as CSV files."""
     vars: dict[SimpleName, VarValue] = {}
+    """Values the SQL bodies read through Jinja (``{{ var('name') }}``) and settings may take."""
     bot_filter: BotFilterSpec = BotFilterSpec()
+    """Drop events of bots by their user agent."""
     app_filter: AppFilterSpec = AppFilterSpec()
+    """Keep only the events of some app ids."""
     incremental: IncrementalSpec | None = None
+    """The project's incremental strategy: sessions or watermark."""
     targets: dict[SimpleName, TargetSpec] = {}
-    # The target of a command given neither --target nor --db (the planner checks it exists).
+    """Where commands compile for and run, by name."""
     target: SimpleName | None = None
+    """The target of a command given neither --target nor --db (one of targets)."""
     dialects: dict[str, DialectSettings] = {}
-    # Record every step of every run (start, end, rows) in <project>_run_metadata.
+    """Project-wide per-dialect choices, by dialect name."""
     run_metadata: bool = True
+    """Record every step of every run (start, end, rows) in <project>_run_metadata."""
 
 
 # -- models -------------------------------------------------------------------------------------
@@ -565,6 +728,7 @@ class BackfillSpec(Spec):
     ``instance_column`` holds the instance name and whose ``upsert_date_key`` is in range."""
 
     instance_column: Name | None = None
+    """The model's column holding the source instance's name."""
 
 
 class StitchSpec(Spec):
@@ -572,16 +736,25 @@ class StitchSpec(Spec):
     ``value`` of the ``mapping`` model's row whose unique key equals the row's ``key``
     (Snowplow's user stitching); rows without a mapping keep what they hold."""
 
-    column: Name  # column of this model that is set
-    key: Name  # column of this model matched to the mapping's single-column unique_key
-    mapping: SimpleName  # a model of the project: one row per key
-    value: Name  # the mapping's column copied into ``column``
-    enabled: VarBool = True  # false: the model is not stitched (e.g. from a var)
+    column: Name
+    """The column of this model that is set."""
+    key: Name
+    """The column of this model matched to the mapping's single-column unique_key."""
+    mapping: SimpleName
+    """A model of the project: one row per key."""
+    value: Name
+    """The mapping's column copied into ``column``."""
+    enabled: VarBool = True
+    """false: the model is not stitched (e.g. from a var)."""
 
 
 class DedupeOrder(Spec):
+    """A column ordering the rows of one key; the first row wins."""
+
     column: Name
+    """The column ordered by."""
     descending: bool = False
+    """true: the largest value wins."""
 
 
 def _order_items(value: Any) -> Any:
@@ -592,40 +765,66 @@ def _order_items(value: Any) -> Any:
 
 
 class ModelSpec(Spec):
-    name: SimpleName
-    description: str | None = None
-    module: SimpleName = "main"
-    enabled: VarBool = True
-    tags: list[Tag] = []  # for --select tag:NAME
-    materialization: Literal["view", "table", "incremental"] = "table"
-    schema_: SimpleName | None = Field(default=None, alias="schema")
-    unique_key: Name | list[Name] | None = None
-    upsert_date_key: Name | None = None
-    upsert_lookback_days: int | None = Field(default=None, ge=0, le=36500)
-    disable_upsert_lookback: bool = False
-    upsert: Literal["merge", "delete_insert"] | None = None
-    dedupe_order_by: list[DedupeOrder] = []
-    columns: dict[Name, ColumnSpec] = {}
-    layout: LayoutSpec = LayoutSpec()
-    bot_filter: bool | BotFilterSpec | None = None
-    app_filter: bool | AppFilterSpec | None = None
-    for_each: SimpleName | None = None
-    # strategy: watermark. The source this model reads incrementally: in its body that
-    # source is only its rows from this model's watermark (minus the lookback) on.
-    watermark: SimpleName | None = None
-    # strategy: watermark. How a backfill (``--backfill``) replaces this model's rows.
-    backfill: BackfillSpec | None = None
-    # incremental: also keep every run's rows in <name>_staged (scratch schema) until the
-    # one module that reads that table has run (v1 ``_staged`` tables).
-    staged: bool = False
-    # Re-stitch the whole table from a mapping model after each upsert or rebuild.
-    stitch: StitchSpec | None = None
-    sql_dialect: str | None = None
-    sql: Annotated[str, Field(min_length=1)]
+    """A snowgen model file (models/*.yml): one table or view and the SQL body that fills it."""
 
-    _normalise_columns = field_validator("columns", mode="before")(_columns_from_mapping)
-    _normalise_order = field_validator("dedupe_order_by", mode="before")(_order_items)
-    _normalise_tags = field_validator("tags", mode="before")(_tags_from_text)
+    name: SimpleName
+    """Unique in the project; the table or view name."""
+    description: str | None = None
+    """What the model holds."""
+    module: SimpleName = "main"
+    """The module the model runs in (modules are ordered; one output folder each)."""
+    enabled: VarBool = True
+    """false: the model is left out (e.g. from a var)."""
+    tags: list[Tag] = []
+    """Labels for ``--select tag:NAME`` (a single tag may be written without brackets)."""
+    materialization: Literal["view", "table", "incremental"] = "table"
+    """view, table (rebuilt by every run) or incremental (upserted)."""
+    schema_: SimpleName | None = Field(default=None, alias="schema")
+    """The project's schema key the model lives in: derived, scratch or manifest (default derived)."""
+    unique_key: Name | list[Name] | None = None
+    """One column or a list (a composite key) identifying a row: what the upsert matches on."""
+    upsert_date_key: Name | None = None
+    """Limits the upsert to [min(batch) - upsert_lookback_days, max(batch)] of this column."""
+    upsert_lookback_days: int | None = Field(default=None, ge=0, le=36500)
+    """Days the upsert looks back (default: var upsert_lookback_days, 30)."""
+    disable_upsert_lookback: bool = False
+    """true: the upsert window is [min(batch), max(batch)]."""
+    upsert: Literal["merge", "delete_insert"] | None = None
+    """How this model is upserted (default: the project's choice for the dialect, else the dialect's)."""
+    dedupe_order_by: list[DedupeOrder] = []
+    """Which of several rows with one key wins: columns (or ``{column, descending}``) in order."""
+    columns: dict[Name, ColumnSpec] = {}
+    """Typed columns (explicit DDL, casts in the stage): ``name: type`` or ``name: {type, description}``."""
+    layout: LayoutSpec = LayoutSpec()
+    """The physical layout: partition, cluster, sort, dist, indexes, per-dialect overrides."""
+    bot_filter: bool | BotFilterSpec | None = None
+    """false: no bot filter for this model; a block overrides the project's filter."""
+    app_filter: bool | AppFilterSpec | None = None
+    """false: no app filter for this model; a block overrides the project's filter."""
+    for_each: SimpleName | None = None
+    """A source with instances: the model is compiled once per instance."""
+    watermark: SimpleName | None = None
+    """strategy: watermark. The source this model reads incrementally: in its body that source is
+    only its rows from this model's watermark (minus the lookback) on."""
+    backfill: BackfillSpec | None = None
+    """strategy: watermark. How a backfill (``--backfill``) replaces this model's rows."""
+    staged: bool = False
+    """incremental: also keep every run's rows in <name>_staged (scratch schema) until the one
+    module that reads that table has run."""
+    stitch: StitchSpec | None = None
+    """Re-stitch the whole table from a mapping model after each upsert or rebuild."""
+    sql_dialect: str | None = None
+    """The dialect of this body (default: the project's sql_dialect)."""
+    sql: Annotated[str, Field(min_length=1)]
+    """The SELECT that fills the model (Jinja allowed); it reads sources, seeds and models by name."""
+
+    _normalise_columns = field_validator("columns", mode="before", json_schema_input_type=ColumnsAsWritten)(
+        _columns_from_mapping
+    )
+    _normalise_order = field_validator(
+        "dedupe_order_by", mode="before", json_schema_input_type=list[Name | DedupeOrder]
+    )(_order_items)
+    _normalise_tags = field_validator("tags", mode="before", json_schema_input_type=list[Tag] | Tag)(_tags_from_text)
 
     @property
     def unique_key_columns(self) -> tuple[str, ...]:
