@@ -37,6 +37,7 @@ class StepKind(StrEnum):
     MANIFEST_TABLE = "manifest_table"  # the sessions strategy's manifest and quarantine tables
     QUARANTINE = "quarantine"  # sessions that reached max_session_days join the quarantine
     WATERMARK_TABLE = "watermark_table"  # the watermark strategy's manifest table
+    GRANT = "grant"  # privileges on a model or on the project's schemas (snowgen.plan.grants)
     RELEASE_LOCK = "release_lock"  # gives the run lock back (the plan's last step)
 
 
@@ -200,6 +201,30 @@ class StrategyPlan:
 
 
 @dataclass(frozen=True)
+class Grantee:
+    """One grantee as written: ``dialect`` None means every warehouse."""
+
+    name: str
+    dialect: str | None
+    doc: YamlDocument
+    path: tuple  # its YAML path in ``doc``
+
+
+@dataclass(frozen=True)
+class SchemaGrant:
+    schema_key: str  # derived | scratch | manifest
+    privilege: str  # usage | select
+    grantees: tuple[Grantee, ...]
+
+
+@dataclass(frozen=True)
+class GrantsPlan:
+    #: model (instance) name -> who may SELECT from it
+    models: Mapping[str, tuple[Grantee, ...]] = field(default_factory=dict)
+    schemas: tuple[SchemaGrant, ...] = ()
+
+
+@dataclass(frozen=True)
 class Plan:
     project: str
     root: Path
@@ -216,6 +241,7 @@ class Plan:
     staged: dict[str, StagedTable] = field(default_factory=dict)  # by producer model
     seeds: dict[str, SeedPlan] = field(default_factory=dict)  # by seed name
     checks: tuple[Check, ...] = ()
+    grants: GrantsPlan = field(default_factory=GrantsPlan)
     #: the project whose run lock the plan takes: its own, or the one it extends (whose
     #: incremental state it shares; snowgen.spec.loader.LoadedProject.lock_project)
     lock_project: str = ""

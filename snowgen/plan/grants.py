@@ -1,0 +1,105 @@
+"""Grants: who gets which privilege on the models and schemas (the spec's ``grants:``).
+
+Planned once, dialect-neutral: each grantee keeps the spec position it was written at and
+the warehouse it was written for (None: every warehouse), so a builder can take the
+grantees of its dialect and blame a grantee its warehouse cannot name on its own line.
+
+- a model's ``grants.select`` replaces the project's ``grants.select`` (``inherit: true``
+  adds to it); a model without ``grants`` gets the project's when it lives in the derived
+  schema (scratch tables are rebuilt every run and the manifest is the run's state);
+- each model with grantees gets a GRANT step right after its own step, so grants lost when
+  a view or table is replaced (``CREATE OR REPLACE``) are granted again by every run;
+- the project's ``grants.schemas`` make one GRANT step after the schemas step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from snowgen.dialects import NAMES, unknown_dialect_message
+from snowgen.errors import SnowgenError
+from snowgen.plan.data import SETUP_STEP, Grantee, GrantsPlan, ModelPlan, SchemaGrant, Step, StepKind
+from snowgen.spec.models import Grantees
+from snowgen.spec.yaml_source import YamlDocument
+
+#: the step granting the project's ``grants.schemas``
+SCHEMA_GRANTS_STEP = "grant_schemas"
+#: what a model's grant step's id ends with
+GRANT_STEP_SUFFIX = "__grants"
+
+
+def for_dialect(grantees: tuple[Grantee, ...], dialect: str) -> tuple[Grantee, ...]:
+    """The grantees written for ``dialect`` or for every warehouse, each name once."""
+    chosen: dict[str, Grantee] = {}
+    for grantee in grantees:
+        if grantee.dialect in (None, dialect):
+            chosen.setdefault(grantee.name, grantee)
+    return tuple(chosen.values())
+
+
+def grantees_of(value: Grantees, doc: YamlDocument, path: tuple) -> tuple[Grantee, ...]:
+    """The grantees of one ``select:`` / ``usage:`` value; a warehouse key must be one of
+    snowgen's dialects (SG270 at the key)."""
+    if isinstance(value, list):
+        return tuple(Grantee(name, None, doc, (*path, i)) for i, name in enumerate(value))
+    found: list[Grantee] = []
+    for dialect, names in value.items():
+        if dialect not in NAMES:
+            raise SnowgenError.at("SG270", unknown_dialect_message(dialect), doc.location((*path, dialect), key=True))
+        found += [Grantee(name, dialect, doc, (*path, dialect, i)) for i, name in enumerate(names)]
+    return tuple(found)
+
+
+def plan_grants(project_doc: YamlDocument, spec, models: Mapping[str, ModelPlan]) -> GrantsPlan:
+    """Who gets what, from the project's ``grants`` and each model's (nothing when the
+    project's ``grants.enabled`` is false)."""
+    if not spec.grants.enabled:
+        return GrantsPlan()
+    default = grantees_of(spec.grants.select, project_doc, ("grants", "select"))
+    granted: dict[str, tuple[Grantee, ...]] = {}
+    for name, model in models.items():
+        own = model.spec.grants
+        if own is None:
+            grantees = default if model.schema_key == "derived" else ()
+        else:
+            grantees = grantees_of(own.select, model.doc, ("grants", "select"))
+            grantees = (*default, *grantees) if own.inherit else grantees
+        if grantees:
+            granted[name] = grantees
+    schemas = tuple(
+        SchemaGrant(key, privilege, grantees_of(value, project_doc, ("grants", "schemas", key, privilege)))
+        for key, item in spec.grants.schemas.items()
+        for privilege, value in (("usage", item.usage), ("select", item.select))
+        if value
+    )
+    return GrantsPlan(granted, schemas)
+
+
+def with_grant_steps(steps: list[Step], grants: GrantsPlan, project_file: str) -> list[Step]:
+    """A GRANT step after each granted model's step, and one after the schemas step for the
+    project's schema grants."""
+    result: list[Step] = []
+    for step in steps:
+        result.append(step)
+        if step.kind != StepKind.GRANT and step.model in grants.models and step.id == step.model:
+            result.append(
+                Step(
+                    id=step.model + GRANT_STEP_SUFFIX,
+                    module=step.module,
+                    kind=StepKind.GRANT,
+                    spec_file=step.spec_file,
+                    depends_on=(step.id,),
+                    model=step.model,
+                )
+            )
+        if step.id == SETUP_STEP and grants.schemas:
+            result.append(
+                Step(
+                    id=SCHEMA_GRANTS_STEP,
+                    module=step.module,
+                    kind=StepKind.GRANT,
+                    spec_file=project_file,
+                    depends_on=(SETUP_STEP,),
+                )
+            )
+    return result

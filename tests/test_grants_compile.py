@@ -1,0 +1,180 @@
+"""``grants:`` compiled for every dialect (compile only; tests/test_engines_grants.py runs them
+on Postgres): the statements each warehouse gets, where the grant steps go, and that every
+grant and every statement of ``snowgen privileges`` parses back with sqlglot in its dialect
+and with sqlfluff's grammar of the warehouse."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+import pytest
+import sqlglot
+from support.cli_runs import cli
+
+from snowgen.api import CompileOptions, compile_project
+from snowgen.dialects import NAMES, get_dialect
+from snowgen.runner.statements import split_statements
+
+SHIPPED = Path(__file__).resolve().parents[1] / "model_specs" / "snowplow_web"
+
+PROJECT = """\
+project: shop
+sources:
+  orders: {schema: raw, table: orders}
+grants:
+  select:
+    postgres: [reporting]
+    redshift: [group reporting]
+    snowflake: [reporting]
+    databricks: [reporting]
+    bigquery: ["group:reporting@example.com"]
+    duckdb: [reporting]
+  schemas:
+    derived:
+      usage: [analyst]
+      select: {bigquery: ["user:analyst@example.com"], postgres: [analyst], redshift: [analyst],
+               snowflake: [analyst], databricks: [analyst]}
+"""
+MODELS = {
+    "orders_daily": "name: orders_daily\nsql: select order_id, amount from orders\n",
+    "revenue": """\
+name: revenue
+materialization: view
+grants:
+  inherit: true
+  select: {postgres: [finance], redshift: [role finance], snowflake: [finance], databricks: [finance@example.com],
+           bigquery: ["serviceAccount:finance@p.iam.gserviceaccount.com"]}
+sql: select sum(amount) as total from orders_daily
+""",
+    "stage": "name: stage\nschema: scratch\nsql: select order_id from orders\n",  # scratch: no default
+    "private": "name: private\ngrants: {select: []}\nsql: select order_id from orders\n",  # opted out
+}
+
+# The grant steps' statements in plan order: grant_schemas, orders_daily, revenue.
+EXPECTED = {
+    "postgres": [
+        'GRANT USAGE ON SCHEMA "derived" TO "analyst"',
+        'ALTER DEFAULT PRIVILEGES IN SCHEMA "derived"\nGRANT SELECT ON TABLES TO "analyst"',
+        'GRANT SELECT ON TABLE "derived"."orders_daily" TO "reporting"',
+        'GRANT SELECT ON TABLE "derived"."revenue" TO "reporting"',
+        'GRANT SELECT ON TABLE "derived"."revenue" TO "finance"',
+    ],
+    "redshift": [
+        'GRANT USAGE ON SCHEMA "derived" TO "analyst"',
+        'ALTER DEFAULT PRIVILEGES IN SCHEMA "derived"\nGRANT SELECT ON TABLES TO "analyst"',
+        'GRANT SELECT ON TABLE "derived"."orders_daily" TO GROUP "reporting"',
+        'GRANT SELECT ON TABLE "derived"."revenue" TO GROUP "reporting"',
+        'GRANT SELECT ON TABLE "derived"."revenue" TO ROLE "finance"',
+    ],
+    "snowflake": [
+        'GRANT USAGE ON SCHEMA "DERIVED" TO ROLE "ANALYST"',
+        'GRANT SELECT ON FUTURE TABLES IN SCHEMA "DERIVED" TO ROLE "ANALYST"',
+        'GRANT SELECT ON FUTURE VIEWS IN SCHEMA "DERIVED" TO ROLE "ANALYST"',
+        'GRANT SELECT ON TABLE "DERIVED"."ORDERS_DAILY" TO ROLE "REPORTING"',
+        'GRANT SELECT ON VIEW "DERIVED"."REVENUE" TO ROLE "REPORTING"',
+        'GRANT SELECT ON VIEW "DERIVED"."REVENUE" TO ROLE "FINANCE"',
+    ],
+    "bigquery": [
+        "GRANT `roles/bigquery.dataViewer` ON SCHEMA `derived` TO 'user:analyst@example.com'",
+        "GRANT `roles/bigquery.dataViewer` ON TABLE `derived`.`orders_daily` TO 'group:reporting@example.com'",
+        "GRANT `roles/bigquery.dataViewer` ON VIEW `derived`.`revenue` TO 'group:reporting@example.com'",
+        "GRANT `roles/bigquery.dataViewer` ON VIEW `derived`.`revenue` TO "
+        "'serviceAccount:finance@p.iam.gserviceaccount.com'",
+    ],
+    "databricks": [
+        "GRANT USE SCHEMA ON SCHEMA `derived` TO `analyst`",
+        "GRANT SELECT ON SCHEMA `derived` TO `analyst`",
+        "GRANT SELECT ON TABLE `derived`.`orders_daily` TO `reporting`",
+        "GRANT SELECT ON VIEW `derived`.`revenue` TO `reporting`",
+        "GRANT SELECT ON VIEW `derived`.`revenue` TO `finance@example.com`",
+    ],
+    "duckdb": [],  # no privileges: the steps are there, without statements
+}
+#: sqlfluff's grammar per warehouse; BigQuery's (sqlfluff 4.5) has no DCL at all
+SQLFLUFF = {"postgres": "postgres", "redshift": "redshift", "snowflake": "snowflake", "databricks": "databricks"}
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory):
+    root = tmp_path_factory.mktemp("shop")
+    (root / "snowgen.yml").write_text(PROJECT, encoding="utf-8")
+    (root / "models").mkdir()
+    for name, text in MODELS.items():
+        (root / "models" / f"{name}.yml").write_text(text, encoding="utf-8")
+    return {c.dialect: c.files for c in compile_project(root, list(NAMES))}
+
+
+def grant_steps(files: dict[str, str]) -> list[dict]:
+    return [step for step in json.loads(files["plan.json"])["steps"] if step["kind"] == "grant"]
+
+
+def grant_statements(dialect: str, files: dict[str, str]) -> list[str]:
+    """The statements of the grant steps, their session settings left out."""
+    texts = [files[step["file"]] for step in grant_steps(files)]
+    statements = [s for text in texts for s in split_statements(text, get_dialect(dialect).sqlglot_dialect)]
+    return [s for s in statements if s.startswith(("GRANT", "ALTER"))]
+
+
+@pytest.mark.parametrize("dialect", NAMES)
+def test_each_warehouse_gets_its_own_grants(compiled, dialect):
+    assert grant_statements(dialect, compiled[dialect]) == EXPECTED[dialect]
+
+
+def test_grant_steps_follow_the_schemas_and_each_granted_model(compiled):
+    steps = grant_steps(compiled["postgres"])
+    assert [(s["id"], s.get("model"), s["module"]) for s in steps] == [
+        ("grant_schemas", None, "setup"),
+        ("orders_daily__grants", "orders_daily", "main"),
+        ("revenue__grants", "revenue", "main"),
+    ]
+    assert "create_schemas" in steps[0]["depends_on"] and "revenue" in steps[2]["depends_on"]
+    order = [s["id"] for s in json.loads(compiled["postgres"]["plan.json"])["steps"]]
+    assert order.index("revenue__grants") == order.index("revenue") + 1
+
+
+def test_duckdb_grant_steps_say_why_they_are_empty(compiled):
+    for step in grant_steps(compiled["duckdb"]):
+        assert step["statements"] == 0 and step["note"].startswith("DuckDB has no users, roles or privileges")
+        assert "-- No statements: DuckDB has no users, roles or privileges" in compiled["duckdb"][step["file"]]
+
+
+def test_enabled_false_compiles_no_grant_step():
+    [project] = compile_project(SHIPPED, ["postgres"])  # the shipped project: enable_grants is false
+    assert grant_steps(project.files) == []
+
+
+@cache
+def shipped_with_grants(dialect: str) -> dict[str, str]:
+    [project] = compile_project(SHIPPED, [dialect], CompileOptions(vars={"enable_grants": True}))
+    return project.files
+
+
+def privileges_statements(dialect: str) -> list[str]:
+    role = {"bigquery": "serviceAccount:runner@p.iam.gserviceaccount.com"}.get(dialect, "snowgen_runner")
+    printed = cli("privileges", "--project", str(SHIPPED), "-d", dialect, "--role", role, "--database", "analytics")
+    return [line for line in printed.splitlines() if line and not line.startswith("--")]
+
+
+@pytest.mark.parametrize("dialect", [d for d in NAMES if d != "duckdb"])
+def test_grants_and_privileges_parse_back_in_their_dialect(compiled, dialect):
+    statements = grant_statements(dialect, compiled[dialect]) + grant_statements(dialect, shipped_with_grants(dialect))
+    statements += privileges_statements(dialect)
+    assert len(statements) > 8
+    sqlglot_dialect = get_dialect(dialect).sqlglot_dialect
+    for statement in statements:
+        assert sqlglot.parse_one(statement.rstrip(";"), read=sqlglot_dialect) is not None, statement
+    if dialect not in SQLFLUFF:
+        return
+    from sqlfluff.core import FluffConfig, Linter
+
+    linter = Linter(config=FluffConfig(overrides={"dialect": SQLFLUFF[dialect]}))
+    parsed = linter.parse_string(";\n".join(s.rstrip(";") for s in statements) + ";\n")
+    assert [str(v) for v in parsed.violations] == []
+
+
+def test_duckdb_privileges_say_there_are_none():
+    printed = cli("privileges", "--project", str(SHIPPED), "-d", "duckdb", "--role", "anyone")
+    assert printed.startswith("-- DuckDB has no users, roles or privileges")
+    assert "GRANT" not in printed
