@@ -265,7 +265,7 @@ def run_command(
         sys.exit(1)
     if revoke_unlisted:
         for statement in api.revoke_unlisted(loaded, options):
-            click.echo(statement, err=True)
+            output.warning(f"revoked what the spec's grants do not list: {statement}")
 
 
 @main.command("sources")

@@ -14,12 +14,17 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from click.testing import CliRunner
 from support import snowplow_dataset as ds
 from support.cli_runs import cli
 from support.data import insert_rows
+from support.grants_project import write_project
 
+from snowgen.api import compile_project
 from snowgen.build.sources import source_ddl
+from snowgen.cli import main
 from snowgen.dialects import get_dialect
+from snowgen.runner.execute import read_plan, run_steps
 from snowgen.spec.loader import load_project
 
 PROJECT = Path(__file__).resolve().parents[1] / "model_specs" / "snowplow_web"
@@ -124,8 +129,51 @@ def test_revoke_unlisted_takes_select_from_a_role_the_spec_does_not_list(granted
     runner_conn, _ = connect(admin, runner)
     with runner_conn, runner_conn.cursor() as cur:
         cur.execute(f'GRANT SELECT ON TABLE {table} TO "{former}"')  # what an earlier spec listed
-    cli("run", "--project", str(PROJECT), "--db", url(admin, runner), "--vars", VARS, "--quiet", "--revoke-unlisted")
+    args = [
+        "run",
+        "--project",
+        str(PROJECT),
+        "--db",
+        url(admin, runner),
+        "--vars",
+        VARS,
+        "--quiet",
+        "--revoke-unlisted",
+    ]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert f'REVOKE SELECT ON TABLE {table} FROM "{former}"' in result.stderr
     can_read = f"SELECT has_table_privilege('{{}}', '{table}', 'SELECT')"
     assert admin.query(can_read.format(former)) == [(False,)]
     assert admin.query(can_read.format(READER)) == [(True,)]
     assert admin.query(can_read.format(runner)) == [(True,)]
+
+
+def test_every_postgres_grant_form_runs(postgres_engine, tmp_path):
+    """The small project of every grant form, run by a superuser: model grants, a view's
+    inherited ones, schema usage and default privileges (a table made after the run)."""
+    [compiled] = compile_project(write_project(tmp_path), ["postgres"])
+    admin = postgres_engine.fresh()
+    roles = ("reporting", "analyst", "finance")
+    try:
+        for role in roles:
+            create_role(admin, role)
+        admin.execute("CREATE SCHEMA raw")
+        admin.execute("CREATE TABLE raw.orders (order_id INT, amount NUMERIC)")
+        for _ in run_steps(read_plan(compiled.files, "postgres"), admin.execute):
+            pass
+        admin.execute("CREATE TABLE derived.made_later (a INT)")
+        can = "SELECT has_table_privilege('{}', '{}', 'SELECT')"
+        granted = {
+            ("reporting", "derived.orders_daily"): True, ("reporting", "derived.revenue"): True,
+            ("finance", "derived.revenue"): True, ("finance", "derived.orders_daily"): False,
+            ("reporting", "derived.private"): False, ("reporting", "scratch.stage"): False,
+            ("analyst", "derived.made_later"): True,
+        }  # fmt: skip
+        assert {key: admin.query(can.format(*key))[0][0] for key in granted} == granted
+        assert admin.query("SELECT has_schema_privilege('analyst', 'derived', 'USAGE')") == [(True,)]
+    finally:
+        for role in roles:
+            admin.execute(f'DROP OWNED BY "{role}" CASCADE')
+            admin.execute(f'DROP ROLE "{role}"')
+        admin.close()

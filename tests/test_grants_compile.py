@@ -12,45 +12,13 @@ from pathlib import Path
 import pytest
 import sqlglot
 from support.cli_runs import cli
+from support.grants_project import write_project
 
 from snowgen.api import CompileOptions, compile_project
 from snowgen.dialects import NAMES, get_dialect
 from snowgen.runner.statements import split_statements
 
 SHIPPED = Path(__file__).resolve().parents[1] / "model_specs" / "snowplow_web"
-
-PROJECT = """\
-project: shop
-sources:
-  orders: {schema: raw, table: orders}
-grants:
-  select:
-    postgres: [reporting]
-    redshift: [group reporting]
-    snowflake: [reporting]
-    databricks: [reporting]
-    bigquery: ["group:reporting@example.com"]
-    duckdb: [reporting]
-  schemas:
-    derived:
-      usage: [analyst]
-      select: {bigquery: ["user:analyst@example.com"], postgres: [analyst], redshift: [analyst],
-               snowflake: [analyst], databricks: [analyst]}
-"""
-MODELS = {
-    "orders_daily": "name: orders_daily\nsql: select order_id, amount from orders\n",
-    "revenue": """\
-name: revenue
-materialization: view
-grants:
-  inherit: true
-  select: {postgres: [finance], redshift: [role finance], snowflake: [finance], databricks: [finance@example.com],
-           bigquery: ["serviceAccount:finance@p.iam.gserviceaccount.com"]}
-sql: select sum(amount) as total from orders_daily
-""",
-    "stage": "name: stage\nschema: scratch\nsql: select order_id from orders\n",  # scratch: no default
-    "private": "name: private\ngrants: {select: []}\nsql: select order_id from orders\n",  # opted out
-}
 
 # The grant steps' statements in plan order: grant_schemas, orders_daily, revenue.
 EXPECTED = {
@@ -98,11 +66,7 @@ SQLFLUFF = {"postgres": "postgres", "redshift": "redshift", "snowflake": "snowfl
 
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory):
-    root = tmp_path_factory.mktemp("shop")
-    (root / "snowgen.yml").write_text(PROJECT, encoding="utf-8")
-    (root / "models").mkdir()
-    for name, text in MODELS.items():
-        (root / "models" / f"{name}.yml").write_text(text, encoding="utf-8")
+    root = write_project(tmp_path_factory.mktemp("shop"))
     return {c.dialect: c.files for c in compile_project(root, list(NAMES))}
 
 

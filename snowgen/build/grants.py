@@ -23,7 +23,7 @@ from snowgen.dialects.grants import (
 )
 from snowgen.dialects.shapes import Script
 from snowgen.errors import SnowgenError
-from snowgen.plan.data import Grantee, Plan, Step
+from snowgen.plan.data import Grantee, ModelPlan, Plan, Step
 from snowgen.plan.grants import for_dialect
 
 
@@ -38,7 +38,9 @@ def model_grants(plan: Plan, model_name: str, dialect: Dialect) -> list[exp.Expr
     model = plan.models[model_name]
     is_view = model.materialization == "view"
     return _each(
-        for_dialect(plan.grants.models[model_name], dialect.name),
+        plan,
+        model,
+        for_dialect(model.grantees, dialect.name),
         dialect,
         lambda name: grant_read(dialect.grants, model.table, is_view, name),
     )
@@ -47,10 +49,12 @@ def model_grants(plan: Plan, model_name: str, dialect: Dialect) -> list[exp.Expr
 def schema_grants(plan: Plan, dialect: Dialect) -> list[exp.Expr]:
     """Usage of the project's schemas, and reading the tables they will hold."""
     statements: list[exp.Expr] = []
-    for grant in plan.grants.schemas:
+    for grant in plan.schema_grants:
         schema = plan.schemas[grant.schema_key]
         make = grant_usage if grant.privilege == "usage" else grant_future_read
         statements += _each(
+            plan,
+            None,
             for_dialect(grant.grantees, dialect.name),
             dialect,
             lambda name, make=make, schema=schema: make(dialect.grants, schema, plan.database, name),
@@ -58,15 +62,22 @@ def schema_grants(plan: Plan, dialect: Dialect) -> list[exp.Expr]:
     return statements
 
 
-def _each(grantees: tuple[Grantee, ...], dialect: Dialect, build: Callable[[str], list[exp.Expr]]) -> list[exp.Expr]:
+def _each(
+    plan: Plan,
+    model: ModelPlan | None,
+    grantees: tuple[Grantee, ...],
+    dialect: Dialect,
+    build: Callable[[str], list[exp.Expr]],
+) -> list[exp.Expr]:
     """``build``'s statements for each grantee; one the warehouse cannot name is an SG271 at
-    the line that lists it."""
+    the line that lists it (in the project file, or in ``model``'s)."""
     statements: list[exp.Expr] = []
     for grantee in grantees:
         try:
             statements += build(grantee.name)
         except GranteeError as exc:
-            raise SnowgenError.at("SG271", f"{dialect.name}: {exc}", grantee.doc.location(grantee.path)) from None
+            doc = plan.doc if grantee.in_project or model is None else model.doc
+            raise SnowgenError.at("SG271", f"{dialect.name}: {exc}", doc.location(grantee.path)) from None
     return statements
 
 
@@ -93,11 +104,11 @@ def reader_checks(plan: Plan, dialect: Dialect) -> Iterator[ReaderCheck]:
     spelling = dialect.grants
     if spelling.read is None:
         return
-    for name, model in plan.models.items():
+    for model in plan.models.values():
         query = readers_query(spelling, model.table)
         if query is None:
             raise CatalogNotRead(f"{dialect.name}: snowgen reads the grants of postgres only so far")
-        listed = for_dialect(plan.grants.models.get(name, ()), dialect.name)
+        listed = for_dialect(model.grantees, dialect.name)
         names = frozenset(catalog_name(spelling, grantee.name) for grantee in listed)
         yield ReaderCheck(model.table, model.materialization == "view", names, query)
 

@@ -95,6 +95,23 @@ class BodyFacts:
 
 
 @dataclass(frozen=True)
+class Grantee:
+    """One grantee as written (snowgen.plan.grants): ``dialect`` None means every warehouse."""
+
+    name: str
+    dialect: str | None
+    in_project: bool  # written in the project file (else in the model's own file)
+    path: tuple  # its YAML path in that file
+
+
+@dataclass(frozen=True)
+class SchemaGrant:
+    schema_key: str  # derived | scratch | manifest
+    privilege: str  # usage | select
+    grantees: tuple[Grantee, ...]
+
+
+@dataclass(frozen=True)
 class ModelPlan:
     """One table or view to build, with its body already resolved to qualified tables."""
 
@@ -120,6 +137,8 @@ class ModelPlan:
     #: a user model's body: how to parse it, and what planning learned from it
     body: BodyInputs | None = None
     facts: BodyFacts | None = None
+    #: who may read its table or view (snowgen.plan.grants; a grant step follows its step)
+    grantees: tuple[Grantee, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -201,30 +220,6 @@ class StrategyPlan:
 
 
 @dataclass(frozen=True)
-class Grantee:
-    """One grantee as written: ``dialect`` None means every warehouse."""
-
-    name: str
-    dialect: str | None
-    doc: YamlDocument
-    path: tuple  # its YAML path in ``doc``
-
-
-@dataclass(frozen=True)
-class SchemaGrant:
-    schema_key: str  # derived | scratch | manifest
-    privilege: str  # usage | select
-    grantees: tuple[Grantee, ...]
-
-
-@dataclass(frozen=True)
-class GrantsPlan:
-    #: model (instance) name -> who may SELECT from it
-    models: Mapping[str, tuple[Grantee, ...]] = field(default_factory=dict)
-    schemas: tuple[SchemaGrant, ...] = ()
-
-
-@dataclass(frozen=True)
 class Plan:
     project: str
     root: Path
@@ -241,7 +236,8 @@ class Plan:
     staged: dict[str, StagedTable] = field(default_factory=dict)  # by producer model
     seeds: dict[str, SeedPlan] = field(default_factory=dict)  # by seed name
     checks: tuple[Check, ...] = ()
-    grants: GrantsPlan = field(default_factory=GrantsPlan)
+    #: the project's grants on its schemas (snowgen.plan.grants)
+    schema_grants: tuple[SchemaGrant, ...] = ()
     #: the project whose run lock the plan takes: its own, or the one it extends (whose
     #: incremental state it shares; snowgen.spec.loader.LoadedProject.lock_project)
     lock_project: str = ""

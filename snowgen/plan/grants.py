@@ -14,11 +14,11 @@ grantees of its dialect and blame a grantee its warehouse cannot name on its own
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from dataclasses import replace
 
 from snowgen.dialects import NAMES, unknown_dialect_message
 from snowgen.errors import SnowgenError
-from snowgen.plan.data import SETUP_STEP, Grantee, GrantsPlan, ModelPlan, SchemaGrant, Step, StepKind
+from snowgen.plan.data import SETUP_STEP, Grantee, ModelPlan, SchemaGrant, Step, StepKind
 from snowgen.spec.models import Grantees
 from snowgen.spec.yaml_source import YamlDocument
 
@@ -37,51 +37,59 @@ def for_dialect(grantees: tuple[Grantee, ...], dialect: str) -> tuple[Grantee, .
     return tuple(chosen.values())
 
 
-def grantees_of(value: Grantees, doc: YamlDocument, path: tuple) -> tuple[Grantee, ...]:
-    """The grantees of one ``select:`` / ``usage:`` value; a warehouse key must be one of
-    snowgen's dialects (SG270 at the key)."""
+def grantees_of(value: Grantees, doc: YamlDocument, in_project: bool, path: tuple) -> tuple[Grantee, ...]:
+    """The grantees of one ``select:`` / ``usage:`` value of ``doc``; a warehouse key must be
+    one of snowgen's dialects (SG270 at the key)."""
     if isinstance(value, list):
-        return tuple(Grantee(name, None, doc, (*path, i)) for i, name in enumerate(value))
+        return tuple(Grantee(name, None, in_project, (*path, i)) for i, name in enumerate(value))
     found: list[Grantee] = []
     for dialect, names in value.items():
         if dialect not in NAMES:
             raise SnowgenError.at("SG270", unknown_dialect_message(dialect), doc.location((*path, dialect), key=True))
-        found += [Grantee(name, dialect, doc, (*path, dialect, i)) for i, name in enumerate(names)]
+        found += [Grantee(name, dialect, in_project, (*path, dialect, i)) for i, name in enumerate(names)]
     return tuple(found)
 
 
-def plan_grants(project_doc: YamlDocument, spec, models: Mapping[str, ModelPlan]) -> GrantsPlan:
-    """Who gets what, from the project's ``grants`` and each model's (nothing when the
-    project's ``grants.enabled`` is false)."""
+def with_grantees(project_doc: YamlDocument, spec, models: dict[str, ModelPlan]) -> dict[str, ModelPlan]:
+    """``models`` with who may read each (none when the project's ``grants.enabled`` is false)."""
     if not spec.grants.enabled:
-        return GrantsPlan()
-    default = grantees_of(spec.grants.select, project_doc, ("grants", "select"))
-    granted: dict[str, tuple[Grantee, ...]] = {}
+        return models
+    default = grantees_of(spec.grants.select, project_doc, True, ("grants", "select"))
+    result = dict(models)
     for name, model in models.items():
         own = model.spec.grants
         if own is None:
             grantees = default if model.schema_key == "derived" else ()
         else:
-            grantees = grantees_of(own.select, model.doc, ("grants", "select"))
+            grantees = grantees_of(own.select, model.doc, False, ("grants", "select"))
             grantees = (*default, *grantees) if own.inherit else grantees
         if grantees:
-            granted[name] = grantees
-    schemas = tuple(
-        SchemaGrant(key, privilege, grantees_of(value, project_doc, ("grants", "schemas", key, privilege)))
+            result[name] = replace(model, grantees=grantees)
+    return result
+
+
+def schema_grants(project_doc: YamlDocument, spec) -> tuple[SchemaGrant, ...]:
+    """The project's ``grants.schemas``, one entry per schema and privilege."""
+    if not spec.grants.enabled:
+        return ()
+    return tuple(
+        SchemaGrant(key, privilege, grantees_of(value, project_doc, True, ("grants", "schemas", key, privilege)))
         for key, item in spec.grants.schemas.items()
         for privilege, value in (("usage", item.usage), ("select", item.select))
         if value
     )
-    return GrantsPlan(granted, schemas)
 
 
-def with_grant_steps(steps: list[Step], grants: GrantsPlan, project_file: str) -> list[Step]:
+def with_grant_steps(
+    steps: list[Step], models: dict[str, ModelPlan], schemas: tuple[SchemaGrant, ...], project_file: str
+) -> list[Step]:
     """A GRANT step after each granted model's step, and one after the schemas step for the
     project's schema grants."""
     result: list[Step] = []
     for step in steps:
         result.append(step)
-        if step.kind != StepKind.GRANT and step.model in grants.models and step.id == step.model:
+        model = models.get(step.model) if step.model else None
+        if model is not None and model.grantees and step.id == step.model:
             result.append(
                 Step(
                     id=step.model + GRANT_STEP_SUFFIX,
@@ -92,7 +100,7 @@ def with_grant_steps(steps: list[Step], grants: GrantsPlan, project_file: str) -
                     model=step.model,
                 )
             )
-        if step.id == SETUP_STEP and grants.schemas:
+        if step.id == SETUP_STEP and schemas:
             result.append(
                 Step(
                     id=SCHEMA_GRANTS_STEP,

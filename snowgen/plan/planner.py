@@ -88,8 +88,9 @@ def plan_project(
     steps = staged.with_consume_steps(steps, staged_tables, strategy_plan.complete_steps)
     steps = seeds.with_seed_steps(steps, seed_plans, selected)
     steps = stitch.with_mapping_steps(steps, models)
-    granted = grants.plan_grants(loaded.doc, spec, models)
-    steps = grants.with_grant_steps(steps, granted, _relative(loaded, loaded.doc.path))
+    models = grants.with_grantees(loaded.doc, spec, models)
+    schema_grants = grants.schema_grants(loaded.doc, spec)
+    steps = grants.with_grant_steps(steps, models, schema_grants, _relative(loaded, loaded.doc.path))
     return Plan(
         project=spec.project,
         lock_project=loaded.lock_project,
@@ -107,7 +108,7 @@ def plan_project(
         staged=staged_tables,
         seeds=seed_plans,
         checks=tuple(c for c in strategy.checks() if any(s.id == c.after for s in steps)),
-        grants=granted,
+        schema_grants=schema_grants,
     )
 
 

@@ -10,14 +10,23 @@ grants:
 """
 
 
+def appended(proj, relative: str, text: str):
+    """``proj`` with ``text`` added to the end of one of its files."""
+    proj.write(relative, proj.root.joinpath(relative).read_text() + text)
+    return proj
+
+
 def test_a_grants_block_compiles(proj):
-    proj.write("snowgen.yml", proj.root.joinpath("snowgen.yml").read_text() + "grants:\n  select: [reader]\n")
-    assert proj.run("compile", "--dialect", "postgres").exit_code == 0
+    assert (
+        appended(proj, "snowgen.yml", "grants:\n  select: [reader]\n").run("compile", "--dialect", "postgres").exit_code
+        == 0
+    )
 
 
 def test_unknown_dialect_under_a_privilege(proj):
-    proj.write("snowgen.yml", proj.root.joinpath("snowgen.yml").read_text() + "grants:\n  select:\n    snowflak: [r]\n")
-    assert proj.fail("compile", "--dialect", "postgres") == (
+    assert appended(proj, "snowgen.yml", "grants:\n  select:\n    snowflak: [r]\n").fail(
+        "compile", "--dialect", "postgres"
+    ) == (
         "snowgen.yml:13:5: SG270 unknown dialect 'snowflak' (did you mean 'snowflake'?)\n"
         " 13 |     snowflak: [r]\n"
         "    |     ^\n"
@@ -25,8 +34,7 @@ def test_unknown_dialect_under_a_privilege(proj):
 
 
 def test_a_bigquery_grantee_must_be_an_iam_principal(proj):
-    proj.write("snowgen.yml", proj.root.joinpath("snowgen.yml").read_text() + PROJECT_GRANTS)
-    assert proj.fail("compile", "--dialect", "bigquery") == (
+    assert appended(proj, "snowgen.yml", PROJECT_GRANTS).fail("compile", "--dialect", "bigquery") == (
         "snowgen.yml:13:16: SG271 bigquery: grantee 'analysts@example.com' is not an IAM principal "
         "(user:, group:, serviceAccount:, domain:, principal://, principalSet://)\n"
         " 13 |     bigquery: [analysts@example.com]\n"
@@ -35,9 +43,9 @@ def test_a_bigquery_grantee_must_be_an_iam_principal(proj):
 
 
 def test_a_grantee_with_a_space_needs_a_known_kind(proj):
-    model = proj.root.joinpath("models/page_views.yml").read_text()
-    proj.write("models/page_views.yml", model + "grants:\n  select: [team readers]\n")
-    assert proj.fail("compile", "--dialect", "postgres") == (
+    assert appended(proj, "models/page_views.yml", "grants:\n  select: [team readers]\n").fail(
+        "compile", "--dialect", "postgres"
+    ) == (
         "models/page_views.yml:6:12: SG271 postgres: grantee 'team readers' has a space: quote it "
         '("team readers") or use a known kind (none)\n'
         " 6 |   select: [team readers]\n"
@@ -46,9 +54,9 @@ def test_a_grantee_with_a_space_needs_a_known_kind(proj):
 
 
 def test_an_unknown_privilege(proj):
-    model = proj.root.joinpath("models/page_views.yml").read_text()
-    proj.write("models/page_views.yml", model + "grants:\n  insert: [loader]\n")
-    assert proj.fail("compile", "--dialect", "postgres") == (
+    assert appended(proj, "models/page_views.yml", "grants:\n  insert: [loader]\n").fail(
+        "compile", "--dialect", "postgres"
+    ) == (
         "models/page_views.yml:6:3: SG101 unknown key 'insert' (did you mean 'inherit'?)\n"
         " 6 |   insert: [loader]\n"
         "   |   ^\n"
