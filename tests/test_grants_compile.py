@@ -88,10 +88,11 @@ def test_each_warehouse_gets_its_own_grants(compiled, dialect):
 
 def test_grant_steps_follow_the_schemas_and_each_granted_model(compiled):
     steps = grant_steps(compiled["postgres"])
+    # no "model": a grant step builds no table (a scheduler makes an asset per model)
     assert [(s["id"], s.get("model"), s["module"]) for s in steps] == [
         ("grant_schemas", None, "setup"),
-        ("orders_daily__grants", "orders_daily", "main"),
-        ("revenue__grants", "revenue", "main"),
+        ("orders_daily__grants", None, "main"),
+        ("revenue__grants", None, "main"),
     ]
     assert "create_schemas" in steps[0]["depends_on"] and "revenue" in steps[2]["depends_on"]
     order = [s["id"] for s in json.loads(compiled["postgres"]["plan.json"])["steps"]]
@@ -142,3 +143,10 @@ def test_duckdb_privileges_say_there_are_none():
     printed = cli("privileges", "--project", str(SHIPPED), "-d", "duckdb", "--role", "anyone")
     assert printed.startswith("-- DuckDB has no users, roles or privileges")
     assert "GRANT" not in printed
+
+
+def test_a_scheduler_sees_one_table_step_per_model(compiled):
+    from snowgen.integrations.plan import plan_of_files
+
+    tables = [step.model for step in plan_of_files(compiled["snowflake"]).table_steps]
+    assert sorted(tables) == ["orders_daily", "private", "revenue", "stage"]

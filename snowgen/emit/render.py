@@ -157,7 +157,7 @@ def render_plan(plan: Plan, dialect: Dialect, paths: dict[str, str], accesses: M
 
 def _step_entry(step: Step, path: str, depends_on: Sequence[str], found: Access) -> dict:
     entry: dict = {"id": step.id, "module": step.module, "kind": step.kind, "file": path}
-    if step.model:
+    if step.model and step.kind != StepKind.GRANT:  # a grant step builds no table (schedulers: an asset per model)
         entry["model"] = step.model
     entry["depends_on"] = list(depends_on)
     entry["reads"] = sorted(found.reads)
