@@ -11,11 +11,13 @@ from pathlib import Path
 
 import pytest
 import sqlglot
+from sqlglot import exp
 from support.cli_runs import cli
 from support.grants_project import write_project
 
 from snowgen.api import CompileOptions, compile_project
 from snowgen.dialects import NAMES, get_dialect
+from snowgen.dialects.grants import grant_read
 from snowgen.runner.statements import split_statements
 
 SHIPPED = Path(__file__).resolve().parents[1] / "model_specs" / "snowplow_web"
@@ -150,3 +152,16 @@ def test_a_scheduler_sees_one_table_step_per_model(compiled):
 
     tables = [step.model for step in plan_of_files(compiled["snowflake"]).table_steps]
     assert sorted(tables) == ["orders_daily", "private", "revenue", "stage"]
+
+
+@pytest.mark.parametrize(
+    "dialect,grantee",
+    [("postgres", 'evil";drop'), ("redshift", "group a\"b"), ("snowflake", "r'x\""), ("databricks", "a`b c"),
+     ("bigquery", "user:o'brien@example.com")],
+)  # fmt: skip
+def test_a_hostile_grantee_is_quoted_not_spliced(dialect, grantee):
+    d = get_dialect(dialect)
+    statement = d.render(d.lower(grant_read(d.grants, exp.table_("t", db="s"), False, grantee)[0]))
+    parsed = sqlglot.parse_one(statement, read=d.sqlglot_dialect)
+    assert isinstance(parsed, exp.Grant), statement
+    assert parsed.args["principals"][0].this.name == grantee.removeprefix("group "), statement

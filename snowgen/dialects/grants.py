@@ -83,7 +83,7 @@ def principal(spelling: GrantSpelling, grantee: str, exact: bool = False) -> exp
     first, _, rest = grantee.partition(" ")
     if rest.strip() and first.lower() in spelling.principal_kinds:
         kind, grantee = spelling.principal_kinds[first.lower()], rest.strip()
-    elif " " in grantee and not grantee.startswith('"'):
+    elif " " in grantee and not grantee.startswith('"') and not spelling.exact_principals:
         kinds = ", ".join(f"'{word} NAME'" for word in spelling.principal_kinds) or "none"
         raise GranteeError(f"grantee '{grantee}' has a space: quote it (\"{grantee}\") or use a known kind ({kinds})")
     name = grantee if spelling.exact_principals else canonical(grantee)
