@@ -13,11 +13,12 @@ import pytest
 import sqlglot
 from sqlglot import exp
 from support.cli_runs import cli
-from support.grants_project import write_project
+from support.grants_project import MODELS, write_project
 
 from snowgen.api import CompileOptions, compile_project
 from snowgen.dialects import NAMES, get_dialect
 from snowgen.dialects.grants import grant_read
+from snowgen.errors import SnowgenError
 from snowgen.runner.statements import split_statements
 
 SHIPPED = Path(__file__).resolve().parents[1] / "model_specs" / "snowplow_web"
@@ -165,3 +166,41 @@ def test_a_hostile_grantee_is_quoted_not_spliced(dialect, grantee):
     parsed = sqlglot.parse_one(statement, read=d.sqlglot_dialect)
     assert isinstance(parsed, exp.Grant), statement
     assert parsed.args["principals"][0].this.name == grantee.removeprefix("group "), statement
+
+
+VAR_PROJECT = """\
+project: shop
+sources:
+  orders: {schema: raw, table: orders}
+vars:
+  readers: [reporting, finance]
+grants:
+  select: "{{ var('readers') }}"
+"""
+
+
+@pytest.mark.parametrize(
+    "readers,expected",
+    [
+        (None, ['"reporting"', '"finance"']),
+        ({"postgres": ["ops"], "snowflake": ["other"]}, ['"ops"']),
+        ([], []),
+    ],
+)
+def test_grantees_from_a_var(tmp_path, readers, expected):
+    (tmp_path / "snowgen.yml").write_text(VAR_PROJECT, encoding="utf-8")
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "orders_daily.yml").write_text(MODELS["orders_daily"], encoding="utf-8")
+    options = CompileOptions(vars={} if readers is None else {"readers": readers})
+    [project] = compile_project(tmp_path, ["postgres"], options)
+    granted = [s.rsplit(" TO ", 1)[1] for s in grant_statements("postgres", project.files)]
+    assert granted == expected
+
+
+def test_grantees_from_a_var_of_the_wrong_type(tmp_path):
+    (tmp_path / "snowgen.yml").write_text(VAR_PROJECT.replace("[reporting, finance]", "reporting"), encoding="utf-8")
+    (tmp_path / "models").mkdir()
+    with pytest.raises(SnowgenError) as raised:
+        compile_project(tmp_path, ["postgres"])
+    assert raised.value.diagnostics[0].code == "SG240"
+    assert "var 'readers' is 'reporting' (str); this setting takes a list of strings" in str(raised.value)

@@ -461,8 +461,9 @@ class SeedSpec(Spec):
 # ``group NAME`` (Redshift), a principal or group (Databricks), an IAM principal such as
 # ``group:analysts@example.com`` (BigQuery). The dialect quotes it; it is never spliced.
 Grantee = Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[^\x00\r\n]+$")]
-# One list for every warehouse, or a list per warehouse (a warehouse not named gets none).
-Grantees = list[Grantee] | dict[str, list[Grantee]]
+# One list for every warehouse, or a list per warehouse (a warehouse not named gets none), or
+# "{{ var('name') }}" naming a var that holds either.
+Grantees = Annotated[list[Grantee] | dict[str, list[Grantee]] | VarRef, BeforeValidator(_var_setting)]
 
 
 class ModelGrantsSpec(Spec):
