@@ -15,7 +15,8 @@ from sqlglot import exp
 from support.cli_runs import cli
 from support.grants_project import MODELS, write_project
 
-from snowgen.api import CompileOptions, compile_project
+from snowgen.api import CompileOptions, compile_project, load_project, plan_loaded
+from snowgen.build.grants import CatalogNotRead, reader_checks
 from snowgen.dialects import NAMES, get_dialect
 from snowgen.dialects.grants import grant_read
 from snowgen.errors import SnowgenError
@@ -204,3 +205,14 @@ def test_grantees_from_a_var_of_the_wrong_type(tmp_path):
         compile_project(tmp_path, ["postgres"])
     assert raised.value.diagnostics[0].code == "SG240"
     assert "var 'readers' is 'reporting' (str); this setting takes a list of strings" in str(raised.value)
+
+
+def test_revoke_unlisted_reads_the_postgres_catalog_only(tmp_path):
+    plan = plan_loaded(load_project(write_project(tmp_path)))
+    listed = {c.table.name: c.listed for c in reader_checks(plan, get_dialect("postgres"))}
+    assert listed == {
+        "orders_daily": {"reporting"}, "revenue": {"reporting", "finance"}, "private": set(), "stage": set(),
+    }  # fmt: skip
+    assert list(reader_checks(plan, get_dialect("duckdb"))) == []  # no privileges to revoke
+    with pytest.raises(CatalogNotRead, match="snowflake: snowgen reads the grants of postgres only so far"):
+        list(reader_checks(plan, get_dialect("snowflake")))
