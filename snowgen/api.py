@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from snowgen.build import manifest_ops
+from snowgen.build.grants import CatalogNotRead, reader_checks, revokes
 from snowgen.build.health import health_queries
+from snowgen.build.privileges import DatabaseNeeded, runner_privileges
 from snowgen.build.run_lock import lock_status
 from snowgen.build.run_metadata import is_recorded, run_id_query
 from snowgen.build.sample_load import sample_inserts, sample_tables
@@ -28,6 +30,7 @@ from snowgen.build.steps import build_steps
 from snowgen.build.summary import bookkeeping_tables, counted_tables, row_count
 from snowgen.dialects import NAMES, get_dialect, unknown_dialect_message
 from snowgen.dialects.base import Dialect
+from snowgen.dialects.grants import GranteeError
 from snowgen.dialects.shapes import NameTooLong
 from snowgen.emit.cache import (
     build_missing,
@@ -75,6 +78,7 @@ from snowgen.spec.loader import LoadedProject, discover_projects, load_project
 from snowgen.spec.samples import load_samples
 from snowgen.spec.schema import KINDS as SCHEMA_KINDS
 from snowgen.spec.schema import json_schema, schema_text
+from snowgen.text import one_line
 
 __all__ = [
     "CACHE_FOLDER",
@@ -124,6 +128,8 @@ __all__ = [
     "parse_backfill",
     "plan_loaded",
     "prepare_run",
+    "privileges",
+    "revoke_unlisted",
     "run_plan",
     "run_session",
     "sample_data",
@@ -481,6 +487,45 @@ def manifest_rewind(
     reached = _most_advanced(plan, dialect, db, base or Path.cwd()) if db is not None else None
     change = manifest_ops.rewind_models(plan, dialect, models, to, reached)
     return ManifestChange([dialect.render(s) for s in change.statements], change.warnings)
+
+
+def privileges(
+    loaded: LoadedProject,
+    dialect: Dialect,
+    role: str,
+    database: str | None = None,
+    options: CompileOptions | None = None,
+) -> list[str]:
+    """The GRANT statements (and, as ``--`` comments first, what no GRANT gives) the role
+    that runs the project needs on ``dialect`` (snowgen.build.privileges)."""
+    plan = plan_loaded(loaded, options)
+    try:
+        needed = runner_privileges(plan, dialect, build_steps(plan, dialect), role, database)
+    except (GranteeError, DatabaseNeeded) as exc:
+        raise SnowgenError.at("SG272", f"{dialect.name}: {exc}") from None
+    notes = [one_line(f"-- {note}") for note in needed.notes]
+    return notes + [dialect.render(dialect.lower(s)) + ";" for s in needed.statements]
+
+
+def revoke_unlisted(loaded: LoadedProject, options: RunOptions | None = None) -> list[str]:
+    """Revoke read access to each model's table from whoever has it and the spec does not
+    list (``snowgen run --revoke-unlisted``): the warehouse's catalog says who has it now, so
+    this runs after the plan, on the run's database. The running role keeps its own."""
+    options = options or RunOptions()
+    target = target_of(loaded, options.compile.target, options.db)
+    database = database_for(loaded, target, options.db)
+    dialect = dialect_for_url(database.url)
+    plan = plan_loaded(loaded, replace(options.compile, target=target))
+    statements: list[str] = []
+    try:
+        for check in reader_checks(plan, dialect):
+            rendered = dialect.render(dialect.lower(check.query))
+            readers = [str(row[0]) for row in query_rows(database.url, database.base, rendered)]
+            statements += [dialect.render(dialect.lower(s)) for s in revokes(dialect, check, readers)]
+    except CatalogNotRead as exc:
+        raise SnowgenError.at("SG470", f"--revoke-unlisted: {exc}") from None
+    execute_statements(database.url, database.base, statements)
+    return statements
 
 
 def health(loaded: LoadedProject, target: str | None, db: str | None = None) -> HealthReport:

@@ -247,11 +247,17 @@ def reports_run_errors(command):
     metavar="N",
     help="run up to N steps at once whose dependencies are done, each on a connection of its own",
 )
+@click.option(
+    "--revoke-unlisted",
+    is_flag=True,
+    help="after the run, revoke read access to the models' tables from grantees the spec's grants do not list",
+)
 @reports_run_errors
 @backfill_options
 def run_command(
-    project, target, db, select, exclude, vars_text, full_refresh, allow_refresh, wait, threads, backfill, output
-) -> None:
+    project, target, db, select, exclude, vars_text, full_refresh, allow_refresh, wait, threads, revoke_unlisted,
+    backfill, output,
+) -> None:  # fmt: skip
     """Compile a project for a database and run the plan, step by step (a backfill plan
     with --backfill SOURCE --from DATE --to DATE). Progress goes to stderr, the summary to
     stdout. Exit 1: a step failed; 2: an error before the run; 3: another run holds the run
@@ -263,6 +269,9 @@ def run_command(
     summary = api.run_plan(api.prepare_run(loaded, options), output, api.target_of(loaded, target, db), wait, threads)
     if summary.failed is not None:
         sys.exit(1)
+    if revoke_unlisted:
+        for statement in api.revoke_unlisted(loaded, options):
+            output.warning(f"revoked what the spec's grants do not list: {statement}")
 
 
 @main.command("sources")
@@ -312,6 +321,23 @@ def docs_command(project, out, target, vars_text) -> None:
     loaded = api.load_project(single_project(project))
     folder = api.write_docs(root, api.docs_site(loaded, compile_options(target, vars_text, ())))
     click.echo(f"wrote {folder / 'index.html'}")
+
+
+@main.command("privileges")
+@one_project_option
+@click.option("--dialect", "-d", "dialect_name", required=True, help="the warehouse to print the grants for")
+@click.option("--role", required=True, help="the role (user, IAM principal) that runs snowgen")
+@click.option("--database", help="the database (catalog) the schemas are created in (default: the project's database)")
+@click.option("--vars", "vars_text", help="override project vars, as JSON or YAML")
+@click.option("--target", help="a target of the project file (its vars)")
+@reports_errors
+def privileges_command(project, dialect_name, role, database, vars_text, target) -> None:
+    """Print the GRANT statements the role that runs the project needs: read the sources,
+    create the derived, scratch and manifest schemas (and so own what it makes in them)."""
+    loaded = api.load_project(single_project(project))
+    dialect = api.dialect_for(loaded, dialect=dialect_name)
+    options = compile_options(target, vars_text, ())
+    click.echo("\n".join(api.privileges(loaded, dialect, role, database, options)))
 
 
 @main.command("sample-data")

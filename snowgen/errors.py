@@ -57,6 +57,9 @@ CODES: dict[str, str] = {
     "SG242": "the project named in 'extends' cannot be extended",
     "SG243": "a name is declared both by a project and by the project it extends",
     "SG246": "an identifier's SQL reads more than the event's own columns",
+    "SG270": "grants name an unknown dialect",
+    "SG271": "a grantee is not one the warehouse can name",
+    "SG272": "snowgen privileges cannot name the role or the database",
     # -- snowgen lineage -----------------------------------------------------------------
     "SG290": "snowgen lineage names an unknown model",
     "SG291": "snowgen lineage names a column the model does not output",
@@ -86,6 +89,7 @@ CODES: dict[str, str] = {
     "SG441": "a health query failed",
     "SG450": "a --select or --exclude selector is malformed",
     "SG451": "--exclude removes a step the selected models need",
+    "SG470": "snowgen run --revoke-unlisted cannot read the warehouse's grants",
 }
 
 

@@ -15,6 +15,8 @@ Per statement:
   rows only, unless the step touches the relation unmarked elsewhere;
 - every other table in the statement is read (the target of a MERGE, UPDATE or DELETE too,
   and of an INSERT whose query reads it); names of the statement's CTEs are not relations;
+- ``GRANT`` on a table or view reads it; on a schema or database (``ALTER DEFAULT
+  PRIVILEGES`` too) it reads no relation;
 - ``SELECT``, ``SET``, ``DECLARE``, ``ANALYZE``: read what they name; ``BEGIN`` / ``COMMIT``
   mark a transaction; anything else (a session setting the parser keeps as a Command) names
   no relation.
@@ -82,6 +84,13 @@ def access_of(statements: Sequence[exp.Expr], bookkeeping: frozenset[str] = froz
         statements=len(statements),
         retry_safe=not unsafe,
     )
+
+
+def _grants_on_container(statement: exp.Expr) -> bool:
+    """A grant on a schema or database (or its future tables): it reads no relation."""
+    if isinstance(statement, (exp.Grant, exp.Revoke)):
+        return str(statement.args.get("kind") or "").upper() not in ("TABLE", "VIEW")
+    return isinstance(statement, exp.Alter) and str(statement.args.get("kind") or "").upper().startswith("DEFAULT")
 
 
 def _tables_and_ctes(statement: exp.Expr) -> tuple[list[exp.Table], set[str]]:
@@ -190,6 +199,8 @@ def _read(statement: exp.Expr, tables: list[exp.Table], ctes: set[str]) -> set[s
     """Every relation the statement names (``tables``, but its CTEs) but what it writes, and
     the target of a statement that reads its rows (MERGE, UPDATE, DELETE, or a query over it)."""
     if isinstance(statement, exp.Create) and _kind(statement) == "SCHEMA":
+        return set()
+    if _grants_on_container(statement):
         return set()
     written = {id(table) for table in _target_nodes(statement)}
     names = set()

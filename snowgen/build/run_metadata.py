@@ -73,7 +73,8 @@ def build_start_run(plan: Plan, step: Step, d: Dialect) -> Script:
 
 
 #: steps that record no start and end: they run before the run table is made, or are no work
-UNRECORDED = (StepKind.ACQUIRE_LOCK, StepKind.SCHEMAS, StepKind.START_RUN, StepKind.RELEASE_LOCK)
+#: on the data (grants)
+UNRECORDED = (StepKind.ACQUIRE_LOCK, StepKind.SCHEMAS, StepKind.START_RUN, StepKind.GRANT, StepKind.RELEASE_LOCK)
 
 
 def wrapped(plan: Plan, step: Step, statements: list[exp.Expr], d: Dialect) -> list[exp.Expr]:

@@ -21,6 +21,7 @@ from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect as SqlglotDialect
 from sqlglot.errors import ErrorLevel, UnsupportedError
 
+from snowgen.dialects.grants import GrantSpelling
 from snowgen.dialects.shapes import Layout, NameTooLong, Script, TableShape, Unsupported
 from snowgen.names import is_exact
 
@@ -216,6 +217,8 @@ class Dialect:
     #: what sqlglot would print wrongly for this warehouse: node type -> its rewrite
     #: (sqlglot's TRANSFORMS habit), applied innermost first by :meth:`lower`
     lowerings: ClassVar[dict[type[exp.Expr], Lowering]] = {}
+    #: how the warehouse spells grants (snowgen.dialects.grants); each dialect sets its own
+    grants: ClassVar[GrantSpelling]
 
     # -- types ----------------------------------------------------------------------------
     def data_type(self, logical: str) -> exp.DataType:

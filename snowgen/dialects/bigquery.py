@@ -17,6 +17,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from snowgen.dialects.base import ContextValue, Dialect, parameterized
+from snowgen.dialects.grants import GrantSpelling
 from snowgen.dialects.shapes import TableShape, Unsupported
 from snowgen.dialects.shared import (
     ELEMENT,
@@ -168,6 +169,21 @@ class BigQuery(Dialect):
         "array_to_string": "https://cloud.google.com/bigquery/docs/reference/standard-sql/array_functions#array_to_string",
     }
     # TIMESTAMP is an instant, DATETIME a wall-clock time: docs["types"]
+    # DCL grants IAM roles to IAM principals written as strings; a dataset (SCHEMA) grant
+    # covers its tables now and later; there is no schema USAGE (usage grants compile to
+    # nothing): https://cloud.google.com/bigquery/docs/reference/standard-sql/data-control-language
+    grants = GrantSpelling(
+        read="roles/bigquery.dataViewer", read_is_role=True, view_kind="VIEW", usage=None, future_read="schema",
+        principal_pattern=r"(user|group|serviceAccount|domain):[^\s:]+|principal(Set)?://\S+",
+        principal_hint="an IAM principal (user:, group:, serviceAccount:, domain:, principal://, principalSet://)",
+        # DCL grants on datasets and tables only; creating datasets and running jobs are
+        # project roles: https://cloud.google.com/bigquery/docs/access-control
+        create_schema=None, write_schema="roles/bigquery.dataEditor",
+        runner_notes=(
+            "roles/bigquery.jobUser on the project, to run query jobs (an IAM grant; DCL has no project grants)",
+            "the datasets must exist, or roles/bigquery.dataEditor on the project lets it create them",
+        ),
+    )  # fmt: skip
     types = {
         **Dialect.types,
         "string": "STRING",

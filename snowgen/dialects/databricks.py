@@ -16,6 +16,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from snowgen.dialects.base import ContextValue, Dialect
+from snowgen.dialects.grants import GrantSpelling
 from snowgen.dialects.shapes import Layout, Script, TableShape, Unsupported
 from snowgen.dialects.shared import (
     ELEMENT,
@@ -107,6 +108,16 @@ class Databricks(Dialect):
         "array_join": "https://docs.databricks.com/en/sql/language-manual/functions/array_join.html",
     }
     types = {**Dialect.types, "string": "STRING", "json": "STRING", "double": "DOUBLE"}
+    # Unity Catalog: USE CATALOG and USE SCHEMA to reach a table; SELECT on a schema is
+    # inherited by its tables and views, now and later; principals (users, groups, service
+    # principals) are names in back-quotes, case kept:
+    # https://docs.databricks.com/en/sql/language-manual/security-grant.html,
+    # https://docs.databricks.com/en/data-governance/unity-catalog/manage-privileges/privileges.html
+    grants = GrantSpelling(
+        read="SELECT", view_kind="VIEW", usage="USE SCHEMA", future_read="schema", database_usage="USE CATALOG",
+        database_kind="CATALOG", exact_principals=True, create_schema="CREATE SCHEMA",
+        runner_notes=("CAN USE on the SQL warehouse or compute the connection names (a workspace permission, not a GRANT)",),
+    )  # fmt: skip
     # A Delta MERGE is one atomic statement (docs["merge"]); by default every statement is a
     # transaction of its own, on one table (docs["transactions"])
     upsert_strategies = {

@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from snowgen.dialects.base import ARRAY_ITEM_SEPARATOR, Dialect
+from snowgen.dialects.grants import GrantSpelling
 from snowgen.dialects.shared import not_null_filter, object_agg_parts, removes_nulls
 
 
@@ -53,6 +54,11 @@ class DuckDB(Dialect):
         "array_to_string": "https://duckdb.org/docs/stable/sql/functions/list",
     }
     types = {**Dialect.types, "string": "VARCHAR", "double": "DOUBLE"}
+    grants = GrantSpelling(
+        read=None,
+        absent="DuckDB has no users, roles or privileges: whoever can open the database file reads all of it "
+        "(https://duckdb.org/docs/stable/operations_manual/securing_duckdb/overview)",
+    )
     # delete+insert in a BEGIN ... COMMIT transaction (docs["transactions"]); MERGE INTO, its
     # SET targets unqualified, on request (docs["merge"])
     default_upsert = "delete_insert"

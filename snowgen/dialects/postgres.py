@@ -14,6 +14,7 @@ import hashlib
 from sqlglot import exp
 
 from snowgen.dialects.base import ARRAY_ITEM_SEPARATOR, Dialect
+from snowgen.dialects.grants import GrantSpelling
 from snowgen.dialects.shapes import Layout, TableShape
 
 _MAX_IDENTIFIER_BYTES = 63  # NAMEDATALEN - 1
@@ -38,6 +39,15 @@ class Postgres(Dialect):
         "array_constructor": "https://www.postgresql.org/docs/15/sql-expressions.html#SQL-SYNTAX-ARRAY-CONSTRUCTORS",
     }
     types = {**Dialect.types, "json": "JSONB", "double": "DOUBLE PRECISION"}
+    # GRANT SELECT ON TABLE also covers views; USAGE on the schema; default privileges for
+    # the tables the running role creates later: https://www.postgresql.org/docs/15/sql-grant.html,
+    # https://www.postgresql.org/docs/15/sql-alterdefaultprivileges.html
+    # CREATE SCHEMA (IF NOT EXISTS too) needs CREATE on the database:
+    # https://www.postgresql.org/docs/15/sql-createschema.html
+    grants = GrantSpelling(
+        read="SELECT", future_read="default_privileges", grantees_catalog="role_table_grants", qualified_schemas=False,
+        runner_notes=("CONNECT and TEMPORARY on the database are PUBLIC's by default: grant them too where they were revoked",),
+    )  # fmt: skip
     # Longer names are truncated with only a NOTICE: two tables would become one (docs["identifier_length"])
     name_limits = {kind: (_MAX_IDENTIFIER_BYTES, "bytes") for kind in ("schema", "table", "column")}
     default_upsert = "delete_insert"  # MERGE (docs["merge"]) is there on request

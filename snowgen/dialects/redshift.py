@@ -15,6 +15,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from snowgen.dialects.base import ARRAY_ITEM_SEPARATOR, Dialect
+from snowgen.dialects.grants import GrantSpelling
 from snowgen.dialects.shapes import Layout, TableShape, Unsupported
 from snowgen.dialects.shared import object_agg_parts, ordered_parts, removes_nulls
 
@@ -124,6 +125,15 @@ class Redshift(Dialect):
         "shredded_arrays": "https://docs.snowplow.io/docs/api-reference/loaders-storage-targets/schemas-in-warehouse/",
     }
     types = {**Dialect.types, "string": "VARCHAR(MAX)", "json": "SUPER", "double": "DOUBLE PRECISION"}  # docs["super"]
+    # GRANT SELECT ON TABLE covers views; a grantee is a user, ``group NAME`` or ``role NAME``;
+    # default privileges for the tables the running user creates later:
+    # https://docs.aws.amazon.com/redshift/latest/dg/r_GRANT.html,
+    # https://docs.aws.amazon.com/redshift/latest/dg/r_ALTER_DEFAULT_PRIVILEGES.html
+    # CREATE on the database creates schemas: https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_SCHEMA.html
+    grants = GrantSpelling(
+        read="SELECT", principal_kinds={"group": "GROUP", "role": "ROLE"}, qualified_schemas=False,
+        runner_notes=("TEMP on the database is PUBLIC's by default: grant it too where it was revoked",),
+    )  # fmt: skip
     # MERGE INTO takes an alias for the source only, and WHEN clauses without conditions: docs["merge"]
     upsert_strategies = {
         "delete_insert": None,

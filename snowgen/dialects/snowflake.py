@@ -17,6 +17,7 @@ import json
 from sqlglot import exp
 
 from snowgen.dialects.base import ARRAY_ITEM_SEPARATOR, ContextValue, Dialect
+from snowgen.dialects.grants import GrantSpelling
 from snowgen.dialects.shapes import Script, TableShape
 from snowgen.dialects.shared import object_agg_parts, removes_nulls, set_each
 
@@ -114,6 +115,16 @@ class Snowflake(Dialect):
         "array_to_string": "https://docs.snowflake.com/en/sql-reference/functions/array_to_string",
     }
     types = {**Dialect.types, "string": "VARCHAR", "timestamp": "TIMESTAMPNTZ", "json": "VARIANT", "double": "DOUBLE"}
+    # Privileges go to roles (``TO ROLE``); a view is granted ``ON VIEW``; reaching a table
+    # takes USAGE on its database and schema; FUTURE grants cover the tables and views a
+    # schema will hold: https://docs.snowflake.com/en/sql-reference/sql/grant-privilege.
+    # CREATE OR REPLACE drops an object's grants (unless COPY GRANTS): the grant step after
+    # every model step grants them again.
+    grants = GrantSpelling(
+        read="SELECT", view_kind="VIEW", future_read="future", database_usage="USAGE",
+        principal_kinds={"role": "ROLE"}, default_principal_kind="ROLE", create_schema="CREATE SCHEMA",
+        runner_notes=("USAGE on the virtual warehouse the connection names: GRANT USAGE ON WAREHOUSE <warehouse> TO ROLE <role>",),
+    )  # fmt: skip
     # MERGE (docs["merge"]) from a stage with one row per key: a target row never joins two
     # source rows, the case docs["nondeterministic_merge"] warns of
     default_upsert = "merge"

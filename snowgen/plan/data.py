@@ -37,6 +37,7 @@ class StepKind(StrEnum):
     MANIFEST_TABLE = "manifest_table"  # the sessions strategy's manifest and quarantine tables
     QUARANTINE = "quarantine"  # sessions that reached max_session_days join the quarantine
     WATERMARK_TABLE = "watermark_table"  # the watermark strategy's manifest table
+    GRANT = "grant"  # privileges on a model or on the project's schemas (snowgen.plan.grants)
     RELEASE_LOCK = "release_lock"  # gives the run lock back (the plan's last step)
 
 
@@ -94,6 +95,23 @@ class BodyFacts:
 
 
 @dataclass(frozen=True)
+class Grantee:
+    """One grantee as written (snowgen.plan.grants): ``dialect`` None means every warehouse."""
+
+    name: str
+    dialect: str | None
+    in_project: bool  # written in the project file (else in the model's own file)
+    path: tuple  # its YAML path in that file
+
+
+@dataclass(frozen=True)
+class SchemaGrant:
+    schema_key: str  # derived | scratch | manifest
+    privilege: str  # usage | select
+    grantees: tuple[Grantee, ...]
+
+
+@dataclass(frozen=True)
 class ModelPlan:
     """One table or view to build, with its body already resolved to qualified tables."""
 
@@ -119,6 +137,8 @@ class ModelPlan:
     #: a user model's body: how to parse it, and what planning learned from it
     body: BodyInputs | None = None
     facts: BodyFacts | None = None
+    #: who may read its table or view (snowgen.plan.grants; a grant step follows its step)
+    grantees: tuple[Grantee, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -216,6 +236,8 @@ class Plan:
     staged: dict[str, StagedTable] = field(default_factory=dict)  # by producer model
     seeds: dict[str, SeedPlan] = field(default_factory=dict)  # by seed name
     checks: tuple[Check, ...] = ()
+    #: the project's grants on its schemas (snowgen.plan.grants)
+    schema_grants: tuple[SchemaGrant, ...] = ()
     #: the project whose run lock the plan takes: its own, or the one it extends (whose
     #: incremental state it shares; snowgen.spec.loader.LoadedProject.lock_project)
     lock_project: str = ""

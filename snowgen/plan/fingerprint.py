@@ -63,8 +63,8 @@ def _fp(value: Any) -> str:
 
 
 #: fields of a model that its file and the plan-wide data determine (the build cache blinds
-#: them for every other model's steps)
-FILE_FIELDS = ("query", "spec", "doc", "body", "facts")
+#: them for every other model's steps; only a model's own grant step reads its grantees)
+FILE_FIELDS = ("query", "spec", "doc", "body", "facts", "grantees")
 
 
 def _model_interface(model: ModelPlan) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 from snowgen.dialects import BODY_DIALECTS, NAMES, unknown_dialect_message
 from snowgen.errors import Diagnostic, SnowgenError
-from snowgen.plan import seeds, staged, stitch, strategies, subset
+from snowgen.plan import grants, seeds, staged, stitch, strategies, subset
 from snowgen.plan.backfill import Backfill
 from snowgen.plan.bodies import BodyPlanner
 from snowgen.plan.columns import drop_positions, with_output_columns
@@ -88,6 +88,9 @@ def plan_project(
     steps = staged.with_consume_steps(steps, staged_tables, strategy_plan.complete_steps)
     steps = seeds.with_seed_steps(steps, seed_plans, selected)
     steps = stitch.with_mapping_steps(steps, models)
+    models = grants.with_grantees(loaded.doc, spec, models)
+    schema_grants = grants.schema_grants(loaded.doc, spec)
+    steps = grants.with_grant_steps(steps, models, schema_grants, _relative(loaded, loaded.doc.path))
     return Plan(
         project=spec.project,
         lock_project=loaded.lock_project,
@@ -105,6 +108,7 @@ def plan_project(
         staged=staged_tables,
         seeds=seed_plans,
         checks=tuple(c for c in strategy.checks() if any(s.id == c.after for s in steps)),
+        schema_grants=schema_grants,
     )
 
 

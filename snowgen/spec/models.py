@@ -579,6 +579,52 @@ class SeedSpec(Spec):
         return value
 
 
+# -- grants ------------------------------------------------------------------------------------
+
+# A grantee exactly as the warehouse spells it: a role (Postgres, Redshift, Snowflake), a user,
+# ``group NAME`` (Redshift), a principal or group (Databricks), an IAM principal such as
+# ``group:analysts@example.com`` (BigQuery). The dialect quotes it; it is never spliced.
+Grantee = Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[^\x00\r\n]+$")]
+# One list for every warehouse, or a list per warehouse (a warehouse not named gets none), or
+# "{{ var('name') }}" naming a var that holds either.
+Grantees = Annotated[list[Grantee] | dict[str, list[Grantee]] | VarRef, BeforeValidator(_var_setting)]
+
+
+class ModelGrantsSpec(Spec):
+    """Privileges on a model's table or view, granted after every run of its step."""
+
+    select: Grantees = Field(
+        default=[], description="who may read the model: a list, or a list per warehouse (dialect name -> list)"
+    )
+    # true: the project's ``grants.select`` too; false: these replace it (dbt's default)
+    inherit: bool = Field(default=False, description="also grant the project's grants.select (else these replace it)")
+
+
+class SchemaGrantsSpec(Spec):
+    """Privileges on one of the project's schemas, granted once per run after the schemas
+    are created: ``usage`` of the schema, ``select`` on the tables it will hold (Snowflake's
+    FUTURE grants, Postgres' and Redshift's default privileges, BigQuery's and Databricks'
+    grants on the dataset or schema, which cover its tables)."""
+
+    usage: Grantees = Field(default=[], description="who may use the schema (USAGE; Databricks USE SCHEMA)")
+    select: Grantees = Field(default=[], description="who may read the tables and views the schema will hold")
+
+
+class ProjectGrantsSpec(Spec):
+    """``grants:`` of the project: ``select`` is the default of every model in the derived
+    schema; ``schemas`` grants on the project's schemas by key."""
+
+    select: Grantees = Field(
+        default=[], description="who may read each model of the derived schema (a model's grants replace it)"
+    )
+    schemas: dict[Literal["derived", "scratch", "manifest"], SchemaGrantsSpec] = Field(
+        default={}, description="grants on the project's schemas, by key"
+    )
+    # false: no grant of the project or its models is compiled (e.g. from a var, so a target
+    # whose warehouse has the roles switches them on)
+    enabled: VarBool = Field(default=True, description="false: compile no grant of the project or its models")
+
+
 # -- project -----------------------------------------------------------------------------------
 
 
@@ -718,6 +764,8 @@ class ProjectSpec(Spec):
     """Project-wide per-dialect choices, by dialect name."""
     run_metadata: bool = True
     """Record every step of every run (start, end, rows) in <project>_run_metadata."""
+    grants: ProjectGrantsSpec = ProjectGrantsSpec()
+    """Privileges granted on the models and schemas (docs/spec.md, "Grants")."""
 
 
 # -- models -------------------------------------------------------------------------------------
@@ -813,6 +861,9 @@ class ModelSpec(Spec):
     module that reads that table has run."""
     stitch: StitchSpec | None = None
     """Re-stitch the whole table from a mapping model after each upsert or rebuild."""
+    grants: ModelGrantsSpec | None = None
+    """Privileges on the model's table or view (none: the project's default, for a model of the
+    derived schema)."""
     sql_dialect: str | None = None
     """The dialect of this body (default: the project's sql_dialect)."""
     sql: Annotated[str, Field(min_length=1)]
