@@ -587,7 +587,10 @@ class SeedSpec(Spec):
 Grantee = Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[^\x00\r\n]+$")]
 # One list for every warehouse, or a list per warehouse (a warehouse not named gets none), or
 # "{{ var('name') }}" naming a var that holds either.
-Grantees = Annotated[list[Grantee] | dict[str, list[Grantee]] | VarRef, BeforeValidator(_var_setting)]
+Grantees = Annotated[
+    list[Grantee] | dict[str, list[Grantee]] | VarRef,
+    BeforeValidator(_var_setting, json_schema_input_type=list[Grantee] | dict[str, list[Grantee]] | VarText),
+]
 
 
 class ModelGrantsSpec(Spec):
