@@ -57,6 +57,10 @@ CODES: dict[str, str] = {
     "SG242": "the project named in 'extends' cannot be extended",
     "SG243": "a name is declared both by a project and by the project it extends",
     "SG246": "an identifier's SQL reads more than the event's own columns",
+    "SG250": "a SQL body reads a column its inputs do not have",
+    "SG251": "a SQL body reads an unqualified column more than one input has",
+    "SG252": "a SQL body qualifies a column with an unknown table alias",
+    "SG253": "a source declares no columns, so the columns read from it are not checked (a warning)",
     # -- what a warehouse can express ----------------------------------------------
     "SG301": "a dialect cannot express this layout or feature",
     "SG302": "unknown dialect",

@@ -309,9 +309,19 @@ def _substitute(query: exp.Query, placeholders: _Placeholders, text: str, ctx: B
         if kind == "v":
             ident.parent.replace(literal(value))  # the column the token stands for
         elif kind == "s":
-            ident.parent.replace(_sql_expression(value, ident, text, ctx))
+            ident.parent.replace(_at_token(_sql_expression(value, ident, text, ctx), ident))
         else:
-            ident.replace(exp.to_identifier(canonical(value)))
+            ident.replace(_at_token(exp.to_identifier(canonical(value)), ident))
+
+
+def _at_token(tree: exp.Expr, token: exp.Identifier) -> exp.Expr:
+    """``tree`` with the token's position on each of its names: an error about one of them
+    (an unknown column, snowgen.plan.column_check) points at the ``{{ ... }}`` that printed it."""
+    start = token.meta.get("start") if token.meta else None
+    if start is not None:
+        for ident in tree.find_all(exp.Identifier):
+            ident.meta["start"] = start
+    return tree
 
 
 #: expressions that print the same with or without parentheses around them
