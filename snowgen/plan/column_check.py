@@ -18,7 +18,7 @@ from collections.abc import Mapping
 
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
-from sqlglot.errors import OptimizeError
+from sqlglot.errors import OptimizeError, SqlglotError
 from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify_columns import qualify_columns
 from sqlglot.optimizer.resolver import Resolver
@@ -73,11 +73,20 @@ def check_columns(
     schema = _schema_of(copy, known, types, ctx.dialect)
     try:
         qualify_columns(copy, schema, allow_partial_qualification=True, dialect=ctx.dialect)
-    except OptimizeError:
+        scopes = traverse_scope(copy)
+    except _CANNOT_FOLLOW:
         return None  # sqlglot cannot follow this body (e.g. a correlated subquery over an unknown table)
-    for scope in traverse_scope(copy):
-        _check_scope(scope, Resolver(scope, schema), text, ctx)
+    for scope in scopes:
+        try:
+            _check_scope(scope, Resolver(scope, schema), text, ctx)
+        except _CANNOT_FOLLOW:
+            continue  # (a SnowgenError is none of these: it reaches the user)
     return _output_types(copy, schema, ctx.dialect)
+
+
+#: how sqlglot's optimizer gives up on a query it cannot follow (never a user's error: the
+#: body parsed, and the warehouse may well run it)
+_CANNOT_FOLLOW = (SqlglotError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError)
 
 
 def _schema_of(query: exp.Query, known, types: KnownTypes, dialect: str) -> MappingSchema:
@@ -197,7 +206,7 @@ def _type_rules(dialect: str) -> dict:
 def _output_types(query: exp.Query, schema: MappingSchema, dialect: str) -> tuple[str, ...] | None:
     try:
         annotate_types(query, schema=schema, dialect=dialect, expression_metadata=_type_rules(dialect))
-    except (OptimizeError, ValueError, KeyError, TypeError):
+    except _CANNOT_FOLLOW:
         return None  # sqlglot could not type it: every column stays unknown
     return tuple(logical_type(select.type) for select in query.selects)
 

@@ -13,6 +13,7 @@ PROJECT = """\
 project: shop
 vars:
   amount_column: amout
+  amount_sql: o.amout * 2
 sources:
   orders:
     schema: raw
@@ -88,6 +89,12 @@ CASES = {
         " 4 |   select {{ ident(var('amount_column')) }}\n"
         "   |          ^\n",
     ),
+    "column in an expression from a var": (
+        model("x", "select {{ sql(var('amount_sql')) }} as doubled", "from orders as o"),
+        "models/x.yml:4:10: SG250 unknown column 'amout' of 'o' (did you mean 'amount'?)\n"
+        " 4 |   select {{ sql(var('amount_sql')) }} as doubled\n"
+        "   |          ^\n",
+    ),
     "ambiguous": (
         model("x", "select id, c.name", "from orders as o", "join customers as c on c.id = o.customer_id"),
         "models/x.yml:4:10: SG251 ambiguous column 'id': 'c' and 'o' both have it; qualify it\n"
@@ -136,6 +143,6 @@ def test_a_source_without_columns_warns_once(shop):
     result = shop.run(*COMPILE)
     assert result.exit_code == 0, result.output
     assert result.stderr == (
-        "snowgen: warning: snowgen.yml:17:3: SG253 source 'clicks' declares no columns: "
+        "snowgen: warning: snowgen.yml:18:3: SG253 source 'clicks' declares no columns: "
         "the columns models read from it are not checked\n"
     )
