@@ -63,7 +63,7 @@ def check_columns(
     """Raise a located SG250/SG251/SG252 for a column of ``query`` that does not resolve;
     return the logical type of each output column (None when the output is not all named).
     ``text``: the rendered body (positions); ``known``/``types``: every table planned so far."""
-    copy = query.copy()
+    copy = _copy_with_positions(query)
     for call in list(copy.find_all(exp.Anonymous)):
         name = str(call.this).lower()
         if name == "now_utc":  # the run's time: a timestamp without a zone
@@ -89,6 +89,23 @@ def check_columns(
 _CANNOT_FOLLOW = (SqlglotError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError)
 
 
+def _copy_with_positions(query: exp.Query) -> exp.Query:
+    """A copy of ``query`` whose names keep their positions (node_position reads an
+    identifier's ``start``): deep-copying every node's position dict would make the copy
+    several times slower, so the copy is made without them and given the starts after."""
+    nodes = list(query.walk())
+    kept = [node._meta for node in nodes]
+    for node in nodes:
+        node._meta = None
+    copy = query.copy()
+    for node, meta in zip(nodes, kept, strict=True):
+        node._meta = meta
+    for node, meta, copied in zip(nodes, kept, copy.walk(), strict=True):
+        if meta and "start" in meta and isinstance(node, exp.Identifier):
+            copied.meta["start"] = meta["start"]
+    return copy
+
+
 def _schema_of(query: exp.Query, known, types: KnownTypes, dialect: str) -> MappingSchema:
     """The known columns of the tables ``query`` reads (catalogs dropped: keys are schema.table)."""
     mapping: dict[str, dict[str, dict[str, str]]] = {}
@@ -106,12 +123,16 @@ def _schema_of(query: exp.Query, known, types: KnownTypes, dialect: str) -> Mapp
 
 
 @functools.lru_cache(maxsize=256)
-def _sql_type(logical: str) -> str:
+def _sql_type(logical: str) -> exp.DataType:
+    """A logical type as sqlglot's DataType, built once (a schema given a string would parse
+    it again for every body)."""
     if logical.startswith("string("):
-        return "VARCHAR" + logical[len("string") :]
-    if logical.startswith("decimal("):
-        return "DECIMAL" + logical[len("decimal") :].replace(" ", "")
-    return _SQL_OF_LOGICAL.get(logical, "UNKNOWN")
+        text = "VARCHAR" + logical[len("string") :]
+    elif logical.startswith("decimal("):
+        text = "DECIMAL" + logical[len("decimal") :].replace(" ", "")
+    else:
+        text = _SQL_OF_LOGICAL.get(logical, "UNKNOWN")
+    return exp.DataType.build(text)
 
 
 def _check_scope(scope: Scope, resolver: Resolver, text: str, ctx: BodyContext) -> None:
