@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from snowgen.plan.column_check import KnownTypes, check_columns
+from snowgen.plan.column_check import BodyText, KnownTypes, check_columns
 from snowgen.plan.data import UNPARSED, BodyFacts, BodyInputs, ModelPlan, Plan
 from snowgen.plan.facts import BodyMemo, DigestMemo, Recorded, body_key, known_holds, lookups_hold, tables_read
 from snowgen.plan.fingerprint import digest, fingerprint
@@ -66,9 +66,8 @@ class BodyPlanner:
         recorded_types = Recorded(types) if self.memo is not None else types
         expand_stars(model.query, recorded)
         output = body_output_columns(model.query)
-        output_types = check_columns(
-            model.query, self.rendered[model.name], model.body.context, recorded, recorded_types
-        )
+        text = BodyText(self.rendered[model.name], model.spec.sql)
+        output_types = check_columns(model.query, text, model.body.context, recorded, recorded_types)
         facts = replace(model.facts, output=output, output_types=output_types if output is not None else None)
         if isinstance(recorded, Recorded):
             facts = replace(facts, known=recorded.found(), known_types=recorded_types.found())

@@ -15,6 +15,7 @@ from __future__ import annotations
 import difflib
 import functools
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
@@ -28,8 +29,17 @@ from sqlglot.schema import MappingSchema
 from snowgen.errors import Diagnostic
 from snowgen.plan.data import Plan
 from snowgen.plan.references import source_tables
-from snowgen.plan.sqlbody import MACROS, BodyContext, body_error, node_position
+from snowgen.plan.sqlbody import MACROS, BodyContext, body_error, node_position, written_line
 from snowgen.plan.stars import table_key
+
+
+@dataclass(frozen=True)
+class BodyText:
+    """A body as Jinja rendered it (what was parsed) and as the spec writes it."""
+
+    rendered: str
+    written: str
+
 
 #: (schema, table), lower case -> {column: logical type}; a column missing from it is of type unknown
 KnownTypes = Mapping[tuple[str, str], Mapping[str, str]]
@@ -55,14 +65,15 @@ _LOGICAL_OF_SQL = {
 
 def check_columns(
     query: exp.Query,
-    text: str,
+    text: BodyText,
     ctx: BodyContext,
     known: Mapping[tuple[str, str], tuple[str, ...]],
     types: KnownTypes,
 ) -> tuple[str, ...] | None:
     """Raise a located SG250/SG251/SG252 for a column of ``query`` that does not resolve;
     return the logical type of each output column (None when the output is not all named).
-    ``text``: the rendered body (positions); ``known``/``types``: every table planned so far."""
+    ``text``: the body as rendered and as written (positions); ``known``/``types``: every
+    table planned so far."""
     copy = _copy_with_positions(query)
     for call in list(copy.find_all(exp.Anonymous)):
         name = str(call.this).lower()
@@ -79,8 +90,8 @@ def check_columns(
     for scope in scopes:
         try:
             _check_scope(scope, Resolver(scope, schema), text, ctx)
-        except _CANNOT_FOLLOW:
-            continue  # (a SnowgenError is none of these: it reaches the user)
+        except SqlglotError:
+            continue  # sqlglot's resolver cannot tell this scope's sources apart
     return _output_types(copy, schema, ctx.dialect)
 
 
@@ -135,7 +146,7 @@ def _sql_type(logical: str) -> exp.DataType:
     return exp.DataType.build(text)
 
 
-def _check_scope(scope: Scope, resolver: Resolver, text: str, ctx: BodyContext) -> None:
+def _check_scope(scope: Scope, resolver: Resolver, text: BodyText, ctx: BodyContext) -> None:
     for column in scope.columns:
         if isinstance(column.this, exp.Star):
             continue
@@ -145,7 +156,7 @@ def _check_scope(scope: Scope, resolver: Resolver, text: str, ctx: BodyContext) 
             _check_unqualified(scope, resolver, column, text, ctx)
 
 
-def _check_qualified(scope: Scope, resolver: Resolver, column: exp.Column, text: str, ctx: BodyContext) -> None:
+def _check_qualified(scope: Scope, resolver: Resolver, column: exp.Column, text: BodyText, ctx: BodyContext) -> None:
     alias = column.table
     for owner in (resolver, *resolver.outer_resolvers()):
         if alias in owner.scope.sources:
@@ -163,7 +174,7 @@ def _check_qualified(scope: Scope, resolver: Resolver, column: exp.Column, text:
     raise _error(ctx, "SG252", message, column.args["table"], text)
 
 
-def _check_unqualified(scope: Scope, resolver: Resolver, column: exp.Column, text: str, ctx: BodyContext) -> None:
+def _check_unqualified(scope: Scope, resolver: Resolver, column: exp.Column, text: BodyText, ctx: BodyContext) -> None:
     """qualify_columns left it unqualified: no source has it, or more than one."""
     name = column.name
     if _names_another_output(column, resolver) or name in scope.selected_sources:
@@ -209,8 +220,9 @@ def _hint(name: str, choices) -> str:
     return f" (did you mean '{hint[0]}'?)" if hint else ""
 
 
-def _error(ctx: BodyContext, code: str, message: str, node: exp.Expr, text: str):
-    line, col = node_position(node, text)
+def _error(ctx: BodyContext, code: str, message: str, node: exp.Expr, text: BodyText):
+    line, col = node_position(node, text.rendered)
+    line = written_line(text.written, text.rendered, line)
     return body_error(ctx, code, message, line, col)
 
 

@@ -515,6 +515,22 @@ def node_position(node: exp.Expr, text: str) -> tuple[int, int]:
     return 1, 1
 
 
+def written_line(written: str, rendered: str, line: int) -> int:
+    """The line of the body as written that a line of the rendered body comes from, where
+    that can be told: Jinja drops the lines of ``{% set %}`` and ``{# #}`` and repeats those of
+    a loop, so the same number can name another line. The written line with the same text
+    nearest to ``line`` is taken; ``line`` itself when no written line has that text (a line
+    with printed values)."""
+    rendered_lines, written_lines = rendered.split("\n"), written.split("\n")
+    if not 1 <= line <= len(rendered_lines):
+        return line
+    wanted = rendered_lines[line - 1].rstrip()
+    if line <= len(written_lines) and written_lines[line - 1].rstrip() == wanted:
+        return line
+    same = [number for number, text in enumerate(written_lines, 1) if text.rstrip() == wanted]
+    return min(same, key=lambda number: (abs(number - line), number)) if same else line
+
+
 def _position_of(text: str, needle: str) -> tuple[int, int]:
     offset = text.find(needle)
     if offset < 0:

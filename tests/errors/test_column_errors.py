@@ -95,6 +95,12 @@ CASES = {
         " 4 |   select {{ sql(var('amount_sql')) }} as doubled\n"
         "   |          ^\n",
     ),
+    "after Jinja lines that render to nothing": (
+        model("x", "{#- a comment #}", "{%- set limit = 10 %}", "select o.id,", "  o.amout", "from orders as o"),
+        "models/x.yml:7:7: SG250 unknown column 'amout' of 'o' (did you mean 'amount'?)\n"
+        " 7 |     o.amout\n"
+        "   |       ^\n",
+    ),
     "ambiguous": (
         model("x", "select id, c.name", "from orders as o", "join customers as c on c.id = o.customer_id"),
         "models/x.yml:4:10: SG251 ambiguous column 'id': 'c' and 'o' both have it; qualify it\n"
