@@ -185,9 +185,9 @@ def _check_unqualified(scope: Scope, resolver: Resolver, column: exp.Column, tex
             return
         holders = [s for s in owner.scope.selected_sources if name in (_columns_of(owner, s) or ())]
         if len(holders) > 1:
-            message = (
-                f"ambiguous column '{name}': {' and '.join(repr(h) for h in sorted(holders))} both have it; qualify it"
-            )
+            named = [repr(h) for h in sorted(holders)]
+            both = "both" if len(named) == 2 else "all"
+            message = f"ambiguous column '{name}': {', '.join(named[:-1])} and {named[-1]} {both} have it; qualify it"
             raise _error(ctx, "SG251", message, column, text)
         if holders:
             return
