@@ -101,6 +101,17 @@ CASES = {
         " 7 |     o.amout\n"
         "   |       ^\n",
     ),
+    "outer column of a correlated subquery": (
+        model(
+            "x",
+            "select o.id",
+            "from orders as o",
+            "where exists (select 1 from customers as c where c.id = o.customr_id)",
+        ),
+        "models/x.yml:6:61: SG250 unknown column 'customr_id' of 'o' (did you mean 'customer_id'?)\n"
+        " 6 |   where exists (select 1 from customers as c where c.id = o.customr_id)\n"
+        "   |                                                             ^\n",
+    ),
     "ambiguous": (
         model("x", "select id, c.name", "from orders as o", "join customers as c on c.id = o.customer_id"),
         "models/x.yml:4:10: SG251 ambiguous column 'id': 'c' and 'o' both have it; qualify it\n"
@@ -129,8 +140,8 @@ def test_column_errors(shop, spec, expected):
 
 
 def test_resolved_columns_compile_clean(shop):
-    """USING joins, aliases of the SELECT list, correlated subqueries and a source without
-    declared columns are no error."""
+    """USING and NATURAL joins, aliases of the SELECT list, correlated subqueries, a LATERAL
+    subquery, a table function and a source without declared columns are no error."""
     shop.write(*model(
         "x",
         "select id, o.amount as amt, u.anything",
@@ -138,6 +149,14 @@ def test_resolved_columns_compile_clean(shop):
         "left join clicks as u on u.order_id = o.id",
         "where exists (select 1 from customers as c where c.id = o.customer_id)",
         "order by amt",
+    ))  # fmt: skip
+    shop.write(*model(
+        "y",
+        "select c.name, l.top, n.id, g.n",
+        "from customers as c",
+        "cross join lateral (select max(o.amount) as top from orders as o where o.customer_id = c.id) as l",
+        "natural join (select o.id from orders as o) as n",
+        "cross join generate_series(1, 3) as g(n)",
     ))  # fmt: skip
     result = shop.run(*COMPILE)
     assert result.exit_code == 0, result.output
