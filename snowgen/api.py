@@ -50,6 +50,7 @@ from snowgen.errors import SnowgenError
 from snowgen.plan import refresh, run_lock, run_metadata
 from snowgen.plan.backfill import Backfill, parse_backfill
 from snowgen.plan.bodies import with_bodies
+from snowgen.plan.column_check import unchecked_sources
 from snowgen.plan.data import BodyNotParsed, Plan, Step
 from snowgen.plan.facts import BodyMemo
 from snowgen.plan.health import health_plan
@@ -306,11 +307,13 @@ def _compile(
     loaded: LoadedProject, names: list[str], options: CompileOptions, store: StepStore | None
 ) -> list[CompiledProject]:
     options = replace(options, target=target_of(loaded, options.target))
+    plan = plan_loaded(loaded, options, memo=store)
     if store is not None:
-        compiled = _compile_cached(plan_loaded(loaded, options, memo=store), names, options.jobs, store)
+        compiled = _compile_cached(plan, names, options.jobs, store)
     else:
-        compiled = compile_planned(plan_loaded(loaded, options), names, jobs=options.jobs)
-    return [replace(c, variant=options.variant) for c in compiled] if options.variant else compiled
+        compiled = compile_planned(plan, names, jobs=options.jobs)
+    warnings = unchecked_sources(plan)
+    return [replace(c, variant=options.variant or c.variant, warnings=warnings) for c in compiled]
 
 
 def write_output(out: Path, results: list[CompiledProject]) -> list[Path]:

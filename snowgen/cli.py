@@ -161,6 +161,7 @@ def compile_command(
     out = output_root(out)
     directories = [single_project(project)] if backfill is not None else api.find_projects(project)
     results = api.compile_projects(directories, dialects, options)
+    _print_warnings(results)
     if check:
         diff = api.check_output(out, results)
         if diff:
@@ -175,6 +176,12 @@ def compile_command(
     _end_process(0)
 
 
+def _print_warnings(results) -> None:
+    """Each warning of a compile once on stderr (every dialect of a project has the same)."""
+    for warning in dict.fromkeys(w for result in results for w in result.warnings):
+        click.echo(f"snowgen: warning: {warning.headline()}", err=True)
+
+
 @main.command("validate")
 @click.option("--project", type=click.Path(path_type=Path, file_okay=False))
 @click.option("--vars", "vars_text", help="override project vars, as JSON or YAML")
@@ -183,6 +190,7 @@ def compile_command(
 def validate_command(project, vars_text, target) -> None:
     """Check the specs for every dialect; print errors only, write nothing."""
     results = api.compile_projects(api.find_projects(project), list(NAMES), compile_options(target, vars_text, ()))
+    _print_warnings(results)
     projects = sorted({r.project for r in results})
     click.echo(f"ok: {', '.join(projects)} ({len(NAMES)} dialects)")
 

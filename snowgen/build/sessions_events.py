@@ -15,7 +15,7 @@ from snowgen.build.filters import all_of, app_filter
 from snowgen.build.identifiers import identifier, with_entities
 from snowgen.build.row_order import whole_row_order
 from snowgen.dialects.base import Dialect
-from snowgen.plan.events import EventSource, events_this_run_columns, first_column
+from snowgen.plan.events import EventSource, events_this_run_columns, events_this_run_types, first_column
 from snowgen.spec.models import SessionContextSpec
 
 
@@ -43,7 +43,7 @@ def events_this_run_query(d: Dialect, events: EventSource, variables: dict[str, 
     ).from_(sessions.copy(), copy=False)
     columns = list(events_this_run_columns(events))
     order = [exp.Ordered(this=exp.column(c, table="snowgen_src")) for c in _dedupe_order(events)]
-    order = whole_row_order(d, order, _column_types(events), "snowgen_src", (events.config.event_id,))
+    order = whole_row_order(d, order, events_this_run_types(events), "snowgen_src", (events.config.event_id,))
     deduped = d.keep_first_row(select, [exp.column(events.config.event_id, table="snowgen_src")], order, columns)
     return deduped.with_("session_limits", as_=session_limits, copy=False)
 
@@ -96,17 +96,6 @@ def _event_in_window(d: Dialect, events: EventSource, variables: dict[str, Any])
         exp.GTE(this=event_ts.copy(), expression=exp.column("start_tstamp", table="b")),
         app_filter(events.app_filter, "e"),
     )
-
-
-def _column_types(events: EventSource) -> dict[str, str | None]:
-    """The logical type of each column of the events of the run (a context field's is its
-    ``types`` entry, else string; an event's array field is read as text)."""
-    declared = {name: column.type for name, column in events.source.columns.items()}
-    for context in events.config.contexts:
-        declared.update({alias: _column_type(context.field_type(f)) for f, alias in context.fields.items()})
-    session_col, user_col = first_column(events.config.session_id), first_column(events.config.user_id)
-    originals = {f"original_{user_col}": user_col, f"original_{session_col}": session_col}
-    return {c: declared.get(originals.get(c, c), "string") for c in events_this_run_columns(events)}
 
 
 def _dedupe_order(events: EventSource) -> list[str]:
@@ -211,11 +200,6 @@ def _table_field(d: Dialect, value: exp.Column, logical: str, alias: str) -> exp
         return value
     read = d.json_array_text(value) if logical == "array" else d.cast(value, logical)
     return exp.alias_(read, alias)
-
-
-def _column_type(logical: str) -> str:
-    """The column type of a field of ``logical`` type: an array is read as text."""
-    return "string" if logical == "array" else logical
 
 
 def _first_entity_field(d: Dialect, columns: list[exp.Column], field: str, logical: str) -> exp.Expr:

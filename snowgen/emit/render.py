@@ -12,6 +12,7 @@ from snowgen.build.run_metadata import is_recorded
 from snowgen.build.steps import BuiltStep, access, build_step, located_error
 from snowgen.dialects.base import Dialect
 from snowgen.dialects.shapes import Unsupported
+from snowgen.errors import Diagnostic
 from snowgen.plan import dependencies
 from snowgen.plan.data import Check, Plan, Step, StepKind
 from snowgen.plan.dependencies import Access
@@ -30,6 +31,8 @@ class CompiledProject:
     dialect: str
     files: dict[str, str]  # relative path -> text
     variant: str | None = None  # a plan other than the regular one (e.g. "full-refresh")
+    #: what the compile warns about (snowgen.plan.column_check.unchecked_sources), once per project
+    warnings: tuple[Diagnostic, ...] = ()
 
     @property
     def folder(self) -> str:
@@ -137,7 +140,10 @@ def render_plan(plan: Plan, dialect: Dialect, paths: dict[str, str], accesses: M
     lock = _lock_steps(plan)
     order = [step.id for step in plan.steps]
     depends_on = dependencies.derive(order, accesses, {s.id: s.depends_on for s in plan.steps}, lock)
-    steps = [_step_entry(step, paths[step.id], depends_on[step.id], accesses[step.id]) for step in plan.steps]
+    steps = [
+        _step_entry(step, paths[step.id], depends_on[step.id], accesses[step.id], _columns_of(plan, step))
+        for step in plan.steps
+    ]
     for step, entry in zip(plan.steps, steps, strict=True):
         if entry["statements"] == 0:
             entry["note"] = empty_step_note(step, dialect)
@@ -155,10 +161,21 @@ def render_plan(plan: Plan, dialect: Dialect, paths: dict[str, str], accesses: M
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
-def _step_entry(step: Step, path: str, depends_on: Sequence[str], found: Access) -> dict:
+def _columns_of(plan: Plan, step: Step) -> dict[str, str]:
+    """The columns of the table or view a model's step builds, in order, with their logical types."""
+    model = plan.models.get(step.model) if step.model and step.kind in _MODEL_KINDS else None
+    return model.typed_columns if model is not None else {}
+
+
+_MODEL_KINDS = (StepKind.VIEW, StepKind.TABLE, StepKind.INCREMENTAL)
+
+
+def _step_entry(step: Step, path: str, depends_on: Sequence[str], found: Access, columns: dict[str, str]) -> dict:
     entry: dict = {"id": step.id, "module": step.module, "kind": step.kind, "file": path}
     if step.model and step.kind != StepKind.GRANT:  # a grant step builds no table (schedulers: an asset per model)
         entry["model"] = step.model
+    if columns:
+        entry["columns"] = columns
     entry["depends_on"] = list(depends_on)
     entry["reads"] = sorted(found.reads)
     entry["writes"] = dict(sorted(found.writes.items()))

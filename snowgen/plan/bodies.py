@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlglot import exp
 
+from snowgen.plan.column_check import BodyText, KnownTypes, check_columns
 from snowgen.plan.data import UNPARSED, BodyFacts, BodyInputs, ModelPlan, Plan
 from snowgen.plan.facts import BodyMemo, DigestMemo, Recorded, body_key, known_holds, lookups_hold, tables_read
 from snowgen.plan.fingerprint import digest, fingerprint
@@ -29,6 +30,7 @@ class BodyPlanner:
         self.memo = memo
         self.vars_digest = digest(fingerprint(variables)) if memo is not None else ""
         self.digests = DigestMemo()
+        self.rendered: dict[str, str] = {}  # model -> its body as rendered (for error positions)
 
     def plan_body(self, text: str, inputs: BodyInputs) -> tuple[Any, BodyFacts, BodyInputs]:
         """The body's query (UNPARSED when remembered facts hold), its facts so far (without
@@ -44,26 +46,32 @@ class BodyPlanner:
 
     def _parse(self, text: str, inputs: BodyInputs) -> tuple[exp.Query, BodyFacts]:
         relations = Recorded(inputs.relations) if self.memo is not None else inputs.relations
-        query, depends = _resolved(text, inputs, relations)
+        query, depends, self.rendered[inputs.model] = _resolved(text, inputs, relations)
         looked_up = relations.digests(self.digests) if isinstance(relations, Recorded) else {}
         return query, BodyFacts(depends, tables_read(query), None, looked_up, {})
 
     def output(
-        self, model: ModelPlan, known: Mapping[tuple[str, str], tuple[str, ...]]
-    ) -> tuple[ModelPlan, tuple[str, ...] | None]:
-        """The body's output columns, its stars expanded with ``known`` (the columns of every
-        table planned before it): remembered if the columns it expanded with are unchanged."""
+        self, model: ModelPlan, known: Mapping[tuple[str, str], tuple[str, ...]], types: KnownTypes
+    ) -> ModelPlan:
+        """The model with its body's output columns and their types in its facts: stars
+        expanded and columns checked with ``known`` and ``types`` (the columns of every
+        table planned before it); remembered if what it looked up there is unchanged."""
         assert model.body is not None and model.facts is not None
         if model.query is UNPARSED:
-            if known_holds(model.facts, known):
-                return model, model.facts.output
+            if known_holds(model.facts, known, types):
+                return model
             query, facts = self._parse(model.spec.sql, model.body)
             model = replace(model, query=query, facts=facts)
         recorded = Recorded(known) if self.memo is not None else known
+        recorded_types = Recorded(types) if self.memo is not None else types
         expand_stars(model.query, recorded)
         output = body_output_columns(model.query)
-        found = recorded.found() if isinstance(recorded, Recorded) else {}
-        return replace(model, facts=replace(model.facts, output=output, known=found)), output
+        text = BodyText(self.rendered[model.name], model.spec.sql)
+        output_types = check_columns(model.query, text, model.body.context, recorded, recorded_types)
+        facts = replace(model.facts, output=output, output_types=output_types if output is not None else None)
+        if isinstance(recorded, Recorded):
+            facts = replace(facts, known=recorded.found(), known_types=recorded_types.found())
+        return replace(model, facts=facts)
 
     def remember(self, models: Mapping[str, ModelPlan]) -> None:
         """Keep the facts of every body parsed in this compile (once planning succeeded)."""
@@ -86,18 +94,19 @@ def with_bodies(plan: Plan, names: Iterable[str]) -> Plan:
     for name in wanted:
         model = models[name]
         assert model.body is not None and model.facts is not None
-        query, _ = _resolved(model.spec.sql, model.body, model.body.relations)
+        query, _, _ = _resolved(model.spec.sql, model.body, model.body.relations)
         expand_stars(query, _ColumnsAsPlanned(model.facts.known))
         drop_positions_of(query)
         models[name] = replace(model, query=query)
     return replace(plan, models=models)
 
 
-def _resolved(text: str, inputs: BodyInputs, relations: Mapping[str, Any]) -> tuple[exp.Query, tuple[str, ...]]:
-    """The body parsed, its table names resolved through ``relations``; and the models it reads."""
+def _resolved(text: str, inputs: BodyInputs, relations: Mapping[str, Any]) -> tuple[exp.Query, tuple[str, ...], str]:
+    """The body parsed, its table names resolved through ``relations``; the models it reads;
+    and the rendered text it was parsed from."""
     parsed = parse_body(text, inputs.context)
     depends = resolve_tables(parsed, inputs.context, relations, inputs.model, inputs.instance, inputs.for_each)
-    return parsed.query, depends
+    return parsed.query, depends, parsed.text
 
 
 class _ColumnsAsPlanned(Mapping[tuple[str, str], tuple[str, ...]]):

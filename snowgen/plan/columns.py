@@ -12,6 +12,7 @@ from dataclasses import replace
 
 from snowgen.errors import SnowgenError
 from snowgen.plan.bodies import BodyPlanner
+from snowgen.plan.column_check import UNKNOWN
 from snowgen.plan.data import UNPARSED, ModelPlan
 from snowgen.plan.references import source_tables
 from snowgen.plan.seeds import seed_table
@@ -26,12 +27,16 @@ def with_output_columns(
     """Find each model's output columns in dependency order, expanding ``*`` where the
     columns of the relation it reads are known (declared source columns, upstream models)."""
     known: KnownColumns = {}
+    types: dict[tuple[str, str], dict[str, str]] = {}
     for source in loaded.spec.sources.values():
         if source.columns:
             for table in source_tables(loaded.spec, source):
                 known[table_key(table)] = tuple(source.columns)
+                types[table_key(table)] = {c: column.type for c, column in source.columns.items()}
     for seed in loaded.seeds:
-        known[table_key(seed_table(loaded, seed.name, seed.spec))] = tuple(seed.spec.columns)
+        key = table_key(seed_table(loaded, seed.name, seed.spec))
+        known[key] = tuple(seed.spec.columns)
+        types[key] = {c: column.type for c, column in seed.spec.columns.items()}
     result = dict(models)
     for name in ordered:
         model = result.get(name)
@@ -39,18 +44,33 @@ def with_output_columns(
             continue
         body_output = None
         if model.query is not None:
-            model, body_output = bodies.output(model, known)
+            model = bodies.output(model, known, types)
+            assert model.facts is not None
+            body_output = model.facts.output
         output = model.output_columns or body_output
-        model = replace(model, output_columns=output)
+        model = replace(model, output_columns=output, output_types=_output_types(model, output))
         if model.doc is not loaded.doc:
             _check_columns(LoadedModel(model.spec, model.doc), output, body_output)
             _check_watermark_column(loaded, LoadedModel(model.spec, model.doc), output)
         result[name] = model
         if output is not None:
-            known[table_key(model.table)] = output
-            if model.spec.staged:
-                known[table_key(staged_table(name, loaded))] = output
+            tables = [model.table, *([staged_table(name, loaded)] if model.spec.staged else [])]
+            for table in tables:
+                known[table_key(table)] = output
+                types[table_key(table)] = model.typed_columns
     return result
+
+
+def _output_types(model: ModelPlan, output: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    """Each output column's type: declared, else inferred from the body, else unknown."""
+    if output is None:
+        return None
+    if model.output_types is not None and model.output_columns == output:
+        return model.output_types  # a generated model's, set by its strategy
+    inferred = model.facts.output_types if model.facts is not None else None
+    body_output = model.facts.output if model.facts is not None else None
+    by_name = dict(zip(body_output, inferred, strict=True)) if inferred and body_output else {}
+    return tuple(model.column_types.get(c) or by_name.get(c, UNKNOWN) for c in output)
 
 
 def drop_positions(models: dict[str, ModelPlan]) -> None:

@@ -90,8 +90,13 @@ class BodyFacts:
     tables: frozenset[tuple[str, str]]  # (schema, table), lower case, of every table it reads
     output: tuple[str, ...] | None  # its output columns, stars expanded (None: not all named)
     relations: Mapping[str, str]  # table name -> digest of what it resolved to
-    #: table -> the columns known for it when a star over it was expanded (None: unknown)
+    #: table -> the columns known for it when a star over it was expanded or its columns were
+    #: checked (None: unknown)
     known: Mapping[tuple[str, str], tuple[str, ...] | None]
+    #: the logical type of each output column (snowgen.plan.column_check; None: not all named)
+    output_types: tuple[str, ...] | None = None
+    #: table -> the column types known for it when the body's columns were checked and typed
+    known_types: Mapping[tuple[str, str], Mapping[str, str] | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -124,7 +129,7 @@ class ModelPlan:
     doc: YamlDocument
     depends_on: tuple[str, ...]
     output_columns: tuple[str, ...] | None
-    column_types: dict[str, str]
+    column_types: dict[str, str]  # declared column types (the spec's, or a generated model's)
     scratch: bool
     bot_filter: BotFilterSpec | None
     app_filter: AppFilterSpec | None
@@ -139,6 +144,17 @@ class ModelPlan:
     facts: BodyFacts | None = None
     #: who may read its table or view (snowgen.plan.grants; a grant step follows its step)
     grantees: tuple[Grantee, ...] = ()
+    #: the logical type of each output column, parallel to ``output_columns``: declared types
+    #: win, else what snowgen.plan.column_check inferred ('unknown' where it cannot tell)
+    output_types: tuple[str, ...] | None = None
+
+    @property
+    def typed_columns(self) -> dict[str, str]:
+        """Each output column with its logical type (empty when the columns are not known)."""
+        if self.output_columns is None:
+            return {}
+        types = self.output_types or ("unknown",) * len(self.output_columns)
+        return dict(zip(self.output_columns, types, strict=True))
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,22 @@ def events_this_run_columns(events: EventSource) -> tuple[str, ...]:
     return (*events.source.columns, *extra)
 
 
+def events_this_run_types(events: EventSource) -> dict[str, str]:
+    """The logical type of each column of the events of the run (a context field's is its
+    ``types`` entry, else string; an event's array field is read as text)."""
+    declared = {name: column.type for name, column in events.source.columns.items()}
+    for context in events.config.contexts:
+        declared.update({alias: _field_column_type(context.field_type(f)) for f, alias in context.fields.items()})
+    session_col, user_col = first_column(events.config.session_id), first_column(events.config.user_id)
+    originals = {f"original_{user_col}": user_col, f"original_{session_col}": session_col}
+    return {c: declared.get(originals.get(c, c), "string") for c in events_this_run_columns(events)}
+
+
+def _field_column_type(logical: str) -> str:
+    """The column type of a context field of ``logical`` type: an array is read as text."""
+    return "string" if logical == "array" else logical
+
+
 def first_column(value: str | list[str]) -> str:
     return value if isinstance(value, str) else value[0]
 

@@ -90,9 +90,14 @@ def lookups_hold(looked_up: Mapping[Any, str], current: Mapping[Any, Any], diges
     return all(digests.of(current.get(key, _MISSING)) == value for key, value in looked_up.items())
 
 
-def known_holds(facts: BodyFacts, known: Mapping[tuple[str, str], tuple[str, ...]]) -> bool:
-    """Are the columns of every table a star expanded over as they were?"""
-    return all(known.get(key) == columns for key, columns in facts.known.items())
+def known_holds(
+    facts: BodyFacts, known: Mapping[tuple[str, str], tuple[str, ...]], types: Mapping[tuple[str, str], Any]
+) -> bool:
+    """Are the columns (and their types) of every table the body's stars expanded over, and
+    its columns were checked against, as they were?"""
+    return all(known.get(key) == columns for key, columns in facts.known.items()) and all(
+        types.get(key) == typed for key, typed in facts.known_types.items()
+    )
 
 
 def tables_read(query: exp.Query) -> frozenset[tuple[str, str]]:
@@ -110,6 +115,8 @@ def facts_to_json(facts: BodyFacts) -> str:
             "output": None if facts.output is None else list(facts.output),
             "relations": facts.relations,
             "known": sorted([list(key), None if value is None else list(value)] for key, value in facts.known.items()),
+            "output_types": None if facts.output_types is None else list(facts.output_types),
+            "known_types": sorted([list(key), value] for key, value in facts.known_types.items()),
         },
         sort_keys=True,
     )
@@ -123,4 +130,6 @@ def facts_from_json(text: str) -> BodyFacts:
         output=None if data["output"] is None else tuple(data["output"]),
         relations=dict(data["relations"]),
         known={(db, name): None if value is None else tuple(value) for (db, name), value in data["known"]},
+        output_types=None if data["output_types"] is None else tuple(data["output_types"]),
+        known_types={(db, name): value for (db, name), value in data["known_types"]},
     )

@@ -29,7 +29,7 @@ from snowgen.errors import SnowgenError
 from snowgen.plan.dag import downstream
 from snowgen.plan.data import SETUP_STEP, Check, ModelPlan, Step, StepKind, StrategyPlan
 from snowgen.plan.dependencies import with_rows
-from snowgen.plan.events import EventSource, events_this_run_columns
+from snowgen.plan.events import EventSource, events_this_run_columns, events_this_run_types
 from snowgen.plan.identifiers import identifier_sources
 from snowgen.plan.references import qualified
 from snowgen.plan.strategy import StrategyPlanner, generated_model
@@ -50,6 +50,8 @@ _WHOLE_NUMBER_VARS = tuple(k for k in SESSION_VARS if k != "start_date")
 
 #: the run's window, as the limits table holds it (snowgen.build.run_limits binds them)
 RUN_LIMIT_COLUMNS = ("lower_limit", "upper_limit")
+#: the run limits' columns with their types (future_events: a count, for health checks)
+RUN_LIMIT_TYPES = {"lower_limit": "timestamp", "upper_limit": "timestamp", "future_events": "bigint"}
 LIFECYCLE_TYPES = {
     "session_identifier": "string",
     "user_identifier": "string",
@@ -163,7 +165,15 @@ class SessionsPlanner(StrategyPlanner):
         }
         lifecycle = {"column_types": LIFECYCLE_TYPES, "spec_extra": {
             "unique_key": "session_identifier", "upsert_date_key": "start_tstamp", "layout": LIFECYCLE_LAYOUT}}  # fmt: skip
-        generated = [self._model(key, columns[key], **(lifecycle if key == "lifecycle" else {})) for key in _GENERATED]
+        seen_as = {
+            "limits": RUN_LIMIT_TYPES,
+            "sessions": LIFECYCLE_TYPES,
+            "events": events_this_run_types(self.plan.events),
+        }
+        generated = [
+            self._model(key, columns[key], output_types=seen_as.get(key), **(lifecycle if key == "lifecycle" else {}))
+            for key in _GENERATED
+        ]
         generated += [self._complete_model(module) for module in sorted(by_module)]
         return {m.name: m for m in generated}
 
@@ -217,14 +227,14 @@ class SessionsPlanner(StrategyPlanner):
         ]
 
     # -- generated models ---------------------------------------------------------------------------
-    def _model(self, key: str, columns, *, column_types=None, spec_extra=None) -> ModelPlan:
+    def _model(self, key: str, columns, *, column_types=None, output_types=None, spec_extra=None) -> ModelPlan:
         materialization, reads, builder = _GENERATED[key]
         plan = self.plan
         return generated_model(
             self.loaded.doc, strategy="sessions", generated=builder, name=plan.names[key], module=plan.config.module,
             materialization=materialization, schema_key=_schema_key(key), table=plan.table(key),
             depends_on=tuple(plan.names[r] for r in reads), columns=columns, column_types=column_types,
-            spec_extra=spec_extra, upsert_lookback_days=plan.vars["upsert_lookback_days"],
+            output_types=output_types, spec_extra=spec_extra, upsert_lookback_days=plan.vars["upsert_lookback_days"],
         )  # fmt: skip
 
     def _complete_model(self, module: str) -> ModelPlan:

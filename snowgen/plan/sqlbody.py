@@ -309,9 +309,19 @@ def _substitute(query: exp.Query, placeholders: _Placeholders, text: str, ctx: B
         if kind == "v":
             ident.parent.replace(literal(value))  # the column the token stands for
         elif kind == "s":
-            ident.parent.replace(_sql_expression(value, ident, text, ctx))
+            ident.parent.replace(_at_token(_sql_expression(value, ident, text, ctx), ident))
         else:
-            ident.replace(exp.to_identifier(canonical(value)))
+            ident.replace(_at_token(exp.to_identifier(canonical(value)), ident))
+
+
+def _at_token(tree: exp.Expr, token: exp.Identifier) -> exp.Expr:
+    """``tree`` with the token's position on each of its names: an error about one of them
+    (an unknown column, snowgen.plan.column_check) points at the ``{{ ... }}`` that printed it."""
+    start = token.meta.get("start") if token.meta else None
+    if start is not None:
+        for ident in tree.find_all(exp.Identifier):
+            ident.meta["start"] = start
+    return tree
 
 
 #: expressions that print the same with or without parentheses around them
@@ -503,6 +513,22 @@ def node_position(node: exp.Expr, text: str) -> tuple[int, int]:
         col = offset - (text.rfind("\n", 0, offset) + 1) + 1
         return line, col
     return 1, 1
+
+
+def written_line(written: str, rendered: str, line: int) -> int:
+    """The line of the body as written that a line of the rendered body comes from, where
+    that can be told: Jinja drops the lines of ``{% set %}`` and ``{# #}`` and repeats those of
+    a loop, so the same number can name another line. The written line with the same text
+    nearest to ``line`` is taken; ``line`` itself when no written line has that text (a line
+    with printed values)."""
+    rendered_lines, written_lines = rendered.split("\n"), written.split("\n")
+    if not 1 <= line <= len(rendered_lines):
+        return line
+    wanted = rendered_lines[line - 1].rstrip()
+    if line <= len(written_lines) and written_lines[line - 1].rstrip() == wanted:
+        return line
+    same = [number for number, text in enumerate(written_lines, 1) if text.rstrip() == wanted]
+    return min(same, key=lambda number: (abs(number - line), number)) if same else line
 
 
 def _position_of(text: str, needle: str) -> tuple[int, int]:

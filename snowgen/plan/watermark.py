@@ -355,6 +355,7 @@ class WatermarkPlanner(StrategyPlanner):
             self.loaded.doc, strategy="watermark", generated="watermark.health", name=plan.names["health"],
             module=plan.config.module, materialization="view", schema_key="manifest", table=plan.table("health"),
             depends_on=(plan.names["manifest"],), columns=(*MANIFEST_COLUMNS, "is_stale", "future_rows"),
+            output_types={**MANIFEST_COLUMNS, "is_stale": "boolean", "future_rows": "bigint"},
         )  # fmt: skip
 
     def _update_model(self) -> ModelPlan:
