@@ -25,7 +25,7 @@ MODELS = [
         "columns": {"app_id": {"type": "string", "description": HOSTILE}, "n": "bigint"},
         "sql": "select app_id, count(*) as n from events group by app_id",
     },
-    {"name": "top_apps", "materialization": "view", "sql": "select app_id from by_app where n > 10"},
+    {"name": "top_apps", "materialization": "view", "sql": "select app_id, n * 2 as doubled from by_app where n > 10"},
 ]
 
 
@@ -71,6 +71,11 @@ def test_a_model_shows_its_declared_types_and_its_sql_in_every_dialect(hostile):
     dialects = [a["data-dialect"] for t, a in tags if t == "pre" and "sql" in a.get("class", "")]
     assert dialects == [d for _ in ("by_app", "top_apps") for d in NAMES]
     assert '<td class="type">bigint</td>' in hostile["index.html"]
+
+
+def test_a_column_without_a_declared_type_shows_the_type_compiling_inferred(hostile):
+    row = '<tr id="column-top_apps-doubled" data-column="doubled"><td class="name"><code>doubled</code></td>'
+    assert row + '<td class="type">bigint</td>' in hostile["index.html"]
 
 
 def write_web_site(out: Path) -> dict[str, bytes]:

@@ -52,8 +52,9 @@ class ModelDoc:
 
 
 def column_types(model: ModelPlan) -> dict[str, str]:
-    """The type of each column the plan knows: declared in the spec or by the strategy."""
-    return dict(model.column_types)
+    """Each column's logical type: declared in the spec or by the strategy, else inferred from
+    the body at compile time (snowgen.plan.column_check); 'unknown' where the body does not tell."""
+    return {**model.typed_columns, **model.column_types}
 
 
 def declared_tests(spec: Any) -> tuple[str, ...]:
