@@ -19,12 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from snowgen.build import manifest_ops
+from snowgen.build.audit import latest_results_query
 from snowgen.build.health import health_queries
 from snowgen.build.run_lock import lock_status
 from snowgen.build.run_metadata import is_recorded, run_id_query
 from snowgen.build.sample_load import sample_inserts, sample_tables
 from snowgen.build.sources import source_ddl as _source_statements
-from snowgen.build.steps import build_steps
+from snowgen.build.steps import build_step, build_steps
 from snowgen.build.summary import bookkeeping_tables, counted_tables, row_count
 from snowgen.dialects import NAMES, get_dialect, unknown_dialect_message
 from snowgen.dialects.base import Dialect
@@ -37,7 +38,7 @@ from snowgen.emit.cache import (
     ordered_outputs,
     plan_keys,
 )
-from snowgen.emit.render import CompiledProject, StepFile, emit, files_of, step_ids, step_outputs
+from snowgen.emit.render import CompiledProject, StepFile, emit, files_of, render_step, step_ids, step_outputs
 from snowgen.emit.store import CACHE_FOLDER, StepStore, cache_path
 from snowgen.emit.workers import build_all
 from snowgen.emit.writer import stale_diff, write
@@ -45,7 +46,7 @@ from snowgen.errors import SnowgenError
 from snowgen.plan import refresh, run_lock, run_metadata
 from snowgen.plan.backfill import Backfill, parse_backfill
 from snowgen.plan.bodies import with_bodies
-from snowgen.plan.data import BodyNotParsed, Plan, Step
+from snowgen.plan.data import BodyNotParsed, Plan, Step, StepKind
 from snowgen.plan.facts import BodyMemo
 from snowgen.plan.health import health_plan
 from snowgen.plan.planner import check_default_target, plan_project, resolve_vars
@@ -53,10 +54,12 @@ from snowgen.plan.samples import plan_samples
 from snowgen.plan.selection import parse_selection, selection_variant
 from snowgen.runner.connections import dialect_for_url, execute_statements, query_rows
 from snowgen.runner.connectors import display_url
+from snowgen.runner.data_tests import TestReport, run_tests
 from snowgen.runner.drive import run_plan
 from snowgen.runner.execute import PlannedStep, StepFailed, StepResult, read_compiled
 from snowgen.runner.health import HealthReport, HealthRun, run_health
 from snowgen.runner.output import RunOutput, RunSummary, make_output
+from snowgen.runner.statements import read_statements
 from snowgen.runner.samples import FilledTable, SampleLoad, load_sample
 from snowgen.runner.session import (
     Database,
@@ -104,6 +107,7 @@ __all__ = [
     "display_url",
     "execute_sql",
     "find_projects",
+    "data_tests",
     "health",
     "health_checks",
     "json_schema",
@@ -460,6 +464,35 @@ def health_checks(loaded: LoadedProject, dialect: Dialect, target: str | None = 
     return HealthRun(checks.project, checks.strategy, checks.settings, queries, events)
 
 
+def data_tests(loaded: LoadedProject, options: RunOptions | None = None) -> TestReport:
+    """``snowgen test``: the audit steps of the plan ``options`` choose (their tests only, on
+    the tables as they are: no run lock, no run metadata), on the database a run would use."""
+    options = options or RunOptions()
+    target = target_of(loaded, options.compile.target, options.db)
+    database = database_for(loaded, target, options.db)
+    settings = target_settings(loaded, target)
+    dialect = dialect_for_url(database.url)
+    plan = plan_loaded(loaded, replace(options.compile, target=target))
+    audits = [step for step in plan.steps if step.kind == StepKind.AUDIT]
+    if not audits:
+        raise SnowgenError.at("SG462", "no data tests to run: no model of the plan declares 'tests'")
+    steps = [_audit_step(plan, dialect, step) for step in audits]
+    query = _test_results_query(plan, dialect)
+    return run_tests(database.url, database.base, settings, steps, query, shown_database(database.url, database.base))
+
+
+def _audit_step(plan: Plan, dialect: Dialect, step: Step) -> PlannedStep:
+    text = render_step(plan, dialect, build_step(plan, step, dialect, recorded=False))
+    statements = [s.text for s in read_statements(text, dialect.sqlglot_dialect)]
+    return PlannedStep(step.id, f"{step.id}.sql", statements, text, kind=step.kind, model=step.model or "")
+
+
+def _test_results_query(plan: Plan, dialect: Dialect) -> str | None:
+    if not any(step.kind == StepKind.AUDIT for step in plan.steps):
+        return None
+    return dialect.render(dialect.lower(latest_results_query(plan)))
+
+
 def _dotted(table) -> str:
     return ".".join(part for part in (table.catalog, table.db, table.name) if part)
 
@@ -501,6 +534,7 @@ def prepare_run(loaded: LoadedProject, options: RunOptions | None = None) -> Pre
     return PreparedRun(
         database.url, database.base, steps, checks, tables, settings, project=plan.project, dialect=dialect.name, uncounted=uncounted,
         run_id=_run_id_probe(plan, dialect), lock_status=lock_status(plan, dialect) if run_lock.has_run_lock(plan) else None,
+        test_results=_test_results_query(plan, dialect),
     )  # fmt: skip
 
 

@@ -57,6 +57,8 @@ CODES: dict[str, str] = {
     "SG242": "the project named in 'extends' cannot be extended",
     "SG243": "a name is declared both by a project and by the project it extends",
     "SG246": "an identifier's SQL reads more than the event's own columns",
+    "SG260": "a data test cannot be planned as declared",
+    "SG261": "a data test's where filter does not parse",
     # -- what a warehouse can express ----------------------------------------------
     "SG301": "a dialect cannot express this layout or feature",
     "SG302": "unknown dialect",
@@ -82,6 +84,9 @@ CODES: dict[str, str] = {
     "SG441": "a health query failed",
     "SG450": "a --select or --exclude selector is malformed",
     "SG451": "--exclude removes a step the selected models need",
+    "SG460": "an error-severity data test found failing rows",
+    "SG461": "a data test could not run",
+    "SG462": "snowgen test has no data tests to run",
 }
 
 

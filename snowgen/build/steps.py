@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
-from snowgen.build import ddl, refresh, run_lock, run_metadata, seed_load, sessions, staged, stitch, watermark
+from snowgen.build import audit, ddl, refresh, run_lock, run_metadata, seed_load, sessions, staged, stitch, watermark
 from snowgen.build.access import access_of, relation_name
 from snowgen.build.materialize import ModelContext, build_incremental, build_table, build_view
 from snowgen.build.run_limits import bind_limits
@@ -117,6 +117,7 @@ BUILDERS: dict[StepKind, Builder] = {
     StepKind.MANIFEST_TABLE: sessions.build_manifest_table,
     StepKind.QUARANTINE: sessions.build_quarantine,
     StepKind.WATERMARK_TABLE: watermark.build_manifest_table,
+    StepKind.AUDIT: audit.build_audit,
     StepKind.RELEASE_LOCK: run_lock.build_release,
 }
 

@@ -14,6 +14,7 @@ from snowgen.spec.models import AppFilterSpec, BotFilterSpec, ModelSpec, Project
 from snowgen.spec.yaml_source import YamlDocument
 
 if TYPE_CHECKING:
+    from snowgen.plan.data_tests import DataTest
     from snowgen.plan.references import Relation
     from snowgen.plan.sqlbody import BodyContext
     from snowgen.spec.loader import LoadedSeed
@@ -37,6 +38,7 @@ class StepKind(StrEnum):
     MANIFEST_TABLE = "manifest_table"  # the sessions strategy's manifest and quarantine tables
     QUARANTINE = "quarantine"  # sessions that reached max_session_days join the quarantine
     WATERMARK_TABLE = "watermark_table"  # the watermark strategy's manifest table
+    AUDIT = "audit"  # runs a model's data tests, fails on an error-severity failure (snowgen.plan.data_tests)
     RELEASE_LOCK = "release_lock"  # gives the run lock back (the plan's last step)
 
 
@@ -119,6 +121,8 @@ class ModelPlan:
     #: a user model's body: how to parse it, and what planning learned from it
     body: BodyInputs | None = None
     facts: BodyFacts | None = None
+    #: its data tests (snowgen.plan.data_tests), run by its audit step
+    tests: tuple[DataTest, ...] = ()
 
 
 @dataclass(frozen=True)

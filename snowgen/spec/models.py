@@ -591,6 +591,12 @@ def _order_items(value: Any) -> Any:
     return value
 
 
+class ModelColumnSpec(ColumnSpec):
+    """A model's column: its type, and the data tests of its values."""
+
+    tests: ColumnTests = []
+
+
 class ModelSpec(Spec):
     name: SimpleName
     description: str | None = None
@@ -605,7 +611,9 @@ class ModelSpec(Spec):
     disable_upsert_lookback: bool = False
     upsert: Literal["merge", "delete_insert"] | None = None
     dedupe_order_by: list[DedupeOrder] = []
-    columns: dict[Name, ColumnSpec] = {}
+    columns: dict[Name, ModelColumnSpec] = {}
+    # data tests of the model's rows (snowgen.spec.data_tests)
+    tests: ModelTests = []
     layout: LayoutSpec = LayoutSpec()
     bot_filter: bool | BotFilterSpec | None = None
     app_filter: bool | AppFilterSpec | None = None
@@ -632,3 +640,10 @@ class ModelSpec(Spec):
         if self.unique_key is None:
             return ()
         return (self.unique_key,) if isinstance(self.unique_key, str) else tuple(self.unique_key)
+
+
+# The data tests' spec builds on the names above (and this module's fields name it).
+from snowgen.spec.data_tests import ColumnTests, ModelTests  # noqa: E402
+
+ModelColumnSpec.model_rebuild()
+ModelSpec.model_rebuild()
