@@ -59,7 +59,6 @@ from snowgen.runner.drive import run_plan
 from snowgen.runner.execute import PlannedStep, StepFailed, StepResult, read_compiled
 from snowgen.runner.health import HealthReport, HealthRun, run_health
 from snowgen.runner.output import RunOutput, RunSummary, make_output
-from snowgen.runner.statements import read_statements
 from snowgen.runner.samples import FilledTable, SampleLoad, load_sample
 from snowgen.runner.session import (
     Database,
@@ -70,6 +69,7 @@ from snowgen.runner.session import (
     run_session,
     shown_database,
 )
+from snowgen.runner.statements import read_statements
 from snowgen.runner.targets import target_settings
 from snowgen.spec.loader import LoadedProject, discover_projects, load_project
 from snowgen.spec.samples import load_samples
@@ -101,13 +101,13 @@ __all__ = [
     "compile_plan",
     "compile_project",
     "compile_projects",
+    "data_tests",
     "database_for",
     "dialect_for",
     "discover_projects",
     "display_url",
     "execute_sql",
     "find_projects",
-    "data_tests",
     "health",
     "health_checks",
     "json_schema",

@@ -187,7 +187,9 @@ def _not_null(plan: Plan, model: ModelPlan, test: DataTest, d: Dialect) -> exp.S
 def _accepted_values(plan: Plan, model: ModelPlan, test: DataTest, d: Dialect) -> exp.Select:
     [column] = _columns(test)
     allowed = [_literal(value) for value in test.values]
-    outside = exp.and_(exp.Not(this=exp.Is(this=column.copy(), expression=exp.Null())), exp.Not(this=column.copy().isin(*allowed)))
+    outside = exp.and_(
+        exp.Not(this=exp.Is(this=column.copy(), expression=exp.Null())), exp.Not(this=column.copy().isin(*allowed))
+    )
     return exp.Select(expressions=[column]).from_(_rows(plan, model, test), copy=False).where(outside, copy=False)
 
 
@@ -235,8 +237,12 @@ def _freshness(plan: Plan, model: ModelPlan, test: DataTest, d: Dialect) -> exp.
     )
     latest = exp.column("newest", table="snowgen_newest")
     oldest_fresh = d.add_interval(clock.now(d, logical), exp.Literal.number(-test.max_age_hours), "HOUR", logical)
-    stale = exp.or_(exp.Is(this=latest.copy(), expression=exp.Null()), exp.LT(this=latest.copy(), expression=oldest_fresh))
-    return exp.Select(expressions=[latest]).from_(newest.subquery("snowgen_newest", copy=False), copy=False).where(stale)
+    stale = exp.or_(
+        exp.Is(this=latest.copy(), expression=exp.Null()), exp.LT(this=latest.copy(), expression=oldest_fresh)
+    )
+    return (
+        exp.Select(expressions=[latest]).from_(newest.subquery("snowgen_newest", copy=False), copy=False).where(stale)
+    )
 
 
 def _custom(plan: Plan, model: ModelPlan, test: DataTest, d: Dialect) -> exp.Select:

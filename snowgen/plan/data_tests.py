@@ -200,7 +200,9 @@ def _parent(scope: _Scope, model: ModelPlan, path: tuple, options: TestOptions) 
     relation = scope.relations.get(options.to)
     where_to = model.doc.location((*path, "to"))
     if relation is None:
-        raise SnowgenError.at("SG201", f"relationships: {unknown_name('model or source', options.to, scope.relations)}", where_to)
+        raise SnowgenError.at(
+            "SG201", f"relationships: {unknown_name('model or source', options.to, scope.relations)}", where_to
+        )
     if len(relation.tables) != 1:
         message = f"relationships: '{options.to}' is one table per instance; test one instance's model instead"
         raise SnowgenError.at("SG260", message, where_to)
@@ -250,7 +252,9 @@ def with_audit_steps(steps: list[Step], models: Mapping[str, ModelPlan], complet
             continue
         audit = audit_step_id(model.name)
         if audit in ids:
-            raise SnowgenError.at("SG260", f"the audit step '{audit}' would have the name of a model", model.doc.location(("name",)))
+            raise SnowgenError.at(
+                "SG260", f"the audit step '{audit}' would have the name of a model", model.doc.location(("name",))
+            )
         reads = [t.to for t in model.tests if t.to in models and t.to in ids]
         reads += [name for t in model.tests if t.query is not None for name in _models_read(t.query, models, ids)]
         depends = tuple(dict.fromkeys((step.id, *reads)))

@@ -77,9 +77,7 @@ class TestReport:
         return 1 if any(r.failed and r.severity == "error" for r in self.results) else 0
 
 
-def run_tests(
-    url: str, base, settings, steps: list[PlannedStep], results_query: str, shown: str
-) -> TestReport:
+def run_tests(url: str, base, settings, steps: list[PlannedStep], results_query: str, shown: str) -> TestReport:
     """Run the audit ``steps`` one after another (a step failing for a test goes on to the
     next; failing otherwise, SG461), then read the latest results of their models."""
     connection = connect(url, base, settings)
@@ -115,7 +113,12 @@ def report_lines(report: TestReport) -> list[str]:
     header = ("model", "test", "severity", "failing rows", "result")
     rows = [(r.model, r.test, r.severity, str(r.failing_rows), _verdict(r)) for r in report.results]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(cell.rjust(w) if i == 3 else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))).rstrip() for row in [header, *rows]]
+    lines = [
+        "  ".join(
+            cell.rjust(w) if i == 3 else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+        for row in [header, *rows]
+    ]
     verdicts = [_verdict(r) for r in report.results]
     counts = ", ".join(f"{verdicts.count(v)} {v}" for v in ("passed", "failed", "warned"))
     lines.append(f"{len(rows)} {'test' if len(rows) == 1 else 'tests'} on {report.database}: {counts}")
