@@ -40,10 +40,12 @@ def access(item: BuiltStep, plan: Plan) -> Access:
 
 def bookkeeping(plan: Plan, recorded: bool) -> frozenset[str]:
     """Relations whose rows a step appends that a retry may append again harmlessly: the
+    data test results (each audit's rows carry their own time; the latest are read) and the
     run metadata's start and end events (``recorded``: the plan records them)."""
+    results = relation_name(audit.results_table(plan))
     if not recorded:
-        return frozenset()
-    return frozenset({relation_name(run_metadata.metadata_table(plan))})
+        return frozenset({results})
+    return frozenset({results, relation_name(run_metadata.metadata_table(plan))})
 
 
 Builder = Callable[[Plan, Step, Dialect], Script]

@@ -129,6 +129,9 @@ def render_plan(plan: Plan, dialect: Dialect, paths: dict[str, str], accesses: M
     order = [step.id for step in plan.steps]
     depends_on = dependencies.derive(order, accesses, {s.id: s.depends_on for s in plan.steps}, lock)
     steps = [_step_entry(step, paths[step.id], depends_on[step.id], accesses[step.id]) for step in plan.steps]
+    for step, entry in zip(plan.steps, steps, strict=True):
+        if step.kind == StepKind.AUDIT:  # the tests the step runs, as plain data (docs/plan-json.md)
+            entry["tests"] = [test.to_json() for test in plan.models[step.model].tests]
     document: dict = {"format_version": PLAN_FORMAT_VERSION, "project": plan.project, "dialect": dialect.name}
     if lock is not None:
         document["lock"] = {"acquire": lock.acquire, "release": lock.release}

@@ -152,6 +152,10 @@ def _planned(
         common.update(sql=options.sql, query=_custom_query(scope, model, path, options.sql))
     if isinstance(options, FreshnessTest):
         return _freshness(options, common)
+    if kind == "not_null" and len(columns) > 1:  # one test per column, as dbt's: the failure names it
+        named = f"{options.name}: " if options.name else "not_null("
+        close = "" if options.name else ")"
+        return [DataTest(name=f"{named}{c}{close}", **{**common, "columns": (c,)}) for c in columns]
     return [DataTest(name=options.name or _default_name(kind, columns, common, number), **common)]
 
 
