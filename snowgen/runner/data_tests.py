@@ -99,7 +99,7 @@ def _run_audit(step: PlannedStep, execute: Callable[[str], object], recover, who
         list(run_steps([step], execute, recover, whole_scripts=whole_scripts))
     except StepFailed as failure:
         if not is_test_failure(failure):
-            message = f"the tests of model '{step.model}' could not run ({step.file}): {_first_line(failure.error)}"
+            message = f"the tests of model '{step.model}' could not run (step {step.id}): {_first_line(failure.error)}"
             raise SnowgenError.at("SG461", message) from None
 
 

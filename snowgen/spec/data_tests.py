@@ -40,11 +40,16 @@ class TestOptions(Spec):
     # dbt calls its own test classes Test*: this one is not a pytest test class
     __test__ = False
 
-    name: Annotated[str, Field(pattern=TEST_NAME_PATTERN)] | None = None
-    # error: the run stops before the module's complete step; warn: reported only
-    severity: Literal["error", "warn"] = "error"
-    # a SQL condition in the body dialect: only rows matching it are tested
-    where: Annotated[str, Field(min_length=1, max_length=10_000)] | None = None
+    name: Annotated[str, Field(pattern=TEST_NAME_PATTERN)] | None = Field(
+        default=None, description="the test's name in results and messages (default: kind and columns)"
+    )
+    severity: Literal["error", "warn"] = Field(
+        default="error",
+        description="error: a failure stops the run before the incremental state advances; warn: reported only",
+    )
+    where: Annotated[str, Field(min_length=1, max_length=10_000)] | None = Field(
+        default=None, description="a SQL condition in the body dialect: only the rows matching it are tested"
+    )
 
 
 class ColumnUnique(TestOptions):
@@ -58,21 +63,25 @@ class ColumnNotNull(TestOptions):
 class ColumnAcceptedValues(TestOptions):
     """Every non-NULL value of the column is one of ``values``."""
 
-    values: Annotated[list[AcceptedValue], Field(min_length=1, max_length=1000)]
+    values: Annotated[list[AcceptedValue], Field(min_length=1, max_length=1000)] = Field(
+        description="the values allowed (NULL is allowed too)"
+    )
 
 
 class ColumnRelationships(TestOptions):
     """Every non-NULL value of the column is a value of ``field`` of model or source ``to``."""
 
-    to: SimpleName
-    field: Name
+    to: SimpleName = Field(description="the model or source whose field holds the allowed values")
+    field: Name = Field(description="the column of 'to' holding them")
 
 
 class ModelUnique(ColumnUnique):
     """unique on a model: one column, or a combination of columns."""
 
-    column: Name | None = None
-    columns: Annotated[list[Name], Field(min_length=1, max_length=50)] | None = None
+    column: Name | None = Field(default=None, description="the column tested")
+    columns: Annotated[list[Name], Field(min_length=1, max_length=50)] | None = Field(
+        default=None, description="the columns tested together"
+    )
 
     @model_validator(mode="after")
     def _one_form(self) -> ModelUnique:
@@ -83,12 +92,18 @@ class ModelUnique(ColumnUnique):
 class ModelUniqueCombination(TestOptions):
     """dbt_utils' unique_combination_of_columns: no two rows share all of ``columns``."""
 
-    columns: Annotated[list[Name], Field(min_length=1, max_length=50)]
+    columns: Annotated[list[Name], Field(min_length=1, max_length=50)] = Field(
+        description="no two rows share all of these columns"
+    )
 
 
 class ModelNotNull(ColumnNotNull):
-    column: Name | None = None
-    columns: Annotated[list[Name], Field(min_length=1, max_length=50)] | None = None
+    """not_null on a model: one column, or several (one test each)."""
+
+    column: Name | None = Field(default=None, description="the column tested")
+    columns: Annotated[list[Name], Field(min_length=1, max_length=50)] | None = Field(
+        default=None, description="the columns tested, one test each"
+    )
 
     @model_validator(mode="after")
     def _one_form(self) -> ModelNotNull:
@@ -97,18 +112,22 @@ class ModelNotNull(ColumnNotNull):
 
 
 class ModelAcceptedValues(ColumnAcceptedValues):
-    column: Name
+    """accepted_values on a model: of ``column``."""
+
+    column: Name = Field(description="the column tested")
 
 
 class ModelRelationships(ColumnRelationships):
-    column: Name
+    """relationships on a model: of ``column``."""
+
+    column: Name = Field(description="the column tested")
 
 
 class RowCountTest(TestOptions):
     """The table holds from ``min`` to ``max`` rows (either bound may be left out)."""
 
-    min: Annotated[int, Field(ge=0)] | None = None
-    max: Annotated[int, Field(ge=0)] | None = None
+    min: Annotated[int, Field(ge=0)] | None = Field(default=None, description="the fewest rows allowed")
+    max: Annotated[int, Field(ge=0)] | None = Field(default=None, description="the most rows allowed")
 
     @model_validator(mode="after")
     def _bounds(self) -> RowCountTest:
@@ -124,10 +143,16 @@ class FreshnessTest(TestOptions):
     (``max_age_hours``, of the test's severity), or dbt's pair of thresholds, each a test of
     its own (https://docs.getdbt.com/reference/resource-properties/freshness)."""
 
-    column: Name
-    max_age_hours: Annotated[int, Field(ge=1, le=876000)] | None = None
-    warn_after_hours: Annotated[int, Field(ge=1, le=876000)] | None = None
-    error_after_hours: Annotated[int, Field(ge=1, le=876000)] | None = None
+    column: Name = Field(description="a timestamp column")
+    max_age_hours: Annotated[int, Field(ge=1, le=876000)] | None = Field(
+        default=None, description="the newest value may be at most this many hours old"
+    )
+    warn_after_hours: Annotated[int, Field(ge=1, le=876000)] | None = Field(
+        default=None, description="older than this: a warn-severity failure"
+    )
+    error_after_hours: Annotated[int, Field(ge=1, le=876000)] | None = Field(
+        default=None, description="older than this: an error-severity failure"
+    )
 
     @model_validator(mode="after")
     def _thresholds(self) -> FreshnessTest:
@@ -142,7 +167,9 @@ class FreshnessTest(TestOptions):
 class SqlTest(TestOptions):
     """A query of the failing rows, in the body dialect; it reads models and sources by name."""
 
-    sql: Annotated[str, Field(min_length=1)]
+    sql: Annotated[str, Field(min_length=1)] = Field(
+        description="a query of the failing rows, in the body dialect (models and sources by name)"
+    )
 
 
 def _one_of_column_and_columns(column: str | None, columns: list[str] | None) -> None:
@@ -202,5 +229,14 @@ class ModelTestItem(_OneTest):
     sql: SqlTest | None = None
 
 
-ColumnTests = Annotated[list[ColumnTestItem], BeforeValidator(_test_items)]
-ModelTests = Annotated[list[ModelTestItem], BeforeValidator(_test_items)]
+# (an item may also be written as the test's name alone: the JSON Schema says so)
+ColumnTests = Annotated[
+    list[ColumnTestItem],
+    BeforeValidator(_test_items, json_schema_input_type=list[ColumnTestItem | Literal["unique", "not_null"]]),
+]
+ModelTests = Annotated[
+    list[ModelTestItem],
+    BeforeValidator(
+        _test_items, json_schema_input_type=list[ModelTestItem | Literal["row_count"] | dict[Literal["sql"], str]]
+    ),
+]
