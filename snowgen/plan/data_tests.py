@@ -10,7 +10,7 @@ never advances over bad data.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -99,33 +99,42 @@ def with_tests(
 
 
 def _model_tests(scope: _Scope, model: ModelPlan) -> tuple[DataTest, ...]:
+    """The tests of the model's columns, then its own, each name once (SG260)."""
     tests: list[DataTest] = []
-    places: dict[str, tuple] = {}
+    named: set[str] = set()
+    for path, kind, options, columns, number in _items(model):
+        for test in _planned(scope, model, path, kind, options, columns, number):
+            if test.name in named:
+                message = f"model '{model.name}' has two tests named '{test.name}': give one a 'name'"
+                raise SnowgenError.at("SG260", message, model.doc.location(path, key=True))
+            named.add(test.name)
+            tests.append(test)
+    return tuple(tests)
+
+
+def _items(model: ModelPlan) -> Iterator[tuple[tuple, str, TestOptions, tuple[str, ...], int]]:
+    """Each test item: its YAML path, kind, options, columns (checked: SG207) and number."""
     for column, spec in model.spec.columns.items():
         for index, item in enumerate(spec.tests):
             kind, options = item.chosen()
-            path = ("columns", column, "tests", index, kind)
-            tests += _planned(scope, model, path, kind, options, (column,))
-            places.update({t.name: path for t in tests if t.name not in places})
+            yield ("columns", column, "tests", index, kind), kind, options, (column,), 0
     for index, item in enumerate(model.spec.tests):
         kind, options = item.chosen()
         path = ("tests", index, kind)
         columns = _columns_of(options)
         for position, column in enumerate(columns):
-            where = path + (("columns", position) if getattr(options, "columns", None) else ("column",))
-            _require_column(model, where, column)
-        planned = _planned(scope, model, path, kind, options, columns, index + 1)
-        for test in planned:
-            if test.name in places:
-                message = f"model '{model.name}' has two tests named '{test.name}': give one a 'name'"
-                raise SnowgenError.at("SG260", message, model.doc.location(path, key=True))
-            places[test.name] = path
-        tests += planned
-    return tuple(tests)
+            _require_column(
+                model, (*path, *(("columns", position) if _listed_columns(options) else ("column",))), column
+            )
+        yield path, kind, options, columns, index + 1
+
+
+def _listed_columns(options: TestOptions) -> list[str] | None:
+    return getattr(options, "columns", None)
 
 
 def _columns_of(options: TestOptions) -> tuple[str, ...]:
-    columns = getattr(options, "columns", None)
+    columns = _listed_columns(options)
     column = getattr(options, "column", None)
     return tuple(columns) if columns else ((column,) if column else ())
 
@@ -137,7 +146,7 @@ def _require_column(model: ModelPlan, path: tuple, column: str) -> None:
 
 
 def _planned(
-    scope: _Scope, model: ModelPlan, path: tuple, kind: str, options: TestOptions, columns: tuple[str, ...], number=0
+    scope: _Scope, model: ModelPlan, path: tuple, kind: str, options: TestOptions, columns: tuple[str, ...], number: int
 ) -> list[DataTest]:
     """The tests one item declares (a freshness item with two thresholds declares two)."""
     common: dict[str, Any] = {"kind": kind, "severity": options.severity, "columns": columns}

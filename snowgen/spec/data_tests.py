@@ -75,18 +75,23 @@ class ColumnRelationships(TestOptions):
     field: Name = Field(description="the column of 'to' holding them")
 
 
-class ModelUnique(ColumnUnique):
-    """unique on a model: one column, or a combination of columns."""
+class ColumnOrColumns(TestOptions):
+    """A model's test of one column (``column``) or of several (``columns``)."""
 
     column: Name | None = Field(default=None, description="the column tested")
     columns: Annotated[list[Name], Field(min_length=1, max_length=50)] | None = Field(
-        default=None, description="the columns tested together"
+        default=None, description="the columns tested (unique: together; not_null: one test each)"
     )
 
     @model_validator(mode="after")
-    def _one_form(self) -> ModelUnique:
-        _one_of_column_and_columns(self.column, self.columns)
+    def _one_form(self) -> ColumnOrColumns:
+        if (self.column is None) == (self.columns is None):
+            raise ValueError("give either 'column' or 'columns'")
         return self
+
+
+class ModelUnique(ColumnOrColumns):
+    """unique on a model: of one column, or of a combination of columns (NULLs skipped)."""
 
 
 class ModelUniqueCombination(TestOptions):
@@ -97,18 +102,8 @@ class ModelUniqueCombination(TestOptions):
     )
 
 
-class ModelNotNull(ColumnNotNull):
-    """not_null on a model: one column, or several (one test each)."""
-
-    column: Name | None = Field(default=None, description="the column tested")
-    columns: Annotated[list[Name], Field(min_length=1, max_length=50)] | None = Field(
-        default=None, description="the columns tested, one test each"
-    )
-
-    @model_validator(mode="after")
-    def _one_form(self) -> ModelNotNull:
-        _one_of_column_and_columns(self.column, self.columns)
-        return self
+class ModelNotNull(ColumnOrColumns):
+    """not_null on a model: of one column, or of several (one test each)."""
 
 
 class ModelAcceptedValues(ColumnAcceptedValues):
@@ -170,11 +165,6 @@ class SqlTest(TestOptions):
     sql: Annotated[str, Field(min_length=1)] = Field(
         description="a query of the failing rows, in the body dialect (models and sources by name)"
     )
-
-
-def _one_of_column_and_columns(column: str | None, columns: list[str] | None) -> None:
-    if (column is None) == (columns is None):
-        raise ValueError("give either 'column' or 'columns'")
 
 
 def _test_items(value: Any) -> Any:

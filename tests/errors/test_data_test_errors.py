@@ -15,16 +15,17 @@ def model(tests: str) -> str:
 
 
 def test_a_model_with_tests_compiles(proj):
-    proj.write("models/page_views.yml", model("  - unique: {column: event_id}\n  - not_null: {columns: [event_id, page_url]}\n"))
+    proj.write(
+        "models/page_views.yml",
+        model("  - unique: {column: event_id}\n  - not_null: {columns: [event_id, page_url]}\n"),
+    )
     assert proj.run(*COMPILE).exit_code == 0
 
 
 ERRORS = {
     "unknown kind": (
         "  - uniq\n",
-        "models/page_views.yml:3:5: SG101 unknown key 'uniq' (did you mean 'unique'?)\n"
-        " 3 |   - uniq\n"
-        "   |     ^\n",
+        "models/page_views.yml:3:5: SG101 unknown key 'uniq' (did you mean 'unique'?)\n 3 |   - uniq\n   |     ^\n",
     ),
     "column not produced": (
         "  - unique: {column: event_idd}\n",
@@ -62,9 +63,7 @@ ERRORS = {
     ),
     "no column": (
         "  - not_null\n",
-        "models/page_views.yml:3:5: SG102 tests.0: give either 'column' or 'columns'\n"
-        " 3 |   - not_null\n"
-        "   |     ^\n",
+        "models/page_views.yml:3:5: SG102 tests.0: give either 'column' or 'columns'\n 3 |   - not_null\n   |     ^\n",
     ),
     "bad severity": (
         "  - unique: {column: event_id, severity: fatal}\n",
