@@ -240,6 +240,7 @@ def stream(database, tmp_path_factory) -> Database:
     database.outputs["results"] = database.query(
         "SELECT test_name, severity, failing_rows, run_id IS NULL FROM stream_manifest.stream_test_results ORDER BY tested_at, test_name"
     )
+    database.outputs["json"] = cli(*run, "--log-format", "json")  # the same failure again
     database.outputs["test failing"] = cli("test", "--project", str(root), "--db", database.url)
     database.execute(f"DELETE FROM stream.facts WHERE event_id = 1 AND seen_at < {literal(at(48))}")
     database.outputs["test passing"] = cli("test", "--project", str(root), "--db", database.url)
@@ -275,6 +276,15 @@ def test_a_warn_severity_failure_is_a_warning(stream):
     result, _ = stream.outputs["duplicate"]
     line = "snowgen: warning: test 'accepted_values(kind)' of model 'facts' failed: 1 failing row (severity warn)"
     assert line in result.stderr.splitlines()
+
+
+def test_the_json_log_names_the_failed_test_with_sg460(stream):
+    result = stream.outputs["json"]
+    events = [json.loads(line) for line in result.stderr.splitlines()]
+    [failed] = [e for e in events if e["event"] == "step_failed"]
+    assert (failed["step"], failed["code"]) == ("facts__audit", "SG460")
+    assert failed["error"] == "test 'unique(event_id)' of model 'facts' failed: 1 failing row"
+    assert json.loads(result.stdout)["failed_step"]["step"] == "facts__audit"
 
 
 def test_each_audit_records_its_results_with_the_run_id(stream):

@@ -53,7 +53,7 @@ FROM (
     'snowplow_web_sessions' AS `model`,
     'unique(domain_sessionid)' AS `test_name`,
     'unique' AS `test_kind`,
-    'error' AS `severity`,
+    'warn' AS `severity`,
     CAST(COUNT(*) AS INT64) AS `failing_rows`
   FROM (
     SELECT

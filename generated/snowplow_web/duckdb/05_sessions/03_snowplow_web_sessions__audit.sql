@@ -51,7 +51,7 @@ FROM (
     'snowplow_web_sessions' AS "model",
     'unique(domain_sessionid)' AS "test_name",
     'unique' AS "test_kind",
-    'error' AS "severity",
+    'warn' AS "severity",
     CAST(COUNT(*) AS BIGINT) AS "failing_rows"
   FROM (
     SELECT

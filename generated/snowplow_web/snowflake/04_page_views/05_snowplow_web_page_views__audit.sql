@@ -51,7 +51,7 @@ FROM (
     'snowplow_web_page_views' AS "MODEL",
     'unique(page_view_id)' AS "TEST_NAME",
     'unique' AS "TEST_KIND",
-    'error' AS "SEVERITY",
+    'warn' AS "SEVERITY",
     CAST(COUNT(*) AS BIGINT) AS "FAILING_ROWS"
   FROM (
     SELECT

@@ -51,7 +51,7 @@ FROM (
     'snowplow_web_sessions' AS "MODEL",
     'unique(domain_sessionid)' AS "TEST_NAME",
     'unique' AS "TEST_KIND",
-    'error' AS "SEVERITY",
+    'warn' AS "SEVERITY",
     CAST(COUNT(*) AS BIGINT) AS "FAILING_ROWS"
   FROM (
     SELECT
