@@ -73,11 +73,8 @@ def build_audit(plan: Plan, step: Step, d: Dialect) -> Script:
         .join(run.subquery("snowgen_run", copy=False), join_type="CROSS", copy=False)
     )
     target = exp.Schema(this=results_table(plan), expressions=[exp.to_identifier(c) for c in RESULT_COLUMNS])
-    statements = [
-        ddl.create_schema(plan.schemas["manifest"], plan.database),
-        create_results_table(plan, d),
-        exp.Insert(this=target, expression=select),
-    ]
+    # (the manifest schema is the plan's setup step's: the run lock's table lives there too)
+    statements = [create_results_table(plan, d), exp.Insert(this=target, expression=select)]
     if any(test.severity == "error" for test in model.tests):
         statements.append(_check(plan, model, d))
     return Script(statements=statements)

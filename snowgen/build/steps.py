@@ -59,6 +59,8 @@ def _schemas(plan: Plan, step: Step, dialect: Dialect) -> Script:
     used |= plan.strategy.schema_keys
     if any(s.kind == StepKind.START_RUN for s in plan.steps):
         used |= {"manifest", "scratch"}
+    if any(s.kind == StepKind.AUDIT for s in plan.steps):
+        used |= {"manifest"}  # the data test results
     if plan.seeds:
         used |= {"scratch"} | {seed.schema_key for seed in plan.seeds.values()}  # the stage, the seed
     names = dict.fromkeys(plan.schemas[key] for key in ("derived", "scratch", "manifest") if key in used)

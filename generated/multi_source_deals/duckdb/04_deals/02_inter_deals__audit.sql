@@ -17,8 +17,6 @@ SELECT
   CAST(NULL AS BIGINT)
 FROM "deals_scratch"."multi_source_deals_current_run" AS "r";
 
-CREATE SCHEMA IF NOT EXISTS "deals_manifest";
-
 CREATE TABLE IF NOT EXISTS "deals_manifest"."multi_source_deals_test_results" (
   "run_id" TIMESTAMP,
   "tested_at" TIMESTAMP,

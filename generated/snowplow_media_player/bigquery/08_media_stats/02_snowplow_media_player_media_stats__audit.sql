@@ -19,8 +19,6 @@ SELECT
   CAST(NULL AS INT64)
 FROM `scratch`.`snowplow_media_player_current_run` AS `r`;
 
-CREATE SCHEMA IF NOT EXISTS `snowplow_manifest`;
-
 CREATE TABLE IF NOT EXISTS `snowplow_manifest`.`snowplow_media_player_test_results` (
   `run_id` TIMESTAMP,
   `tested_at` TIMESTAMP,
