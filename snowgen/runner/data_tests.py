@@ -9,8 +9,10 @@ the model and the rows; a warn-severity test that found rows, as a warning.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from snowgen.errors import SnowgenError
 from snowgen.masking import mask
@@ -77,7 +79,9 @@ class TestReport:
         return 1 if any(r.failed and r.severity == "error" for r in self.results) else 0
 
 
-def run_tests(url: str, base, settings, steps: list[PlannedStep], results_query: str, shown: str) -> TestReport:
+def run_tests(
+    url: str, base: Path, settings: Mapping[str, Any], steps: list[PlannedStep], results_query: str, shown: str
+) -> TestReport:
     """Run the audit ``steps`` one after another (a step failing for a test goes on to the
     next; failing otherwise, SG461), then read the latest results of their models."""
     connection = connect(url, base, settings)
@@ -94,7 +98,9 @@ def run_tests(url: str, base, settings, steps: list[PlannedStep], results_query:
     return TestReport(shown, [r for r in read_results(rows) if r.model in tested])
 
 
-def _run_audit(step: PlannedStep, execute: Callable[[str], object], recover, whole_scripts: bool) -> None:
+def _run_audit(
+    step: PlannedStep, execute: Callable[[str], object], recover: Callable[[], None], whole_scripts: bool
+) -> None:
     try:
         list(run_steps([step], execute, recover, whole_scripts=whole_scripts))
     except StepFailed as failure:
