@@ -21,9 +21,11 @@ from test_sqlfluff_grammar import SQLFLUFF_DIALECTS, linter, sqlfluff_text
 
 from snowgen import api
 from snowgen.api import RunOptions
+from snowgen.build.audit import FAILING
 from snowgen.cli import main
 from snowgen.dialects import DIALECTS, get_dialect
 from snowgen.runner.statements import split_statements
+from snowgen.spec.data_tests import ColumnTestItem, ModelTestItem
 
 ENGINES = ("postgres", "duckdb")
 NOW = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
@@ -343,3 +345,8 @@ def test_every_dialect_compiles_audits_that_parse_back(compiled, dialect):
             violations = linter(dialect).parse_string(sqlfluff_text(dialect, text)).violations
             assert [str(v) for v in violations] == [], name
     assert checks == 1  # the stream's error-severity tests; the shop's are all warn
+
+
+def test_every_test_kind_of_the_spec_has_a_query_of_failing_rows():
+    assert set(FAILING) == set(ModelTestItem.model_fields)
+    assert set(ColumnTestItem.model_fields) < set(FAILING)
