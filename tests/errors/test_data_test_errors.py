@@ -108,5 +108,5 @@ def test_snowgen_test_before_the_tables_exist(proj):
     proj.write("models/page_views.yml", model("  - unique: {column: event_id}\n"))
     assert proj.fail("test", "--db", "duckdb:///:memory:") == (
         "snowgen: SG461 the tests of model 'page_views' could not run (step page_views__audit): Catalog Error: "
-        'Table with name "derived.page_views" does not exist because schema "derived" does not exist.\n'
+        "Schema with name snowgen_manifest does not exist!\n"
     )
