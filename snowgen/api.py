@@ -20,13 +20,14 @@ from typing import Any
 
 from snowgen.build import manifest_ops
 from snowgen.build.grants import CatalogNotRead, reader_checks, revokes
+from snowgen.build.audit import latest_results_query
 from snowgen.build.health import health_queries
 from snowgen.build.privileges import DatabaseNeeded, runner_privileges
 from snowgen.build.run_lock import lock_status
 from snowgen.build.run_metadata import is_recorded, run_id_query
 from snowgen.build.sample_load import sample_inserts, sample_tables
 from snowgen.build.sources import source_ddl as _source_statements
-from snowgen.build.steps import build_steps
+from snowgen.build.steps import build_step, build_steps
 from snowgen.build.summary import bookkeeping_tables, counted_tables, row_count
 from snowgen.dialects import NAMES, get_dialect, unknown_dialect_message
 from snowgen.dialects.base import Dialect
@@ -42,7 +43,7 @@ from snowgen.emit.cache import (
 )
 from snowgen.emit.docs_html import site_files
 from snowgen.emit.lineage_text import lineage_lines, parse_column_name
-from snowgen.emit.render import CompiledProject, StepFile, emit, files_of, step_ids, step_outputs
+from snowgen.emit.render import CompiledProject, StepFile, emit, files_of, render_step, step_ids, step_outputs
 from snowgen.emit.store import CACHE_FOLDER, StepStore, cache_path
 from snowgen.emit.workers import build_all
 from snowgen.emit.writer import stale_diff, write, write_folder
@@ -51,7 +52,7 @@ from snowgen.plan import refresh, run_lock, run_metadata
 from snowgen.plan.backfill import Backfill, parse_backfill
 from snowgen.plan.bodies import with_bodies
 from snowgen.plan.column_check import unchecked_sources
-from snowgen.plan.data import BodyNotParsed, Plan, Step
+from snowgen.plan.data import BodyNotParsed, Plan, Step, StepKind
 from snowgen.plan.facts import BodyMemo
 from snowgen.plan.health import health_plan
 from snowgen.plan.lineage import ProjectLineage, project_lineage
@@ -60,6 +61,7 @@ from snowgen.plan.samples import plan_samples
 from snowgen.plan.selection import parse_selection, selection_variant
 from snowgen.runner.connections import dialect_for_url, execute_statements, query_rows
 from snowgen.runner.connectors import display_url
+from snowgen.runner.data_tests import TestReport, run_tests
 from snowgen.runner.drive import run_plan
 from snowgen.runner.execute import PlannedStep, StepFailed, StepResult, read_compiled
 from snowgen.runner.health import HealthReport, HealthRun, run_health
@@ -74,6 +76,7 @@ from snowgen.runner.session import (
     run_session,
     shown_database,
 )
+from snowgen.runner.statements import read_statements
 from snowgen.runner.targets import target_settings
 from snowgen.spec.loader import LoadedProject, discover_projects, load_project
 from snowgen.spec.samples import load_samples
@@ -110,6 +113,7 @@ __all__ = [
     "compile_plan",
     "compile_project",
     "compile_projects",
+    "data_tests",
     "database_for",
     "dialect_for",
     "discover_projects",
@@ -549,6 +553,35 @@ def health_checks(loaded: LoadedProject, dialect: Dialect, target: str | None = 
     return HealthRun(checks.project, checks.strategy, checks.settings, queries, events)
 
 
+def data_tests(loaded: LoadedProject, options: RunOptions | None = None) -> TestReport:
+    """``snowgen test``: the audit steps of the plan ``options`` choose (their tests only, on
+    the tables as they are: no run lock, no run metadata), on the database a run would use."""
+    options = options or RunOptions()
+    target = target_of(loaded, options.compile.target, options.db)
+    database = database_for(loaded, target, options.db)
+    settings = target_settings(loaded, target)
+    dialect = dialect_for_url(database.url)
+    plan = plan_loaded(loaded, replace(options.compile, target=target))
+    audits = [step for step in plan.steps if step.kind == StepKind.AUDIT]
+    if not audits:
+        raise SnowgenError.at("SG462", "no data tests to run: no model of the plan declares 'tests'")
+    steps = [_audit_step(plan, dialect, step) for step in audits]
+    query = _test_results_query(plan, dialect)
+    return run_tests(database.url, database.base, settings, steps, query, shown_database(database.url, database.base))
+
+
+def _audit_step(plan: Plan, dialect: Dialect, step: Step) -> PlannedStep:
+    text = render_step(plan, dialect, build_step(plan, step, dialect, recorded=False))
+    statements = [s.text for s in read_statements(text, dialect.sqlglot_dialect)]
+    return PlannedStep(step.id, f"{step.id}.sql", statements, text, kind=step.kind, model=step.model or "")
+
+
+def _test_results_query(plan: Plan, dialect: Dialect) -> str | None:
+    if not any(step.kind == StepKind.AUDIT for step in plan.steps):
+        return None
+    return dialect.render(dialect.lower(latest_results_query(plan)))
+
+
 def _dotted(table) -> str:
     return ".".join(part for part in (table.catalog, table.db, table.name) if part)
 
@@ -590,6 +623,7 @@ def prepare_run(loaded: LoadedProject, options: RunOptions | None = None) -> Pre
     return PreparedRun(
         database.url, database.base, steps, checks, tables, settings, project=plan.project, dialect=dialect.name, uncounted=uncounted,
         run_id=_run_id_probe(plan, dialect), lock_status=lock_status(plan, dialect) if run_lock.has_run_lock(plan) else None,
+        test_results=_test_results_query(plan, dialect),
     )  # fmt: skip
 
 

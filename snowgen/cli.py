@@ -19,6 +19,7 @@ from snowgen.api import CompileOptions, RunOptions
 from snowgen.dialects import NAMES
 from snowgen.errors import SnowgenError
 from snowgen.masking import masked_streams
+from snowgen.runner.data_tests import report_lines as test_report_lines
 from snowgen.runner.health_output import report_json, report_lines
 from snowgen.runner.output import FORMATS, table_lines
 
@@ -391,6 +392,23 @@ def health_command(project, target, db, output_format) -> None:
         click.echo(json.dumps(report_json(report), indent=2))
     else:
         click.echo("\n".join(report_lines(report)))
+    sys.exit(report.exit_code)
+
+
+@main.command("test")
+@one_project_option
+@click.option("--target", help="a target of the project file (its db, dialect and vars)")
+@click.option("--db", help="the database URL, as for snowgen run")
+@selection_options
+@click.option("--vars", "vars_text", help="override project vars, as JSON or YAML")
+@reports_errors
+def test_command(project, target, db, select, exclude, vars_text) -> None:
+    """Run the models' data tests on the tables as they are (no run). Exit 0: no
+    error-severity test failed; 1: one failed; 2: the tests could not run."""
+    loaded = api.load_project(single_project(project))
+    options = RunOptions(compile_options(target, vars_text, select, exclude=exclude), db)
+    report = api.data_tests(loaded, options)
+    click.echo("\n".join(test_report_lines(report)))
     sys.exit(report.exit_code)
 
 

@@ -61,6 +61,8 @@ CODES: dict[str, str] = {
     "SG251": "a SQL body reads an unqualified column more than one input has",
     "SG252": "a SQL body qualifies a column with an unknown table alias",
     "SG253": "a source declares no columns, so the columns read from it are not checked (a warning)",
+    "SG260": "a data test cannot be planned as declared",
+    "SG261": "a data test's where filter does not parse",
     "SG270": "grants name an unknown dialect",
     "SG271": "a grantee is not one the warehouse can name",
     "SG272": "snowgen privileges cannot name the role or the database",
@@ -93,6 +95,9 @@ CODES: dict[str, str] = {
     "SG441": "a health query failed",
     "SG450": "a --select or --exclude selector is malformed",
     "SG451": "--exclude removes a step the selected models need",
+    "SG460": "an error-severity data test found failing rows",
+    "SG461": "a data test could not run",
+    "SG462": "snowgen test has no data tests to run",
     "SG470": "snowgen run --revoke-unlisted cannot read the warehouse's grants",
 }
 

@@ -23,7 +23,7 @@ from snowgen.spec.loader import load_project
 
 ENGINES = ["postgres", "duckdb"]
 #: tables whose rows hold the clock or the run's id, not data: left out of the comparison
-CLOCK_TABLES = ("_run_metadata", "_current_run", "_run_lock")
+CLOCK_TABLES = ("_run_metadata", "_current_run", "_run_lock", "_test_results")
 #: columns stamped with the clock when a step runs
 CLOCK_COLUMNS = {"model_tstamp", "updated_at", "recorded_at"}
 SMALL = generator.GeneratorConfig(seed=5, days=3, users=4, long_human_sessions=1, late_loaded_events=2)

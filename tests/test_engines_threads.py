@@ -43,7 +43,7 @@ DEALS = REPO / "model_specs" / "multi_source_deals"
 THREADS = (1, 2, 4)
 WEB_VARS = {"start_date": "2019-12-31"}  # the day before the sample's first event
 #: what a run writes that is its own (run ids, the time it ran), not what it computed
-RUN_TABLES = ("_run_metadata", "_run_lock", "_current_run")
+RUN_TABLES = ("_run_metadata", "_run_lock", "_current_run", "_test_results")
 RUN_COLUMNS = ("model_tstamp", "updated_at", "recorded_at")
 #: the longest a test waits for another thread or process
 PATIENCE = 60

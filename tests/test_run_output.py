@@ -44,6 +44,7 @@ FIRST_RUN_ROWS = {
     "stg_deals__p2": 0,
     "stg_deals__p3": 0,
     "inter_deals": 2,
+    "inter_deals__audit": None,
     "multi_source_deals_watermarks_intervals_update": 1,
     "multi_source_deals_watermarks_update": 1,
     "release_lock": None,
@@ -115,7 +116,7 @@ def test_text_output_has_a_line_per_step_with_its_time_and_rows(two_deals):
     assert printed_rows(result.stderr) == FIRST_RUN_ROWS
     assert all(g[7] == UNKNOWN for g in lines if FIRST_RUN_ROWS[g[3]] is None)
     header = result.stderr.splitlines()[0]
-    assert re.fullmatch(r"\d\d:\d\d:\d\d  running multi_source_deals on snowgen.duckdb \(duckdb\): 13 steps, "
+    assert re.fullmatch(r"\d\d:\d\d:\d\d  running multi_source_deals on snowgen.duckdb \(duckdb\): 14 steps, "
                         r"\d{4}-\d\d-\d\d UTC", header)  # fmt: skip
 
 
@@ -131,7 +132,7 @@ def test_the_summary_on_stdout_counts_steps_warnings_and_rows_per_table(two_deal
     result = cli("run")
     assert result.exit_code == 0, result.output
     first, *tables = result.stdout.splitlines()
-    assert re.fullmatch(r"ok: 13 steps in \d+\.\d\d s, run id \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+, 1 warning", first)
+    assert re.fullmatch(r"ok: 14 steps in \d+\.\d\d s, run id \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+, 1 warning", first)
     assert tables == ["deals.inter_deals             2 rows"]
     assert "snowgen: warning: multi_source_deals_future_rows:" in result.stderr
 
@@ -146,7 +147,7 @@ def test_a_second_run_without_new_rows_writes_none(two_deals):
 def test_quiet_prints_no_progress_but_warnings_and_the_summary(two_deals):
     result = cli("run", "--quiet")
     assert result.exit_code == 0 and result.stderr == ""
-    assert result.stdout.startswith("ok: 13 steps in ")
+    assert result.stdout.startswith("ok: 14 steps in ")
     with_deals(two_deals, "p2", deal(3, dt.datetime(2099, 1, 1)))
     result = cli("run", "-q")
     assert result.stderr.startswith("snowgen: warning: multi_source_deals_future_rows:")
@@ -171,7 +172,7 @@ def test_a_failing_step_in_text(deals):
     report = result.stderr.split("FAILED", 1)[1]
     assert "snowgen: SG408 step multi_source_deals_watermark_health failed (02_watermarks/" in report
     assert 'Table with name "mt5_p1.deals" does not exist' in report and "in the statement:\n    CREATE" in report
-    assert re.fullmatch(r"failed: step 5/13 multi_source_deals_watermark_health after \d+\.\d\d s, run id .+\n",
+    assert re.fullmatch(r"failed: step 5/14 multi_source_deals_watermark_health after \d+\.\d\d s, run id .+\n",
                         result.stdout)  # fmt: skip
 
 
@@ -337,7 +338,7 @@ def run_on_a_terminal(root: Path, *args: str, no_color: str | None = None) -> tu
 def test_colours_and_a_live_line_on_a_terminal(two_deals):
     stderr, stdout = run_on_a_terminal(two_deals.parent)
     assert "\x1b[32mok\x1b[0m" in stderr and "(statement 1/" in stderr and "\r" in stderr
-    assert not ANSI.search(stdout) and stdout.startswith("ok: 13 steps")  # stdout is a pipe
+    assert not ANSI.search(stdout) and stdout.startswith("ok: 14 steps")  # stdout is a pipe
 
 
 @pytest.mark.parametrize("no_color", ["1", "true"])

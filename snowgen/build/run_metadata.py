@@ -106,8 +106,8 @@ def _row_count(plan: Plan, step: Step) -> exp.Expr | None:
         table = plan.seeds[step.id].table.copy()
         return exp.Select(expressions=[exp.Count(this=exp.Star())]).from_(table, copy=False).subquery(copy=False)
     model = plan.models.get(step.model) if step.model else None
-    if model is None or model.materialization == "view":
-        return None
+    if model is None or model.materialization == "view" or step.kind == StepKind.AUDIT:
+        return None  # (an audit writes only the test results)
     table = model.table.copy()  # rendering quotes the nodes it holds: never the plan's own
     if model.materialization == "incremental":
         table = qualified(model.name + STAGE_SUFFIX, plan.schemas["scratch"], plan.database)

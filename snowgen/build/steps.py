@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
-from snowgen.build import ddl, grants, refresh, run_lock, run_metadata, seed_load, sessions, staged, stitch, watermark
+from snowgen.build import audit, ddl, grants, refresh, run_lock, run_metadata, seed_load, sessions, staged, stitch, watermark
 from snowgen.build.access import access_of, relation_name
 from snowgen.build.materialize import ModelContext, build_incremental, build_table, build_view
 from snowgen.build.run_limits import bind_limits
@@ -40,10 +40,12 @@ def access(item: BuiltStep, plan: Plan) -> Access:
 
 def bookkeeping(plan: Plan, recorded: bool) -> frozenset[str]:
     """Relations whose rows a step appends that a retry may append again harmlessly: the
+    data test results (each audit's rows carry their own time; the latest are read) and the
     run metadata's start and end events (``recorded``: the plan records them)."""
+    results = relation_name(audit.results_table(plan))
     if not recorded:
-        return frozenset()
-    return frozenset({relation_name(run_metadata.metadata_table(plan))})
+        return frozenset({results})
+    return frozenset({results, relation_name(run_metadata.metadata_table(plan))})
 
 
 Builder = Callable[[Plan, Step, Dialect], Script]
@@ -57,6 +59,8 @@ def _schemas(plan: Plan, step: Step, dialect: Dialect) -> Script:
     used |= plan.strategy.schema_keys
     if any(s.kind == StepKind.START_RUN for s in plan.steps):
         used |= {"manifest", "scratch"}
+    if any(s.kind == StepKind.AUDIT for s in plan.steps):
+        used |= {"manifest"}  # the data test results
     if plan.seeds:
         used |= {"scratch"} | {seed.schema_key for seed in plan.seeds.values()}  # the stage, the seed
     names = dict.fromkeys(plan.schemas[key] for key in ("derived", "scratch", "manifest") if key in used)
@@ -118,6 +122,7 @@ BUILDERS: dict[StepKind, Builder] = {
     StepKind.QUARANTINE: sessions.build_quarantine,
     StepKind.WATERMARK_TABLE: watermark.build_manifest_table,
     StepKind.GRANT: grants.build_grant,
+    StepKind.AUDIT: audit.build_audit,
     StepKind.RELEASE_LOCK: run_lock.build_release,
 }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from snowgen.build import run_lock, run_metadata
+from snowgen.build import audit, run_lock, run_metadata
 from snowgen.build.materialize import STAGE_SUFFIX
 from snowgen.dialects.base import Dialect
 from snowgen.plan.data import Plan, StepKind
@@ -38,8 +38,10 @@ def bookkeeping_tables(plan: Plan) -> list[exp.Table]:
     """The tables a step writes for the run's own sake, not as its result: the run metadata
     and the current run's id, the run lock, the staged copy each model and seed builds
     before moving its rows into its table (counting it would count those rows twice), and
-    the intervals a watermark model's read records (snowgen.plan.late_data)."""
+    the intervals a watermark model's read records (snowgen.plan.late_data), and the results of
+    the data tests (snowgen.build.audit)."""
     tables = [run_metadata.metadata_table(plan), run_metadata.run_table(plan), run_lock.lock_table(plan)]
+    tables.append(audit.results_table(plan))
     names = sorted({*plan.models, *plan.seeds})
     tables += [qualified(name + STAGE_SUFFIX, plan.schemas["scratch"], plan.database) for name in names]
     strategy = plan.strategy

@@ -147,6 +147,8 @@ def render_plan(plan: Plan, dialect: Dialect, paths: dict[str, str], accesses: M
     for step, entry in zip(plan.steps, steps, strict=True):
         if entry["statements"] == 0:
             entry["note"] = empty_step_note(step, dialect)
+        if step.kind == StepKind.AUDIT:  # the tests the step runs, as plain data (docs/plan-json.md)
+            entry["tests"] = [test.to_json() for test in plan.models[step.model].tests]
     document: dict = {"format_version": PLAN_FORMAT_VERSION, "project": plan.project, "dialect": dialect.name}
     if lock is not None:
         document["lock"] = {"acquire": lock.acquire, "release": lock.release}

@@ -22,6 +22,7 @@ from typing import Any
 from snowgen import api
 from snowgen.dialects import get_dialect
 from snowgen.errors import SnowgenError
+from snowgen.runner.data_tests import AUDIT_KIND
 from snowgen.runner.run_lock import ACQUIRE_KIND, RELEASE_KIND
 from snowgen.runner.statements import split_statements
 from snowgen.spec.loader import PROJECT_FILE
@@ -55,8 +56,9 @@ class SchedulerStep:
 
     @property
     def builds_table(self) -> bool:
-        """The step builds a model's table: an asset of its own for a scheduler that has them."""
-        return self.model is not None and not self.completes_module
+        """The step builds a model's table: an asset of its own for a scheduler that has them
+        (a model's audit step names the model too, but builds nothing)."""
+        return self.model is not None and not self.completes_module and self.kind != AUDIT_KIND
 
 
 @dataclass(frozen=True)

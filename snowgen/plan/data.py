@@ -14,6 +14,7 @@ from snowgen.spec.models import AppFilterSpec, BotFilterSpec, ModelSpec, Project
 from snowgen.spec.yaml_source import YamlDocument
 
 if TYPE_CHECKING:
+    from snowgen.plan.data_tests import DataTest
     from snowgen.plan.references import Relation
     from snowgen.plan.sqlbody import BodyContext
     from snowgen.spec.loader import LoadedSeed
@@ -38,6 +39,7 @@ class StepKind(StrEnum):
     QUARANTINE = "quarantine"  # sessions that reached max_session_days join the quarantine
     WATERMARK_TABLE = "watermark_table"  # the watermark strategy's manifest table
     GRANT = "grant"  # privileges on a model or on the project's schemas (snowgen.plan.grants)
+    AUDIT = "audit"  # runs a model's data tests, fails on an error-severity failure (snowgen.plan.data_tests)
     RELEASE_LOCK = "release_lock"  # gives the run lock back (the plan's last step)
 
 
@@ -144,6 +146,8 @@ class ModelPlan:
     facts: BodyFacts | None = None
     #: who may read its table or view (snowgen.plan.grants; a grant step follows its step)
     grantees: tuple[Grantee, ...] = ()
+    #: its data tests (snowgen.plan.data_tests), run by its audit step
+    tests: tuple[DataTest, ...] = ()
     #: the logical type of each output column, parallel to ``output_columns``: declared types
     #: win, else what snowgen.plan.column_check inferred ('unknown' where it cannot tell)
     output_types: tuple[str, ...] | None = None

@@ -13,7 +13,7 @@ from typing import Any
 
 from snowgen.dialects import BODY_DIALECTS, NAMES, unknown_dialect_message
 from snowgen.errors import Diagnostic, SnowgenError
-from snowgen.plan import grants, seeds, staged, stitch, strategies, subset
+from snowgen.plan import data_tests, grants, seeds, staged, stitch, strategies, subset
 from snowgen.plan.backfill import Backfill
 from snowgen.plan.bodies import BodyPlanner
 from snowgen.plan.columns import drop_positions, with_output_columns
@@ -79,12 +79,14 @@ def plan_project(
     ordered = order_nodes(nodes, modules, lambda name: _locate_node(loaded, name))
     models = with_output_columns(loaded, models, ordered, bodies)
     stitch.check_columns(models)
+    models = data_tests.with_tests(loaded, models, ordered, variables, schemas)
     drop_positions(models)
     bodies.remember(models)
     selected = subset.plan_subset(select or (), exclude or (), Graph(nodes, models, loaded.root), strategy)
     strategy_plan = strategy.finish(selected)
     staged_tables = staged.find_staged(loaded, models)
     steps = _steps(loaded, ordered, models, strategy, selected)
+    steps = data_tests.with_audit_steps(steps, models, strategy.completion_steps())
     steps = staged.with_consume_steps(steps, staged_tables, strategy_plan.complete_steps)
     steps = seeds.with_seed_steps(steps, seed_plans, selected)
     steps = stitch.with_mapping_steps(steps, models)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+from snowgen.runner.data_tests import AUDIT_KIND, TestResult, failure_lines, is_test_failure, warning_lines
 from snowgen.runner.execute import PlannedStep, StepFailed
 from snowgen.runner.output import RunHeader, RunOutput, RunSummary
 from snowgen.runner.session import PreparedRun, RunSession, run_session, shown_database, step_connections
@@ -25,9 +26,10 @@ def run_plan(
     started = time.perf_counter()
     with run_session(prepared, wait, output.warning, threads) as session:
         if _run_steps(session, output, summary):
-            summary.warnings = session.warnings()
-            for warning in summary.warnings:
+            checks = session.warnings()
+            for warning in checks:
                 output.warning(warning)
+            summary.warnings += checks
             summary.tables = session.row_counts()
     summary.seconds = time.perf_counter() - started
     output.finished(summary)
@@ -75,9 +77,22 @@ def _run_steps(session: RunSession, output: RunOutput, summary: RunSummary) -> b
             if run_id is not None:
                 summary.run_id = run_id
                 output.identified(run_id)
+            if result.step.kind == AUDIT_KIND:
+                _warn_of_tests(session.test_results(), result.step.model, output, summary)
     except StepFailed as failure:
+        if is_test_failure(failure):
+            results = session.test_results()
+            _warn_of_tests(results, failure.step.model, output, summary)
+            failure.tests_failed = failure_lines(results, failure.step.model)
         summary.status, summary.failed = "failed", failure
         seconds = failure.seconds if failure.seconds is not None else time.perf_counter() - progress.began
         output.step_failed(failure, numbers[failure.step.id], seconds)
         return False
     return True
+
+
+def _warn_of_tests(results: list[TestResult], model: str, output: RunOutput, summary: RunSummary) -> None:
+    """A warning for each warn-severity test of ``model`` that found rows."""
+    for warning in warning_lines(results, model):
+        output.warning(warning)
+        summary.warnings.append(warning)

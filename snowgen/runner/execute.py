@@ -30,6 +30,7 @@ class PlannedStep:
     kind: str = ""  # plan.json's kind (the runner treats the run lock's steps apart)
     #: plan.json's depends_on: the steps that must have finished before this one starts
     depends_on: tuple[str, ...] = ()
+    model: str = ""  # plan.json's model (the model an audit step tests)
 
     def units(self, whole_scripts: bool) -> list[str]:
         """What goes to the database one call at a time: the statements, or the whole file."""
@@ -81,8 +82,9 @@ def _planned_step(entry: dict, text: str, sqlglot_dialect: str) -> PlannedStep:
     writes = tuple(s.writes for s in statements)
     depends_on = tuple(entry.get("depends_on", ()))
     return PlannedStep(
-        entry["id"], entry["file"], [s.text for s in statements], text, writes, entry.get("kind", ""), depends_on
-    )
+        entry["id"], entry["file"], [s.text for s in statements], text, writes, entry.get("kind", ""), depends_on,
+        entry.get("model", ""),
+    )  # fmt: skip
 
 
 def read_plan(files: dict[str, str] | Path, dialect: str) -> list[PlannedStep]:
@@ -113,6 +115,8 @@ class StepFailed(Exception):
         message = mask(str(error).strip() or type(error).__name__)
         super().__init__(f"step {step.id} ({step.file}) failed: {message}")
         self.step, self.statement, self.error = step, statement, error
+        #: an audit step's failure: the SG460 lines of the tests that failed (snowgen.runner.data_tests)
+        self.tests_failed: list[str] = []
         #: seconds from the step's start to the failure, where the step ran on a worker
         #: connection of its own (snowgen.runner.parallel); None: the caller timed it
         self.seconds: float | None = None

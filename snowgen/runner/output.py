@@ -262,7 +262,14 @@ def summary_line(summary: RunSummary) -> str:
 
 
 def failure_report(failure: StepFailed) -> str:
-    """Which step failed, what the database said, and the statement (its first lines)."""
+    """Which step failed, what the database said, and the statement (its first lines); for
+    data tests that failed, which (SG460)."""
+    if failure.tests_failed:
+        lines = [f"snowgen: {line}" for line in failure.tests_failed]
+        return "\n".join(lines) + (
+            f"\nThe run stopped at step {failure.step.id} ({failure.step.file}), before the incremental state "
+            "advances over these rows: fix the data or the test, then run again."
+        )
     statement = "\n".join(f"    {line}" for line in failure.statement.splitlines()[:STATEMENT_LINES])
     return (
         f"snowgen: SG408 step {failure.step.id} failed ({failure.step.file}):\n"
@@ -300,7 +307,10 @@ class JsonOutput(RunOutput):
     def step_failed(self, failure: StepFailed, number: int, seconds: float) -> None:
         fields = self._step(failure.step, number)
         error = str(failure.error).strip() or type(failure.error).__name__
-        self._event("step_failed", **fields, seconds=round(seconds, 3), code="SG408", error=error,
+        code = "SG460" if failure.tests_failed else "SG408"
+        if failure.tests_failed:
+            error = "; ".join(line.removeprefix("SG460 ") for line in failure.tests_failed)
+        self._event("step_failed", **fields, seconds=round(seconds, 3), code=code, error=error,
                     statement=failure.statement)  # fmt: skip
 
     def warning(self, message: str) -> None:

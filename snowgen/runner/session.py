@@ -21,6 +21,7 @@ from typing import Any
 from snowgen.errors import RunLocked, SnowgenError
 from snowgen.runner.connections import Connection, connect, dialect_for_url, statement_failed
 from snowgen.runner.connectors import display_url, duckdb_path
+from snowgen.runner.data_tests import TestResult, read_results
 from snowgen.runner.execute import PlannedCheck, PlannedStep, StepFailed, StepResult, check_warnings, run_steps
 from snowgen.runner.parallel import Schedule, close_workers, open_workers, run_concurrently
 from snowgen.runner.run_lock import (
@@ -96,6 +97,8 @@ class PreparedRun:
     run_id: RunIdProbe | None = None  # None: the plan records no run id
     #: the query reading the run lock's row (None: the plan has no run lock)
     lock_status: str | None = None
+    #: the query reading each model's latest data test results (None: the plan has no tests)
+    test_results: str | None = None
 
 
 class RunSession:
@@ -254,6 +257,15 @@ class RunSession:
         except self.connection.errors as exc:
             raise statement_failed(self.prepared.url, "reading the run id", exc) from None
         return run_id_text(rows[0][0]) if rows else None
+
+    def test_results(self) -> list[TestResult]:
+        """Each tested model's latest data test results (snowgen.runner.data_tests)."""
+        if self.prepared.test_results is None:
+            return []
+        try:
+            return read_results(self.connection.query(self.prepared.test_results))
+        except self.connection.errors as exc:
+            raise statement_failed(self.prepared.url, "reading the data test results", exc) from None
 
     def row_counts(self) -> list[tuple[str, int]]:
         """How many rows each table the plan's models write holds now."""

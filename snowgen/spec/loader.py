@@ -332,7 +332,9 @@ def _diagnostic(cls: type[BaseModel], doc: YamlDocument, path: YamlPath, error: 
             message += f" (did you mean '{hint[0]}'?)"
         elif allowed:
             message += f"; allowed keys: {', '.join(sorted(allowed))}"
-        return Diagnostic("SG101", message, doc.location(path, key=True))
+        # a key that stands for a scalar (a data test's name alone, ``- uniq``): the scalar
+        where = doc.location(path, key=True) if tuple(path) in doc.key_positions else doc.location(path)
+        return Diagnostic("SG101", message, where)
     if kind == "missing":
         parent = path[:-1]
         return Diagnostic("SG103", f"missing required key '{path[-1]}'", _mapping_start(doc, parent))

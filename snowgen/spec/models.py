@@ -815,6 +815,12 @@ def _order_items(value: Any) -> Any:
     return value
 
 
+class ModelColumnSpec(ColumnSpec):
+    """A model's column: its type, and the data tests of its values."""
+
+    tests: ColumnTests = []
+
+
 class ModelSpec(Spec):
     """A snowgen model file (models/*.yml): one table or view and the SQL body that fills it."""
 
@@ -844,8 +850,10 @@ class ModelSpec(Spec):
     """How this model is upserted (default: the project's choice for the dialect, else the dialect's)."""
     dedupe_order_by: list[DedupeOrder] = []
     """Which of several rows with one key wins: columns (or ``{column, descending}``) in order."""
-    columns: dict[Name, ColumnSpec] = {}
+    columns: dict[Name, ModelColumnSpec] = {}
     """Typed columns (explicit DDL, casts in the stage): ``name: type`` or ``name: {type, description}``."""
+    tests: ModelTests = []
+    """Data tests of the model's rows (docs/spec.md, "Data tests"), run by its audit step."""
     layout: LayoutSpec = LayoutSpec()
     """The physical layout: partition, cluster, sort, dist, indexes, per-dialect overrides."""
     bot_filter: bool | BotFilterSpec | None = None
@@ -872,9 +880,9 @@ class ModelSpec(Spec):
     sql: Annotated[str, Field(min_length=1)]
     """The SELECT that fills the model (Jinja allowed); it reads sources, seeds and models by name."""
 
-    _normalise_columns = field_validator("columns", mode="before", json_schema_input_type=ColumnsAsWritten)(
-        _columns_from_mapping
-    )
+    _normalise_columns = field_validator(
+        "columns", mode="before", json_schema_input_type=dict[Name, LogicalType | ModelColumnSpec]
+    )(_columns_from_mapping)
     _normalise_order = field_validator(
         "dedupe_order_by", mode="before", json_schema_input_type=list[Name | DedupeOrder]
     )(_order_items)
@@ -885,3 +893,10 @@ class ModelSpec(Spec):
         if self.unique_key is None:
             return ()
         return (self.unique_key,) if isinstance(self.unique_key, str) else tuple(self.unique_key)
+
+
+# The data tests' spec builds on the names above (and this module's fields name it).
+from snowgen.spec.data_tests import ColumnTests, ModelTests  # noqa: E402
+
+ModelColumnSpec.model_rebuild()
+ModelSpec.model_rebuild()

@@ -46,7 +46,7 @@ BODY = "sql: |\n  select event_id, page_url\n  from events\n"
             "name: page_views\nwhatever: 1\n" + BODY,
             "models/page_views.yml:2:1: SG101 unknown key 'whatever'; allowed keys: app_filter, backfill, bot_filter, "
             "columns, dedupe_order_by, description, disable_upsert_lookback, enabled, for_each, grants, layout, "
-            "materialization, module, name, schema, sql, sql_dialect, staged, stitch, tags, unique_key, upsert, upsert_date_key, "
+            "materialization, module, name, schema, sql, sql_dialect, staged, stitch, tags, tests, unique_key, upsert, upsert_date_key, "
             "upsert_lookback_days, watermark\n"
             " 2 | whatever: 1\n"
             "   | ^\n",

@@ -32,7 +32,12 @@ VARS = {"start_date": "2024-03-01", "backfill_limit_days": 1, "lookback_window_h
 #: the schemas the plan writes; the run's bookkeeping (its lock, its metadata rows and its id,
 #: which differ from run to run) is left out of the comparison
 SCHEMAS = ("derived", "scratch", "snowplow_manifest")
-BOOKKEEPING = {"snowplow_web_run_lock", "snowplow_web_run_metadata", "snowplow_web_current_run"}
+BOOKKEEPING = {
+    "snowplow_web_run_lock",
+    "snowplow_web_run_metadata",
+    "snowplow_web_current_run",
+    "snowplow_web_test_results",
+}
 #: columns holding the time a row was modelled
 MODELLED_AT = {"model_tstamp"}
 LOCK_ROWS = "SELECT COUNT(*) FROM snowplow_manifest.snowplow_web_run_lock"
