@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from snowgen.build import manifest_ops
-from snowgen.build.grants import CatalogNotRead, reader_checks, revokes
 from snowgen.build.audit import latest_results_query
+from snowgen.build.grants import CatalogNotRead, reader_checks, revokes
 from snowgen.build.health import health_queries
 from snowgen.build.privileges import DatabaseNeeded, runner_privileges
 from snowgen.build.run_lock import lock_status

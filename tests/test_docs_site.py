@@ -121,12 +121,14 @@ class SqlBlocks(HTMLParser):
 
 @pytest.mark.parametrize("dialect", NAMES)
 def test_a_models_sql_is_the_compiled_file(web_site, dialect):
-    """The site compiles as `snowgen compile` does: the text shown is generated/'s file."""
+    """The site compiles as `snowgen compile` does: the text shown is generated/'s files of the
+    model's steps (its own, then its audit's)."""
     parser = SqlBlocks()
     parser.feed(web_site["index.html"].decode("utf-8"))
-    path = "04_page_views/04_snowplow_web_page_views.sql"
-    compiled = (ROOT / "generated" / "snowplow_web" / dialect / path).read_text(encoding="utf-8")
-    assert parser.blocks[("snowplow_web_page_views", dialect)] == f"-- file {path}\n{compiled}"
+    paths = ["04_page_views/04_snowplow_web_page_views.sql", "04_page_views/05_snowplow_web_page_views__audit.sql"]
+    compiled = [(ROOT / "generated" / "snowplow_web" / dialect / p).read_text(encoding="utf-8") for p in paths]
+    expected = "\n\n".join(f"-- file {path}\n{text}" for path, text in zip(paths, compiled, strict=True))
+    assert parser.blocks[("snowplow_web_page_views", dialect)] == expected
 
 
 DOCS_ERRORS = [

@@ -11,7 +11,19 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
-from snowgen.build import audit, ddl, grants, refresh, run_lock, run_metadata, seed_load, sessions, staged, stitch, watermark
+from snowgen.build import (
+    audit,
+    ddl,
+    grants,
+    refresh,
+    run_lock,
+    run_metadata,
+    seed_load,
+    sessions,
+    staged,
+    stitch,
+    watermark,
+)
 from snowgen.build.access import access_of, relation_name
 from snowgen.build.materialize import ModelContext, build_incremental, build_table, build_view
 from snowgen.build.run_limits import bind_limits

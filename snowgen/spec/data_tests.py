@@ -202,21 +202,37 @@ class _OneTest(Spec):
 
 
 class ColumnTestItem(_OneTest):
+    """One test of a column's values."""
+
     unique: ColumnUnique | None = None
+    """No two rows share the column's value."""
     not_null: ColumnNotNull | None = None
+    """No row holds NULL in the column."""
     accepted_values: ColumnAcceptedValues | None = None
+    """Every non-NULL value is one of the listed values."""
     relationships: ColumnRelationships | None = None
+    """Every non-NULL value is a value of a column of another model or source."""
 
 
 class ModelTestItem(_OneTest):
+    """One test of a model's rows."""
+
     unique: ModelUnique | None = None
+    """No two rows share the value of a column, or of a combination of columns."""
     unique_combination: ModelUniqueCombination | None = None
+    """No two rows share all of the columns (dbt_utils' unique_combination_of_columns)."""
     not_null: ModelNotNull | None = None
+    """No row holds NULL in the columns."""
     accepted_values: ModelAcceptedValues | None = None
+    """Every non-NULL value of a column is one of the listed values."""
     relationships: ModelRelationships | None = None
+    """Every non-NULL value of a column is a value of a column of another model or source."""
     row_count: RowCountTest | None = None
+    """The table holds between min and max rows."""
     freshness: FreshnessTest | None = None
+    """The newest value of a timestamp column is at most so many hours old."""
     sql: SqlTest | None = None
+    """A query of the failing rows: the test fails when it returns any."""
 
 
 # (an item may also be written as the test's name alone: the JSON Schema says so)

@@ -819,6 +819,7 @@ class ModelColumnSpec(ColumnSpec):
     """A model's column: its type, and the data tests of its values."""
 
     tests: ColumnTests = []
+    """Data tests of the column's values (docs/spec.md, "Data tests")."""
 
 
 class ModelSpec(Spec):
