@@ -16,7 +16,7 @@ from sqlglot import exp
 from support.projects import write_project
 
 from snowgen import api
-from snowgen.api import CompileOptions, compile_project
+from snowgen.api import CompileOptions, compile_project, compiling
 from snowgen.build import steps
 from snowgen.dialects import DIALECTS
 from snowgen.emit import cache, workers
@@ -49,13 +49,13 @@ def assert_cache_agrees(root: Path, dialects: list[str] = ALL, **options) -> Non
 def built(monkeypatch) -> list[tuple[str, str]]:
     """(dialect, step id) of every step a cached compile builds instead of reading."""
     seen: list[tuple[str, str]] = []
-    real = api.build_missing
+    real = compiling.build_missing
 
     def recording(plan, dialect, steps, *, keys):
         seen.extend((dialect.name, step.id) for step in steps)
         return real(plan, dialect, steps, keys=keys)
 
-    monkeypatch.setattr(api, "build_missing", recording)
+    monkeypatch.setattr(compiling, "build_missing", recording)
     monkeypatch.setattr(workers, "worker_count", lambda *args: 1)  # the recording lives in this process
     return seen
 

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from snowgen.dialects.base import ContextValue, Dialect, parameterized
+from snowgen.dialects.base import Dialect, parameterized
 from snowgen.dialects.grants import GrantSpelling
 from snowgen.dialects.shapes import TableShape, Unsupported
 from snowgen.dialects.shared import (
     ELEMENT,
+    StructContexts,
     epoch_as_seconds,
     object_agg_parts,
     regexp_ilike_as_flag,
@@ -138,7 +139,7 @@ def _json_object(node: exp.JSONObjectAgg) -> exp.Expr:
     return exp.ParseJSON(this=text)
 
 
-class BigQuery(Dialect):
+class BigQuery(StructContexts, Dialect):
     name = "bigquery"
     sqlglot_dialect = "bigquery"
     docs = {
@@ -199,6 +200,9 @@ class BigQuery(Dialect):
     # Loader 2.x writes each context to a column per major version, 1.x per full version:
     # docs["loader_columns"] (the inherited context_column is the 2.x name)
     context_storage = "column"
+    # A context's column is an ARRAY of STRUCTs, a self-describing event's a RECORD per event,
+    # its fields in snake case and typed from the schema (docs["loader_columns"]); an array of
+    # strings is joined by ARRAY_TO_STRING (docs["array_to_string"]): StructContexts
     max_cluster_columns = 4  # docs["clustering"]
     run_limits_in_variables = True  # docs["pruning"]
     json_is_orderable = False  # docs["orderable"]: TO_JSON_STRING orders it instead
@@ -255,23 +259,9 @@ class BigQuery(Dialect):
         time_zone = exp.Parameter(this=exp.Parameter(this=exp.var("time_zone")))
         return [exp.Set(expressions=[exp.SetItem(this=exp.EQ(this=time_zone, expression=exp.Literal.string("UTC")))])]
 
-    def context_column_type(self, fields: list[tuple[str, str]]) -> exp.DataType:
-        return self.struct_array([(self.context_field(f), t) for f, t in fields])
-
-    def context_value(self, entities: list[dict[str, ContextValue]], types: dict[str, str]) -> exp.Expr:
-        return self.struct_array_value(entities, types)
-
     def first_context_field(self, column: exp.Expr, field: str, logical: str) -> exp.Expr:
         first = exp.Bracket(this=column, expressions=[exp.Literal.number(0)], offset=0, safe=True)
         return exp.Dot(this=first, expression=exp.to_identifier(self.context_field(field)))
-
-    def event_field(self, column: exp.Expr, field: str, logical: str) -> exp.Expr:
-        # A RECORD per event, its fields in snake case and typed from the schema
-        # (docs["loader_columns"]); an array of strings joined by ARRAY_TO_STRING (docs["array_to_string"])
-        return self.struct_field(column, field, logical)
-
-    def event_column_type(self, fields: list[tuple[str, str]]) -> exp.DataType:
-        return self.record_struct(fields)
 
     def in_transaction(self, statements: list[exp.Expr]) -> list[exp.Expr]:
         return [exp.Transaction(), *statements, exp.Commit()]  # BEGIN/COMMIT TRANSACTION: docs["transactions"]

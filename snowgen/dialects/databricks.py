@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from snowgen.dialects.base import ContextValue, Dialect
+from snowgen.dialects.base import Dialect
 from snowgen.dialects.grants import GrantSpelling
 from snowgen.dialects.shapes import Layout, Script, TableShape, Unsupported
 from snowgen.dialects.shared import (
     ELEMENT,
+    StructContexts,
     ascending_nulls_last,
     epoch_as_seconds,
     not_null_filter,
@@ -73,7 +74,7 @@ def _map_of_pairs(node: exp.JSONObjectAgg) -> exp.Expr:
     return exp.MapFromEntries(this=exp.ArraySort(this=exp.ArrayAgg(this=entry)))
 
 
-class Databricks(Dialect):
+class Databricks(StructContexts, Dialect):
     name = "databricks"
     sqlglot_dialect = "databricks"
     docs = {
@@ -139,6 +140,9 @@ class Databricks(Dialect):
     # The loaders write each context to a nested column of the events table named after the
     # schema's major version (the inherited context_column): docs["loader_columns"]
     context_storage = "column"
+    # A context's column is an ARRAY of STRUCTs, a self-describing event's a STRUCT per event,
+    # its fields in snake case and typed from the schema (docs["loader_columns"]); an array of
+    # strings is joined by array_join (docs["array_join"]): StructContexts
     max_cluster_columns = 4  # liquid clustering keys: docs["liquid"]
     run_limits_in_variables = True  # docs["pruning"]
     # The run lock is taken by a Delta MERGE: of two MERGEs on the table at once, one fails
@@ -186,26 +190,12 @@ class Databricks(Dialect):
         # TIMESTAMPADD(unit, n, ts): docs["timestampadd"]
         return exp.Anonymous(this="TIMESTAMPADD", expressions=[exp.var(unit.upper()), amount, value])
 
-    def context_column_type(self, fields: list[tuple[str, str]]) -> exp.DataType:
-        return self.struct_array([(self.context_field(f), t) for f, t in fields])
-
-    def context_value(self, entities: list[dict[str, ContextValue]], types: dict[str, str]) -> exp.Expr:
-        return self.struct_array_value(entities, types)
-
     def first_context_field(self, column: exp.Expr, field: str, logical: str) -> exp.Expr:
         # An ARRAY<STRUCT<...>> column. `col[0]` fails on an empty array under ANSI mode
         # (the Databricks SQL default); try_element_at (1-based) returns NULL instead
         # (docs["try_element_at"]).
         first = exp.Anonymous(this="TRY_ELEMENT_AT", expressions=[column, exp.Literal.number(1)])
         return exp.Dot(this=first, expression=exp.to_identifier(self.context_field(field)))
-
-    def event_field(self, column: exp.Expr, field: str, logical: str) -> exp.Expr:
-        # A STRUCT per event, its fields in snake case and typed from the schema
-        # (docs["loader_columns"]); an array of strings joined by array_join (docs["array_join"])
-        return self.struct_field(column, field, logical)
-
-    def event_column_type(self, fields: list[tuple[str, str]]) -> exp.DataType:
-        return self.record_struct(fields)
 
     def clustering_mode(self, layout: Layout) -> str:
         if layout.clustering:

@@ -3,9 +3,14 @@ it uses; none of them is the generic default)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlglot import exp
 
 from snowgen.dialects.shapes import Unsupported
+
+if TYPE_CHECKING:
+    from snowgen.dialects.base import ContextValue, Dialect
 
 
 def case_insensitive_pattern(pattern: exp.Expr) -> exp.Expr:
@@ -45,6 +50,30 @@ def set_each(names: list[str], values: dict, source: exp.Expr | None, kind: str 
         item = exp.SetItem(this=exp.EQ(this=exp.var(name), expression=query.subquery(copy=False)), kind=kind)
         statements.append(exp.Set(expressions=[item]))
     return statements
+
+
+# -- contexts and self-describing events as STRUCTs -----------------------------------------
+
+
+class StructContexts:
+    """Nested contexts and self-describing events as STRUCTs, the way BigQuery's and
+    Databricks' loaders write them: a context's column is ARRAY<STRUCT<...>>, an event's a
+    STRUCT per event, its fields named (snake case) and typed from the schema, an array of
+    strings joined into text. Each dialect that mixes it in (before Dialect, whose struct
+    helpers it uses) cites its loader's documentation; how the first entity of a context is
+    read stays the dialect's own (first_context_field)."""
+
+    def context_column_type(self: Dialect, fields: list[tuple[str, str]]) -> exp.DataType:
+        return self.struct_array([(self.context_field(f), t) for f, t in fields])
+
+    def context_value(self: Dialect, entities: list[dict[str, ContextValue]], types: dict[str, str]) -> exp.Expr:
+        return self.struct_array_value(entities, types)
+
+    def event_field(self: Dialect, column: exp.Expr, field: str, logical: str) -> exp.Expr:
+        return self.struct_field(column, field, logical)
+
+    def event_column_type(self: Dialect, fields: list[tuple[str, str]]) -> exp.DataType:
+        return self.record_struct(fields)
 
 
 # -- ordered aggregates: lists and objects --------------------------------------------------
