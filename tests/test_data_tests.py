@@ -243,9 +243,14 @@ def stream(database, tmp_path_factory) -> Database:
         "SELECT test_name, severity, failing_rows, run_id IS NULL FROM stream_manifest.stream_test_results ORDER BY tested_at, test_name"
     )
     database.outputs["json"] = cli(*run, "--log-format", "json")  # the same failure again
-    database.outputs["test failing"] = cli("test", "--project", str(root), "--db", database.url)
+    test = ("test", "--project", str(root), "--db", database.url)
+    database.outputs["test failing"] = cli(*test, "--this-run")
+    database.outputs["whole tables"] = cli(*test)
     database.execute(f"DELETE FROM stream.facts WHERE event_id = 1 AND seen_at < {literal(at(48))}")
-    database.outputs["test passing"] = cli("test", "--project", str(root), "--db", database.url)
+    database.outputs["test passing"] = cli(*test, "--this-run")
+    database.outputs["whole tables, old row left"] = cli(*test)
+    database.execute("DELETE FROM stream.facts WHERE event_id = 90")
+    database.outputs["whole tables, mended"] = cli(*test)
     return database
 
 
@@ -313,6 +318,21 @@ def test_snowgen_test_exits_0_once_no_error_severity_test_fails(stream):
     result = stream.outputs["test passing"]
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[-1].endswith(": 2 passed, 0 failed, 1 warned")
+
+
+def test_snowgen_test_reads_whole_tables_unless_told_this_run(stream):
+    """Without --this-run the bad old row the run's audits never read (a NULL kind) fails too."""
+    result = stream.outputs["whole tables"]
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[1:4] == [
+        "facts  accepted_values(kind)  warn                 1  warned",
+        "facts  not_null(kind)         error                1  failed",
+        "facts  unique(event_id)       error                1  failed",
+    ]
+    assert stream.outputs["whole tables, old row left"].exit_code == 1
+    mended = stream.outputs["whole tables, mended"]
+    assert mended.exit_code == 0, mended.output
+    assert mended.stdout.splitlines()[-1].endswith(": 2 passed, 0 failed, 1 warned")
 
 
 # -- every dialect ---------------------------------------------------------------------------------------

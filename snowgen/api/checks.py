@@ -15,6 +15,7 @@ from snowgen.dialects.base import Dialect
 from snowgen.emit.render import render_step
 from snowgen.errors import SnowgenError
 from snowgen.plan.data import Plan, Step, StepKind
+from snowgen.plan.data_tests import testing_whole_tables
 from snowgen.plan.health import health_plan
 from snowgen.plan.planner import plan_project
 from snowgen.runner.connections import dialect_for_url
@@ -45,15 +46,18 @@ def health_checks(loaded: LoadedProject, dialect: Dialect, target: str | None = 
     return HealthRun(checks.project, checks.strategy, checks.settings, queries, events)
 
 
-def data_tests(loaded: LoadedProject, options: RunOptions | None = None) -> TestReport:
+def data_tests(loaded: LoadedProject, options: RunOptions | None = None, this_run_only: bool = False) -> TestReport:
     """``snowgen test``: the audit steps of the plan ``options`` choose (their tests only, on
-    the tables as they are: no run lock, no run metadata), on the database a run would use."""
+    the tables as they are: no run lock, no run metadata), on the database a run would use.
+    Each test reads its model's whole table, or with ``this_run_only`` what an audit step of
+    a run reads (an incremental model's rows of the last run)."""
     options = options or RunOptions()
     target = target_of(loaded, options.compile.target, options.db)
     database = database_for(loaded, target, options.db)
     settings = target_settings(loaded, target)
     dialect = dialect_for_url(database.url)
     plan = plan_loaded(loaded, replace(options.compile, target=target))
+    plan = plan if this_run_only else testing_whole_tables(plan)
     audits = [step for step in plan.steps if step.kind == StepKind.AUDIT]
     if not audits:
         raise SnowgenError.at("SG462", "no data tests to run: no model of the plan declares 'tests'")

@@ -154,7 +154,7 @@ def _rows(plan: Plan, model: ModelPlan, test: DataTest, windowed_by: tuple[str, 
     """The rows the test reads, as ``ROWS``: the table's, those this run wrote where the test
     reads only them (matched on ``windowed_by``, by default the unique key), then the filter."""
     query = exp.Select(expressions=[exp.Star()]).from_(exp.alias_(model.table.copy(), TABLE, table=True), copy=False)
-    if model.materialization == "incremental" and test.kind in WINDOWED:
+    if model.materialization == "incremental" and test.kind in WINDOWED and test.this_run_only:
         query = query.where(_written_this_run(plan, model, windowed_by or model.unique_key), copy=False)
     if test.condition is not None:
         query = exp.Select(expressions=[exp.Star()]).from_(query.subquery("snowgen_tested", copy=False), copy=False)

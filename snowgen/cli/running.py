@@ -148,12 +148,17 @@ def health_command(project, target, db, output_format) -> None:
 @click.option("--db", help="the database URL, as for snowgen run")
 @selection_options
 @click.option("--vars", "vars_text", help="override project vars, as JSON or YAML")
+@click.option(
+    "--this-run",
+    is_flag=True,
+    help="test an incremental model's rows of the last run only, as the run's audit step does (default: whole tables)",
+)
 @reports_errors
-def test_command(project, target, db, select, exclude, vars_text) -> None:
+def test_command(project, target, db, select, exclude, vars_text, this_run) -> None:
     """Run the models' data tests on the tables as they are (no run). Exit 0: no
     error-severity test failed; 1: one failed; 2: the tests could not run."""
     loaded = api.load_project(single_project(project))
     options = RunOptions(compile_options(target, vars_text, select, exclude=exclude), db)
-    report = api.data_tests(loaded, options)
+    report = api.data_tests(loaded, options, this_run_only=this_run)
     click.echo("\n".join(test_report_lines(report)))
     sys.exit(report.exit_code)

@@ -19,7 +19,7 @@ from sqlglot import exp
 from snowgen.errors import SnowgenError
 from snowgen.plan import seeds
 from snowgen.plan.columns import require_output_column
-from snowgen.plan.data import ModelPlan, Step, StepKind
+from snowgen.plan.data import ModelPlan, Plan, Step, StepKind
 from snowgen.plan.references import Relation, project_relations, resolve_tables, unknown_name
 from snowgen.plan.sqlbody import BodyContext, body_error, parse_body, parse_expression
 from snowgen.plan.stars import drop_positions_of
@@ -51,6 +51,9 @@ class DataTest:
     condition: exp.Expr | None = None  # ... and parsed in the body dialect
     sql: str | None = None  # sql: the query as written
     query: exp.Query | None = None  # ... parsed, its tables resolved
+    #: an incremental model's test reads only the rows the run wrote, where its kind allows
+    #: (an audit step of a run); False: the whole table (``snowgen test`` unless --this-run)
+    this_run_only: bool = True
 
     def to_json(self) -> dict[str, Any]:
         """The test as plan.json lists it: its plain fields that are set."""
@@ -60,6 +63,17 @@ class DataTest:
             "max": self.max_rows, "max_age_hours": self.max_age_hours, "where": self.where, "sql": self.sql,
         }  # fmt: skip
         return {key: value for key, value in fields.items() if value not in (None, [])}
+
+
+def testing_whole_tables(plan: Plan) -> Plan:
+    """``plan`` with every test reading its model's whole table, not only the last run's rows."""
+    models = {
+        name: replace(model, tests=tuple(replace(t, this_run_only=False) for t in model.tests))
+        if model.tests
+        else model
+        for name, model in plan.models.items()
+    }
+    return replace(plan, models=models)
 
 
 def audit_step_id(model: str) -> str:
