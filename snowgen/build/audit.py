@@ -106,9 +106,7 @@ def _check(plan: Plan, model: ModelPlan, d: Dialect) -> exp.Select:
         exp.Literal.string(f" of model {model.name} failed: "),
         d.cast(exp.column("failing_rows", table=r), "string"), exp.Literal.string(" failing rows"),
     ]  # fmt: skip
-    message = pieces[0]
-    for piece in pieces[1:]:
-        message = exp.DPipe(this=message, expression=piece, safe=True)
+    message = run_lock.message_of(pieces)
     failed = exp.GT(this=exp.column("failing_rows", table=r), expression=exp.Literal.number(0))
     latest = (
         exp.Select(expressions=[exp.Max(this=exp.column("tested_at"))])

@@ -220,9 +220,7 @@ def _check_held(plan: Plan, d: Dialect, run_id: exp.Expr) -> exp.Select:
         exp.Literal.string(f" holds the run lock of {plan.run_lock_name} since "), text("acquired_at"),
         exp.Literal.string(" until "), text("expires_at"),
     ]  # fmt: skip
-    message = pieces[0]
-    for piece in pieces[1:]:
-        message = exp.DPipe(this=message, expression=piece, safe=True)
+    message = message_of(pieces)
     rows = exp.Count(this=exp.Star())
     # never a constant: Postgres and Snowflake may evaluate a constant failing branch of a
     # CASE while planning, taken or not
@@ -245,3 +243,12 @@ def _check_held(plan: Plan, d: Dialect, run_id: exp.Expr) -> exp.Select:
         .from_(exp.alias_(lock_table(plan), alias, table=True), copy=False)
         .where(held_by_this_project(plan, alias), copy=False)
     )
+
+
+def message_of(pieces: list[exp.Expr]) -> exp.Expr:
+    """The text of a failure message (Dialect.fail_with) joined from literal and computed
+    pieces with ``||`` (each dialect prints its own concatenation)."""
+    message = pieces[0]
+    for piece in pieces[1:]:
+        message = exp.DPipe(this=message, expression=piece, safe=True)
+    return message
