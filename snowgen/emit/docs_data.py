@@ -51,12 +51,6 @@ class ModelDoc:
     sql: Mapping[str, tuple[tuple[str, str], ...]]  # dialect -> (file, text) of each step
 
 
-def column_types(model: ModelPlan) -> dict[str, str]:
-    """Each column's logical type: declared in the spec or by the strategy, else inferred from
-    the body at compile time (snowgen.plan.column_check); 'unknown' where the body does not tell."""
-    return {**model.typed_columns, **model.column_types}
-
-
 def declared_tests(spec: Any) -> tuple[str, ...]:
     """The data tests a model or column spec declares (``tests:``), as short text; none
     when the spec has no such key."""
@@ -90,7 +84,7 @@ def model_docs(plan: Plan, lineage: ProjectLineage, compiled: list[CompiledProje
 
 def _model_doc(plan: Plan, lineage: ProjectLineage, model: ModelPlan, sql: dict) -> ModelDoc:
     spec = model.spec
-    types = column_types(model)
+    types = model.typed_columns  # declared, else inferred at compile time (snowgen.plan.columns)
     columns = tuple(
         ColumnDoc(
             name=column,
